@@ -1,0 +1,107 @@
+//! `cargo xtask ci` and the test-peer installation it starts with.
+
+use crate::util::{root, run};
+use anyhow::{Context, Result};
+use std::path::PathBuf;
+use std::process::Command;
+
+/// cargo-deny version installed when the machine has none.
+const CARGO_DENY_VERSION: &str = "0.18.3";
+
+/// Where the test peers live (git-ignored).
+pub fn tools_dir() -> PathBuf {
+    root().join(".tools")
+}
+
+/// Install the pinned test peers: the IAM decision oracle (npm, AGPL, test-only, run as a
+/// separate process) and the Python venv with the pinned PyPI packages.
+pub fn install_tools() -> Result<PathBuf> {
+    let tools = tools_dir();
+    std::fs::create_dir_all(&tools)?;
+
+    // npm oracle: copied out of tests/oracle so node_modules never lands in the source tree.
+    let oracle_src = root().join("tests/oracle");
+    let oracle = tools.join("oracle");
+    std::fs::create_dir_all(&oracle)?;
+    let mut changed = false;
+    for file in ["package.json", "package-lock.json", "simulate.cjs"] {
+        let src = std::fs::read(oracle_src.join(file)).with_context(|| format!("tests/oracle/{file}"))?;
+        let dst = oracle.join(file);
+        if std::fs::read(&dst).ok().as_deref() != Some(&src[..]) {
+            std::fs::write(&dst, &src)?;
+            changed = true;
+        }
+    }
+    if changed || !oracle.join("node_modules").exists() {
+        run(Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund", "--ignore-scripts"])
+            .current_dir(&oracle))?;
+    }
+
+    // Python venv for the PyPI peers (pinned in tests/python-requirements.txt).
+    let reqs = root().join("tests/python-requirements.txt");
+    let wanted: Vec<String> = std::fs::read_to_string(&reqs)
+        .with_context(|| format!("reading {}", reqs.display()))?
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(String::from)
+        .collect();
+    let venv = tools.join("venv");
+    if !wanted.is_empty() {
+        let stamp = venv.join("requirements.installed");
+        let current = std::fs::read_to_string(root().join("tests/python-requirements.txt"))?;
+        if std::fs::read_to_string(&stamp).ok().as_deref() != Some(current.as_str()) {
+            if !venv.join("bin/python").exists() {
+                run(Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
+            }
+            run(Command::new(venv.join("bin/pip"))
+                .args(["install", "--quiet", "--disable-pip-version-check", "-r"])
+                .arg(&reqs))?;
+            std::fs::write(&stamp, current)?;
+        }
+    }
+    Ok(tools)
+}
+
+fn cargo() -> Command {
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cmd.current_dir(root());
+    cmd
+}
+
+pub fn ci() -> Result<()> {
+    let started = std::time::Instant::now();
+    let tools = install_tools()?;
+    run(cargo().args(["fmt", "--all", "--", "--check"]))?;
+    run(cargo().args(["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"]))?;
+    run(cargo()
+        .args(["test", "--workspace", "--locked"])
+        .env("ROLESCOPE_TOOLS", &tools))?;
+    ensure_cargo_deny()?;
+    run(cargo().args(["deny", "--locked", "check", "licenses", "bans", "sources"]))?;
+    eprintln!("xtask: ci passed in {:.0?}", started.elapsed());
+    Ok(())
+}
+
+fn ensure_cargo_deny() -> Result<()> {
+    let have = Command::new("cargo")
+        .args(["deny", "--version"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !have {
+        run(Command::new("cargo").args([
+            "install",
+            "--locked",
+            "cargo-deny",
+            "--version",
+            CARGO_DENY_VERSION,
+        ]))?;
+    }
+    Ok(())
+}
+
+pub fn bench() -> Result<()> {
+    run(cargo().args(["run", "--release", "--locked", "-p", "rolescope-policy", "--example", "bench_policy"]))
+}
