@@ -1,1 +1,9 @@
+//! One integration-test binary for tests that run against real peers.
+//!
+//! Peers are installed by `cargo xtask tools` (and `cargo xtask ci`) into `.tools/`; the tests
+//! find them through `ROLESCOPE_TOOLS` (defaulting to `<workspace>/.tools`) and fail with a hint
+//! when they are missing rather than silently passing.
 
+mod casegen;
+mod iam_oracle;
+mod support;

@@ -18,6 +18,16 @@ pub fn evaluate(cond: &Condition, ctx: &Context, variables: bool) -> bool {
         });
     }
     let negated = op.base.is_negated();
+    // A value whose policy variable the request lacks can match nothing; when the key is present
+    // but no value is usable, the condition is false whatever the operator. (A missing key is
+    // decided first, by the usual absent-key rules.)
+    let vars = variables && op.base.allows_variables();
+    let unusable = || {
+        vars && cond.values.iter().all(|v| crate::context::has_variable(v) && substitute(v, ctx, true, false).is_none())
+    };
+    if request.is_some_and(|v| !v.is_empty()) && unusable() {
+        return false;
+    }
     match op.set {
         SetQualifier::Single => match request {
             None | Some([]) => op.if_exists || negated,

@@ -13,9 +13,9 @@
 //!    allow; without a resource policy the request is implicitly denied.
 
 use crate::condition;
-use crate::context::{Context, substitute};
+use crate::context::{Context, has_variable, substitute};
 use crate::document::{Effect, Policy, PrincipalKind, PrincipalSpec, Statement};
-use crate::wildcard::{arn_matches, glob_ci};
+use crate::wildcard::{arn_matches, glob, glob_ci};
 
 /// One request to evaluate.
 #[derive(Debug, Clone, Copy)]
@@ -180,7 +180,13 @@ fn match_aws_principal(value: &str, caller: &str) -> PrincipalMatch {
     PrincipalMatch::None
 }
 
-fn match_principal(stmt: &Statement, caller: &str) -> PrincipalMatch {
+/// How the statement's Principal/NotPrincipal matches the caller. `caller_has_boundary`: AWS
+/// documents that a Deny with NotPrincipal in a resource policy always applies to a principal
+/// with a permission boundary, even when the NotPrincipal element names it.
+fn match_principal(stmt: &Statement, caller: &str, caller_has_boundary: bool) -> PrincipalMatch {
+    if stmt.not_principal && stmt.effect == Effect::Deny && caller_has_boundary {
+        return PrincipalMatch::Direct;
+    }
     let Some(spec) = &stmt.principal else {
         return PrincipalMatch::None;
     };
@@ -215,14 +221,50 @@ pub fn resource_matches(stmt: &Statement, resource: &str, ctx: &Context, variabl
     let Some(spec) = &stmt.resources else {
         return true;
     };
-    let hit = spec.patterns.iter().any(|p| {
+    let mut hit = false;
+    for p in &spec.patterns {
         if resource == "*" {
             // Actions without resource types: only a statement for all resources covers them.
-            return p == "*";
+            hit |= p == "*";
+            continue;
         }
-        substitute(p, ctx, variables, true).is_some_and(|atoms| arn_matches(&atoms, resource))
-    });
+        match substitute(p, ctx, variables, true) {
+            Some(atoms) => hit |= arn_matches(&atoms, resource),
+            // A variable the request does not carry: the pattern matches nothing. If the
+            // pattern names another partition, service, region, account or resource type, that
+            // is a definite miss; otherwise whether it matches is unknown, and a NotResource list
+            // holding an unknown does not apply at all (an unknown is never inverted).
+            None if spec.negated && !definitely_outside(p, resource) => return false,
+            None => {}
+        }
+    }
     hit != spec.negated
+}
+
+/// Whether a resource pattern (holding an unresolved variable) cannot match the resource
+/// whatever the variable's value, judged on what precedes the resource id: the partition,
+/// service, region and account segments and the resource-type prefix (the resource part up to
+/// its first `/` or `:`; S3 buckets have none).
+fn definitely_outside(pattern: &str, resource: &str) -> bool {
+    let pat: Vec<&str> = pattern.splitn(6, ':').collect();
+    let res: Vec<&str> = resource.splitn(6, ':').collect();
+    if pat.len() < 6 || res.len() < 6 {
+        return false;
+    }
+    for i in 0..5 {
+        if has_variable(pat[i]) {
+            return false;
+        }
+        if !glob(pat[i], res[i]) {
+            return true;
+        }
+    }
+    let product = if pat[2] == "s3" && pat[3].is_empty() && pat[4].is_empty() {
+        ""
+    } else {
+        pat[5].find(['/', ':']).map_or("", |i| &pat[5][..=i])
+    };
+    !has_variable(product) && !glob(&format!("{product}*"), res[5])
 }
 
 /// Do all of the statement's conditions hold?
@@ -277,7 +319,7 @@ pub fn evaluate(req: &Request<'_>, policies: &PolicySet<'_>) -> Evaluation {
     let mut resource_allow = PrincipalMatch::None;
     if let Some(rp) = policies.resource_policy {
         for (si, stmt) in rp.statements.iter().enumerate() {
-            let pm = match_principal(stmt, req.principal);
+            let pm = match_principal(stmt, req.principal, policies.boundary.is_some());
             if pm == PrincipalMatch::None || !statement_applies(stmt, rp, req) {
                 continue;
             }
@@ -437,6 +479,35 @@ mod tests {
         let rp = bucket_policy("arn:aws:iam::333333333333:root");
         let set = PolicySet { identity: &id, resource_policy: Some(&rp), ..Default::default() };
         assert_eq!(decide(SESSION, Some("222222222222"), set), Decision::ImplicitlyDenied);
+    }
+
+    #[test]
+    fn deny_with_not_principal_always_applies_to_a_principal_with_a_boundary() {
+        let id = [allow("s3:*", "*")];
+        let rp = p(&format!(r#"{{"Statement":[{{"Effect":"Deny","NotPrincipal":{{"AWS":"{SESSION}"}},"Action":"s3:*","Resource":"*"}}]}}"#));
+        let set = PolicySet { identity: &id, resource_policy: Some(&rp), ..Default::default() };
+        assert_eq!(decide(SESSION, None, set), Decision::Allowed);
+        let b = allow("s3:*", "*");
+        let set = PolicySet { identity: &id, boundary: Some(&b), resource_policy: Some(&rp), ..Default::default() };
+        assert_eq!(decide(SESSION, None, set), Decision::ExplicitlyDenied);
+    }
+
+    #[test]
+    fn missing_variables_never_invert_into_a_match() {
+        let ctx = Context::new();
+        let stmt = |json: &str| p(json).statements.remove(0);
+        let s = stmt(r#"{"Version":"2012-10-17","Statement":{"Effect":"Deny","Action":"*","NotResource":"arn:aws:s3:::bucket/${aws:username}/*"}}"#);
+        // Same resource type, unknown user: unknown, so the NotResource does not apply.
+        assert!(!resource_matches(&s, OBJ, &ctx, true));
+        // With the user known it is an ordinary NotResource.
+        assert!(resource_matches(&s, OBJ, &Context::new().with("aws:username", "alice"), true));
+        assert!(!resource_matches(&s, "arn:aws:s3:::bucket/alice/x", &Context::new().with("aws:username", "alice"), true));
+        // Another service: a definite miss, so the NotResource applies.
+        let s = stmt(r#"{"Version":"2012-10-17","Statement":{"Effect":"Deny","Action":"*","NotResource":"arn:aws:sqs:*:*:q/${aws:username}"}}"#);
+        assert!(resource_matches(&s, OBJ, &ctx, true));
+        // Old policy language: the variable is literal text.
+        let s = stmt(r#"{"Version":"2008-10-17","Statement":{"Effect":"Deny","Action":"*","NotResource":"arn:aws:s3:::bucket/${aws:username}/*"}}"#);
+        assert!(resource_matches(&s, OBJ, &ctx, false));
     }
 
     #[test]

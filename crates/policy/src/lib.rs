@@ -18,6 +18,7 @@ pub mod decode;
 pub mod document;
 pub mod eval;
 pub mod managed;
+pub mod simulate;
 pub mod summary;
 pub mod wildcard;
 
