@@ -1,1 +1,37 @@
-fn main() {}
+//! The `rolescope` binary: parses arguments into library calls and renders results.
+//!
+//! stdout carries data only; diagnostics go to stderr. Exit codes: 0 clean, 1 findings at or
+//! above `--fail-on` (scan commands), 2 error.
+
+mod policy_cmd;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(name = "rolescope", version, about = "Find over-privileged Lambda execution roles across an AWS Organization")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Work with IAM policies: expand action wildcards, simulate requests.
+    #[command(subcommand)]
+    Policy(policy_cmd::PolicyCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Policy(cmd) => policy_cmd::run(cmd),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("rolescope: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -107,11 +107,16 @@ pub struct Action {
     /// Resource types: index into the service's `resource_types` and whether it is required.
     /// Empty for actions that only support `Resource: "*"`.
     pub resource_types: Vec<(u32, bool)>,
-    /// Condition keys the action supports.
-    pub condition_keys: Vec<String>,
+    /// Condition keys the action supports, comma separated (see [`Action::condition_keys`]).
+    condition_keys: String,
 }
 
 impl Action {
+    /// Condition keys the action supports.
+    pub fn condition_keys(&self) -> impl Iterator<Item = &str> {
+        list(Some(&self.condition_keys))
+    }
+
     /// The primary access level.
     pub fn level(&self) -> AccessLevel {
         self.levels.first().copied().unwrap_or(AccessLevel::Write)
@@ -131,9 +136,9 @@ pub struct Catalog {
     /// Actions grouped by service.
     pub actions: Vec<Action>,
     /// Lower-cased `service:action` → id.
-    by_name: HashMap<String, ActionId>,
+    by_name: HashMap<String, ActionId, Fnv>,
     /// Lower-cased prefix → service index.
-    by_prefix: HashMap<String, u32>,
+    by_prefix: HashMap<String, u32, Fnv>,
     /// Package and version the data came from.
     pub source: String,
 }
@@ -152,6 +157,33 @@ pub enum CatalogError {
         /// What was wrong.
         message: String,
     },
+}
+
+/// FNV-1a: the catalog's keys are short, trusted strings, where SipHash's DoS resistance only
+/// costs start-up time.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Fnv;
+
+impl std::hash::BuildHasher for Fnv {
+    type Hasher = FnvHasher;
+    fn build_hasher(&self) -> FnvHasher {
+        FnvHasher(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+/// The FNV-1a hasher state.
+#[derive(Debug, Clone, Copy)]
+pub struct FnvHasher(u64);
+
+impl std::hash::Hasher for FnvHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
 }
 
 /// The embedded catalog, loaded on first use.
@@ -177,8 +209,8 @@ impl Catalog {
         let mut cat = Catalog {
             services: Vec::with_capacity(512),
             actions: Vec::with_capacity(24_000),
-            by_name: HashMap::with_capacity(24_000),
-            by_prefix: HashMap::with_capacity(512),
+            by_name: HashMap::with_capacity_and_hasher(24_000, Fnv::default()),
+            by_prefix: HashMap::with_capacity_and_hasher(512, Fnv::default()),
             source: String::new(),
         };
         let overrides: HashMap<&str, AccessLevel> = ACCESS_LEVEL_OVERRIDES.iter().copied().collect();
@@ -249,7 +281,7 @@ impl Catalog {
                         full_name,
                         levels,
                         resource_types,
-                        condition_keys: list(f.next()).map(String::from).collect(),
+                        condition_keys: f.next().unwrap_or("").to_string(),
                     });
                 }
                 "K" => {
@@ -371,7 +403,7 @@ mod tests {
         assert_eq!(create.full_name, "lambda:CreateFunction");
         assert_eq!(create.level(), AccessLevel::Write);
         assert_eq!(rt_names("lambda:CreateFunction"), [("function".to_string(), true)]);
-        assert!(create.condition_keys.iter().any(|k| k == "lambda:Layer"));
+        assert!(create.condition_keys().any(|k| k == "lambda:Layer"));
         let pass = c.action("iam:PassRole").unwrap();
         assert_eq!(pass.level(), AccessLevel::PermissionsManagement, "override applies");
         assert_eq!(rt_names("iam:PassRole"), [("role".to_string(), true)]);

@@ -1,0 +1,80 @@
+//! The binary's observable contract: stdout data, stderr diagnostics, exit codes.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+fn rolescope(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rolescope"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("binary starts");
+    let mut input = child.stdin.take().expect("stdin");
+    if let Some(text) = stdin {
+        input.write_all(text.as_bytes()).expect("write stdin");
+    }
+    drop(input);
+    child.wait_with_output().expect("binary exits")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).expect("utf8")
+}
+
+#[test]
+fn policy_expand_prints_matching_actions() {
+    let o = rolescope(&["policy", "expand", "lambda:*Permission", "LAMBDA:invokefunction"], None);
+    assert!(o.status.success());
+    assert_eq!(
+        stdout(&o).lines().collect::<Vec<_>>(),
+        [
+            "lambda:AddLayerVersionPermission",
+            "lambda:AddPermission",
+            "lambda:InvokeFunction",
+            "lambda:RemoveLayerVersionPermission",
+            "lambda:RemovePermission"
+        ]
+    );
+    let o = rolescope(&["policy", "expand", "--levels", "iam:PassRole"], None);
+    assert_eq!(stdout(&o), "iam:PassRole\tPermissions management, Write\n");
+}
+
+#[test]
+fn policy_expand_without_match_is_an_error() {
+    let o = rolescope(&["policy", "expand", "nosuchservice:*"], None);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stdout(&o).is_empty());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no action in the catalog"));
+}
+
+#[test]
+fn policy_simulate_reads_cases_and_reports_bad_lines() {
+    let cases = concat!(
+        r#"{"id":"allow","principal":"arn:aws:sts::111111111111:assumed-role/r/s","action":"s3:GetObject","resource":"arn:aws:s3:::b/k","identity":[{"Version":"2012-10-17","Statement":{"Sid":"Read","Effect":"Allow","Action":"s3:Get*","Resource":"arn:aws:s3:::b/*"}}],"scps":[[{"Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}],[{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},{"Effect":"Deny","Action":"s3:PutObject","Resource":"*"}]}]]}"#,
+        "\n",
+        r#"{"id":"scp","principal":"arn:aws:sts::111111111111:assumed-role/r/s","action":"s3:GetObject","resource":"arn:aws:s3:::b/k","identity":[{"Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}],"scps":[[{"Statement":{"Effect":"Allow","Action":"ec2:*","Resource":"*"}}]]}"#,
+        "\n\n",
+        r#"{"id":"bad","principal":"p","action":"s3:GetObject","resource":"*","identity":[{"Statement":[{"Effect":"Allow","Action":"*","Condition":{"Nope":{}}}]}]}"#,
+        "\n"
+    );
+    let o = rolescope(&["policy", "simulate", "--cases", "-"], Some(cases));
+    assert_eq!(o.status.code(), Some(2), "a case that cannot be evaluated makes the run an error");
+    let lines: Vec<serde_json::Value> = stdout(&o).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[0]["decision"], "Allowed");
+    assert_eq!(lines[0]["deciding"][0]["sid"], "Read");
+    assert_eq!(lines[1]["decision"], "ImplicitlyDenied");
+    assert_eq!(lines[1]["reason"], "scp_no_allow");
+    assert_eq!(lines[2]["error"], "identity[0]: $.Statement[0].Condition.Nope: unknown condition operator \"Nope\"");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("- line 4"));
+}
+
+#[test]
+fn policy_simulate_missing_file_names_it() {
+    let o = rolescope(&["policy", "simulate", "--cases", "/nonexistent/cases.jsonl"], None);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("opening /nonexistent/cases.jsonl"), "{err}");
+}
