@@ -24,62 +24,150 @@ const TARGETS: &[Target] = &[
     Target {
         action: "lambda:InvokeFunction",
         resource: "arn:aws:lambda:us-east-1:{acct}:function:orders-api",
-        action_patterns: &["lambda:*", "lambda:Invoke*", "lambda:invokefunction", "lambda:Get*", "lambda:?nvokeFunction", "*:Invoke*"],
-        resource_patterns: &["arn:aws:lambda:us-east-1:{acct}:function:orders-*", "arn:aws:lambda:*:*:function:*", "arn:aws:lambda:us-west-2:{acct}:function:*", "arn:aws:lambda:us-east-1:{acct}:function:orders-api", "arn:aws:lambda:us-east-1:{acct}:function:billing"],
+        action_patterns: &[
+            "lambda:*",
+            "lambda:Invoke*",
+            "lambda:invokefunction",
+            "lambda:Get*",
+            "lambda:?nvokeFunction",
+            "*:Invoke*",
+        ],
+        resource_patterns: &[
+            "arn:aws:lambda:us-east-1:{acct}:function:orders-*",
+            "arn:aws:lambda:*:*:function:*",
+            "arn:aws:lambda:us-west-2:{acct}:function:*",
+            "arn:aws:lambda:us-east-1:{acct}:function:orders-api",
+            "arn:aws:lambda:us-east-1:{acct}:function:billing",
+        ],
     },
     Target {
         action: "lambda:UpdateFunctionCode",
         resource: "arn:aws:lambda:eu-west-1:{acct}:function:billing-worker",
-        action_patterns: &["lambda:Update*", "lambda:*Code", "lambda:UpdateFunctionConfiguration", "lambda:*"],
-        resource_patterns: &["arn:aws:lambda:eu-west-1:{acct}:function:billing-*", "arn:aws:lambda:eu-west-1:{acct}:function:b?lling-worker", "arn:aws:lambda:*:{acct}:function:other"],
+        action_patterns: &[
+            "lambda:Update*",
+            "lambda:*Code",
+            "lambda:UpdateFunctionConfiguration",
+            "lambda:*",
+        ],
+        resource_patterns: &[
+            "arn:aws:lambda:eu-west-1:{acct}:function:billing-*",
+            "arn:aws:lambda:eu-west-1:{acct}:function:b?lling-worker",
+            "arn:aws:lambda:*:{acct}:function:other",
+        ],
     },
     Target {
         action: "dynamodb:GetItem",
         resource: "arn:aws:dynamodb:us-east-1:{acct}:table/orders",
-        action_patterns: &["dynamodb:*", "dynamodb:Get*", "dynamodb:BatchGetItem", "dynamodb:*Item"],
-        resource_patterns: &["arn:aws:dynamodb:us-east-1:{acct}:table/orders", "arn:aws:dynamodb:*:*:table/*", "arn:aws:dynamodb:us-east-1:{acct}:table/ord*", "arn:aws:dynamodb:us-east-1:{acct}:table/users"],
+        action_patterns: &[
+            "dynamodb:*",
+            "dynamodb:Get*",
+            "dynamodb:BatchGetItem",
+            "dynamodb:*Item",
+        ],
+        resource_patterns: &[
+            "arn:aws:dynamodb:us-east-1:{acct}:table/orders",
+            "arn:aws:dynamodb:*:*:table/*",
+            "arn:aws:dynamodb:us-east-1:{acct}:table/ord*",
+            "arn:aws:dynamodb:us-east-1:{acct}:table/users",
+        ],
     },
     Target {
         action: "sqs:SendMessage",
         resource: "arn:aws:sqs:us-east-1:{acct}:jobs-queue",
-        action_patterns: &["sqs:*", "sqs:Send*", "sqs:ReceiveMessage", "sqs:sendmessage"],
-        resource_patterns: &["arn:aws:sqs:us-east-1:{acct}:jobs-*", "arn:aws:sqs:*:{acct}:*", "arn:aws:sqs:us-east-1:{acct}:other-queue"],
+        action_patterns: &[
+            "sqs:*",
+            "sqs:Send*",
+            "sqs:ReceiveMessage",
+            "sqs:sendmessage",
+        ],
+        resource_patterns: &[
+            "arn:aws:sqs:us-east-1:{acct}:jobs-*",
+            "arn:aws:sqs:*:{acct}:*",
+            "arn:aws:sqs:us-east-1:{acct}:other-queue",
+        ],
     },
     Target {
         action: "secretsmanager:GetSecretValue",
         resource: "arn:aws:secretsmanager:us-east-1:{acct}:secret:prod/db-AbCdEf",
-        action_patterns: &["secretsmanager:*", "secretsmanager:Get*", "secretsmanager:DescribeSecret", "secretsmanager:*Value"],
-        resource_patterns: &["arn:aws:secretsmanager:us-east-1:{acct}:secret:prod/*", "arn:aws:secretsmanager:*:*:secret:*", "arn:aws:secretsmanager:us-east-1:{acct}:secret:dev/*"],
+        action_patterns: &[
+            "secretsmanager:*",
+            "secretsmanager:Get*",
+            "secretsmanager:DescribeSecret",
+            "secretsmanager:*Value",
+        ],
+        resource_patterns: &[
+            "arn:aws:secretsmanager:us-east-1:{acct}:secret:prod/*",
+            "arn:aws:secretsmanager:*:*:secret:*",
+            "arn:aws:secretsmanager:us-east-1:{acct}:secret:dev/*",
+        ],
     },
     Target {
         action: "ssm:GetParameter",
         resource: "arn:aws:ssm:us-east-1:{acct}:parameter/app/db-password",
-        action_patterns: &["ssm:*", "ssm:GetParameter*", "ssm:GetParameters", "ssm:Put*"],
-        resource_patterns: &["arn:aws:ssm:us-east-1:{acct}:parameter/app/*", "arn:aws:ssm:us-east-1:{acct}:parameter/other/*", "arn:aws:ssm:*:{acct}:parameter/*"],
+        action_patterns: &[
+            "ssm:*",
+            "ssm:GetParameter*",
+            "ssm:GetParameters",
+            "ssm:Put*",
+        ],
+        resource_patterns: &[
+            "arn:aws:ssm:us-east-1:{acct}:parameter/app/*",
+            "arn:aws:ssm:us-east-1:{acct}:parameter/other/*",
+            "arn:aws:ssm:*:{acct}:parameter/*",
+        ],
     },
     Target {
         action: "sns:Publish",
         resource: "arn:aws:sns:us-east-1:{acct}:alerts",
         action_patterns: &["sns:*", "sns:Pub*", "sns:Subscribe"],
-        resource_patterns: &["arn:aws:sns:us-east-1:{acct}:alerts", "arn:aws:sns:us-east-1:{acct}:*", "arn:aws:sns:us-east-1:{acct}:other"],
+        resource_patterns: &[
+            "arn:aws:sns:us-east-1:{acct}:alerts",
+            "arn:aws:sns:us-east-1:{acct}:*",
+            "arn:aws:sns:us-east-1:{acct}:other",
+        ],
     },
     Target {
         action: "ec2:TerminateInstances",
         resource: "arn:aws:ec2:us-east-1:{acct}:instance/i-0abc1234",
-        action_patterns: &["ec2:*", "ec2:Terminate*", "ec2:StopInstances", "ec2:*Instances"],
-        resource_patterns: &["arn:aws:ec2:us-east-1:{acct}:instance/*", "arn:aws:ec2:*:*:instance/i-0abc*", "arn:aws:ec2:us-east-1:{acct}:volume/*"],
+        action_patterns: &[
+            "ec2:*",
+            "ec2:Terminate*",
+            "ec2:StopInstances",
+            "ec2:*Instances",
+        ],
+        resource_patterns: &[
+            "arn:aws:ec2:us-east-1:{acct}:instance/*",
+            "arn:aws:ec2:*:*:instance/i-0abc*",
+            "arn:aws:ec2:us-east-1:{acct}:volume/*",
+        ],
     },
     Target {
         action: "logs:PutLogEvents",
         resource: "arn:aws:logs:us-east-1:{acct}:log-group:/aws/lambda/orders-api:log-stream:2026/11/28",
         action_patterns: &["logs:*", "logs:Put*", "logs:CreateLogStream"],
-        resource_patterns: &["arn:aws:logs:us-east-1:{acct}:log-group:/aws/lambda/*", "arn:aws:logs:us-east-1:{acct}:log-group:/aws/lambda/orders-api:*", "arn:aws:logs:us-east-1:{acct}:log-group:/other/*"],
+        resource_patterns: &[
+            "arn:aws:logs:us-east-1:{acct}:log-group:/aws/lambda/*",
+            "arn:aws:logs:us-east-1:{acct}:log-group:/aws/lambda/orders-api:*",
+            "arn:aws:logs:us-east-1:{acct}:log-group:/other/*",
+        ],
     },
     Target {
         action: "s3:GetObject",
         resource: "arn:aws:s3:::data-bucket/reports/2026/q4.csv",
-        action_patterns: &["s3:*", "s3:Get*", "s3:GetObjectVersion", "s3:*Object", "s3:List*"],
-        resource_patterns: &["arn:aws:s3:::data-bucket/*", "arn:aws:s3:::data-bucket/reports/*", "arn:aws:s3:::data-bucket", "arn:aws:s3:::other-bucket/*", "arn:aws:s3:::data-*/reports/????/*"],
+        action_patterns: &[
+            "s3:*",
+            "s3:Get*",
+            "s3:GetObjectVersion",
+            "s3:*Object",
+            "s3:List*",
+        ],
+        resource_patterns: &[
+            "arn:aws:s3:::data-bucket/*",
+            "arn:aws:s3:::data-bucket/reports/*",
+            "arn:aws:s3:::data-bucket",
+            "arn:aws:s3:::other-bucket/*",
+            "arn:aws:s3:::data-*/reports/????/*",
+        ],
     },
 ];
 
@@ -89,19 +177,75 @@ struct Key {
     values: &'static [&'static str],
 }
 
-const TEAM: Key = Key { name: "aws:PrincipalTag/team", values: &["red", "blue", "Red"] };
-const MFA_AGE: Key = Key { name: "aws:MultiFactorAuthAge", values: &["30", "300", "3600"] };
-const TIME: Key = Key { name: "aws:CurrentTime", values: &["2026-06-01T00:00:00Z", "2025-01-15T12:30:00Z", "2027-03-01T08:00:00Z"] };
-const SECURE: Key = Key { name: "aws:SecureTransport", values: &["true", "false"] };
-const SOURCE_IP: Key = Key { name: "aws:SourceIp", values: &["203.0.113.10", "10.1.2.3", "2001:db8::5"] };
-const SOURCE_ARN: Key = Key { name: "aws:SourceArn", values: &["arn:aws:s3:::src-bucket", "arn:aws:sns:us-east-1:111111111111:topic", "arn:aws:s3:::other"] };
-const SOURCE_ACCOUNT: Key = Key { name: "aws:SourceAccount", values: &["111111111111", "222222222222"] };
-const ORG: Key = Key { name: "aws:PrincipalOrgID", values: &["o-abc123", "o-zzz999"] };
-const USERNAME: Key = Key { name: "aws:username", values: &["alice", "bob"] };
-const CALLED_VIA: Key = Key { name: "aws:CalledVia", values: &["athena.amazonaws.com", "cloudformation.amazonaws.com", "dynamodb.amazonaws.com"] };
-const REGION: Key = Key { name: "aws:RequestedRegion", values: &["us-east-1", "eu-west-1", "ap-south-1"] };
+const TEAM: Key = Key {
+    name: "aws:PrincipalTag/team",
+    values: &["red", "blue", "Red"],
+};
+const MFA_AGE: Key = Key {
+    name: "aws:MultiFactorAuthAge",
+    values: &["30", "300", "3600"],
+};
+const TIME: Key = Key {
+    name: "aws:CurrentTime",
+    values: &[
+        "2026-06-01T00:00:00Z",
+        "2025-01-15T12:30:00Z",
+        "2027-03-01T08:00:00Z",
+    ],
+};
+const SECURE: Key = Key {
+    name: "aws:SecureTransport",
+    values: &["true", "false"],
+};
+const SOURCE_IP: Key = Key {
+    name: "aws:SourceIp",
+    values: &["203.0.113.10", "10.1.2.3", "2001:db8::5"],
+};
+const SOURCE_ARN: Key = Key {
+    name: "aws:SourceArn",
+    values: &[
+        "arn:aws:s3:::src-bucket",
+        "arn:aws:sns:us-east-1:111111111111:topic",
+        "arn:aws:s3:::other",
+    ],
+};
+const SOURCE_ACCOUNT: Key = Key {
+    name: "aws:SourceAccount",
+    values: &["111111111111", "222222222222"],
+};
+const ORG: Key = Key {
+    name: "aws:PrincipalOrgID",
+    values: &["o-abc123", "o-zzz999"],
+};
+const USERNAME: Key = Key {
+    name: "aws:username",
+    values: &["alice", "bob"],
+};
+const CALLED_VIA: Key = Key {
+    name: "aws:CalledVia",
+    values: &[
+        "athena.amazonaws.com",
+        "cloudformation.amazonaws.com",
+        "dynamodb.amazonaws.com",
+    ],
+};
+const REGION: Key = Key {
+    name: "aws:RequestedRegion",
+    values: &["us-east-1", "eu-west-1", "ap-south-1"],
+};
 
-const SINGLE_KEYS: &[&Key] = &[&TEAM, &MFA_AGE, &TIME, &SECURE, &SOURCE_IP, &SOURCE_ARN, &SOURCE_ACCOUNT, &ORG, &USERNAME, &REGION];
+const SINGLE_KEYS: &[&Key] = &[
+    &TEAM,
+    &MFA_AGE,
+    &TIME,
+    &SECURE,
+    &SOURCE_IP,
+    &SOURCE_ARN,
+    &SOURCE_ACCOUNT,
+    &ORG,
+    &USERNAME,
+    &REGION,
+];
 
 pub struct Generator {
     rng: Rng,
@@ -113,7 +257,9 @@ fn fill(template: &str, acct: &str) -> String {
 
 impl Generator {
     pub fn new(seed: u64) -> Self {
-        Generator { rng: Rng::new(seed) }
+        Generator {
+            rng: Rng::new(seed),
+        }
     }
 
     fn context(&mut self) -> Value {
@@ -136,60 +282,170 @@ impl Generator {
         let suffix = |rng: &mut Rng| if rng.chance(20) { "IfExists" } else { "" };
         match self.rng.below(12) {
             0 => {
-                let op = *self.rng.pick(&["StringEquals", "StringNotEquals", "StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase"]);
-                let vals = self.rng.pick(&[json!("red"), json!(["blue", "red"]), json!("RED"), json!("green")]).clone();
+                let op = *self.rng.pick(&[
+                    "StringEquals",
+                    "StringNotEquals",
+                    "StringEqualsIgnoreCase",
+                    "StringNotEqualsIgnoreCase",
+                ]);
+                let vals = self
+                    .rng
+                    .pick(&[
+                        json!("red"),
+                        json!(["blue", "red"]),
+                        json!("RED"),
+                        json!("green"),
+                    ])
+                    .clone();
                 (format!("{op}{}", suffix(&mut self.rng)), TEAM.name, vals)
             }
             1 => {
                 let op = *self.rng.pick(&["StringLike", "StringNotLike"]);
-                let vals = self.rng.pick(&[json!("r*"), json!("b?ue"), json!(["x*", "*d"]), json!("${aws:username}")]).clone();
-                let key = if self.rng.chance(70) { TEAM.name } else { USERNAME.name };
+                let vals = self
+                    .rng
+                    .pick(&[
+                        json!("r*"),
+                        json!("b?ue"),
+                        json!(["x*", "*d"]),
+                        json!("${aws:username}"),
+                    ])
+                    .clone();
+                let key = if self.rng.chance(70) {
+                    TEAM.name
+                } else {
+                    USERNAME.name
+                };
                 (format!("{op}{}", suffix(&mut self.rng)), key, vals)
             }
             2 => {
-                let op = *self.rng.pick(&["NumericEquals", "NumericNotEquals", "NumericLessThan", "NumericLessThanEquals", "NumericGreaterThan", "NumericGreaterThanEquals"]);
-                let vals = self.rng.pick(&[json!("300"), json!("100"), json!(["30", "3600"])]).clone();
+                let op = *self.rng.pick(&[
+                    "NumericEquals",
+                    "NumericNotEquals",
+                    "NumericLessThan",
+                    "NumericLessThanEquals",
+                    "NumericGreaterThan",
+                    "NumericGreaterThanEquals",
+                ]);
+                let vals = self
+                    .rng
+                    .pick(&[json!("300"), json!("100"), json!(["30", "3600"])])
+                    .clone();
                 (format!("{op}{}", suffix(&mut self.rng)), MFA_AGE.name, vals)
             }
             3 => {
-                let op = *self.rng.pick(&["DateEquals", "DateNotEquals", "DateLessThan", "DateLessThanEquals", "DateGreaterThan", "DateGreaterThanEquals"]);
-                let vals = self.rng.pick(&[json!("2026-06-01T00:00:00Z"), json!("2026-01-01T00:00:00Z"), json!("2027-01-01T00:00:00Z")]).clone();
+                let op = *self.rng.pick(&[
+                    "DateEquals",
+                    "DateNotEquals",
+                    "DateLessThan",
+                    "DateLessThanEquals",
+                    "DateGreaterThan",
+                    "DateGreaterThanEquals",
+                ]);
+                let vals = self
+                    .rng
+                    .pick(&[
+                        json!("2026-06-01T00:00:00Z"),
+                        json!("2026-01-01T00:00:00Z"),
+                        json!("2027-01-01T00:00:00Z"),
+                    ])
+                    .clone();
                 (format!("{op}{}", suffix(&mut self.rng)), TIME.name, vals)
             }
             4 => {
-                let vals = self.rng.pick(&[json!("true"), json!("false"), json!(true)]).clone();
+                let vals = self
+                    .rng
+                    .pick(&[json!("true"), json!("false"), json!(true)])
+                    .clone();
                 (format!("Bool{}", suffix(&mut self.rng)), SECURE.name, vals)
             }
             5 => {
                 let op = *self.rng.pick(&["IpAddress", "NotIpAddress"]);
-                let vals = self.rng.pick(&[json!("203.0.113.0/24"), json!("10.0.0.0/8"), json!(["192.0.2.0/24", "203.0.113.0/24"]), json!("2001:db8::/32")]).clone();
-                (format!("{op}{}", suffix(&mut self.rng)), SOURCE_IP.name, vals)
+                let vals = self
+                    .rng
+                    .pick(&[
+                        json!("203.0.113.0/24"),
+                        json!("10.0.0.0/8"),
+                        json!(["192.0.2.0/24", "203.0.113.0/24"]),
+                        json!("2001:db8::/32"),
+                    ])
+                    .clone();
+                (
+                    format!("{op}{}", suffix(&mut self.rng)),
+                    SOURCE_IP.name,
+                    vals,
+                )
             }
             6 => {
-                let op = *self.rng.pick(&["ArnEquals", "ArnLike", "ArnNotEquals", "ArnNotLike"]);
-                let vals = self.rng.pick(&[json!("arn:aws:s3:::src-*"), json!("arn:aws:s3:::src-bucket"), json!(["arn:aws:sns:*:111111111111:*", "arn:aws:s3:::x"])]).clone();
-                (format!("{op}{}", suffix(&mut self.rng)), SOURCE_ARN.name, vals)
+                let op = *self
+                    .rng
+                    .pick(&["ArnEquals", "ArnLike", "ArnNotEquals", "ArnNotLike"]);
+                let vals = self
+                    .rng
+                    .pick(&[
+                        json!("arn:aws:s3:::src-*"),
+                        json!("arn:aws:s3:::src-bucket"),
+                        json!(["arn:aws:sns:*:111111111111:*", "arn:aws:s3:::x"]),
+                    ])
+                    .clone();
+                (
+                    format!("{op}{}", suffix(&mut self.rng)),
+                    SOURCE_ARN.name,
+                    vals,
+                )
             }
             7 => {
-                let key = *self.rng.pick(&[SOURCE_ARN.name, SOURCE_ACCOUNT.name, TEAM.name]);
-                ("Null".into(), key, self.rng.pick(&[json!("true"), json!("false")]).clone())
+                let key = *self
+                    .rng
+                    .pick(&[SOURCE_ARN.name, SOURCE_ACCOUNT.name, TEAM.name]);
+                (
+                    "Null".into(),
+                    key,
+                    self.rng.pick(&[json!("true"), json!("false")]).clone(),
+                )
             }
             8 => {
-                let op = *self.rng.pick(&["ForAnyValue:StringEquals", "ForAllValues:StringEquals", "ForAnyValue:StringLike", "ForAllValues:StringNotEquals", "ForAnyValue:StringNotEquals"]);
-                let vals = self.rng.pick(&[json!(["athena.amazonaws.com"]), json!(["athena.amazonaws.com", "cloudformation.amazonaws.com"]), json!("*.amazonaws.com"), json!("dynamodb.amazonaws.com")]).clone();
+                let op = *self.rng.pick(&[
+                    "ForAnyValue:StringEquals",
+                    "ForAllValues:StringEquals",
+                    "ForAnyValue:StringLike",
+                    "ForAllValues:StringNotEquals",
+                    "ForAnyValue:StringNotEquals",
+                ]);
+                let vals = self
+                    .rng
+                    .pick(&[
+                        json!(["athena.amazonaws.com"]),
+                        json!(["athena.amazonaws.com", "cloudformation.amazonaws.com"]),
+                        json!("*.amazonaws.com"),
+                        json!("dynamodb.amazonaws.com"),
+                    ])
+                    .clone();
                 (op.into(), CALLED_VIA.name, vals)
             }
             9 => {
                 let op = *self.rng.pick(&["StringEquals", "StringNotEquals"]);
-                (format!("{op}{}", suffix(&mut self.rng)), SOURCE_ACCOUNT.name, json!(*self.rng.pick(SOURCE_ACCOUNT.values)))
+                (
+                    format!("{op}{}", suffix(&mut self.rng)),
+                    SOURCE_ACCOUNT.name,
+                    json!(*self.rng.pick(SOURCE_ACCOUNT.values)),
+                )
             }
             10 => {
                 let op = *self.rng.pick(&["StringEquals", "StringNotEquals"]);
                 (op.into(), ORG.name, json!("o-abc123"))
             }
             _ => {
-                let op = *self.rng.pick(&["StringEquals", "StringNotEquals", "StringLike"]);
-                let vals = self.rng.pick(&[json!("us-east-1"), json!(["us-east-1", "eu-west-1"]), json!("eu-*")]).clone();
+                let op = *self
+                    .rng
+                    .pick(&["StringEquals", "StringNotEquals", "StringLike"]);
+                let vals = self
+                    .rng
+                    .pick(&[
+                        json!("us-east-1"),
+                        json!(["us-east-1", "eu-west-1"]),
+                        json!("eu-*"),
+                    ])
+                    .clone();
                 (op.into(), REGION.name, vals)
             }
         }
@@ -216,14 +472,24 @@ impl Generator {
             2 => json!([*self.rng.pick(t.action_patterns), other]),
             3 => json!("*"),
             4 => json!(other),
-            _ => json!([*self.rng.pick(t.action_patterns), *self.rng.pick(t.action_patterns)]),
+            _ => json!([
+                *self.rng.pick(t.action_patterns),
+                *self.rng.pick(t.action_patterns)
+            ]),
         };
-        let key = if self.rng.chance(15) { "NotAction" } else { "Action" };
+        let key = if self.rng.chance(15) {
+            "NotAction"
+        } else {
+            "Action"
+        };
         (key, pick)
     }
 
     fn resource_element(&mut self, t: &Target, acct: &str) -> (&'static str, Value) {
-        let pattern = |g: &mut Self| fill(*g.rng.pick(t.resource_patterns), acct);
+        let pattern = |g: &mut Self| {
+            let p: &&str = g.rng.pick(t.resource_patterns);
+            fill(p, acct)
+        };
         let pick = match self.rng.below(7) {
             0 | 1 => json!("*"),
             2 => json!(fill(t.resource, acct)),
@@ -232,12 +498,19 @@ impl Generator {
             5 => {
                 // A policy variable in the resource.
                 let base = fill(t.resource, acct);
-                let prefix = base.rsplit_once('/').map_or(base.as_str(), |(a, _)| a).to_string();
+                let prefix = base
+                    .rsplit_once('/')
+                    .map_or(base.as_str(), |(a, _)| a)
+                    .to_string();
                 json!(format!("{prefix}/${{aws:username}}/*"))
             }
             _ => json!(pattern(self)),
         };
-        let key = if self.rng.chance(12) { "NotResource" } else { "Resource" };
+        let key = if self.rng.chance(12) {
+            "NotResource"
+        } else {
+            "Resource"
+        };
         (key, pick)
     }
 
@@ -246,7 +519,14 @@ impl Generator {
         if self.rng.chance(30) {
             s.insert("Sid".into(), json!(format!("S{}", self.rng.below(1000))));
         }
-        s.insert("Effect".into(), json!(if self.rng.chance(deny_percent) { "Deny" } else { "Allow" }));
+        s.insert(
+            "Effect".into(),
+            json!(if self.rng.chance(deny_percent) {
+                "Deny"
+            } else {
+                "Allow"
+            }),
+        );
         let (k, v) = self.action_element(t);
         s.insert(k.into(), v);
         let (k, v) = self.resource_element(t, acct);
@@ -259,7 +539,9 @@ impl Generator {
 
     fn policy(&mut self, t: &Target, acct: &str, deny_percent: u64, cond_percent: u64) -> Value {
         let n = 1 + self.rng.below(3);
-        let statements: Vec<Value> = (0..n).map(|_| self.statement(t, acct, deny_percent, cond_percent)).collect();
+        let statements: Vec<Value> = (0..n)
+            .map(|_| self.statement(t, acct, deny_percent, cond_percent))
+            .collect();
         if n == 1 && self.rng.chance(20) {
             return json!({"Version": "2012-10-17", "Statement": statements[0]});
         }
@@ -280,7 +562,14 @@ impl Generator {
         docs
     }
 
-    fn resource_policy(&mut self, t: &Target, acct: &str, principal: &str, role_arn: &str, caller_acct: &str) -> Value {
+    fn resource_policy(
+        &mut self,
+        t: &Target,
+        acct: &str,
+        principal: &str,
+        role_arn: &str,
+        caller_acct: &str,
+    ) -> Value {
         let n = 1 + self.rng.below(2);
         let statements: Vec<Value> = (0..n)
             .map(|_| {
@@ -298,7 +587,10 @@ impl Generator {
                 s["Principal"] = who;
                 if self.rng.chance(5) {
                     // NotPrincipal with Deny: everyone but the listed principals.
-                    let p = s.as_object_mut().and_then(|m| m.remove("Principal")).unwrap_or(json!("*"));
+                    let p = s
+                        .as_object_mut()
+                        .and_then(|m| m.remove("Principal"))
+                        .unwrap_or(json!("*"));
                     if p != json!("*") {
                         s["NotPrincipal"] = p;
                         s["Effect"] = json!("Deny");
@@ -323,8 +615,14 @@ impl Generator {
             1 => format!("arn:aws:iam::{ACCOUNT}:user/alice"),
             _ => format!("arn:aws:sts::{ACCOUNT}:assumed-role/fn-role/session-1"),
         };
-        let resource = if t.resource.contains("{acct}") { fill(t.resource, resource_acct) } else { t.resource.to_string() };
-        let identity: Vec<Value> = (0..self.rng.below(4)).map(|_| self.policy(t, resource_acct, 20, 30)).collect();
+        let resource = if t.resource.contains("{acct}") {
+            fill(t.resource, resource_acct)
+        } else {
+            t.resource.to_string()
+        };
+        let identity: Vec<Value> = (0..self.rng.below(4))
+            .map(|_| self.policy(t, resource_acct, 20, 30))
+            .collect();
         let mut case = json!({
             "id": format!("case-{id}"),
             "principal": principal,
@@ -339,10 +637,15 @@ impl Generator {
         }
         if self.rng.chance(45) {
             let levels = 1 + self.rng.below(4);
-            case["scps"] = json!((0..levels).map(|_| self.scp_level(t, resource_acct)).collect::<Vec<_>>());
+            case["scps"] = json!(
+                (0..levels)
+                    .map(|_| self.scp_level(t, resource_acct))
+                    .collect::<Vec<_>>()
+            );
         }
         if self.rng.chance(if cross { 80 } else { 35 }) {
-            case["resourcePolicy"] = self.resource_policy(t, resource_acct, &principal, &role_arn, ACCOUNT);
+            case["resourcePolicy"] =
+                self.resource_policy(t, resource_acct, &principal, &role_arn, ACCOUNT);
         }
         case
     }

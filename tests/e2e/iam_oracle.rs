@@ -24,7 +24,8 @@ fn oracle(cases: &[Value]) -> Vec<Value> {
         input.push('\n');
     }
     let mut stdin = child.stdin.take().expect("stdin");
-    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()).expect("write cases"));
+    let writer =
+        std::thread::spawn(move || stdin.write_all(input.as_bytes()).expect("write cases"));
     let out = child.wait_with_output().expect("oracle output");
     writer.join().expect("writer thread");
     assert!(out.status.success(), "oracle failed: {}", out.status);
@@ -44,7 +45,10 @@ const SEEDS: [u64; 3] = [0x5EED_2026, 1, 2];
 
 #[test]
 fn evaluator_agrees_with_iam_simulate_on_generated_cases() {
-    let seeds: Vec<u64> = match std::env::var("ROLESCOPE_CASE_SEED").ok().and_then(|s| s.parse().ok()) {
+    let seeds: Vec<u64> = match std::env::var("ROLESCOPE_CASE_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+    {
         Some(seed) => vec![seed],
         None => SEEDS.to_vec(),
     };
@@ -70,18 +74,34 @@ fn check_seed(seed: u64) {
         let ours = run_line(&case.to_string());
         let our_decision = ours["decision"].as_str().unwrap_or("error");
         if our_decision != their_decision {
-            disagreements.push(format!("{}: ours {our_decision} ({}), oracle {their_decision}\n  {case}", case["id"], ours["reason"]));
+            disagreements.push(format!(
+                "{}: ours {our_decision} ({}), oracle {their_decision}\n  {case}",
+                case["id"], ours["reason"]
+            ));
         }
     }
-    eprintln!("seed {seed}: oracle accepted {accepted}/{CASES_PER_SEED} cases; decisions {by_decision:?}");
-    assert!(accepted >= 2000, "seed {seed}: only {accepted} cases accepted by the oracle");
+    eprintln!(
+        "seed {seed}: oracle accepted {accepted}/{CASES_PER_SEED} cases; decisions {by_decision:?}"
+    );
+    assert!(
+        accepted >= 2000,
+        "seed {seed}: only {accepted} cases accepted by the oracle"
+    );
     for d in ["Allowed", "ExplicitlyDenied", "ImplicitlyDenied"] {
-        assert!(by_decision.get(d).copied().unwrap_or(0) >= 200, "seed {seed}: too few {d} cases: {by_decision:?}");
+        assert!(
+            by_decision.get(d).copied().unwrap_or(0) >= 200,
+            "seed {seed}: too few {d} cases: {by_decision:?}"
+        );
     }
     assert!(
         disagreements.is_empty(),
         "seed {seed}: {} disagreements:\n{}",
         disagreements.len(),
-        disagreements.iter().take(15).cloned().collect::<Vec<_>>().join("\n")
+        disagreements
+            .iter()
+            .take(15)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
     );
 }

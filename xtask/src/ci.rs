@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 /// cargo-deny version installed when the machine has none.
-const CARGO_DENY_VERSION: &str = "0.18.3";
+const CARGO_DENY_VERSION: &str = "0.20.2";
 
 /// Where the test peers live (git-ignored).
 pub fn tools_dir() -> PathBuf {
@@ -25,7 +25,8 @@ pub fn install_tools() -> Result<PathBuf> {
     std::fs::create_dir_all(&oracle)?;
     let mut changed = false;
     for file in ["package.json", "package-lock.json", "simulate.cjs"] {
-        let src = std::fs::read(oracle_src.join(file)).with_context(|| format!("tests/oracle/{file}"))?;
+        let src =
+            std::fs::read(oracle_src.join(file)).with_context(|| format!("tests/oracle/{file}"))?;
         let dst = oracle.join(file);
         if std::fs::read(&dst).ok().as_deref() != Some(&src[..]) {
             std::fs::write(&dst, &src)?;
@@ -74,7 +75,15 @@ pub fn ci() -> Result<()> {
     let started = std::time::Instant::now();
     let tools = install_tools()?;
     run(cargo().args(["fmt", "--all", "--", "--check"]))?;
-    run(cargo().args(["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"]))?;
+    run(cargo().args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--locked",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
     run(cargo()
         .args(["test", "--workspace", "--locked"])
         .env("ROLESCOPE_TOOLS", &tools))?;
@@ -103,5 +112,13 @@ fn ensure_cargo_deny() -> Result<()> {
 }
 
 pub fn bench() -> Result<()> {
-    run(cargo().args(["run", "--release", "--locked", "-p", "rolescope-policy", "--example", "bench_policy"]))
+    run(cargo().args([
+        "run",
+        "--release",
+        "--locked",
+        "-p",
+        "rolescope-policy",
+        "--example",
+        "bench_policy",
+    ]))
 }

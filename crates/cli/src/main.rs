@@ -9,7 +9,11 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Debug, Parser)]
-#[command(name = "rolescope", version, about = "Find over-privileged Lambda execution roles across an AWS Organization")]
+#[command(
+    name = "rolescope",
+    version,
+    about = "Find over-privileged Lambda execution roles across an AWS Organization"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

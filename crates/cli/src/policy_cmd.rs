@@ -37,7 +37,11 @@ pub fn run(cmd: PolicyCommand) -> Result<ExitCode> {
             ids.sort_unstable();
             ids.dedup();
             if ids.is_empty() {
-                bail!("no action in the catalog ({}) matches {}", cat.source, patterns.join(", "));
+                bail!(
+                    "no action in the catalog ({}) matches {}",
+                    cat.source,
+                    patterns.join(", ")
+                );
             }
             for id in ids {
                 let a = &cat.actions[id as usize];
@@ -53,12 +57,14 @@ pub fn run(cmd: PolicyCommand) -> Result<ExitCode> {
             let reader: Box<dyn BufRead> = if cases.as_os_str() == "-" {
                 Box::new(std::io::stdin().lock())
             } else {
-                let f = std::fs::File::open(&cases).with_context(|| format!("opening {}", cases.display()))?;
+                let f = std::fs::File::open(&cases)
+                    .with_context(|| format!("opening {}", cases.display()))?;
                 Box::new(std::io::BufReader::new(f))
             };
             let mut errors = 0usize;
             for (n, line) in reader.lines().enumerate() {
-                let line = line.with_context(|| format!("reading {} line {}", cases.display(), n + 1))?;
+                let line =
+                    line.with_context(|| format!("reading {} line {}", cases.display(), n + 1))?;
                 if line.trim().is_empty() {
                     continue;
                 }

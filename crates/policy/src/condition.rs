@@ -11,11 +11,14 @@ pub fn evaluate(cond: &Condition, ctx: &Context, variables: bool) -> bool {
     let request = ctx.get(&cond.key);
     if op.base == Op::Null {
         let absent = request.is_none_or(|v| v.is_empty());
-        return cond.values.iter().any(|v| match v.to_ascii_lowercase().as_str() {
-            "true" => absent,
-            "false" => !absent,
-            _ => false,
-        });
+        return cond
+            .values
+            .iter()
+            .any(|v| match v.to_ascii_lowercase().as_str() {
+                "true" => absent,
+                "false" => !absent,
+                _ => false,
+            });
     }
     let negated = op.base.is_negated();
     // A value whose policy variable the request lacks can match nothing; when the key is present
@@ -23,7 +26,10 @@ pub fn evaluate(cond: &Condition, ctx: &Context, variables: bool) -> bool {
     // decided first, by the usual absent-key rules.)
     let vars = variables && op.base.allows_variables();
     let unusable = || {
-        vars && cond.values.iter().all(|v| crate::context::has_variable(v) && substitute(v, ctx, true, false).is_none())
+        vars && cond
+            .values
+            .iter()
+            .all(|v| crate::context::has_variable(v) && substitute(v, ctx, true, false).is_none())
     };
     if request.is_some_and(|v| !v.is_empty()) && unusable() {
         return false;
@@ -34,7 +40,9 @@ pub fn evaluate(cond: &Condition, ctx: &Context, variables: bool) -> bool {
             // A single-valued operator on a multi-valued key: true if any value satisfies the
             // positive form; the negated form is its complement.
             Some(values) => {
-                let positive = values.iter().any(|v| positive_match(op.base, &cond.values, v, ctx, variables));
+                let positive = values
+                    .iter()
+                    .any(|v| positive_match(op.base, &cond.values, v, ctx, variables));
                 positive != negated
             }
         },
@@ -54,7 +62,13 @@ pub fn evaluate(cond: &Condition, ctx: &Context, variables: bool) -> bool {
 }
 
 /// The positive form of the operator: does the request value equal/match/... any policy value?
-fn positive_match(base: Op, policy_values: &[String], value: &str, ctx: &Context, variables: bool) -> bool {
+fn positive_match(
+    base: Op,
+    policy_values: &[String],
+    value: &str,
+    ctx: &Context,
+    variables: bool,
+) -> bool {
     let vars = variables && base.allows_variables();
     policy_values.iter().any(|pv| match base {
         Op::StringEquals | Op::StringNotEquals => {
@@ -121,7 +135,11 @@ pub fn parse_date_millis(text: &str) -> Option<i64> {
         None => (t, None),
     };
     let mut parts = date.split('-');
-    let (y, m, d) = (num(parts.next()?)?, num(parts.next()?)?, num(parts.next()?)?);
+    let (y, m, d) = (
+        num(parts.next()?)?,
+        num(parts.next()?)?,
+        num(parts.next()?)?,
+    );
     if parts.next().is_some() || !(1..=12).contains(&m) || !(1..=31).contains(&d) {
         return None;
     }
@@ -133,7 +151,9 @@ pub fn parse_date_millis(text: &str) -> Option<i64> {
             let (c, off) = tm.split_at(i);
             let sign = if off.starts_with('-') { -1 } else { 1 };
             let off = &off[1..];
-            let (oh, om) = off.split_once(':').unwrap_or((off.get(..2)?, off.get(2..).unwrap_or("0")));
+            let (oh, om) = off
+                .split_once(':')
+                .unwrap_or((off.get(..2)?, off.get(2..).unwrap_or("0")));
             (c, sign * (num(oh)? * 3_600_000 + num(om)? * 60_000))
         } else {
             (tm, 0)
@@ -174,8 +194,10 @@ pub fn ip_in_cidr(cidr: &str, ip: &str) -> bool {
         Some((n, p)) => (n, p.parse::<u32>().ok()),
         None => (cidr.trim(), None),
     };
-    let (Ok(net), Ok(ip)) = (net.parse::<IpAddr>(), ip.trim().split('/').next().unwrap_or("").parse::<IpAddr>())
-    else {
+    let (Ok(net), Ok(ip)) = (
+        net.parse::<IpAddr>(),
+        ip.trim().split('/').next().unwrap_or("").parse::<IpAddr>(),
+    ) else {
         return false;
     };
     match (net, ip) {
@@ -205,7 +227,9 @@ mod tests {
     use crate::document::Policy;
 
     fn conds(json: &str) -> Vec<Condition> {
-        let doc = format!(r#"{{"Version":"2012-10-17","Statement":{{"Effect":"Allow","Action":"*","Condition":{json}}}}}"#);
+        let doc = format!(
+            r#"{{"Version":"2012-10-17","Statement":{{"Effect":"Allow","Action":"*","Condition":{json}}}}}"#
+        );
         Policy::parse(&doc).unwrap().statements.remove(0).conditions
     }
 
@@ -217,21 +241,71 @@ mod tests {
 
     #[test]
     fn string_operators() {
-        let ctx = Context::new().with("aws:PrincipalTag/team", "Red").with("aws:username", "alice");
-        check(r#"{"StringEquals":{"aws:PrincipalTag/team":["Blue","Red"]}}"#, &ctx, true);
-        check(r#"{"StringEquals":{"aws:PrincipalTag/team":"red"}}"#, &ctx, false);
-        check(r#"{"StringEqualsIgnoreCase":{"aws:PrincipalTag/team":"red"}}"#, &ctx, true);
-        check(r#"{"StringNotEquals":{"aws:PrincipalTag/team":"Red"}}"#, &ctx, false);
-        check(r#"{"StringNotEquals":{"aws:PrincipalTag/team":["Blue","Green"]}}"#, &ctx, true);
-        check(r#"{"StringLike":{"aws:PrincipalTag/team":"R?d"}}"#, &ctx, true);
-        check(r#"{"StringEquals":{"aws:PrincipalTag/team":"R*"}}"#, &ctx, false);
-        check(r#"{"StringNotLike":{"aws:PrincipalTag/team":"B*"}}"#, &ctx, true);
-        check(r#"{"StringEquals":{"aws:PrincipalTag/team":"${aws:username}"}}"#, &ctx, false);
-        check(r#"{"StringLike":{"aws:username":"${aws:username}"}}"#, &ctx, true);
+        let ctx = Context::new()
+            .with("aws:PrincipalTag/team", "Red")
+            .with("aws:username", "alice");
+        check(
+            r#"{"StringEquals":{"aws:PrincipalTag/team":["Blue","Red"]}}"#,
+            &ctx,
+            true,
+        );
+        check(
+            r#"{"StringEquals":{"aws:PrincipalTag/team":"red"}}"#,
+            &ctx,
+            false,
+        );
+        check(
+            r#"{"StringEqualsIgnoreCase":{"aws:PrincipalTag/team":"red"}}"#,
+            &ctx,
+            true,
+        );
+        check(
+            r#"{"StringNotEquals":{"aws:PrincipalTag/team":"Red"}}"#,
+            &ctx,
+            false,
+        );
+        check(
+            r#"{"StringNotEquals":{"aws:PrincipalTag/team":["Blue","Green"]}}"#,
+            &ctx,
+            true,
+        );
+        check(
+            r#"{"StringLike":{"aws:PrincipalTag/team":"R?d"}}"#,
+            &ctx,
+            true,
+        );
+        check(
+            r#"{"StringEquals":{"aws:PrincipalTag/team":"R*"}}"#,
+            &ctx,
+            false,
+        );
+        check(
+            r#"{"StringNotLike":{"aws:PrincipalTag/team":"B*"}}"#,
+            &ctx,
+            true,
+        );
+        check(
+            r#"{"StringEquals":{"aws:PrincipalTag/team":"${aws:username}"}}"#,
+            &ctx,
+            false,
+        );
+        check(
+            r#"{"StringLike":{"aws:username":"${aws:username}"}}"#,
+            &ctx,
+            true,
+        );
         // Missing key: positive false, negated true, IfExists true.
         check(r#"{"StringEquals":{"aws:SourceAccount":"1"}}"#, &ctx, false);
-        check(r#"{"StringNotEquals":{"aws:SourceAccount":"1"}}"#, &ctx, true);
-        check(r#"{"StringEqualsIfExists":{"aws:SourceAccount":"1"}}"#, &ctx, true);
+        check(
+            r#"{"StringNotEquals":{"aws:SourceAccount":"1"}}"#,
+            &ctx,
+            true,
+        );
+        check(
+            r#"{"StringEqualsIfExists":{"aws:SourceAccount":"1"}}"#,
+            &ctx,
+            true,
+        );
     }
 
     #[test]
@@ -244,22 +318,70 @@ mod tests {
             .with("aws:SourceArn", "arn:aws:s3:::bucket")
             .with("k:bin", "QmluYXJ5");
         check(r#"{"NumericLessThan":{"s3:max-keys":"11"}}"#, &ctx, true);
-        check(r#"{"NumericLessThanEquals":{"s3:max-keys":10}}"#, &ctx, true);
-        check(r#"{"NumericGreaterThan":{"s3:max-keys":"10"}}"#, &ctx, false);
-        check(r#"{"NumericNotEquals":{"s3:max-keys":["9","11"]}}"#, &ctx, true);
+        check(
+            r#"{"NumericLessThanEquals":{"s3:max-keys":10}}"#,
+            &ctx,
+            true,
+        );
+        check(
+            r#"{"NumericGreaterThan":{"s3:max-keys":"10"}}"#,
+            &ctx,
+            false,
+        );
+        check(
+            r#"{"NumericNotEquals":{"s3:max-keys":["9","11"]}}"#,
+            &ctx,
+            true,
+        );
         check(r#"{"NumericEquals":{"s3:max-keys":"ten"}}"#, &ctx, false);
-        check(r#"{"DateGreaterThan":{"aws:CurrentTime":"2026-11-28"}}"#, &ctx, true);
-        check(r#"{"DateLessThan":{"aws:CurrentTime":"2026-11-28T13:00:00+02:00"}}"#, &ctx, false);
-        check(r#"{"DateEquals":{"aws:CurrentTime":"1795867200"}}"#, &ctx, true);
+        check(
+            r#"{"DateGreaterThan":{"aws:CurrentTime":"2026-11-28"}}"#,
+            &ctx,
+            true,
+        );
+        check(
+            r#"{"DateLessThan":{"aws:CurrentTime":"2026-11-28T13:00:00+02:00"}}"#,
+            &ctx,
+            false,
+        );
+        check(
+            r#"{"DateEquals":{"aws:CurrentTime":"1795867200"}}"#,
+            &ctx,
+            true,
+        );
         check(r#"{"Bool":{"aws:SecureTransport":false}}"#, &ctx, false);
         check(r#"{"Bool":{"aws:SecureTransport":"true"}}"#, &ctx, true);
         check(r#"{"BinaryEquals":{"k:bin":"QmluYXJ5"}}"#, &ctx, true);
-        check(r#"{"IpAddress":{"aws:SourceIp":"203.0.113.0/24"}}"#, &ctx, true);
-        check(r#"{"IpAddress":{"aws:SourceIp":["10.0.0.0/8","2001:db8::/32"]}}"#, &ctx, false);
-        check(r#"{"NotIpAddress":{"aws:SourceIp":"10.0.0.0/8"}}"#, &ctx, true);
-        check(r#"{"ArnLike":{"aws:SourceArn":"arn:aws:s3:::buck*"}}"#, &ctx, true);
-        check(r#"{"ArnEquals":{"aws:SourceArn":"arn:aws:s3:::bucket"}}"#, &ctx, true);
-        check(r#"{"ArnNotLike":{"aws:SourceArn":"arn:aws:s3:::b*"}}"#, &ctx, false);
+        check(
+            r#"{"IpAddress":{"aws:SourceIp":"203.0.113.0/24"}}"#,
+            &ctx,
+            true,
+        );
+        check(
+            r#"{"IpAddress":{"aws:SourceIp":["10.0.0.0/8","2001:db8::/32"]}}"#,
+            &ctx,
+            false,
+        );
+        check(
+            r#"{"NotIpAddress":{"aws:SourceIp":"10.0.0.0/8"}}"#,
+            &ctx,
+            true,
+        );
+        check(
+            r#"{"ArnLike":{"aws:SourceArn":"arn:aws:s3:::buck*"}}"#,
+            &ctx,
+            true,
+        );
+        check(
+            r#"{"ArnEquals":{"aws:SourceArn":"arn:aws:s3:::bucket"}}"#,
+            &ctx,
+            true,
+        );
+        check(
+            r#"{"ArnNotLike":{"aws:SourceArn":"arn:aws:s3:::b*"}}"#,
+            &ctx,
+            false,
+        );
         check(r#"{"ArnLike":{"s3:max-keys":"*"}}"#, &ctx, false);
         check(r#"{"Null":{"aws:SourceAccount":"true"}}"#, &ctx, true);
         check(r#"{"Null":{"aws:SourceArn":"true"}}"#, &ctx, false);
@@ -270,22 +392,60 @@ mod tests {
     fn set_operators() {
         let mut ctx = Context::new();
         ctx.insert("aws:TagKeys", vec!["env".into(), "team".into()]);
-        check(r#"{"ForAllValues:StringEquals":{"aws:TagKeys":["env","team","cost"]}}"#, &ctx, true);
-        check(r#"{"ForAllValues:StringEquals":{"aws:TagKeys":["env"]}}"#, &ctx, false);
-        check(r#"{"ForAnyValue:StringEquals":{"aws:TagKeys":["team"]}}"#, &ctx, true);
-        check(r#"{"ForAnyValue:StringEquals":{"aws:TagKeys":["x"]}}"#, &ctx, false);
-        check(r#"{"ForAnyValue:StringNotEquals":{"aws:TagKeys":["env"]}}"#, &ctx, true);
-        check(r#"{"ForAllValues:StringNotEquals":{"aws:TagKeys":["env"]}}"#, &ctx, false);
+        check(
+            r#"{"ForAllValues:StringEquals":{"aws:TagKeys":["env","team","cost"]}}"#,
+            &ctx,
+            true,
+        );
+        check(
+            r#"{"ForAllValues:StringEquals":{"aws:TagKeys":["env"]}}"#,
+            &ctx,
+            false,
+        );
+        check(
+            r#"{"ForAnyValue:StringEquals":{"aws:TagKeys":["team"]}}"#,
+            &ctx,
+            true,
+        );
+        check(
+            r#"{"ForAnyValue:StringEquals":{"aws:TagKeys":["x"]}}"#,
+            &ctx,
+            false,
+        );
+        check(
+            r#"{"ForAnyValue:StringNotEquals":{"aws:TagKeys":["env"]}}"#,
+            &ctx,
+            true,
+        );
+        check(
+            r#"{"ForAllValues:StringNotEquals":{"aws:TagKeys":["env"]}}"#,
+            &ctx,
+            false,
+        );
         // Missing key: ForAllValues is vacuously true, ForAnyValue false.
-        check(r#"{"ForAllValues:StringEquals":{"aws:Missing":["x"]}}"#, &ctx, true);
-        check(r#"{"ForAnyValue:StringEquals":{"aws:Missing":["x"]}}"#, &ctx, false);
+        check(
+            r#"{"ForAllValues:StringEquals":{"aws:Missing":["x"]}}"#,
+            &ctx,
+            true,
+        );
+        check(
+            r#"{"ForAnyValue:StringEquals":{"aws:Missing":["x"]}}"#,
+            &ctx,
+            false,
+        );
     }
 
     #[test]
     fn dates_parse() {
         assert_eq!(parse_date_millis("1970-01-01"), Some(0));
-        assert_eq!(parse_date_millis("1970-01-02T00:00:01.5Z"), Some(86_401_500));
-        assert_eq!(parse_date_millis("2000-03-01T00:00:00+01:00"), Some(951_865_200_000));
+        assert_eq!(
+            parse_date_millis("1970-01-02T00:00:01.5Z"),
+            Some(86_401_500)
+        );
+        assert_eq!(
+            parse_date_millis("2000-03-01T00:00:00+01:00"),
+            Some(951_865_200_000)
+        );
         assert_eq!(parse_date_millis("nope"), None);
         assert_eq!(parse_date_millis("2026-13-01"), None);
     }

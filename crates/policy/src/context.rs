@@ -28,7 +28,9 @@ impl Context {
 
     /// The values of a key, if the request carries it.
     pub fn get(&self, key: &str) -> Option<&[String]> {
-        self.values.get(&key.to_ascii_lowercase()).map(Vec::as_slice)
+        self.values
+            .get(&key.to_ascii_lowercase())
+            .map(Vec::as_slice)
     }
 }
 
@@ -38,10 +40,19 @@ impl Context {
 /// ArnLike) or literals (StringEquals). Substituted values are always literal. `${*}`, `${?}` and
 /// `${$}` stand for the literal characters. `${key, 'default'}` falls back to the default.
 /// Returns `None` when a variable has no value (AWS: the element then matches nothing).
-pub fn substitute(text: &str, ctx: &Context, variables: bool, wildcards: bool) -> Option<Vec<Atom>> {
+pub fn substitute(
+    text: &str,
+    ctx: &Context,
+    variables: bool,
+    wildcards: bool,
+) -> Option<Vec<Atom>> {
     let mut atoms = Vec::with_capacity(text.len());
     let push_text = |atoms: &mut Vec<Atom>, t: &str| {
-        if wildcards { push_pattern(atoms, t) } else { push_literal(atoms, t) }
+        if wildcards {
+            push_pattern(atoms, t)
+        } else {
+            push_literal(atoms, t)
+        }
     };
     if !variables {
         push_text(&mut atoms, text);
@@ -49,7 +60,9 @@ pub fn substitute(text: &str, ctx: &Context, variables: bool, wildcards: bool) -
     }
     let mut rest = text;
     while let Some(start) = rest.find("${") {
-        let Some(len) = rest[start..].find('}') else { break };
+        let Some(len) = rest[start..].find('}') else {
+            break;
+        };
         push_text(&mut atoms, &rest[..start]);
         let inner = &rest[start + 2..start + len];
         rest = &rest[start + len + 1..];
@@ -59,7 +72,10 @@ pub fn substitute(text: &str, ctx: &Context, variables: bool, wildcards: bool) -
                 let (key, default) = match inner.split_once(',') {
                     Some((k, d)) => {
                         let d = d.trim();
-                        let d = d.strip_prefix('\'').and_then(|d| d.strip_suffix('\'')).unwrap_or(d);
+                        let d = d
+                            .strip_prefix('\'')
+                            .and_then(|d| d.strip_suffix('\''))
+                            .unwrap_or(d);
                         (k.trim(), Some(d))
                     }
                     None => (inner.trim(), None),
@@ -88,7 +104,9 @@ mod tests {
 
     #[test]
     fn variables_substitute_literally() {
-        let ctx = Context::new().with("aws:username", "a*b").with("aws:PrincipalTag/team", "red");
+        let ctx = Context::new()
+            .with("aws:username", "a*b")
+            .with("aws:PrincipalTag/team", "red");
         let m = |pat: &str, text: &str| {
             substitute(pat, &ctx, true, true).is_some_and(|a| matches_atoms(&a, text, false))
         };

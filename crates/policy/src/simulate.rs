@@ -66,9 +66,15 @@ fn doc(v: &Value, field: String) -> Result<Policy, CaseError> {
 fn docs(v: Option<&Value>, field: &str) -> Result<Vec<Policy>, CaseError> {
     match v {
         None | Some(Value::Null) => Ok(Vec::new()),
-        Some(Value::Array(items)) => items.iter().enumerate().map(|(i, d)| doc(d, format!("{field}[{i}]"))).collect(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .enumerate()
+            .map(|(i, d)| doc(d, format!("{field}[{i}]")))
+            .collect(),
         Some(other @ Value::Object(_)) => Ok(vec![doc(other, field.to_string())?]),
-        Some(_) => Err(CaseError::Shape(format!("{field:?} must be a policy or a list of policies"))),
+        Some(_) => Err(CaseError::Shape(format!(
+            "{field:?} must be a policy or a list of policies"
+        ))),
     }
 }
 
@@ -88,7 +94,9 @@ impl Case {
                     Value::String(s) => Ok(s.clone()),
                     Value::Bool(b) => Ok(b.to_string()),
                     Value::Number(n) => Ok(n.to_string()),
-                    _ => Err(CaseError::Shape(format!("context key {k:?}: values must be scalars"))),
+                    _ => Err(CaseError::Shape(format!(
+                        "context key {k:?}: values must be scalars"
+                    ))),
                 };
                 let values = match val {
                     Value::Array(items) => items.iter().map(scalar).collect::<Result<_, _>>()?,
@@ -99,7 +107,9 @@ impl Case {
         }
         let mut boundary = docs(v.get("boundary"), "boundary")?;
         if boundary.len() > 1 {
-            return Err(CaseError::Shape("a principal has at most one permission boundary".into()));
+            return Err(CaseError::Shape(
+                "a principal has at most one permission boundary".into(),
+            ));
         }
         let scps = match v.get("scps") {
             None | Some(Value::Null) => Vec::new(),
@@ -119,7 +129,10 @@ impl Case {
             principal: text(v, "principal")?,
             action: text(v, "action")?,
             resource: text(v, "resource")?,
-            resource_account: v.get("resourceAccount").and_then(Value::as_str).map(String::from),
+            resource_account: v
+                .get("resourceAccount")
+                .and_then(Value::as_str)
+                .map(String::from),
             context,
             identity: docs(v.get("identity"), "identity")?,
             boundary: boundary.pop(),
@@ -158,7 +171,9 @@ pub fn run_line(line: &str) -> Value {
             let eval = case.evaluate();
             json!({"id": case.id, "decision": eval.decision, "reason": eval.reason, "deciding": eval.deciding})
         }
-        Err(e) => json!({"id": value.get("id").cloned().unwrap_or(Value::Null), "error": e.to_string()}),
+        Err(e) => {
+            json!({"id": value.get("id").cloned().unwrap_or(Value::Null), "error": e.to_string()})
+        }
     }
 }
 
@@ -173,10 +188,23 @@ mod tests {
         );
         assert_eq!(out["decision"], "Allowed");
         assert_eq!(out["deciding"][0]["sid"], "S");
-        let out = run_line(r#"{"id":7,"principal":"p","action":"a:b","resource":"*","identity":[{"Statement":[{"Action":"*"}]}]}"#);
+        let out = run_line(
+            r#"{"id":7,"principal":"p","action":"a:b","resource":"*","identity":[{"Statement":[{"Action":"*"}]}]}"#,
+        );
         assert_eq!(out["id"], 7);
-        assert_eq!(out["error"], "identity[0]: $.Statement[0]: the statement has no Effect");
-        assert!(run_line("not json")["error"].as_str().unwrap().starts_with("invalid JSON"));
-        assert_eq!(run_line(r#"{"id":1}"#)["error"], "missing string field \"principal\"");
+        assert_eq!(
+            out["error"],
+            "identity[0]: $.Statement[0]: the statement has no Effect"
+        );
+        assert!(
+            run_line("not json")["error"]
+                .as_str()
+                .unwrap()
+                .starts_with("invalid JSON")
+        );
+        assert_eq!(
+            run_line(r#"{"id":1}"#)["error"],
+            "missing string field \"principal\""
+        );
     }
 }

@@ -19,7 +19,9 @@ pub struct ActionSet {
 impl ActionSet {
     /// The empty set for a catalog of `n` actions.
     pub fn empty(n: usize) -> Self {
-        ActionSet { words: vec![0; n.div_ceil(64)] }
+        ActionSet {
+            words: vec![0; n.div_ceil(64)],
+        }
     }
 
     /// Add one action.
@@ -34,16 +36,19 @@ impl ActionSet {
 
     /// In-place union.
     pub fn union_with(&mut self, other: &ActionSet) {
-        self.words.iter_mut().zip(&other.words).for_each(|(a, b)| *a |= b);
+        self.words
+            .iter_mut()
+            .zip(&other.words)
+            .for_each(|(a, b)| *a |= b);
     }
 
     /// Complement within a catalog of `n` actions.
     pub fn complement(&self, n: usize) -> ActionSet {
         let mut words: Vec<u64> = self.words.iter().map(|w| !w).collect();
-        if n % 64 != 0 {
-            if let Some(last) = words.last_mut() {
-                *last &= (1u64 << (n % 64)) - 1;
-            }
+        if !n.is_multiple_of(64)
+            && let Some(last) = words.last_mut()
+        {
+            *last &= (1u64 << (n % 64)) - 1;
         }
         ActionSet { words }
     }
@@ -79,7 +84,11 @@ pub fn expand_spec(cat: &Catalog, spec: &ActionSpec) -> ActionSet {
     for p in &spec.patterns {
         cat.for_each_match(p, |id| set.insert(id));
     }
-    if spec.negated { set.complement(cat.len()) } else { set }
+    if spec.negated {
+        set.complement(cat.len())
+    } else {
+        set
+    }
 }
 
 /// How a granted action ends up.
@@ -101,7 +110,10 @@ pub enum GrantStatus {
 impl GrantStatus {
     /// True for the two allowed states.
     pub fn is_allowed(self) -> bool {
-        matches!(self, GrantStatus::Allowed | GrantStatus::AllowedUnderConditions)
+        matches!(
+            self,
+            GrantStatus::Allowed | GrantStatus::AllowedUnderConditions
+        )
     }
 }
 
@@ -146,7 +158,10 @@ impl Summary {
 
     /// The grant for one action, if the identity policies grant it.
     pub fn get(&self, action: ActionId) -> Option<&Grant> {
-        self.grants.binary_search_by_key(&action, |g| g.action).ok().map(|i| &self.grants[i])
+        self.grants
+            .binary_search_by_key(&action, |g| g.action)
+            .ok()
+            .map(|i| &self.grants[i])
     }
 }
 
@@ -186,7 +201,10 @@ enum Gate {
 
 fn gate(statements: &[Expanded<'_>], id: ActionId) -> Gate {
     let mut any = false;
-    for s in statements.iter().filter(|s| s.stmt.effect == Effect::Allow && s.actions.contains(id)) {
+    for s in statements
+        .iter()
+        .filter(|s| s.stmt.effect == Effect::Allow && s.actions.contains(id))
+    {
         if s.full {
             return Gate::Open;
         }
@@ -197,11 +215,18 @@ fn gate(statements: &[Expanded<'_>], id: ActionId) -> Gate {
 
 /// Compute the effective permission summary over the whole catalog.
 pub fn effective_permissions(cat: &Catalog, policies: &PrincipalPolicies<'_>) -> Summary {
-    let identity: Vec<(usize, Vec<Expanded<'_>>)> =
-        policies.identity.iter().enumerate().map(|(i, p)| (i, expand_policy(cat, p))).collect();
+    let identity: Vec<(usize, Vec<Expanded<'_>>)> = policies
+        .identity
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (i, expand_policy(cat, p)))
+        .collect();
     let boundary: Option<Vec<Expanded<'_>>> = policies.boundary.map(|b| expand_policy(cat, b));
-    let scps: Vec<Vec<Expanded<'_>>> =
-        policies.scps.iter().map(|level| level.iter().flat_map(|p| expand_policy(cat, p)).collect()).collect();
+    let scps: Vec<Vec<Expanded<'_>>> = policies
+        .scps
+        .iter()
+        .map(|level| level.iter().flat_map(|p| expand_policy(cat, p)).collect())
+        .collect();
 
     let mut granted = ActionSet::empty(cat.len());
     for (_, stmts) in &identity {
@@ -241,13 +266,13 @@ pub fn effective_permissions(cat: &Catalog, policies: &PrincipalPolicies<'_>) ->
             partial = true;
         }
         let mut scp_level = None;
-        if status.is_none() {
-            if let Some(b) = &boundary {
-                match gate(b, id) {
-                    Gate::Open => {}
-                    Gate::Partial => partial = true,
-                    Gate::Closed => status = Some(GrantStatus::BlockedByBoundary),
-                }
+        if status.is_none()
+            && let Some(b) = &boundary
+        {
+            match gate(b, id) {
+                Gate::Open => {}
+                Gate::Partial => partial = true,
+                Gate::Closed => status = Some(GrantStatus::BlockedByBoundary),
             }
         }
         if status.is_none() {
@@ -263,8 +288,18 @@ pub fn effective_permissions(cat: &Catalog, policies: &PrincipalPolicies<'_>) ->
                 }
             }
         }
-        let status = status.unwrap_or(if partial { GrantStatus::AllowedUnderConditions } else { GrantStatus::Allowed });
-        grants.push(Grant { action: id, status, granted_by, denied_by, scp_level });
+        let status = status.unwrap_or(if partial {
+            GrantStatus::AllowedUnderConditions
+        } else {
+            GrantStatus::Allowed
+        });
+        grants.push(Grant {
+            action: id,
+            status,
+            granted_by,
+            denied_by,
+            scp_level,
+        });
     }
     Summary { grants }
 }
@@ -279,7 +314,9 @@ mod tests {
     }
 
     fn status(summary: &Summary, action: &str) -> Option<GrantStatus> {
-        summary.get(catalog().action_id(action).unwrap()).map(|g| g.status)
+        summary
+            .get(catalog().action_id(action).unwrap())
+            .map(|g| g.status)
     }
 
     #[test]
@@ -297,36 +334,93 @@ mod tests {
     #[test]
     fn statuses() {
         let cat = catalog();
-        let identity = [
-            p(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:*","iam:PassRole","lambda:*","ec2:*"],"Resource":"*"},{"Effect":"Allow","Action":"dynamodb:GetItem","Resource":"*","Condition":{"Bool":{"aws:SecureTransport":"true"}}},{"Effect":"Deny","Action":"s3:DeleteBucket","Resource":"*"},{"Effect":"Deny","Action":"s3:PutObject","Resource":"arn:aws:s3:::logs/*"}]}"#),
-        ];
-        let boundary = p(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","NotAction":"iam:*","Resource":"*"}]}"#);
+        let identity = [p(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:*","iam:PassRole","lambda:*","ec2:*"],"Resource":"*"},{"Effect":"Allow","Action":"dynamodb:GetItem","Resource":"*","Condition":{"Bool":{"aws:SecureTransport":"true"}}},{"Effect":"Deny","Action":"s3:DeleteBucket","Resource":"*"},{"Effect":"Deny","Action":"s3:PutObject","Resource":"arn:aws:s3:::logs/*"}]}"#,
+        )];
+        let boundary = p(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","NotAction":"iam:*","Resource":"*"}]}"#,
+        );
         let scps = vec![
-            vec![p(r#"{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#)],
-            vec![p(r#"{"Statement":[{"Effect":"Allow","NotAction":"ec2:*","Resource":"*"},{"Effect":"Deny","Action":"lambda:AddPermission","Resource":"*","Condition":{"StringNotEquals":{"aws:PrincipalOrgID":"o-1"}}}]}"#)],
+            vec![p(
+                r#"{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
+            )],
+            vec![p(
+                r#"{"Statement":[{"Effect":"Allow","NotAction":"ec2:*","Resource":"*"},{"Effect":"Deny","Action":"lambda:AddPermission","Resource":"*","Condition":{"StringNotEquals":{"aws:PrincipalOrgID":"o-1"}}}]}"#,
+            )],
         ];
-        let s = effective_permissions(cat, &PrincipalPolicies { identity: &identity, boundary: Some(&boundary), scps: &scps });
+        let s = effective_permissions(
+            cat,
+            &PrincipalPolicies {
+                identity: &identity,
+                boundary: Some(&boundary),
+                scps: &scps,
+            },
+        );
         assert_eq!(status(&s, "s3:GetObject"), Some(GrantStatus::Allowed));
-        assert_eq!(status(&s, "dynamodb:GetItem"), Some(GrantStatus::AllowedUnderConditions));
-        assert_eq!(status(&s, "s3:DeleteBucket"), Some(GrantStatus::ExplicitlyDenied));
-        assert_eq!(status(&s, "s3:PutObject"), Some(GrantStatus::AllowedUnderConditions));
-        assert_eq!(status(&s, "iam:PassRole"), Some(GrantStatus::BlockedByBoundary));
+        assert_eq!(
+            status(&s, "dynamodb:GetItem"),
+            Some(GrantStatus::AllowedUnderConditions)
+        );
+        assert_eq!(
+            status(&s, "s3:DeleteBucket"),
+            Some(GrantStatus::ExplicitlyDenied)
+        );
+        assert_eq!(
+            status(&s, "s3:PutObject"),
+            Some(GrantStatus::AllowedUnderConditions)
+        );
+        assert_eq!(
+            status(&s, "iam:PassRole"),
+            Some(GrantStatus::BlockedByBoundary)
+        );
         let ec2 = s.get(cat.action_id("ec2:RunInstances").unwrap()).unwrap();
-        assert_eq!((ec2.status, ec2.scp_level), (GrantStatus::BlockedByScp, Some(1)));
-        assert_eq!(status(&s, "lambda:AddPermission"), Some(GrantStatus::AllowedUnderConditions));
-        assert_eq!(status(&s, "lambda:InvokeFunction"), Some(GrantStatus::Allowed));
+        assert_eq!(
+            (ec2.status, ec2.scp_level),
+            (GrantStatus::BlockedByScp, Some(1))
+        );
+        assert_eq!(
+            status(&s, "lambda:AddPermission"),
+            Some(GrantStatus::AllowedUnderConditions)
+        );
+        assert_eq!(
+            status(&s, "lambda:InvokeFunction"),
+            Some(GrantStatus::Allowed)
+        );
         assert_eq!(status(&s, "sqs:SendMessage"), None, "not granted at all");
-        assert_eq!(s.get(cat.action_id("s3:GetObject").unwrap()).unwrap().granted_by, [(0, 0)]);
+        assert_eq!(
+            s.get(cat.action_id("s3:GetObject").unwrap())
+                .unwrap()
+                .granted_by,
+            [(0, 0)]
+        );
     }
 
     #[test]
     fn admin_reaches_the_whole_catalog() {
         let cat = catalog();
-        let admin = [p(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#)];
-        let s = effective_permissions(cat, &PrincipalPolicies { identity: &admin, ..Default::default() });
+        let admin = [p(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
+        )];
+        let s = effective_permissions(
+            cat,
+            &PrincipalPolicies {
+                identity: &admin,
+                ..Default::default()
+            },
+        );
         assert_eq!(s.allowed().count(), cat.len());
-        let power = [crate::managed::managed_policies().get("PowerUserAccess").unwrap().policy().unwrap()];
-        let s = effective_permissions(cat, &PrincipalPolicies { identity: &power, ..Default::default() });
+        let power = [crate::managed::managed_policies()
+            .get("PowerUserAccess")
+            .unwrap()
+            .policy()
+            .unwrap()];
+        let s = effective_permissions(
+            cat,
+            &PrincipalPolicies {
+                identity: &power,
+                ..Default::default()
+            },
+        );
         assert_eq!(status(&s, "iam:CreateUser"), None);
         assert_eq!(status(&s, "s3:GetObject"), Some(GrantStatus::Allowed));
     }

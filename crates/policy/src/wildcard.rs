@@ -62,7 +62,11 @@ pub fn matches_atoms(atoms: &[Atom], text: &str, fold: bool) -> bool {
             }
             Some(Atom::One) => Some(utf8_len(t[ti])),
             Some(Atom::Byte(b)) => {
-                let same = if fold { b.eq_ignore_ascii_case(&t[ti]) } else { *b == t[ti] };
+                let same = if fold {
+                    b.eq_ignore_ascii_case(&t[ti])
+                } else {
+                    *b == t[ti]
+                };
                 same.then_some(1)
             }
             None => None,
@@ -82,7 +86,9 @@ pub fn matches_atoms(atoms: &[Atom], text: &str, fold: bool) -> bool {
             },
         }
     }
-    atoms[pi.min(atoms.len())..].iter().all(|a| *a == Atom::Star)
+    atoms[pi.min(atoms.len())..]
+        .iter()
+        .all(|a| *a == Atom::Star)
 }
 
 /// Case-sensitive glob match (ARNs, condition values).
@@ -185,10 +191,19 @@ mod tests {
         assert!(m("arn:aws:s3:::b/*", "arn:aws:s3:::b/k/x"));
         assert!(!m("arn:aws:s3:::b/*", "arn:aws:s3:::c/k"));
         // A star in the service segment does not eat the region and account.
-        assert!(m("arn:aws:*:us-east-1:*:function:f", "arn:aws:lambda:us-east-1:111122223333:function:f"));
-        assert!(!m("arn:aws:lambda*:function:f", "arn:aws:lambda:us-east-1:111122223333:function:f"));
+        assert!(m(
+            "arn:aws:*:us-east-1:*:function:f",
+            "arn:aws:lambda:us-east-1:111122223333:function:f"
+        ));
+        assert!(!m(
+            "arn:aws:lambda*:function:f",
+            "arn:aws:lambda:us-east-1:111122223333:function:f"
+        ));
         // The resource part is matched whole, colons included.
-        assert!(m("arn:aws:lambda:*:*:function:*", "arn:aws:lambda:eu-west-1:1:function:f:prod"));
+        assert!(m(
+            "arn:aws:lambda:*:*:function:*",
+            "arn:aws:lambda:eu-west-1:1:function:f:prod"
+        ));
         // Short patterns are padded.
         assert!(m("arn:aws:s3", "arn:aws:s3:::bucket"));
         // Case-sensitive.

@@ -20,15 +20,50 @@ impl Rng {
 }
 
 const TOKENS: &[&str] = &[
-    "{", "}", "[", "]", ",", ":", "\"", "*", "?", "${", "${aws:username}", "%", "%7B", "null", "true", "1e999",
-    "\"Statement\"", "\"Effect\"", "\"Allow\"", "\"Deny\"", "\"Condition\"", "\"ForAnyValue:StringLike\"", "\"NotPrincipal\"",
-    "\"IpAddress\"", "\"10.0.0.0/99\"", "\"arn:aws:s3:::\"", "\u{1F600}", "\\u0000", "\"DateLessThan\"", "\"9999-99-99\"",
+    "{",
+    "}",
+    "[",
+    "]",
+    ",",
+    ":",
+    "\"",
+    "*",
+    "?",
+    "${",
+    "${aws:username}",
+    "%",
+    "%7B",
+    "null",
+    "true",
+    "1e999",
+    "\"Statement\"",
+    "\"Effect\"",
+    "\"Allow\"",
+    "\"Deny\"",
+    "\"Condition\"",
+    "\"ForAnyValue:StringLike\"",
+    "\"NotPrincipal\"",
+    "\"IpAddress\"",
+    "\"10.0.0.0/99\"",
+    "\"arn:aws:s3:::\"",
+    "\u{1F600}",
+    "\\u0000",
+    "\"DateLessThan\"",
+    "\"9999-99-99\"",
 ];
 
 #[test]
 fn mutated_real_policies_never_panic() {
-    let seeds: Vec<&str> = managed_policies().policies.iter().step_by(40).map(|p| p.document.as_str()).collect();
-    let ctx = Context::new().with("aws:username", "u").with("aws:SourceIp", "10.0.0.1").with("aws:CurrentTime", "2026-01-01T00:00:00Z");
+    let seeds: Vec<&str> = managed_policies()
+        .policies
+        .iter()
+        .step_by(40)
+        .map(|p| p.document.as_str())
+        .collect();
+    let ctx = Context::new()
+        .with("aws:username", "u")
+        .with("aws:SourceIp", "10.0.0.1")
+        .with("aws:CurrentTime", "2026-01-01T00:00:00Z");
     let req = Request {
         principal: "arn:aws:sts::111111111111:assumed-role/r/s",
         action: "s3:GetObject",
@@ -47,10 +82,15 @@ fn mutated_real_policies_never_panic() {
                     let end = (at + rng.below(8)).min(text.len());
                     text.drain(at.min(end)..end);
                 }
-                1 => text.splice(at..at, TOKENS[rng.below(TOKENS.len())].chars()).for_each(drop),
+                1 => text
+                    .splice(at..at, TOKENS[rng.below(TOKENS.len())].chars())
+                    .for_each(drop),
                 _ => {
                     if at < text.len() {
-                        text[at] = TOKENS[rng.below(TOKENS.len())].chars().next().unwrap_or('x');
+                        text[at] = TOKENS[rng.below(TOKENS.len())]
+                            .chars()
+                            .next()
+                            .unwrap_or('x');
                     }
                 }
             }
@@ -60,14 +100,29 @@ fn mutated_real_policies_never_panic() {
             Ok(p) => {
                 parsed += 1;
                 let identity = [p.clone()];
-                let _ = evaluate(&req, &PolicySet { identity: &identity, boundary: Some(&p), resource_policy: Some(&p), ..Default::default() });
+                let _ = evaluate(
+                    &req,
+                    &PolicySet {
+                        identity: &identity,
+                        boundary: Some(&p),
+                        resource_policy: Some(&p),
+                        ..Default::default()
+                    },
+                );
             }
             Err(e) => {
                 rejected += 1;
-                assert!(e.path.starts_with('$'), "error path {:?} for {text}", e.path);
+                assert!(
+                    e.path.starts_with('$'),
+                    "error path {:?} for {text}",
+                    e.path
+                );
             }
         }
     }
     // Both outcomes must be exercised for the test to mean anything.
-    assert!(parsed > 1000 && rejected > 1000, "parsed {parsed}, rejected {rejected}");
+    assert!(
+        parsed > 1000 && rejected > 1000,
+        "parsed {parsed}, rejected {rejected}"
+    );
 }
