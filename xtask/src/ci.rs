@@ -84,13 +84,55 @@ pub fn ci() -> Result<()> {
         "-D",
         "warnings",
     ]))?;
-    run(cargo()
-        .args(["test", "--workspace", "--locked"])
-        .env("ROLESCOPE_TOOLS", &tools))?;
+    let (passed, failed) = run_tests(
+        cargo()
+            .args(["test", "--workspace", "--locked"])
+            .env("ROLESCOPE_TOOLS", &tools),
+    )?;
     ensure_cargo_deny()?;
     run(cargo().args(["deny", "--locked", "check", "licenses", "bans", "sources"]))?;
     eprintln!("xtask: ci passed in {:.0?}", started.elapsed());
+    // The closing line states the totals of every test binary (the last binary cargo runs is
+    // often a doc-test run with 0 tests, which would misstate the run).
+    println!("ci: {passed} passed, {failed} failed");
     Ok(())
+}
+
+/// Run `cargo test`, echoing its output, and add up the `test result:` lines.
+fn run_tests(cmd: &mut Command) -> Result<(u64, u64)> {
+    use std::io::{BufRead, BufReader};
+    eprintln!("xtask: running {cmd:?}");
+    let mut child = cmd
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .context("starting cargo test")?;
+    let stdout = child.stdout.take().context("cargo test stdout")?;
+    let (mut passed, mut failed) = (0u64, 0u64);
+    for line in BufReader::new(stdout).lines() {
+        let line = line?;
+        println!("{line}");
+        if let Some(rest) = line.strip_prefix("test result: ") {
+            let count = |word: &str| -> u64 {
+                rest.split(';')
+                    .find_map(|part| {
+                        part.trim()
+                            .trim_start_matches("ok. ")
+                            .trim_start_matches("FAILED. ")
+                            .strip_suffix(word)
+                    })
+                    .and_then(|n| n.trim().parse().ok())
+                    .unwrap_or(0)
+            };
+            passed += count(" passed");
+            failed += count(" failed");
+        }
+    }
+    let status = child.wait()?;
+    if !status.success() {
+        println!("ci: {passed} passed, {failed} failed");
+        anyhow::bail!("cargo test failed with {status}");
+    }
+    Ok((passed, failed))
 }
 
 fn ensure_cargo_deny() -> Result<()> {

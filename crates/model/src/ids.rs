@@ -1,0 +1,254 @@
+//! Identifiers and timestamps with the invariants the whole pipeline relies on.
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::fmt;
+
+/// An AWS account id: exactly 12 ASCII digits, kept as a string (leading zeros matter).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct AccountId(String);
+
+/// A value that is not a valid account id.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid AWS account id {0:?}: expected 12 digits")]
+pub struct InvalidAccountId(pub String);
+
+impl AccountId {
+    /// Validate and wrap an account id.
+    pub fn new(id: &str) -> Result<Self, InvalidAccountId> {
+        if id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit()) {
+            Ok(AccountId(id.to_string()))
+        } else {
+            Err(InvalidAccountId(id.to_string()))
+        }
+    }
+
+    /// The account id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The account of an ARN (`arn:aws:iam::012345678901:role/x`), if it has a valid one.
+    pub fn from_arn(arn: &str) -> Option<Self> {
+        arn.split(':').nth(4).and_then(|a| AccountId::new(a).ok())
+    }
+}
+
+impl fmt::Display for AccountId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Serialize for AccountId {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for AccountId {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        AccountId::new(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A UTC instant with millisecond precision, serialised as RFC 3339 (`2026-11-28T07:52:40.123Z`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Timestamp {
+    /// Milliseconds since the Unix epoch.
+    pub millis: i64,
+}
+
+impl Timestamp {
+    /// From milliseconds since the epoch.
+    pub fn from_millis(millis: i64) -> Self {
+        Timestamp { millis }
+    }
+
+    /// The current time.
+    pub fn now() -> Self {
+        let d = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        Timestamp {
+            millis: d.as_millis() as i64,
+        }
+    }
+
+    /// Parse RFC 3339 / ISO 8601 leniently: any number of fractional digits (truncated to
+    /// milliseconds), `Z`, `z`, `+0000` or `+00:00` offsets. AWS APIs and emulators differ here.
+    pub fn parse(text: &str) -> Option<Self> {
+        let t = text.trim();
+        let (date, rest) = t.split_at(t.find(['T', 't', ' '])?);
+        let rest = &rest[1..];
+        let mut d = date.split('-');
+        let (y, m, day): (i64, i64, i64) = (
+            d.next()?.parse().ok()?,
+            d.next()?.parse().ok()?,
+            d.next()?.parse().ok()?,
+        );
+        let (clock, offset_min) = match rest.find(['Z', 'z', '+', '-']) {
+            Some(i) => {
+                let (c, off) = rest.split_at(i);
+                let off_min = match &off[..1] {
+                    "Z" | "z" => 0,
+                    sign => {
+                        let digits: String =
+                            off[1..].chars().filter(char::is_ascii_digit).collect();
+                        if digits.len() != 4 {
+                            return None;
+                        }
+                        let mins = digits[..2].parse::<i64>().ok()? * 60
+                            + digits[2..].parse::<i64>().ok()?;
+                        if sign == "-" { -mins } else { mins }
+                    }
+                };
+                (c, off_min)
+            }
+            None => (rest, 0),
+        };
+        let (hms, frac) = clock.split_once('.').unwrap_or((clock, ""));
+        let mut h = hms.split(':');
+        let (hh, mm, ss): (i64, i64, i64) = (
+            h.next()?.parse().ok()?,
+            h.next()?.parse().ok()?,
+            h.next().unwrap_or("0").parse().ok()?,
+        );
+        if !(1..=12).contains(&m) || !(1..=31).contains(&day) || hh > 23 || mm > 59 || ss > 60 {
+            return None;
+        }
+        let ms: i64 = if frac.is_empty() {
+            0
+        } else {
+            if !frac.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            format!("{:0<3}", &frac[..frac.len().min(3)]).parse().ok()?
+        };
+        let days = days_from_civil(y, m, day);
+        Some(Timestamp {
+            millis: ((days * 24 + hh) * 60 + mm - offset_min) * 60_000 + ss * 1000 + ms,
+        })
+    }
+
+    /// RFC 3339 with milliseconds and `Z`.
+    pub fn to_rfc3339(self) -> String {
+        let secs = self.millis.div_euclid(1000);
+        let ms = self.millis.rem_euclid(1000);
+        let days = secs.div_euclid(86_400);
+        let sod = secs.rem_euclid(86_400);
+        let (y, m, d) = civil_from_days(days);
+        format!(
+            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{ms:03}Z",
+            sod / 3600,
+            sod / 60 % 60,
+            sod % 60
+        )
+    }
+
+    /// The UTC date, `YYYY-MM-DD` (the `dt=` partition value).
+    pub fn date(self) -> String {
+        self.to_rfc3339()[..10].to_string()
+    }
+}
+
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
+    era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468
+}
+
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_rfc3339())
+    }
+}
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Timestamp::parse(&s)
+            .ok_or_else(|| serde::de::Error::custom(format!("invalid timestamp {s:?}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn account_ids_keep_leading_zeros_and_reject_junk() {
+        let id = AccountId::new("012345678901").unwrap();
+        assert_eq!(serde_json::to_string(&id).unwrap(), "\"012345678901\"");
+        assert_eq!(
+            serde_json::from_str::<AccountId>("\"012345678901\"").unwrap(),
+            id
+        );
+        assert!(
+            serde_json::from_str::<AccountId>("12345678901").is_err(),
+            "numbers are rejected"
+        );
+        for bad in ["12345678901", "1234567890123", "12345678901a", ""] {
+            assert!(AccountId::new(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            AccountId::from_arn("arn:aws:iam::000000000042:role/r"),
+            AccountId::new("000000000042").ok()
+        );
+        assert_eq!(AccountId::from_arn("arn:aws:s3:::bucket"), None);
+    }
+
+    #[test]
+    fn timestamps_parse_aws_and_emulator_forms() {
+        let expect = Timestamp::parse("2026-11-28T07:52:40.123Z").unwrap();
+        for form in [
+            "2026-11-28T07:52:40.123000000Z",
+            "2026-11-28T07:52:40.123+0000",
+            "2026-11-28T08:52:40.123+01:00",
+            "2026-11-28T07:52:40.1239Z",
+        ] {
+            assert_eq!(Timestamp::parse(form), Some(expect), "{form}");
+        }
+        assert_eq!(expect.to_rfc3339(), "2026-11-28T07:52:40.123Z");
+        assert_eq!(expect.date(), "2026-11-28");
+        assert_eq!(
+            Timestamp::from_millis(0).to_rfc3339(),
+            "1970-01-01T00:00:00.000Z"
+        );
+        assert_eq!(
+            Timestamp::from_millis(-1).to_rfc3339(),
+            "1969-12-31T23:59:59.999Z"
+        );
+        assert_eq!(
+            Timestamp::parse("2024-02-29T00:00:00Z")
+                .unwrap()
+                .to_rfc3339(),
+            "2024-02-29T00:00:00.000Z"
+        );
+        for bad in [
+            "2026-13-01T00:00:00Z",
+            "yesterday",
+            "2026-11-28T07:52:40.12xZ",
+            "2026-11-28T07:52:40+1",
+        ] {
+            assert_eq!(Timestamp::parse(bad), None, "{bad}");
+        }
+        let round: Timestamp =
+            serde_json::from_str(&serde_json::to_string(&expect).unwrap()).unwrap();
+        assert_eq!(round, expect);
+    }
+}

@@ -1,0 +1,236 @@
+//! Plain domain types shared by every rolescope stage, and the snapshot format.
+//!
+//! Invariant: no AWS SDK types, no I/O beyond the snapshot reader/writer in [`snapshot`].
+//! Account ids are 12-character strings; timestamps are UTC with millisecond precision.
+//! Lambda environment variables are represented by their names only: there is no field that
+//! could hold a value.
+
+pub mod ids;
+pub mod snapshot;
+
+pub use ids::{AccountId, Timestamp};
+use serde::{Deserialize, Serialize};
+
+/// Account membership status in the organization.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum AccountStatus {
+    /// Active member.
+    Active,
+    /// Suspended (closed) account: skipped by scans and recorded.
+    Suspended,
+    /// Pending closure.
+    PendingClosure,
+}
+
+/// A member account. The account e-mail address is deliberately not part of the model.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Account {
+    /// Account id.
+    pub account_id: AccountId,
+    /// Account name.
+    pub name: String,
+    /// Membership status.
+    pub status: AccountStatus,
+    /// Id of the parent (root or OU).
+    pub parent_id: String,
+    /// Path of OU names from the root, e.g. `Root/Workloads/Prod`.
+    pub ou_path: String,
+}
+
+/// A root or organizational unit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrgUnit {
+    /// `r-…` for the root, `ou-…` otherwise.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Parent id (`None` for the root).
+    pub parent_id: Option<String>,
+    /// Path of names from the root.
+    pub path: String,
+}
+
+/// Organization policy types rolescope reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ControlPolicyType {
+    /// Service control policy.
+    ServiceControlPolicy,
+    /// Resource control policy.
+    ResourceControlPolicy,
+}
+
+/// An SCP or RCP with its document and targets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ControlPolicy {
+    /// `p-…` id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// SCP or RCP.
+    pub policy_type: ControlPolicyType,
+    /// The JSON document (decoded).
+    pub document: String,
+    /// Ids of the roots, OUs and accounts it is attached to.
+    pub targets: Vec<String>,
+}
+
+/// An inline policy of a role.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InlinePolicy {
+    /// Policy name.
+    pub name: String,
+    /// The JSON document (decoded).
+    pub document: String,
+}
+
+/// An IAM role with everything the analysis needs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Role {
+    /// Owning account.
+    pub account_id: AccountId,
+    /// Role name.
+    pub name: String,
+    /// Role ARN.
+    pub arn: String,
+    /// Path, e.g. `/service-role/`.
+    pub path: String,
+    /// The trust policy (decoded JSON).
+    pub trust_policy: String,
+    /// Inline policies.
+    pub inline_policies: Vec<InlinePolicy>,
+    /// ARNs of attached managed policies (AWS-managed or customer-managed).
+    pub attached_policy_arns: Vec<String>,
+    /// ARN of the permission boundary policy.
+    pub boundary_arn: Option<String>,
+    /// Tags as (key, value).
+    pub tags: Vec<(String, String)>,
+    /// When the role was last used, per RoleLastUsed.
+    pub last_used_at: Option<Timestamp>,
+    /// Region of the last use.
+    pub last_used_region: Option<String>,
+    /// Creation time.
+    pub created_at: Option<Timestamp>,
+}
+
+/// A customer-managed policy (its default version), as collected from an account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManagedPolicy {
+    /// Owning account (`None` for AWS-managed policies collected from an account).
+    pub account_id: Option<AccountId>,
+    /// Policy ARN.
+    pub arn: String,
+    /// Policy name.
+    pub name: String,
+    /// Default version id.
+    pub default_version: String,
+    /// The JSON document of the default version (decoded).
+    pub document: String,
+}
+
+/// A function URL configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FunctionUrl {
+    /// The URL.
+    pub url: String,
+    /// `NONE` (public) or `AWS_IAM`.
+    pub auth_type: String,
+}
+
+/// A Lambda function.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Function {
+    /// Owning account.
+    pub account_id: AccountId,
+    /// Region.
+    pub region: String,
+    /// Function name.
+    pub name: String,
+    /// Function ARN.
+    pub arn: String,
+    /// Execution role ARN.
+    pub role_arn: String,
+    /// Runtime (absent for container images).
+    pub runtime: Option<String>,
+    /// `x86_64` and/or `arm64`.
+    pub architectures: Vec<String>,
+    /// `Zip` or `Image`.
+    pub package_type: Option<String>,
+    /// Last modification time.
+    pub last_modified: Option<Timestamp>,
+    /// Layer ARNs.
+    pub layers: Vec<String>,
+    /// Environment variable NAMES only. Values are dropped at the SDK edge.
+    pub env_var_names: Vec<String>,
+    /// The function's resource policy (decoded JSON), if any.
+    pub resource_policy: Option<String>,
+    /// Function URL configurations.
+    pub urls: Vec<FunctionUrl>,
+}
+
+/// Service- (and, where available, action-) level last-accessed data of a role.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LastAccessed {
+    /// The role.
+    pub role_arn: String,
+    /// Service namespace, e.g. `s3`.
+    pub service: String,
+    /// Last authenticated use of the service.
+    pub last_accessed_at: Option<Timestamp>,
+    /// Action-level data: (action, last accessed).
+    pub actions: Vec<(String, Option<Timestamp>)>,
+}
+
+/// An IAM Access Analyzer finding about a function or role.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessFinding {
+    /// Account of the resource.
+    pub account_id: AccountId,
+    /// Region of the analyzer.
+    pub region: String,
+    /// Finding id.
+    pub id: String,
+    /// Resource ARN.
+    pub resource_arn: String,
+    /// Finding type (e.g. `ExternalAccess`, `UnusedIAMRole`).
+    pub finding_type: String,
+    /// Status (ACTIVE, ARCHIVED, RESOLVED).
+    pub status: String,
+    /// Details as JSON.
+    pub detail: String,
+}
+
+/// A failed collection step: one account, region or API call that could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CollectionError {
+    /// Account, when the failure concerns one.
+    pub account_id: Option<AccountId>,
+    /// Region, when the failure concerns one.
+    pub region: Option<String>,
+    /// Service, e.g. `lambda`.
+    pub service: String,
+    /// Operation, e.g. `GetPolicy`.
+    pub operation: String,
+    /// AWS error code or a rolescope classification (`Unsupported`, `Timeout`).
+    pub error_code: String,
+    /// Message.
+    pub message: String,
+}
+
+/// Summary of a scan; written last, so a snapshot without it is incomplete.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScanInfo {
+    /// Scan id.
+    pub scan_id: String,
+    /// Start time.
+    pub started_at: Timestamp,
+    /// End time.
+    pub finished_at: Timestamp,
+    /// Organization id, if known.
+    pub org_id: Option<String>,
+    /// Regions scanned.
+    pub regions: Vec<String>,
+    /// rolescope version that wrote the snapshot.
+    pub tool_version: String,
+}

@@ -1,0 +1,320 @@
+//! The snapshot: everything a scan collected, as JSON Lines.
+//!
+//! One record per line, each with a `kind` field, so a scan can be re-analysed offline and
+//! inspected with `jq`. The `scan` record comes last: a file without it is incomplete. Files are
+//! written under a temporary name and renamed into place, so a killed scan leaves no file that
+//! looks complete.
+
+use crate::{
+    AccessFinding, Account, CollectionError, ControlPolicy, Function, LastAccessed, ManagedPolicy,
+    OrgUnit, Role, ScanInfo,
+};
+use serde::{Deserialize, Serialize};
+use std::io::{BufRead, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+/// One line of a snapshot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[allow(missing_docs)]
+pub enum Record {
+    Account(Account),
+    OrgUnit(OrgUnit),
+    Policy(ControlPolicy),
+    Role(Role),
+    ManagedPolicy(ManagedPolicy),
+    Function(Function),
+    AccessFinding(AccessFinding),
+    LastAccessed(LastAccessed),
+    CollectionError(CollectionError),
+    Scan(ScanInfo),
+}
+
+/// Everything one scan collected.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub struct Snapshot {
+    pub accounts: Vec<Account>,
+    pub org_units: Vec<OrgUnit>,
+    pub control_policies: Vec<ControlPolicy>,
+    pub roles: Vec<Role>,
+    pub managed_policies: Vec<ManagedPolicy>,
+    pub functions: Vec<Function>,
+    pub access_findings: Vec<AccessFinding>,
+    pub last_accessed: Vec<LastAccessed>,
+    pub collection_errors: Vec<CollectionError>,
+    /// The closing scan record.
+    pub scan: Option<ScanInfo>,
+}
+
+/// Snapshot I/O errors, naming the file and line.
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    /// Reading or writing failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// A line is not a valid record.
+    #[error("{path} line {line}: {message}")]
+    Record {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line number.
+        line: usize,
+        /// What was wrong.
+        message: String,
+    },
+    /// The file ends without its `scan` record.
+    #[error("{path}: incomplete snapshot (no closing \"scan\" record; was the scan interrupted?)")]
+    Incomplete {
+        /// The file.
+        path: PathBuf,
+    },
+}
+
+impl Snapshot {
+    /// Add one record.
+    pub fn push(&mut self, record: Record) {
+        match record {
+            Record::Account(r) => self.accounts.push(r),
+            Record::OrgUnit(r) => self.org_units.push(r),
+            Record::Policy(r) => self.control_policies.push(r),
+            Record::Role(r) => self.roles.push(r),
+            Record::ManagedPolicy(r) => self.managed_policies.push(r),
+            Record::Function(r) => self.functions.push(r),
+            Record::AccessFinding(r) => self.access_findings.push(r),
+            Record::LastAccessed(r) => self.last_accessed.push(r),
+            Record::CollectionError(r) => self.collection_errors.push(r),
+            Record::Scan(r) => self.scan = Some(r),
+        }
+    }
+
+    /// All records in file order (the scan record last).
+    pub fn records(&self) -> impl Iterator<Item = Record> + '_ {
+        self.org_units
+            .iter()
+            .cloned()
+            .map(Record::OrgUnit)
+            .chain(self.accounts.iter().cloned().map(Record::Account))
+            .chain(self.control_policies.iter().cloned().map(Record::Policy))
+            .chain(
+                self.managed_policies
+                    .iter()
+                    .cloned()
+                    .map(Record::ManagedPolicy),
+            )
+            .chain(self.roles.iter().cloned().map(Record::Role))
+            .chain(self.functions.iter().cloned().map(Record::Function))
+            .chain(self.last_accessed.iter().cloned().map(Record::LastAccessed))
+            .chain(
+                self.access_findings
+                    .iter()
+                    .cloned()
+                    .map(Record::AccessFinding),
+            )
+            .chain(
+                self.collection_errors
+                    .iter()
+                    .cloned()
+                    .map(Record::CollectionError),
+            )
+            .chain(self.scan.iter().cloned().map(Record::Scan))
+    }
+
+    /// Write atomically: a temporary file in the same folder, flushed and synced, then renamed.
+    pub fn write(&self, path: &Path) -> Result<(), SnapshotError> {
+        let io = |source| SnapshotError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let tmp = path.with_extension("jsonl.partial");
+        let result = (|| -> std::io::Result<()> {
+            let file = std::fs::File::create(&tmp)?;
+            let mut w = BufWriter::new(file);
+            for record in self.records() {
+                serde_json::to_writer(&mut w, &record)?;
+                w.write_all(b"\n")?;
+            }
+            let file = w.into_inner().map_err(|e| e.into_error())?;
+            file.sync_all()?;
+            std::fs::rename(&tmp, path)
+        })();
+        if result.is_err() {
+            // Never leave a partial file behind; what was collected is still in memory.
+            let _ = std::fs::remove_file(&tmp);
+        }
+        result.map_err(io)
+    }
+
+    /// Read a snapshot; fails on a malformed line or a missing closing `scan` record.
+    pub fn read(path: &Path) -> Result<Snapshot, SnapshotError> {
+        let io = |source| SnapshotError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let file = std::fs::File::open(path).map_err(io)?;
+        let mut snapshot = Snapshot::default();
+        for (i, line) in std::io::BufReader::new(file).lines().enumerate() {
+            let line = line.map_err(io)?;
+            if line.trim().is_empty() {
+                continue;
+            }
+            if snapshot.scan.is_some() {
+                return Err(SnapshotError::Record {
+                    path: path.to_path_buf(),
+                    line: i + 1,
+                    message: "record after the closing \"scan\" record".into(),
+                });
+            }
+            let record: Record =
+                serde_json::from_str(&line).map_err(|e| SnapshotError::Record {
+                    path: path.to_path_buf(),
+                    line: i + 1,
+                    message: e.to_string(),
+                })?;
+            snapshot.push(record);
+        }
+        if snapshot.scan.is_none() {
+            return Err(SnapshotError::Incomplete {
+                path: path.to_path_buf(),
+            });
+        }
+        Ok(snapshot)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{AccountId, AccountStatus, FunctionUrl, Timestamp};
+
+    fn sample() -> Snapshot {
+        let acct = AccountId::new("012345678901").unwrap();
+        let mut s = Snapshot::default();
+        s.push(Record::OrgUnit(OrgUnit {
+            id: "r-ab12".into(),
+            name: "Root".into(),
+            parent_id: None,
+            path: "Root".into(),
+        }));
+        s.push(Record::Account(Account {
+            account_id: acct.clone(),
+            name: "prod".into(),
+            status: AccountStatus::Active,
+            parent_id: "r-ab12".into(),
+            ou_path: "Root".into(),
+        }));
+        s.push(Record::Function(Function {
+            account_id: acct.clone(),
+            region: "eu-west-1".into(),
+            name: "orders".into(),
+            arn: "arn:aws:lambda:eu-west-1:012345678901:function:orders".into(),
+            role_arn: "arn:aws:iam::012345678901:role/orders".into(),
+            runtime: Some("python3.13".into()),
+            architectures: vec!["arm64".into()],
+            package_type: Some("Zip".into()),
+            last_modified: Timestamp::parse("2026-11-01T10:00:00.000+0000"),
+            layers: vec![],
+            env_var_names: vec!["DB_PASSWORD".into()],
+            resource_policy: None,
+            urls: vec![FunctionUrl {
+                url: "https://x.lambda-url.eu-west-1.on.aws/".into(),
+                auth_type: "NONE".into(),
+            }],
+        }));
+        s.push(Record::CollectionError(CollectionError {
+            account_id: Some(acct),
+            region: Some("us-east-1".into()),
+            service: "lambda".into(),
+            operation: "ListFunctionUrlConfigs".into(),
+            error_code: "Unsupported".into(),
+            message: "HTTP 404 without an AWS error code".into(),
+        }));
+        s.push(Record::Scan(ScanInfo {
+            scan_id: "scan-1".into(),
+            started_at: Timestamp::from_millis(1_795_867_200_000),
+            finished_at: Timestamp::from_millis(1_795_867_260_123),
+            org_id: Some("o-abc".into()),
+            regions: vec!["eu-west-1".into(), "us-east-1".into()],
+            tool_version: "0.1.0".into(),
+        }));
+        s
+    }
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("rolescope-model-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn round_trip_with_kind_tags() {
+        let dir = temp_dir("roundtrip");
+        let path = dir.join("snapshot.jsonl");
+        let s = sample();
+        s.write(&path).unwrap();
+        assert!(!dir.join("snapshot.jsonl.partial").exists());
+        let text = std::fs::read_to_string(&path).unwrap();
+        let kinds: Vec<String> = text
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<serde_json::Value>(l).unwrap()["kind"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                "org_unit",
+                "account",
+                "function",
+                "collection_error",
+                "scan"
+            ]
+        );
+        assert!(text.contains(r#""account_id":"012345678901""#));
+        assert!(text.contains(r#""last_modified":"2026-11-01T10:00:00.000Z""#));
+        assert_eq!(Snapshot::read(&path).unwrap(), s);
+    }
+
+    #[test]
+    fn truncated_or_corrupt_files_are_reported_with_place() {
+        let dir = temp_dir("truncated");
+        let path = dir.join("s.jsonl");
+        sample().write(&path).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let without_scan: String = text.lines().take(4).map(|l| format!("{l}\n")).collect();
+        std::fs::write(&path, &without_scan).unwrap();
+        assert!(matches!(
+            Snapshot::read(&path),
+            Err(SnapshotError::Incomplete { .. })
+        ));
+        std::fs::write(
+            &path,
+            format!("{without_scan}{{\"kind\":\"account\",\"account_id\":\"12\"}}\n"),
+        )
+        .unwrap();
+        let err = Snapshot::read(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("line 5") && err.contains("invalid AWS account id"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_failed_write_leaves_no_file() {
+        let dir = temp_dir("failed");
+        let path = dir.join("missing-folder").join("s.jsonl");
+        let err = sample().write(&path).unwrap_err();
+        assert!(err.to_string().contains("missing-folder"), "{err}");
+        assert!(!path.exists() && !path.with_extension("jsonl.partial").exists());
+    }
+}
