@@ -109,6 +109,25 @@ fn read_json(path: &Path) -> Result<Value> {
     serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
 }
 
+/// A JSON object's entries sorted by key (the source files are maps; output order must be stable).
+fn sorted_entries(v: &Value) -> BTreeMap<String, Value> {
+    v.as_object()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .collect()
+}
+
+/// A JSON list of strings, sanitised, joined with commas.
+fn joined(v: &Value) -> String {
+    v.as_array()
+        .into_iter()
+        .flatten()
+        .map(field)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 fn field(v: &Value) -> String {
     // Tabs and newlines would break the line format; the source data has none, but be safe.
     v.as_str().unwrap_or_default().replace(['\t', '\n'], " ")
@@ -145,74 +164,38 @@ fn build_catalog(data: &Path) -> Result<String> {
         let prefix = prefix.as_str().context("service prefix")?;
         writeln!(out, "S\t{prefix}\t{}", field(&names[prefix]))?;
         let resources = read_json(&data.join(format!("resourceTypes/{prefix}.json")))?;
-        let resources: BTreeMap<_, _> = resources
-            .as_object()
-            .cloned()
-            .unwrap_or_default()
-            .into_iter()
-            .collect();
-        for (_, r) in resources {
-            let keys: Vec<String> = r["conditionKeys"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(field)
-                .collect();
-            writeln!(
-                out,
-                "R\t{}\t{}\t{}",
+        for (_, r) in sorted_entries(&resources) {
+            let (key, arn, keys) = (
                 field(&r["key"]),
                 field(&r["arn"]),
-                keys.join(",")
-            )?;
+                joined(&r["conditionKeys"]),
+            );
+            writeln!(out, "R\t{key}\t{arn}\t{keys}")?;
         }
         let actions = read_json(&data.join(format!("actions/{prefix}.json")))?;
-        let actions: BTreeMap<_, _> = actions
-            .as_object()
-            .cloned()
-            .unwrap_or_default()
-            .into_iter()
-            .collect();
-        for (_, a) in actions {
+        for (_, a) in sorted_entries(&actions) {
+            let name = field(&a["name"]);
             let level = level_code(a["accessLevel"].as_str().unwrap_or_default())
-                .with_context(|| format!("action {prefix}:{}", field(&a["name"])))?;
+                .with_context(|| format!("action {prefix}:{name}"))?;
             let rts: Vec<String> = a["resourceTypes"]
                 .as_array()
                 .into_iter()
                 .flatten()
                 .map(|rt| {
-                    let name = field(&rt["name"]);
-                    if rt["required"].as_bool() == Some(true) {
-                        format!("!{name}")
+                    let required = if rt["required"].as_bool() == Some(true) {
+                        "!"
                     } else {
-                        name
-                    }
+                        ""
+                    };
+                    format!("{required}{}", field(&rt["name"]))
                 })
                 .collect();
-            let keys: Vec<String> = a["conditionKeys"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(field)
-                .collect();
-            writeln!(
-                out,
-                "A\t{}\t{level}\t{}\t{}",
-                field(&a["name"]),
-                rts.join(","),
-                keys.join(",")
-            )?;
+            let keys = joined(&a["conditionKeys"]);
+            writeln!(out, "A\t{name}\t{level}\t{}\t{keys}", rts.join(","))?;
         }
         let keys_path = data.join(format!("conditionKeys/{prefix}.json"));
         if keys_path.exists() {
-            let keys = read_json(&keys_path)?;
-            let keys: BTreeMap<_, _> = keys
-                .as_object()
-                .cloned()
-                .unwrap_or_default()
-                .into_iter()
-                .collect();
-            for (_, k) in keys {
+            for (_, k) in sorted_entries(&read_json(&keys_path)?) {
                 writeln!(out, "K\t{}\t{}", field(&k["key"]), field(&k["type"]))?;
             }
         }

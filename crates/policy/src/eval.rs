@@ -593,96 +593,105 @@ mod tests {
     }
 
     #[test]
-    fn resource_policy_same_account_and_boundaries() {
+    fn resource_policies_same_and_cross_account() {
+        const SAME: Option<&str> = Some("111111111111");
+        const CROSS: Option<&str> = Some("222222222222");
+        let get = [allow("s3:GetObject", "*")];
         let none: [Policy; 0] = [];
-        let b = allow("ec2:*", "*");
-        // Session ARN named directly: allowed without identity allow, despite the boundary.
-        let rp = bucket_policy(SESSION);
-        let set = PolicySet {
-            identity: &none,
-            boundary: Some(&b),
-            resource_policy: Some(&rp),
-            ..Default::default()
-        };
-        assert_eq!(
-            decide(SESSION, Some("111111111111"), set),
-            Decision::Allowed
-        );
-        // Role ARN named: the boundary's implicit deny applies.
-        let rp = bucket_policy(ROLE);
-        let set = PolicySet {
-            identity: &none,
-            boundary: Some(&b),
-            resource_policy: Some(&rp),
-            ..Default::default()
-        };
-        assert_eq!(
-            decide(SESSION, Some("111111111111"), set),
-            Decision::ImplicitlyDenied
-        );
-        let set = PolicySet {
-            identity: &none,
-            resource_policy: Some(&rp),
-            ..Default::default()
-        };
-        assert_eq!(
-            decide(SESSION, Some("111111111111"), set),
-            Decision::Allowed
-        );
-        // Account named: delegates to identity policies.
-        let rp = bucket_policy("111111111111");
-        let set = PolicySet {
-            identity: &none,
-            resource_policy: Some(&rp),
-            ..Default::default()
-        };
-        assert_eq!(
-            decide(SESSION, Some("111111111111"), set),
-            Decision::ImplicitlyDenied
-        );
-    }
-
-    #[test]
-    fn cross_account_needs_both_sides() {
-        let id = [allow("s3:GetObject", "*")];
-        let none: [Policy; 0] = [];
-        let set = PolicySet {
-            identity: &id,
-            ..Default::default()
-        };
-        assert_eq!(
-            decide(SESSION, Some("222222222222"), set),
-            Decision::ImplicitlyDenied
-        );
-        let rp = bucket_policy("arn:aws:iam::111111111111:root");
-        let set = PolicySet {
-            identity: &id,
-            resource_policy: Some(&rp),
-            ..Default::default()
-        };
-        assert_eq!(
-            decide(SESSION, Some("222222222222"), set),
-            Decision::Allowed
-        );
-        let set = PolicySet {
-            identity: &none,
-            resource_policy: Some(&rp),
-            ..Default::default()
-        };
-        assert_eq!(
-            decide(SESSION, Some("222222222222"), set),
-            Decision::ImplicitlyDenied
-        );
-        let rp = bucket_policy("arn:aws:iam::333333333333:root");
-        let set = PolicySet {
-            identity: &id,
-            resource_policy: Some(&rp),
-            ..Default::default()
-        };
-        assert_eq!(
-            decide(SESSION, Some("222222222222"), set),
-            Decision::ImplicitlyDenied
-        );
+        let ec2_only = allow("ec2:*", "*");
+        // (what, caller's identity policies, boundary, principal named by the bucket policy,
+        //  resource account, expected)
+        let table: [(
+            &str,
+            &[Policy],
+            Option<&Policy>,
+            Option<&str>,
+            Option<&str>,
+            Decision,
+        ); 9] = [
+            (
+                "session ARN named: allowed despite boundary",
+                &none,
+                Some(&ec2_only),
+                Some(SESSION),
+                SAME,
+                Decision::Allowed,
+            ),
+            (
+                "role ARN named: boundary applies",
+                &none,
+                Some(&ec2_only),
+                Some(ROLE),
+                SAME,
+                Decision::ImplicitlyDenied,
+            ),
+            (
+                "role ARN named, no boundary",
+                &none,
+                None,
+                Some(ROLE),
+                SAME,
+                Decision::Allowed,
+            ),
+            (
+                "account named: delegates to identity",
+                &none,
+                None,
+                Some("111111111111"),
+                SAME,
+                Decision::ImplicitlyDenied,
+            ),
+            (
+                "account named, identity allows",
+                &get,
+                None,
+                Some("111111111111"),
+                SAME,
+                Decision::Allowed,
+            ),
+            (
+                "cross account without resource policy",
+                &get,
+                None,
+                None,
+                CROSS,
+                Decision::ImplicitlyDenied,
+            ),
+            (
+                "cross account, both sides allow",
+                &get,
+                None,
+                Some("arn:aws:iam::111111111111:root"),
+                CROSS,
+                Decision::Allowed,
+            ),
+            (
+                "cross account, identity side missing",
+                &none,
+                None,
+                Some("arn:aws:iam::111111111111:root"),
+                CROSS,
+                Decision::ImplicitlyDenied,
+            ),
+            (
+                "cross account, other account named",
+                &get,
+                None,
+                Some("arn:aws:iam::333333333333:root"),
+                CROSS,
+                Decision::ImplicitlyDenied,
+            ),
+        ];
+        for (what, identity, boundary, named, resource_account, expect) in table {
+            let rp = named.map(bucket_policy);
+            let set = PolicySet {
+                identity,
+                boundary,
+                resource_policy: rp.as_ref(),
+                ..Default::default()
+            };
+            assert_eq!(decide(SESSION, resource_account, set), expect, "{what}");
+        }
     }
 
     #[test]
