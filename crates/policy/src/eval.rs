@@ -592,105 +592,120 @@ mod tests {
         ))
     }
 
+    /// One row of the resource-policy table.
+    struct Row<'a> {
+        what: &'a str,
+        identity: &'a [Policy],
+        boundary: Option<&'a Policy>,
+        /// The principal the bucket policy names (`None`: no bucket policy).
+        named: Option<&'a str>,
+        resource_account: &'a str,
+        expect: Decision,
+    }
+
     #[test]
     fn resource_policies_same_and_cross_account() {
-        const SAME: Option<&str> = Some("111111111111");
-        const CROSS: Option<&str> = Some("222222222222");
         let get = [allow("s3:GetObject", "*")];
         let none: [Policy; 0] = [];
         let ec2_only = allow("ec2:*", "*");
-        // (what, caller's identity policies, boundary, principal named by the bucket policy,
-        //  resource account, expected)
-        let table: [(
-            &str,
-            &[Policy],
-            Option<&Policy>,
-            Option<&str>,
-            Option<&str>,
-            Decision,
-        ); 9] = [
-            (
+        let row = |what, identity, boundary, named, resource_account, expect| Row {
+            what,
+            identity,
+            boundary,
+            named,
+            resource_account,
+            expect,
+        };
+        let (same, cross) = ("111111111111", "222222222222");
+        let root = "arn:aws:iam::111111111111:root";
+        let table = [
+            row(
                 "session ARN named: allowed despite boundary",
-                &none,
+                &none[..],
                 Some(&ec2_only),
                 Some(SESSION),
-                SAME,
+                same,
                 Decision::Allowed,
             ),
-            (
+            row(
                 "role ARN named: boundary applies",
                 &none,
                 Some(&ec2_only),
                 Some(ROLE),
-                SAME,
+                same,
                 Decision::ImplicitlyDenied,
             ),
-            (
+            row(
                 "role ARN named, no boundary",
                 &none,
                 None,
                 Some(ROLE),
-                SAME,
+                same,
                 Decision::Allowed,
             ),
-            (
+            row(
                 "account named: delegates to identity",
                 &none,
                 None,
-                Some("111111111111"),
-                SAME,
+                Some(same),
+                same,
                 Decision::ImplicitlyDenied,
             ),
-            (
+            row(
                 "account named, identity allows",
                 &get,
                 None,
-                Some("111111111111"),
-                SAME,
+                Some(same),
+                same,
                 Decision::Allowed,
             ),
-            (
+            row(
                 "cross account without resource policy",
                 &get,
                 None,
                 None,
-                CROSS,
+                cross,
                 Decision::ImplicitlyDenied,
             ),
-            (
+            row(
                 "cross account, both sides allow",
                 &get,
                 None,
-                Some("arn:aws:iam::111111111111:root"),
-                CROSS,
+                Some(root),
+                cross,
                 Decision::Allowed,
             ),
-            (
+            row(
                 "cross account, identity side missing",
                 &none,
                 None,
-                Some("arn:aws:iam::111111111111:root"),
-                CROSS,
+                Some(root),
+                cross,
                 Decision::ImplicitlyDenied,
             ),
-            (
+            row(
                 "cross account, other account named",
                 &get,
                 None,
                 Some("arn:aws:iam::333333333333:root"),
-                CROSS,
+                cross,
                 Decision::ImplicitlyDenied,
             ),
         ];
-        for (what, identity, boundary, named, resource_account, expect) in table {
-            let rp = named.map(bucket_policy);
+        for r in table {
+            let rp = r.named.map(bucket_policy);
             let set = PolicySet {
-                identity,
-                boundary,
+                identity: r.identity,
+                boundary: r.boundary,
                 resource_policy: rp.as_ref(),
                 ..Default::default()
             };
-            assert_eq!(decide(SESSION, resource_account, set), expect, "{what}");
+            assert_eq!(
+                decide(SESSION, Some(r.resource_account), set),
+                r.expect,
+                "{}",
+                r.what
+            );
         }
     }
 
