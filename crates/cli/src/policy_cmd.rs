@@ -2,8 +2,10 @@
 
 use anyhow::{Context, Result, bail};
 use clap::Subcommand;
-use rolescope_policy::catalog;
 use rolescope_policy::simulate::run_line;
+use rolescope_policy::summary::{PrincipalPolicies, effective_permissions};
+use rolescope_policy::{Policy, catalog};
+use serde_json::{Value, json};
 use std::io::{BufRead, BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -18,6 +20,18 @@ pub enum PolicyCommand {
         /// Also print each action's access level(s), tab separated.
         #[arg(long)]
         levels: bool,
+    },
+    /// Effective permissions over the whole action catalog: one JSON line per granted action.
+    Summary {
+        /// An identity policy document (repeat for several).
+        #[arg(long, required = true)]
+        identity: Vec<PathBuf>,
+        /// The permission boundary document.
+        #[arg(long)]
+        boundary: Option<PathBuf>,
+        /// One SCP level: a policy document or a JSON list of them (repeat, root first).
+        #[arg(long = "scp-level")]
+        scp_levels: Vec<PathBuf>,
     },
     /// Evaluate requests: one JSON case per line in, one decision per line out.
     Simulate {
@@ -53,6 +67,38 @@ pub fn run(cmd: PolicyCommand) -> Result<ExitCode> {
                 }
             }
         }
+        PolicyCommand::Summary {
+            identity,
+            boundary,
+            scp_levels,
+        } => {
+            let identity: Vec<Policy> = identity
+                .iter()
+                .map(|p| read_policy(p))
+                .collect::<Result<_>>()?;
+            let boundary = boundary.as_deref().map(read_policy).transpose()?;
+            let scps: Vec<Vec<Policy>> = scp_levels
+                .iter()
+                .map(|p| read_level(p))
+                .collect::<Result<_>>()?;
+            let cat = catalog();
+            let pp = PrincipalPolicies {
+                identity: &identity,
+                boundary: boundary.as_ref(),
+                scps: &scps,
+            };
+            for g in effective_permissions(cat, &pp).grants {
+                let a = &cat.actions[g.action as usize];
+                let line = json!({
+                    "action": a.full_name,
+                    "access_level": a.level().as_str(),
+                    "status": g.status,
+                    "denied_by": g.denied_by,
+                    "scp_level": g.scp_level,
+                });
+                writeln!(out, "{line}")?;
+            }
+        }
         PolicyCommand::Simulate { cases } => {
             let reader: Box<dyn BufRead> = if cases.as_os_str() == "-" {
                 Box::new(std::io::stdin().lock())
@@ -84,4 +130,32 @@ pub fn run(cmd: PolicyCommand) -> Result<ExitCode> {
     }
     out.flush()?;
     Ok(ExitCode::SUCCESS)
+}
+
+fn read_json(path: &std::path::Path) -> Result<Value> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{}: invalid JSON", path.display()))
+}
+
+fn read_policy(path: &std::path::Path) -> Result<Policy> {
+    Policy::from_value(&read_json(path)?)
+        .with_context(|| format!("{}: malformed policy", path.display()))
+}
+
+/// One SCP level: a single document or a list of documents.
+fn read_level(path: &std::path::Path) -> Result<Vec<Policy>> {
+    match read_json(path)? {
+        Value::Array(docs) => docs
+            .iter()
+            .enumerate()
+            .map(|(i, d)| {
+                Policy::from_value(d)
+                    .with_context(|| format!("{} item {i}: malformed policy", path.display()))
+            })
+            .collect(),
+        doc => Ok(vec![Policy::from_value(&doc).with_context(|| {
+            format!("{}: malformed policy", path.display())
+        })?]),
+    }
 }

@@ -99,3 +99,62 @@ fn policy_simulate_missing_file_names_it() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("opening /nonexistent/cases.jsonl"), "{err}");
 }
+
+#[test]
+fn policy_summary_labels_every_granted_action() {
+    let dir = std::env::temp_dir().join(format!("rolescope-cli-summary-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let write = |name: &str, text: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_string_lossy().into_owned()
+    };
+    let identity = write(
+        "id.json",
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:PassRole","lambda:CreateFunction","s3:GetObject"],"Resource":"*"}]}"#,
+    );
+    let boundary = write(
+        "pb.json",
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","NotAction":"iam:*","Resource":"*"}]}"#,
+    );
+    let root = write(
+        "root.json",
+        r#"[{"Statement":{"Effect":"Allow","Action":"*","Resource":"*"}},{"Statement":{"Effect":"Deny","Action":"s3:*","Resource":"*"}}]"#,
+    );
+    let o = rolescope(
+        &[
+            "policy",
+            "summary",
+            "--identity",
+            &identity,
+            "--boundary",
+            &boundary,
+            "--scp-level",
+            &root,
+        ],
+        None,
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let lines: Vec<serde_json::Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let status = |action: &str| {
+        lines
+            .iter()
+            .find(|l| l["action"] == action)
+            .map(|l| l["status"].clone())
+    };
+    assert_eq!(lines.len(), 3);
+    assert_eq!(status("iam:PassRole"), Some("blocked_by_boundary".into()));
+    assert_eq!(status("lambda:CreateFunction"), Some("allowed".into()));
+    assert_eq!(status("s3:GetObject"), Some("explicitly_denied".into()));
+    let bad = write("bad.json", r#"{"Statement":[{"Effect":"Allow"}]}"#);
+    let o = rolescope(&["policy", "summary", "--identity", &bad], None);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("bad.json: malformed policy") && err.contains("$.Statement[0]"),
+        "{err}"
+    );
+}
