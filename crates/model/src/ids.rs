@@ -75,60 +75,78 @@ impl Timestamp {
         }
     }
 
-    /// Parse RFC 3339 / ISO 8601 leniently: any number of fractional digits (truncated to
-    /// milliseconds), `Z`, `z`, `+0000` or `+00:00` offsets. AWS APIs and emulators differ here.
+    /// Parse an RFC 3339 / ISO 8601 date-time leniently: any number of fractional digits
+    /// (truncated to milliseconds), `Z`, `z`, `+0000` or `+00:00` offsets. AWS APIs and emulators
+    /// differ here. A date without a time is refused (see [`Timestamp::parse_iam_date`]).
     pub fn parse(text: &str) -> Option<Self> {
-        let t = text.trim();
-        let (date, rest) = t.split_at(t.find(['T', 't', ' '])?);
-        let rest = &rest[1..];
-        let mut d = date.split('-');
-        let (y, m, day): (i64, i64, i64) = (
-            d.next()?.parse().ok()?,
-            d.next()?.parse().ok()?,
-            d.next()?.parse().ok()?,
-        );
-        let (clock, offset_min) = match rest.find(['Z', 'z', '+', '-']) {
-            Some(i) => {
-                let (c, off) = rest.split_at(i);
-                let off_min = match &off[..1] {
-                    "Z" | "z" => 0,
-                    sign => {
-                        let digits: String =
-                            off[1..].chars().filter(char::is_ascii_digit).collect();
-                        if digits.len() != 4 {
-                            return None;
-                        }
-                        let mins = digits[..2].parse::<i64>().ok()? * 60
-                            + digits[2..].parse::<i64>().ok()?;
-                        if sign == "-" { -mins } else { mins }
-                    }
-                };
-                (c, off_min)
-            }
-            None => (rest, 0),
-        };
-        let (hms, frac) = clock.split_once('.').unwrap_or((clock, ""));
-        let mut h = hms.split(':');
-        let (hh, mm, ss): (i64, i64, i64) = (
-            h.next()?.parse().ok()?,
-            h.next()?.parse().ok()?,
-            h.next().unwrap_or("0").parse().ok()?,
-        );
-        if !(1..=12).contains(&m) || !(1..=31).contains(&day) || hh > 23 || mm > 59 || ss > 60 {
+        if !text.trim().contains(['T', 't', ' ']) {
             return None;
         }
-        let ms: i64 = if frac.is_empty() {
-            0
-        } else {
-            if !frac.bytes().all(|b| b.is_ascii_digit()) {
+        Self::parse_iam_date(text)
+    }
+
+    /// Parse a date as IAM's `Date*` condition operators accept it: an ISO 8601 date
+    /// (`2026-01-31`), a date-time as in [`Timestamp::parse`], or epoch seconds.
+    pub fn parse_iam_date(text: &str) -> Option<Self> {
+        let t = text.trim();
+        if !t.is_empty() && t.len() <= 12 && t.bytes().all(|b| b.is_ascii_digit()) {
+            return t
+                .parse::<i64>()
+                .ok()
+                .map(|s| Timestamp { millis: s * 1000 });
+        }
+        let num = |s: &str| -> Option<i64> {
+            (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse().ok())?
+        };
+        let (date, time) = match t.split_once(['T', 't', ' ']) {
+            Some((d, tm)) => (d, Some(tm)),
+            None => (t, None),
+        };
+        let mut parts = date.split('-');
+        let (y, m, d) = (
+            num(parts.next()?)?,
+            num(parts.next()?)?,
+            num(parts.next()?)?,
+        );
+        if parts.next().is_some() || !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+            return None;
+        }
+        let mut millis = days_from_civil(y, m, d) * 86_400_000;
+        if let Some(tm) = time {
+            let (clock, offset_ms) = if let Some(c) = tm.strip_suffix(['Z', 'z']) {
+                (c, 0)
+            } else if let Some(i) = tm.rfind(['+', '-']) {
+                let (c, off) = tm.split_at(i);
+                let sign = if off.starts_with('-') { -1 } else { 1 };
+                let off = &off[1..];
+                let (oh, om) = off
+                    .split_once(':')
+                    .unwrap_or((off.get(..2)?, off.get(2..).unwrap_or("0")));
+                (c, sign * (num(oh)? * 3_600_000 + num(om)? * 60_000))
+            } else {
+                (tm, 0)
+            };
+            let (hms, frac) = clock.split_once('.').unwrap_or((clock, ""));
+            let mut hms = hms.split(':');
+            let h = num(hms.next()?)?;
+            let mi = num(hms.next().unwrap_or("0"))?;
+            let s = num(hms.next().unwrap_or("0"))?;
+            if h > 23 || mi > 59 || s > 60 {
                 return None;
             }
-            format!("{:0<3}", &frac[..frac.len().min(3)]).parse().ok()?
-        };
-        let days = days_from_civil(y, m, day);
-        Some(Timestamp {
-            millis: ((days * 24 + hh) * 60 + mm - offset_min) * 60_000 + ss * 1000 + ms,
-        })
+            let frac_ms = if frac.is_empty() {
+                0
+            } else {
+                num(frac)?;
+                num(&frac
+                    .chars()
+                    .chain("000".chars())
+                    .take(3)
+                    .collect::<String>())?
+            };
+            millis += h * 3_600_000 + mi * 60_000 + s * 1000 + frac_ms - offset_ms;
+        }
+        Some(Timestamp { millis })
     }
 
     /// RFC 3339 with milliseconds and `Z`.

@@ -123,69 +123,7 @@ fn dates(policy: &str, value: &str) -> Option<(i64, i64)> {
 /// Parse an ISO 8601 date or date-time (`2026-01-31`, `2026-01-31T12:00:00Z`,
 /// `2026-01-31T12:00:00.123+02:00`) or epoch seconds into epoch milliseconds (UTC).
 pub fn parse_date_millis(text: &str) -> Option<i64> {
-    let t = text.trim();
-    if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) && !t.contains('-') && t.len() <= 12 {
-        return t.parse::<i64>().ok().map(|s| s * 1000);
-    }
-    let num = |s: &str| -> Option<i64> {
-        (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse().ok())?
-    };
-    let (date, time) = match t.split_once(['T', 't', ' ']) {
-        Some((d, tm)) => (d, Some(tm)),
-        None => (t, None),
-    };
-    let mut parts = date.split('-');
-    let (y, m, d) = (
-        num(parts.next()?)?,
-        num(parts.next()?)?,
-        num(parts.next()?)?,
-    );
-    if parts.next().is_some() || !(1..=12).contains(&m) || !(1..=31).contains(&d) {
-        return None;
-    }
-    let mut millis = days_from_civil(y, m, d) * 86_400_000;
-    if let Some(tm) = time {
-        let (clock, offset_ms) = if let Some(c) = tm.strip_suffix(['Z', 'z']) {
-            (c, 0)
-        } else if let Some(i) = tm.rfind(['+', '-']) {
-            let (c, off) = tm.split_at(i);
-            let sign = if off.starts_with('-') { -1 } else { 1 };
-            let off = &off[1..];
-            let (oh, om) = off
-                .split_once(':')
-                .unwrap_or((off.get(..2)?, off.get(2..).unwrap_or("0")));
-            (c, sign * (num(oh)? * 3_600_000 + num(om)? * 60_000))
-        } else {
-            (tm, 0)
-        };
-        let (hms, frac) = clock.split_once('.').unwrap_or((clock, ""));
-        let mut hms = hms.split(':');
-        let h = num(hms.next()?)?;
-        let mi = num(hms.next().unwrap_or("0"))?;
-        let s = num(hms.next().unwrap_or("0"))?;
-        if h > 23 || mi > 59 || s > 60 {
-            return None;
-        }
-        let frac_ms = if frac.is_empty() {
-            0
-        } else {
-            let digits: String = frac.chars().chain("000".chars()).take(3).collect();
-            num(&digits)?
-        };
-        millis += h * 3_600_000 + mi * 60_000 + s * 1000 + frac_ms - offset_ms;
-    }
-    Some(millis)
-}
-
-/// Days since 1970-01-01 for a proleptic Gregorian date.
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+    rolescope_model::Timestamp::parse_iam_date(text).map(|t| t.millis)
 }
 
 /// Whether `ip` lies in `cidr` (an address with optional `/prefix`, IPv4 or IPv6).
