@@ -4,6 +4,7 @@
 //! above `--fail-on` (scan commands), 2 error.
 
 mod policy_cmd;
+mod scan_cmd;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -24,12 +25,15 @@ enum Command {
     /// Work with IAM policies: expand action wildcards, simulate requests.
     #[command(subcommand)]
     Policy(policy_cmd::PolicyCommand),
+    /// Scan an AWS Organization (or one account) and write a snapshot.
+    Scan(Box<scan_cmd::ScanArgs>),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Policy(cmd) => policy_cmd::run(cmd),
+        Command::Scan(args) => scan_cmd::run(*args),
     };
     match result {
         Ok(code) => code,

@@ -36,6 +36,9 @@ pub struct Account {
     pub parent_id: String,
     /// Path of OU names from the root, e.g. `Root/Workloads/Prod`.
     pub ou_path: String,
+    /// Whether the scan could read the account (its audit role was assumed).
+    #[serde(default)]
+    pub scanned: bool,
 }
 
 /// A root or organizational unit.

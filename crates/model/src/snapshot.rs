@@ -125,7 +125,8 @@ impl Snapshot {
             .chain(self.scan.iter().cloned().map(Record::Scan))
     }
 
-    /// Write atomically: a temporary file in the same folder, flushed and synced, then renamed.
+    /// Write atomically: a temporary file in the same folder (created if missing), flushed and
+    /// synced, then renamed.
     pub fn write(&self, path: &Path) -> Result<(), SnapshotError> {
         let io = |source| SnapshotError::Io {
             path: path.to_path_buf(),
@@ -133,6 +134,9 @@ impl Snapshot {
         };
         let tmp = path.with_extension("jsonl.partial");
         let result = (|| -> std::io::Result<()> {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)?;
+            }
             let file = std::fs::File::create(&tmp)?;
             let mut w = BufWriter::new(file);
             for record in self.records() {
@@ -207,6 +211,7 @@ mod tests {
             status: AccountStatus::Active,
             parent_id: "r-ab12".into(),
             ou_path: "Root".into(),
+            scanned: true,
         }));
         s.push(Record::Function(Function {
             account_id: acct.clone(),
@@ -310,11 +315,21 @@ mod tests {
     }
 
     #[test]
+    fn write_creates_the_folder() {
+        let dir = temp_dir("nested");
+        let path = dir.join("snapshots").join("dt=2026-11-28").join("s.jsonl");
+        sample().write(&path).unwrap();
+        assert_eq!(Snapshot::read(&path).unwrap(), sample());
+    }
+
+    #[test]
     fn a_failed_write_leaves_no_file() {
         let dir = temp_dir("failed");
-        let path = dir.join("missing-folder").join("s.jsonl");
+        // A plain file where the folder should be: the folder cannot be created.
+        std::fs::write(dir.join("blocker"), b"").unwrap();
+        let path = dir.join("blocker").join("s.jsonl");
         let err = sample().write(&path).unwrap_err();
-        assert!(err.to_string().contains("missing-folder"), "{err}");
+        assert!(err.to_string().contains("blocker"), "{err}");
         assert!(!path.exists() && !path.with_extension("jsonl.partial").exists());
     }
 }

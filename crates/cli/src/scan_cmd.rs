@@ -1,0 +1,208 @@
+//! `rolescope scan`: arguments → [`CollectorConfig`], progress bars on stderr, the snapshot on disk.
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rolescope_collector::{CollectorConfig, Progress};
+use rolescope_model::AccountId;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Arguments of `rolescope scan`.
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Output folder.
+    #[arg(long)]
+    out: PathBuf,
+    /// Audit role assumed in every member account.
+    #[arg(long, default_value = "RolescopeAudit")]
+    role_name: String,
+    /// ExternalId for AssumeRole.
+    #[arg(long)]
+    external_id: Option<String>,
+    /// Session name of the assumed-role sessions.
+    #[arg(long, default_value = "rolescope")]
+    session_name: String,
+    /// Session duration in seconds (900–43200).
+    #[arg(long, default_value_t = 3600)]
+    session_duration: u64,
+    /// Regions to scan (comma-separated); default: the enabled regions of each account.
+    #[arg(long, value_delimiter = ',')]
+    regions: Option<Vec<String>>,
+    /// Only these accounts (comma-separated 12-digit ids).
+    #[arg(long, value_delimiter = ',')]
+    accounts: Option<Vec<String>>,
+    /// Only accounts under these OUs or roots (comma-separated ids, recursive).
+    #[arg(long, value_delimiter = ',')]
+    ou: Option<Vec<String>>,
+    /// Never scan these accounts (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    exclude_accounts: Vec<String>,
+    /// Endpoint override for every AWS service (AWS_ENDPOINT_URL is honoured too).
+    #[arg(long)]
+    endpoint_url: Option<String>,
+    /// Named profile from the shared AWS config files.
+    #[arg(long)]
+    profile: Option<String>,
+    /// Region for the global services when the profile/environment sets none.
+    #[arg(long)]
+    home_region: Option<String>,
+    /// Maximum API calls in flight.
+    #[arg(long, default_value_t = 64)]
+    concurrency: usize,
+    /// SDK attempts per call (standard retry mode).
+    #[arg(long, default_value_t = 5)]
+    max_attempts: u32,
+    /// Upper bound on one call with its retries, in seconds.
+    #[arg(long, default_value_t = 120)]
+    operation_timeout: u64,
+    /// Skip IAM service/action last-accessed data.
+    #[arg(long)]
+    no_last_accessed: bool,
+    /// Upper bound on waiting for last-accessed jobs per account, in seconds.
+    #[arg(long, default_value_t = 120)]
+    last_accessed_timeout: u64,
+    /// Skip IAM Access Analyzer findings.
+    #[arg(long)]
+    no_access_analyzer: bool,
+    /// Scan id (default: generated); re-running with the same id replaces that scan's output.
+    #[arg(long)]
+    scan_id: Option<String>,
+    /// Exit 2 when anything could not be collected (default: report it and exit 0).
+    #[arg(long)]
+    strict: bool,
+    /// No progress bars.
+    #[arg(long, short)]
+    quiet: bool,
+    /// Log detail on stderr (-v info, -vv debug).
+    #[arg(long, short, action = clap::ArgAction::Count)]
+    verbose: u8,
+}
+
+fn account_ids(list: &[String], flag: &str) -> Result<Vec<AccountId>> {
+    list.iter()
+        .map(|s| AccountId::new(s.trim()).with_context(|| format!("--{flag}")))
+        .collect()
+}
+
+impl ScanArgs {
+    fn config(&self) -> Result<CollectorConfig> {
+        if !(900..=43_200).contains(&self.session_duration) {
+            bail!("--session-duration must be between 900 and 43200 seconds");
+        }
+        Ok(CollectorConfig {
+            role_name: self.role_name.clone(),
+            external_id: self.external_id.clone(),
+            session_name: self.session_name.clone(),
+            session_duration: Duration::from_secs(self.session_duration),
+            regions: self.regions.clone(),
+            accounts: self
+                .accounts
+                .as_deref()
+                .map(|a| account_ids(a, "accounts"))
+                .transpose()?,
+            ous: self.ou.clone(),
+            exclude_accounts: account_ids(&self.exclude_accounts, "exclude-accounts")?,
+            endpoint_url: self.endpoint_url.clone(),
+            profile: self.profile.clone(),
+            home_region: self.home_region.clone(),
+            concurrency: self.concurrency.max(1),
+            last_accessed: !self.no_last_accessed,
+            last_accessed_timeout: Duration::from_secs(self.last_accessed_timeout),
+            access_analyzer: !self.no_access_analyzer,
+            max_attempts: self.max_attempts.max(1),
+            operation_timeout: Duration::from_secs(self.operation_timeout),
+            attempt_timeout: Duration::from_secs(self.operation_timeout.min(30)),
+            scan_id: self.scan_id.clone(),
+            ..CollectorConfig::default()
+        })
+    }
+}
+
+pub fn init_logging(verbose: u8) {
+    let level = match verbose {
+        0 => tracing::Level::WARN,
+        1 => tracing::Level::INFO,
+        _ => tracing::Level::DEBUG,
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+pub fn run(args: ScanArgs) -> Result<ExitCode> {
+    init_logging(args.verbose);
+    let config = args.config()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let quiet = args.quiet;
+    let collected = runtime.block_on(async move {
+        let render = tokio::spawn(async move {
+            let bar = if quiet {
+                ProgressBar::hidden()
+            } else {
+                ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr())
+            };
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} accounts {pos}/{len} · {msg} · {elapsed}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            let (mut calls, mut errors) = (0u64, 0u64);
+            while let Some(event) = rx.recv().await {
+                match event {
+                    Progress::AccountsPlanned(n) => bar.set_length(n as u64),
+                    Progress::AccountStarted(_) => {}
+                    Progress::AccountFinished(_) => bar.inc(1),
+                    Progress::ApiCall { .. } => calls += 1,
+                    Progress::Error(_) => errors += 1,
+                }
+                bar.set_message(format!("{calls} calls · {errors} errors"));
+            }
+            bar.finish_and_clear();
+        });
+        let result = rolescope_collector::collect(config, Some(tx)).await;
+        let _ = render.await;
+        result
+    })?;
+
+    let snapshot = &collected.snapshot;
+    let scan = snapshot
+        .scan
+        .as_ref()
+        .context("collector returned no scan record")?;
+    let path = snapshot_path(&args.out, &scan.scan_id, &scan.started_at.date());
+    // The error names the file; what was collected is lost only if the disk refuses it.
+    snapshot.write(&path).context("writing the snapshot")?;
+
+    let scanned = snapshot.accounts.iter().filter(|a| a.scanned).count();
+    eprintln!("rolescope scan {}", scan.scan_id);
+    eprintln!(
+        "  accounts   {scanned} scanned of {} in the organization",
+        snapshot.accounts.len()
+    );
+    eprintln!("  regions    {}", scan.regions.join(", "));
+    eprintln!("  roles      {}", snapshot.roles.len());
+    eprintln!("  functions  {}", snapshot.functions.len());
+    eprintln!("  API calls  {}", collected.calls.values().sum::<u64>());
+    eprintln!(
+        "  errors     {} (see collection_error records)",
+        snapshot.collection_errors.len()
+    );
+    eprintln!("  snapshot   {}", path.display());
+    if args.strict && !snapshot.collection_errors.is_empty() {
+        return Ok(ExitCode::from(2));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `OUT/snapshots/dt=YYYY-MM-DD/<scan_id>.jsonl`: one file per scan, partitioned like the datasets.
+pub fn snapshot_path(out: &Path, scan_id: &str, date: &str) -> PathBuf {
+    out.join("snapshots")
+        .join(format!("dt={date}"))
+        .join(format!("{scan_id}.jsonl"))
+}

@@ -1,0 +1,111 @@
+//! Assumed-role credentials for member accounts: one explicit AssumeRole (so a denied role is a
+//! clean `AccessDenied` row), then a provider that re-assumes before the session expires.
+
+use crate::ctx::{Ctx, Lane};
+use crate::limiter::RateClass;
+use aws_credential_types::Credentials;
+use aws_credential_types::provider::{
+    ProvideCredentials, SharedCredentialsProvider, error::CredentialsError, future,
+};
+use aws_sdk_sts as sts;
+use rolescope_model::{AccountId, CollectionError};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+#[derive(Debug)]
+struct AssumedRole {
+    ctx: Arc<Ctx>,
+    sts: sts::Client,
+    account: AccountId,
+    role_arn: String,
+    session_name: String,
+    external_id: Option<String>,
+    duration: Duration,
+    /// The credentials of the explicit first call, handed out once to the identity cache.
+    first: Mutex<Option<Credentials>>,
+}
+
+impl AssumedRole {
+    async fn assume(&self) -> Result<Credentials, CollectionError> {
+        let lane = Lane::global(&self.account);
+        let out = self
+            .ctx
+            .call(
+                &lane,
+                RateClass::Other,
+                "sts",
+                "AssumeRole",
+                self.sts
+                    .assume_role()
+                    .role_arn(&self.role_arn)
+                    .role_session_name(&self.session_name)
+                    .set_external_id(self.external_id.clone())
+                    .duration_seconds(self.duration.as_secs().clamp(900, 43_200) as i32)
+                    .send(),
+            )
+            .await?;
+        let c = out.credentials().ok_or_else(|| CollectionError {
+            account_id: Some(self.account.clone()),
+            region: None,
+            service: "sts".into(),
+            operation: "AssumeRole".into(),
+            error_code: "MissingCredentials".into(),
+            message: format!("AssumeRole of {} returned no credentials", self.role_arn),
+        })?;
+        let expiry = SystemTime::try_from(*c.expiration()).ok();
+        Ok(Credentials::new(
+            c.access_key_id(),
+            c.secret_access_key(),
+            Some(c.session_token().to_string()),
+            expiry,
+            "rolescope-assume-role",
+        ))
+    }
+}
+
+impl ProvideCredentials for AssumedRole {
+    fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        future::ProvideCredentials::new(async move {
+            if let Some(first) = self.first.lock().unwrap_or_else(|p| p.into_inner()).take() {
+                return Ok(first);
+            }
+            self.assume().await.map_err(|e| {
+                CredentialsError::provider_error(format!("{}: {}", e.error_code, e.message))
+            })
+        })
+    }
+}
+
+/// The SDK configuration for a member account, or the AssumeRole failure as a collection error.
+pub(crate) async fn assume(
+    ctx: &Arc<Ctx>,
+    shared: &crate::Shared,
+    account: &AccountId,
+    role_arn: &str,
+) -> Result<aws_config::SdkConfig, CollectionError> {
+    let config = &shared.config;
+    let sts = sts::Client::new(&shared.base);
+    let provider = AssumedRole {
+        ctx: ctx.clone(),
+        sts,
+        account: account.clone(),
+        role_arn: role_arn.to_string(),
+        session_name: config.session_name.clone(),
+        external_id: config.external_id.clone(),
+        duration: config.session_duration,
+        first: Mutex::new(None),
+    };
+    let first = provider.assume().await.map_err(|mut e| {
+        e.message = format!("assuming {role_arn}: {}", e.message);
+        e
+    })?;
+    *provider.first.lock().unwrap_or_else(|p| p.into_inner()) = Some(first);
+    Ok(shared
+        .base
+        .to_builder()
+        .credentials_provider(SharedCredentialsProvider::new(provider))
+        .build())
+}

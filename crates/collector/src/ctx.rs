@@ -1,0 +1,186 @@
+//! Shared scan state: the in-flight cap, token buckets, progress, call counters, and the one place
+//! where SDK errors become [`CollectionError`] rows.
+
+use crate::limiter::{Limiters, RateClass};
+use crate::progress::Progress;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use rolescope_model::{AccountId, CollectionError};
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::Mutex;
+use tokio::sync::{Semaphore, mpsc};
+
+/// Where a call goes: the account and region whose quota it spends.
+#[derive(Debug, Clone)]
+pub(crate) struct Lane {
+    pub account: AccountId,
+    /// `None` for global services.
+    pub region: Option<String>,
+}
+
+impl Lane {
+    pub(crate) fn global(account: &AccountId) -> Self {
+        Self {
+            account: account.clone(),
+            region: None,
+        }
+    }
+
+    pub(crate) fn regional(account: &AccountId, region: &str) -> Self {
+        Self {
+            account: account.clone(),
+            region: Some(region.to_string()),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct Ctx {
+    limiters: Limiters,
+    in_flight: Semaphore,
+    progress: Option<mpsc::UnboundedSender<Progress>>,
+    calls: Mutex<BTreeMap<&'static str, u64>>,
+}
+
+impl Ctx {
+    pub(crate) fn new(
+        config: &crate::CollectorConfig,
+        progress: Option<mpsc::UnboundedSender<Progress>>,
+    ) -> Self {
+        Self {
+            limiters: Limiters::new(config.rates),
+            in_flight: Semaphore::new(config.concurrency.max(1)),
+            progress,
+            calls: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    pub(crate) fn emit(&self, event: Progress) {
+        if let Some(tx) = &self.progress {
+            // The receiver going away (the binary stopped rendering) must not stop the scan.
+            let _ = tx.send(event);
+        }
+    }
+
+    /// API calls made so far, by operation.
+    pub(crate) fn calls(&self) -> BTreeMap<&'static str, u64> {
+        self.calls.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Run one SDK call: wait for a token of the lane's bucket, then for an in-flight slot, then
+    /// send. Failures come back as a ready-made [`CollectionError`]; the caller decides whether it
+    /// is one (GetPolicy's ResourceNotFound is not).
+    pub(crate) async fn call<T, E>(
+        &self,
+        lane: &Lane,
+        class: RateClass,
+        service: &'static str,
+        operation: &'static str,
+        request: impl Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+    ) -> Result<T, CollectionError>
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        let region = lane.region.as_deref().unwrap_or("global");
+        self.limiters
+            .bucket(lane.account.as_str(), region, class)
+            .acquire()
+            .await;
+        let _permit = self.in_flight.acquire().await.ok();
+        *self
+            .calls
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(operation)
+            .or_default() += 1;
+        self.emit(Progress::ApiCall { operation });
+        request.await.map_err(|err| {
+            let (error_code, message) = classify(&err);
+            tracing::debug!(account = %lane.account, region, service, operation, error_code, "call failed");
+            CollectionError {
+                account_id: Some(lane.account.clone()),
+                region: lane.region.clone(),
+                service: service.to_string(),
+                operation: operation.to_string(),
+                error_code,
+                message,
+            }
+        })
+    }
+}
+
+/// The error code recorded for an API the endpoint does not implement (emulators, partitions
+/// where a service is missing).
+pub const UNSUPPORTED: &str = "Unsupported";
+
+/// Turn an SDK error into (error code, message). AWS error codes are kept as AWS sends them;
+/// transport failures get a rolescope classification.
+pub(crate) fn classify<E>(err: &SdkError<E, HttpResponse>) -> (String, String)
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let status_class = |status: u16, body: &[u8]| -> Option<(String, String)> {
+        // An endpoint that does not know the operation answers 404/405/501 (or, like moto, a
+        // 500 HTML page) without an AWS error code.
+        let aws_shaped =
+            body.starts_with(b"{") || body.starts_with(b"<?xml") || body.starts_with(b"<Error");
+        matches!(status, 404 | 405 | 500 | 501).then(|| {
+            (
+                UNSUPPORTED.to_string(),
+                format!(
+                    "HTTP {status} without an AWS error code{}: the endpoint does not implement this operation",
+                    if aws_shaped { "" } else { " (non-AWS body)" }
+                ),
+            )
+        })
+    };
+    match err {
+        SdkError::TimeoutError(_) => ("Timeout".into(), "the operation timed out".into()),
+        SdkError::DispatchFailure(failure) => {
+            let code = if failure.is_timeout() {
+                "Timeout"
+            } else if failure.is_io() {
+                "ConnectionError"
+            } else {
+                "DispatchFailure"
+            };
+            (code.into(), format!("{}", DisplayErrorContext(err)))
+        }
+        SdkError::ResponseError(response) => {
+            let raw = response.raw();
+            let body = raw.body().bytes().unwrap_or_default();
+            status_class(raw.status().as_u16(), body).unwrap_or_else(|| {
+                (
+                    format!("HTTP{}", raw.status().as_u16()),
+                    format!("unreadable response: {}", DisplayErrorContext(err)),
+                )
+            })
+        }
+        SdkError::ServiceError(service) => {
+            let inner = service.err();
+            match inner.code() {
+                Some(code) => (
+                    code.to_string(),
+                    inner.message().unwrap_or("no message").to_string(),
+                ),
+                None => {
+                    let raw = service.raw();
+                    let body = raw.body().bytes().unwrap_or_default();
+                    status_class(raw.status().as_u16(), body).unwrap_or_else(|| {
+                        (
+                            format!("HTTP{}", raw.status().as_u16()),
+                            format!("{}", DisplayErrorContext(err)),
+                        )
+                    })
+                }
+            }
+        }
+        _ => (
+            "ClientError".into(),
+            format!("{}", DisplayErrorContext(err)),
+        ),
+    }
+}

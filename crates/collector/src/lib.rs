@@ -1,0 +1,513 @@
+//! The rolescope collector: walks an AWS Organization through the AWS SDK and returns a
+//! [`Snapshot`] of plain model types.
+//!
+//! Invariants:
+//! * This is the only crate that knows aws-sdk types; everything leaves it as `rolescope_model`.
+//! * One failing account, region or call never aborts a scan: it becomes a [`CollectionError`].
+//! * Lambda environment-variable values never leave the SDK response they arrived in.
+//! * Member accounts are only read: no operation that writes is ever called (IAM last-accessed
+//!   jobs are read-side reports).
+
+mod analyzer;
+mod config;
+mod credentials;
+mod ctx;
+mod iam;
+mod lambda;
+mod limiter;
+mod org;
+mod progress;
+mod regions;
+
+pub use config::{CollectorConfig, Rates};
+pub use ctx::UNSUPPORTED;
+pub use progress::Progress;
+pub use regions::DEFAULT_ENABLED_REGIONS;
+
+use aws_config::{BehaviorVersion, Region, SdkConfig, retry::RetryConfig, timeout::TimeoutConfig};
+use aws_smithy_runtime::client::retries::RetryPartition;
+use ctx::Ctx;
+use rolescope_model::snapshot::Snapshot;
+use rolescope_model::{Account, AccountId, AccountStatus, CollectionError, ScanInfo, Timestamp};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+
+/// Failures that stop a scan before it starts. Everything later is a [`CollectionError`].
+#[derive(Debug, thiserror::Error)]
+pub enum CollectorError {
+    /// No usable credentials, or GetCallerIdentity failed.
+    #[error(
+        "cannot establish the caller identity (operation sts:GetCallerIdentity): {code}: {message}"
+    )]
+    CallerIdentity {
+        /// AWS error code or classification.
+        code: String,
+        /// Message.
+        message: String,
+    },
+    /// An account id given in the configuration is not 12 digits.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+}
+
+/// What a scan returns: the snapshot and call statistics.
+#[derive(Debug)]
+pub struct Collected {
+    /// Everything collected, deterministic in order.
+    pub snapshot: Snapshot,
+    /// API calls sent, by operation.
+    pub calls: BTreeMap<&'static str, u64>,
+}
+
+/// One shared HTTP client (rustls with ring) for every SDK client of the scan.
+fn http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    use aws_smithy_http_client::tls;
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https()
+}
+
+async fn base_config(config: &CollectorConfig) -> SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(http_client())
+        .retry_config(RetryConfig::standard().with_max_attempts(config.max_attempts.max(1)))
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(std::time::Duration::from_secs(5))
+                .operation_attempt_timeout(config.attempt_timeout)
+                .operation_timeout(config.operation_timeout)
+                .build(),
+        );
+    if let Some(profile) = &config.profile {
+        loader = loader.profile_name(profile);
+    }
+    if let Some(url) = &config.endpoint_url {
+        loader = loader.endpoint_url(url);
+    }
+    if let Some(region) = &config.home_region {
+        loader = loader.region(Region::new(region.clone()));
+    }
+    let loaded = loader.load().await;
+    if loaded.region().is_none() {
+        loaded.to_builder().region(Region::new("us-east-1")).build()
+    } else {
+        loaded
+    }
+}
+
+/// Region of the global services' endpoints for a home region's partition.
+fn global_region(home: &str) -> &'static str {
+    if home.starts_with("cn-") {
+        "cn-northwest-1"
+    } else if home.starts_with("us-gov-") {
+        "us-gov-west-1"
+    } else {
+        "us-east-1"
+    }
+}
+
+/// Client configuration for one service in one lane: its own retry partition, so a throttled
+/// account does not slow down every other account's retries.
+macro_rules! client {
+    ($sdk:ident, $config:expr, $service:literal, $account:expr, $region:expr) => {{
+        let conf = $sdk::config::Builder::from($config)
+            .region(Region::new($region.to_string()))
+            .retry_partition(RetryPartition::new(format!(
+                "{}-{}-{}",
+                $service, $account, $region
+            )))
+            .build();
+        $sdk::Client::from_conf(conf)
+    }};
+}
+
+/// Run a scan. Progress events go to `progress` when given.
+pub async fn collect(
+    config: CollectorConfig,
+    progress: Option<mpsc::UnboundedSender<Progress>>,
+) -> Result<Collected, CollectorError> {
+    let started_at = Timestamp::now();
+    let scan_id = config
+        .scan_id
+        .clone()
+        .unwrap_or_else(|| new_scan_id(started_at));
+    let ctx = Arc::new(Ctx::new(&config, progress));
+    let base = base_config(&config).await;
+    let home = base
+        .region()
+        .map(|r| r.to_string())
+        .unwrap_or_else(|| "us-east-1".into());
+    let global = global_region(&home);
+
+    let sts = aws_sdk_sts::Client::from_conf(
+        aws_sdk_sts::config::Builder::from(&base)
+            .region(Region::new(home.clone()))
+            .build(),
+    );
+    let identity = sts.get_caller_identity().send().await.map_err(|e| {
+        let (code, message) = ctx::classify(&e);
+        CollectorError::CallerIdentity { code, message }
+    })?;
+    let caller = AccountId::new(identity.account().unwrap_or_default()).map_err(|e| {
+        CollectorError::CallerIdentity {
+            code: "InvalidAccountId".into(),
+            message: e.to_string(),
+        }
+    })?;
+    let partition = identity
+        .arn()
+        .and_then(|arn| arn.split(':').nth(1))
+        .unwrap_or("aws")
+        .to_string();
+
+    let mut errors = Vec::new();
+    let orgs = client!(
+        aws_sdk_organizations,
+        &base,
+        "organizations",
+        caller,
+        global
+    );
+    let view = match org::walk(&ctx, &orgs, &caller, &mut errors).await {
+        Ok(view) => view,
+        Err(e) => {
+            // Not an organization's management or delegated-admin account: scan the caller's own.
+            tracing::warn!(code = %e.error_code, "organization not readable; scanning the caller's account only");
+            errors.push(e);
+            org::OrgView {
+                accounts: vec![Account {
+                    account_id: caller.clone(),
+                    name: caller.to_string(),
+                    status: AccountStatus::Active,
+                    parent_id: String::new(),
+                    ou_path: String::new(),
+                    scanned: false,
+                }],
+                ..org::OrgView::default()
+            }
+        }
+    };
+    let mut accounts = view.accounts;
+    let targets = select_accounts(&config, &accounts, &view.units);
+    for e in &errors {
+        ctx.emit(Progress::Error(e.clone()));
+    }
+
+    let mut to_scan = Vec::new();
+    for account in accounts.iter_mut() {
+        if !targets.contains(&account.account_id) {
+            continue;
+        }
+        if account.status != AccountStatus::Active {
+            let e = CollectionError {
+                account_id: Some(account.account_id.clone()),
+                region: None,
+                service: "organizations".into(),
+                operation: "ScanAccount".into(),
+                error_code: "AccountSuspended".into(),
+                message: format!("account status {:?}: skipped", account.status),
+            };
+            ctx.emit(Progress::Error(e.clone()));
+            errors.push(e);
+            continue;
+        }
+        to_scan.push(account.account_id.clone());
+    }
+    ctx.emit(Progress::AccountsPlanned(to_scan.len()));
+
+    let shared = Arc::new(Shared {
+        config,
+        base,
+        caller: caller.clone(),
+        partition,
+        global: global.to_string(),
+    });
+    let mut tasks = JoinSet::new();
+    for account in to_scan {
+        let ctx = ctx.clone();
+        let shared = shared.clone();
+        tasks.spawn(async move {
+            ctx.emit(Progress::AccountStarted(account.clone()));
+            let result = scan_account(&ctx, &shared, &account).await;
+            ctx.emit(Progress::AccountFinished(account.clone()));
+            (account, result)
+        });
+    }
+    let mut snapshot = Snapshot::default();
+    let mut regions_seen = BTreeSet::new();
+    while let Some(joined) = tasks.join_next().await {
+        let Ok((account_id, result)) = joined else {
+            errors.push(CollectionError {
+                account_id: None,
+                region: None,
+                service: "rolescope".into(),
+                operation: "ScanAccount".into(),
+                error_code: "InternalError".into(),
+                message: "an account task panicked".into(),
+            });
+            continue;
+        };
+        if result.assumed
+            && let Some(a) = accounts.iter_mut().find(|a| a.account_id == account_id)
+        {
+            a.scanned = true;
+        }
+        regions_seen.extend(result.regions);
+        snapshot.roles.extend(result.roles);
+        snapshot.managed_policies.extend(result.managed);
+        snapshot.functions.extend(result.functions);
+        snapshot.last_accessed.extend(result.last_accessed);
+        snapshot.access_findings.extend(result.findings);
+        errors.extend(result.errors);
+    }
+
+    // Deterministic order, whatever the task scheduling was.
+    accounts.sort_by(|a, b| a.account_id.cmp(&b.account_id));
+    let mut units = view.units;
+    units.sort_by(|a, b| a.id.cmp(&b.id));
+    let mut policies = view.policies;
+    policies.sort_by(|a, b| a.id.cmp(&b.id));
+    snapshot.roles.sort_by(|a, b| a.arn.cmp(&b.arn));
+    snapshot.managed_policies.sort_by(|a, b| a.arn.cmp(&b.arn));
+    snapshot
+        .managed_policies
+        .dedup_by(|a, b| a.arn == b.arn && a.account_id == b.account_id);
+    snapshot.functions.sort_by(|a, b| a.arn.cmp(&b.arn));
+    snapshot
+        .last_accessed
+        .sort_by(|a, b| (&a.role_arn, &a.service).cmp(&(&b.role_arn, &b.service)));
+    snapshot
+        .access_findings
+        .sort_by(|a, b| (&a.account_id, &a.region, &a.id).cmp(&(&b.account_id, &b.region, &b.id)));
+    errors.sort_by(|a, b| {
+        (
+            &a.account_id,
+            &a.region,
+            &a.service,
+            &a.operation,
+            &a.error_code,
+            &a.message,
+        )
+            .cmp(&(
+                &b.account_id,
+                &b.region,
+                &b.service,
+                &b.operation,
+                &b.error_code,
+                &b.message,
+            ))
+    });
+    snapshot.accounts = accounts;
+    snapshot.org_units = units;
+    snapshot.control_policies = policies;
+    snapshot.collection_errors = errors;
+    snapshot.scan = Some(ScanInfo {
+        scan_id,
+        started_at,
+        finished_at: Timestamp::now(),
+        org_id: view.org_id,
+        regions: regions_seen.into_iter().collect(),
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+    });
+    Ok(Collected {
+        snapshot,
+        calls: ctx.calls(),
+    })
+}
+
+/// A scan id: the start time and a random suffix, sortable and unique enough for partitions.
+fn new_scan_id(started: Timestamp) -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_i64(started.millis);
+    h.write_u32(std::process::id());
+    format!(
+        "{}-{:08x}",
+        started
+            .to_rfc3339()
+            .replace([':', '-', '.'], "")
+            .trim_end_matches('Z'),
+        h.finish() as u32
+    )
+}
+
+/// Accounts the configuration selects: OU filter (recursive), account filter, exclusions.
+fn select_accounts(
+    config: &CollectorConfig,
+    accounts: &[Account],
+    units: &[rolescope_model::OrgUnit],
+) -> BTreeSet<AccountId> {
+    let mut in_scope: BTreeSet<String> = BTreeSet::new();
+    if let Some(ous) = &config.ous {
+        in_scope.extend(ous.iter().cloned());
+        // Close over descendants: units are listed parents first.
+        for unit in units {
+            if let Some(parent) = &unit.parent_id
+                && in_scope.contains(parent)
+            {
+                in_scope.insert(unit.id.clone());
+            }
+        }
+    }
+    accounts
+        .iter()
+        .filter(|a| config.ous.is_none() || in_scope.contains(&a.parent_id))
+        .filter(|a| {
+            config
+                .accounts
+                .as_ref()
+                .is_none_or(|list| list.contains(&a.account_id))
+        })
+        .filter(|a| !config.exclude_accounts.contains(&a.account_id))
+        .map(|a| a.account_id.clone())
+        .collect()
+}
+
+#[derive(Debug)]
+struct Shared {
+    config: CollectorConfig,
+    base: SdkConfig,
+    caller: AccountId,
+    partition: String,
+    global: String,
+}
+
+#[derive(Debug, Default)]
+struct AccountResult {
+    assumed: bool,
+    regions: Vec<String>,
+    roles: Vec<rolescope_model::Role>,
+    managed: Vec<rolescope_model::ManagedPolicy>,
+    functions: Vec<rolescope_model::Function>,
+    last_accessed: Vec<rolescope_model::LastAccessed>,
+    findings: Vec<rolescope_model::AccessFinding>,
+    errors: Vec<CollectionError>,
+}
+
+#[tracing::instrument(skip_all, fields(account_id = %account))]
+async fn scan_account(ctx: &Arc<Ctx>, shared: &Shared, account: &AccountId) -> AccountResult {
+    let mut out = AccountResult::default();
+    let config = &shared.config;
+    let sdk = if *account == shared.caller {
+        shared.base.clone()
+    } else {
+        let role_arn = format!(
+            "arn:{}:iam::{}:role/{}",
+            shared.partition, account, config.role_name
+        );
+        match credentials::assume(ctx, shared, account, &role_arn).await {
+            Ok(sdk) => sdk,
+            Err(e) => {
+                ctx.emit(Progress::Error(e.clone()));
+                out.errors.push(e);
+                return out;
+            }
+        }
+    };
+    out.assumed = true;
+
+    let regions = match &config.regions {
+        Some(list) => list.clone(),
+        None => {
+            let client = client!(aws_sdk_account, &sdk, "account", account, shared.global);
+            regions::discover(ctx, &client, account, &mut out.errors).await
+        }
+    };
+
+    // IAM is global: once per account. Lambda and Access Analyzer run per region, concurrently.
+    let iam_client = client!(aws_sdk_iam, &sdk, "iam", account, shared.global);
+    let mut region_tasks = JoinSet::new();
+    for region in &regions {
+        let ctx = ctx.clone();
+        let lambda_client = client!(aws_sdk_lambda, &sdk, "lambda", account, region);
+        let aa_client = config.access_analyzer.then(|| {
+            client!(
+                aws_sdk_accessanalyzer,
+                &sdk,
+                "access-analyzer",
+                account,
+                region
+            )
+        });
+        let account = account.clone();
+        let region = region.clone();
+        region_tasks.spawn(async move {
+            let mut errors = Vec::new();
+            let functions = lambda::collect(
+                ctx.clone(),
+                lambda_client,
+                account.clone(),
+                region.clone(),
+                &mut errors,
+            )
+            .await;
+            let findings = match aa_client {
+                Some(client) => {
+                    analyzer::collect(&ctx, &client, &account, &region, &mut errors).await
+                }
+                None => Vec::new(),
+            };
+            (functions, findings, errors)
+        });
+    }
+    let iam_view = iam::collect(ctx, &iam_client, account, &mut out.errors).await;
+    while let Some(joined) = region_tasks.join_next().await {
+        match joined {
+            Ok((functions, findings, errors)) => {
+                out.functions.extend(functions);
+                out.findings.extend(findings);
+                out.errors.extend(errors);
+            }
+            Err(e) => out.errors.push(CollectionError {
+                account_id: Some(account.clone()),
+                region: None,
+                service: "lambda".into(),
+                operation: "ScanRegion".into(),
+                error_code: "InternalError".into(),
+                message: format!("region task failed: {e}"),
+            }),
+        }
+    }
+
+    if config.last_accessed {
+        let lambda_roles = lambda_role_arns(&iam_view.roles, &out.functions);
+        out.last_accessed = iam::last_accessed(
+            ctx,
+            &iam_client,
+            account,
+            &lambda_roles,
+            config.last_accessed_timeout,
+            &mut out.errors,
+        )
+        .await;
+    }
+    for e in &out.errors {
+        ctx.emit(Progress::Error(e.clone()));
+    }
+    out.roles = iam_view.roles;
+    out.managed = iam_view.managed;
+    out.regions = regions;
+    out
+}
+
+/// Roles used by a collected function, or trusting `lambda.amazonaws.com`.
+fn lambda_role_arns(
+    roles: &[rolescope_model::Role],
+    functions: &[rolescope_model::Function],
+) -> Vec<String> {
+    let used: BTreeSet<&str> = functions.iter().map(|f| f.role_arn.as_str()).collect();
+    let mut out: Vec<String> = roles
+        .iter()
+        .filter(|r| {
+            used.contains(r.arn.as_str()) || r.trust_policy.contains("lambda.amazonaws.com")
+        })
+        .map(|r| r.arn.clone())
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}

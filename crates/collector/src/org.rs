@@ -1,0 +1,344 @@
+//! The organization walk: the OU tree top-down, accounts per parent, SCPs/RCPs with their targets.
+
+use crate::ctx::{Ctx, Lane};
+use crate::limiter::RateClass;
+use aws_sdk_organizations as orgs;
+use orgs::types::{PolicyType, PolicyTypeStatus};
+use rolescope_model::{
+    Account, AccountId, AccountStatus, CollectionError, ControlPolicy, ControlPolicyType, OrgUnit,
+};
+use std::collections::VecDeque;
+
+/// What the organization walk found.
+#[derive(Debug, Default)]
+pub(crate) struct OrgView {
+    pub org_id: Option<String>,
+    pub units: Vec<OrgUnit>,
+    pub accounts: Vec<Account>,
+    pub policies: Vec<ControlPolicy>,
+}
+
+const SERVICE: &str = "organizations";
+
+/// Walk the organization from the caller's account. `Err` means the organization cannot be read
+/// at all (not a member, not the management or delegated-admin account): the caller falls back
+/// to scanning its own account.
+pub(crate) async fn walk(
+    ctx: &Ctx,
+    client: &orgs::Client,
+    caller: &AccountId,
+    errors: &mut Vec<CollectionError>,
+) -> Result<OrgView, CollectionError> {
+    let lane = Lane::global(caller);
+    let call = |op| (lane.clone(), op);
+    let (l, op) = call("DescribeOrganization");
+    let org = ctx
+        .call(
+            &l,
+            RateClass::Organizations,
+            SERVICE,
+            op,
+            client.describe_organization().send(),
+        )
+        .await?;
+    let mut view = OrgView {
+        org_id: org.organization().and_then(|o| o.id()).map(str::to_string),
+        ..OrgView::default()
+    };
+
+    let mut roots = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let (l, op) = call("ListRoots");
+        let page = ctx
+            .call(
+                &l,
+                RateClass::Organizations,
+                SERVICE,
+                op,
+                client.list_roots().set_next_token(token.clone()).send(),
+            )
+            .await?;
+        roots.extend(page.roots().iter().cloned());
+        token = next(page.next_token(), &token);
+        if token.is_none() {
+            break;
+        }
+    }
+
+    // Policy types enabled at any root: only those are fetched.
+    let enabled = |t: PolicyType| {
+        roots.iter().any(|r| {
+            r.policy_types()
+                .iter()
+                .any(|p| p.r#type() == Some(&t) && p.status() == Some(&PolicyTypeStatus::Enabled))
+        })
+    };
+    let scp_enabled = enabled(PolicyType::ServiceControlPolicy);
+    let rcp_enabled = enabled(PolicyType::ResourceControlPolicy);
+
+    // Breadth-first: one ListOrganizationalUnitsForParent and one ListAccountsForParent per
+    // parent, never a ListParents per account.
+    let mut queue: VecDeque<(String, String)> = VecDeque::new();
+    for root in &roots {
+        let id = root.id().unwrap_or_default().to_string();
+        let name = root.name().unwrap_or("Root").to_string();
+        view.units.push(OrgUnit {
+            id: id.clone(),
+            name: name.clone(),
+            parent_id: None,
+            path: name.clone(),
+        });
+        queue.push_back((id, name));
+    }
+    while let Some((parent, path)) = queue.pop_front() {
+        let mut token: Option<String> = None;
+        loop {
+            let (l, op) = call("ListOrganizationalUnitsForParent");
+            let page = match ctx
+                .call(
+                    &l,
+                    RateClass::Organizations,
+                    SERVICE,
+                    op,
+                    client
+                        .list_organizational_units_for_parent()
+                        .parent_id(&parent)
+                        .set_next_token(token.clone())
+                        .send(),
+                )
+                .await
+            {
+                Ok(page) => page,
+                Err(e) => {
+                    errors.push(e);
+                    break;
+                }
+            };
+            for ou in page.organizational_units() {
+                let id = ou.id().unwrap_or_default().to_string();
+                let name = ou.name().unwrap_or_default().to_string();
+                let child_path = format!("{path}/{name}");
+                view.units.push(OrgUnit {
+                    id: id.clone(),
+                    name,
+                    parent_id: Some(parent.clone()),
+                    path: child_path.clone(),
+                });
+                queue.push_back((id, child_path));
+            }
+            token = next(page.next_token(), &token);
+            if token.is_none() {
+                break;
+            }
+        }
+        let mut token: Option<String> = None;
+        loop {
+            let (l, op) = call("ListAccountsForParent");
+            let page = match ctx
+                .call(
+                    &l,
+                    RateClass::Organizations,
+                    SERVICE,
+                    op,
+                    client
+                        .list_accounts_for_parent()
+                        .parent_id(&parent)
+                        .set_next_token(token.clone())
+                        .send(),
+                )
+                .await
+            {
+                Ok(page) => page,
+                Err(e) => {
+                    errors.push(e);
+                    break;
+                }
+            };
+            for account in page.accounts() {
+                let Some(id) = account.id() else { continue };
+                let account_id = match AccountId::new(id) {
+                    Ok(a) => a,
+                    Err(e) => {
+                        errors.push(CollectionError {
+                            account_id: None,
+                            region: None,
+                            service: SERVICE.into(),
+                            operation: "ListAccountsForParent".into(),
+                            error_code: "InvalidAccountId".into(),
+                            message: e.to_string(),
+                        });
+                        continue;
+                    }
+                };
+                view.accounts.push(Account {
+                    account_id,
+                    name: account.name().unwrap_or_default().to_string(),
+                    status: account_status(account),
+                    parent_id: parent.clone(),
+                    ou_path: path.clone(),
+                    scanned: false,
+                });
+            }
+            token = next(page.next_token(), &token);
+            if token.is_none() {
+                break;
+            }
+        }
+    }
+
+    for (kind, wanted) in [
+        (ControlPolicyType::ServiceControlPolicy, scp_enabled),
+        (ControlPolicyType::ResourceControlPolicy, rcp_enabled),
+    ] {
+        if !wanted {
+            continue;
+        }
+        match policies(ctx, client, caller, kind, errors).await {
+            Ok(mut found) => view.policies.append(&mut found),
+            Err(e) => errors.push(e),
+        }
+    }
+    Ok(view)
+}
+
+fn account_status(account: &orgs::types::Account) -> AccountStatus {
+    use orgs::types::{AccountState, AccountStatus as S};
+    if let Some(state) = account.state() {
+        return match state {
+            AccountState::Suspended | AccountState::Closed => AccountStatus::Suspended,
+            AccountState::PendingClosure => AccountStatus::PendingClosure,
+            _ => AccountStatus::Active,
+        };
+    }
+    match account.status() {
+        Some(S::Suspended) => AccountStatus::Suspended,
+        Some(S::PendingClosure) => AccountStatus::PendingClosure,
+        _ => AccountStatus::Active,
+    }
+}
+
+async fn policies(
+    ctx: &Ctx,
+    client: &orgs::Client,
+    caller: &AccountId,
+    kind: ControlPolicyType,
+    errors: &mut Vec<CollectionError>,
+) -> Result<Vec<ControlPolicy>, CollectionError> {
+    let lane = Lane::global(caller);
+    let filter = match kind {
+        ControlPolicyType::ServiceControlPolicy => PolicyType::ServiceControlPolicy,
+        ControlPolicyType::ResourceControlPolicy => PolicyType::ResourceControlPolicy,
+    };
+    let mut summaries = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = ctx
+            .call(
+                &lane,
+                RateClass::Organizations,
+                SERVICE,
+                "ListPolicies",
+                client
+                    .list_policies()
+                    .filter(filter.clone())
+                    .set_next_token(token.clone())
+                    .send(),
+            )
+            .await?;
+        summaries.extend(page.policies().iter().cloned());
+        token = next(page.next_token(), &token);
+        if token.is_none() {
+            break;
+        }
+    }
+    let mut out = Vec::new();
+    for summary in summaries {
+        let Some(id) = summary.id() else { continue };
+        let described = match ctx
+            .call(
+                &lane,
+                RateClass::Organizations,
+                SERVICE,
+                "DescribePolicy",
+                client.describe_policy().policy_id(id).send(),
+            )
+            .await
+        {
+            Ok(d) => d,
+            Err(e) => {
+                errors.push(e);
+                continue;
+            }
+        };
+        let content = described
+            .policy()
+            .and_then(|p| p.content())
+            .unwrap_or_default();
+        let document = match rolescope_policy::decode::decode_policy_text(content) {
+            Ok(doc) => doc,
+            Err(e) => {
+                errors.push(CollectionError {
+                    account_id: Some(caller.clone()),
+                    region: None,
+                    service: SERVICE.into(),
+                    operation: "DescribePolicy".into(),
+                    error_code: "MalformedPolicyDocument".into(),
+                    message: format!("policy {id}: {e}"),
+                });
+                content.to_string()
+            }
+        };
+        let mut targets = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = match ctx
+                .call(
+                    &lane,
+                    RateClass::Organizations,
+                    SERVICE,
+                    "ListTargetsForPolicy",
+                    client
+                        .list_targets_for_policy()
+                        .policy_id(id)
+                        .set_next_token(token.clone())
+                        .send(),
+                )
+                .await
+            {
+                Ok(page) => page,
+                Err(e) => {
+                    errors.push(e);
+                    break;
+                }
+            };
+            targets.extend(
+                page.targets()
+                    .iter()
+                    .filter_map(|t| t.target_id().map(str::to_string)),
+            );
+            token = next(page.next_token(), &token);
+            if token.is_none() {
+                break;
+            }
+        }
+        targets.sort();
+        out.push(ControlPolicy {
+            id: id.to_string(),
+            name: summary.name().unwrap_or_default().to_string(),
+            policy_type: kind,
+            document,
+            targets,
+        });
+    }
+    Ok(out)
+}
+
+/// The next pagination token, or `None` when the listing is done. A token equal to the one just
+/// sent would loop forever (a misbehaving endpoint): treat it as the end.
+pub(crate) fn next(token: Option<&str>, previous: &Option<String>) -> Option<String> {
+    match token {
+        Some(t) if !t.is_empty() && previous.as_deref() != Some(t) => Some(t.to_string()),
+        _ => None,
+    }
+}
