@@ -6,4 +6,5 @@
 
 mod casegen;
 mod iam_oracle;
+mod moto;
 mod support;

@@ -1,0 +1,587 @@
+//! End-to-end: a seeded moto server (the AWS emulator from PyPI) scanned by the real `rolescope`
+//! binary through the real AWS SDK. moto's gaps (Access Analyzer, last-accessed, function URL
+//! listing, account:ListRegions) must show up as collection errors, never as a failed scan.
+
+use crate::support::require_tool;
+use rolescope_model::snapshot::Snapshot;
+use serde_json::Value;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// A moto server on a free loopback port, killed on drop.
+pub struct Moto {
+    child: Child,
+    pub url: String,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Moto {
+    pub fn start() -> Moto {
+        let bin = require_tool("venv/bin/moto_server");
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(bin)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starting moto_server");
+        let moto = Moto {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !moto.ready(port) {
+            assert!(
+                Instant::now() < deadline,
+                "moto_server did not start on port {port}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        moto
+    }
+
+    fn ready(&self, port: u16) -> bool {
+        let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
+            return false;
+        };
+        let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+        if s.write_all(b"GET /moto-api/ HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            .is_err()
+        {
+            return false;
+        }
+        let mut buf = [0u8; 12];
+        s.read_exact(&mut buf).is_ok() && buf.starts_with(b"HTTP/1.")
+    }
+
+    /// Run `tests/moto/seed.py` against this server; returns what it created.
+    pub fn seed(&self) -> Value {
+        let python = require_tool("venv/bin/python");
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("moto/seed.py");
+        let out = Command::new(python)
+            .arg(script)
+            .arg(&self.url)
+            .output()
+            .expect("running seed.py");
+        assert!(
+            out.status.success(),
+            "seed.py failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("seed.py prints JSON")
+    }
+}
+
+/// The `rolescope` binary of this workspace, built on first use (a no-op under
+/// `cargo test --workspace`, which has built it already).
+pub fn rolescope_bin() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        // A clean environment: the variables cargo sets for a running test would change build
+        // scripts' fingerprints and rebuild half the dependency tree.
+        let mut cmd = Command::new(cargo);
+        cmd.args(["build", "--quiet", "-p", "rolescope", "--bin", "rolescope"])
+            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+            .env_clear();
+        for var in [
+            "PATH",
+            "HOME",
+            "RUSTUP_HOME",
+            "RUSTUP_TOOLCHAIN",
+            "CARGO_HOME",
+            "CARGO_TARGET_DIR",
+            "TMPDIR",
+        ] {
+            if let Some(value) = std::env::var_os(var) {
+                cmd.env(var, value);
+            }
+        }
+        let status = cmd.status().expect("running cargo build");
+        assert!(status.success(), "building the rolescope binary failed");
+        let exe = std::env::current_exe().unwrap();
+        // target/<profile>/deps/e2e-… → target/<profile>/rolescope
+        exe.parent().unwrap().parent().unwrap().join("rolescope")
+    })
+    .clone()
+}
+
+/// An empty file for AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE, so a developer's own AWS
+/// configuration never leaks into a test.
+fn empty_aws_file() -> PathBuf {
+    static FILE: OnceLock<PathBuf> = OnceLock::new();
+    FILE.get_or_init(|| {
+        let path = std::env::temp_dir().join(format!("rolescope-empty-aws-{}", std::process::id()));
+        std::fs::write(&path, b"").unwrap();
+        path
+    })
+    .clone()
+}
+
+/// Run `rolescope scan` against an endpoint with dummy static credentials.
+pub fn scan(endpoint: &str, out: &Path, extra: &[&str]) -> Output {
+    Command::new(rolescope_bin())
+        .arg("scan")
+        .arg("--out")
+        .arg(out)
+        .args(["--endpoint-url", endpoint, "--max-attempts", "2", "--quiet"])
+        .args(extra)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_CONFIG_FILE", empty_aws_file())
+        .env("AWS_SHARED_CREDENTIALS_FILE", empty_aws_file())
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .expect("running rolescope scan")
+}
+
+/// A fresh output folder under the target directory.
+pub fn out_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("rolescope-e2e-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Every file under a folder.
+pub fn files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The one snapshot a scan wrote into `out`.
+pub fn snapshot_in(out: &Path) -> Snapshot {
+    let snaps: Vec<_> = files(out)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
+        .collect();
+    assert_eq!(
+        snaps.len(),
+        1,
+        "expected one snapshot in {}: {snaps:?}",
+        out.display()
+    );
+    Snapshot::read(&snaps[0]).unwrap()
+}
+
+/// One seeded server shared by the tests in this module (scans only read).
+fn seeded() -> &'static (Moto, Value) {
+    static SEEDED: OnceLock<(Moto, Value)> = OnceLock::new();
+    SEEDED.get_or_init(|| {
+        let moto = Moto::start();
+        let seed = moto.seed();
+        (moto, seed)
+    })
+}
+
+fn s<'a>(v: &'a Value, path: &[&str]) -> &'a str {
+    path.iter()
+        .fold(v, |v, k| &v[*k])
+        .as_str()
+        .unwrap_or_else(|| panic!("seed output lacks {path:?}"))
+}
+
+#[test]
+fn scan_of_a_seeded_organization_matches_what_was_created() {
+    let (moto, seed) = seeded();
+    let out = out_dir("full");
+    let run = scan(
+        &moto.url,
+        &out,
+        &[
+            "--regions",
+            "us-east-1,eu-west-1",
+            "--last-accessed-timeout",
+            "5",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "scan failed: {stderr}");
+    assert!(
+        run.stdout.is_empty(),
+        "scan printed data on stdout without being asked"
+    );
+    let snap = snapshot_in(&out);
+
+    // The secret value of the environment variable is nowhere: not on disk, not in the output.
+    let canary = s(seed, &["canary"]);
+    for file in files(&out) {
+        let bytes = std::fs::read(&file).unwrap();
+        assert!(
+            !bytes.windows(canary.len()).any(|w| w == canary.as_bytes()),
+            "{} contains the env var value",
+            file.display()
+        );
+    }
+    assert!(!stderr.contains(canary));
+
+    // Organization: root + 4 OUs with their paths; management + 5 accounts.
+    let ou_paths: Vec<(&str, &str)> = snap
+        .org_units
+        .iter()
+        .map(|u| (u.id.as_str(), u.path.as_str()))
+        .collect();
+    for (name, path) in [
+        ("Workloads", "Root/Workloads"),
+        ("Prod", "Root/Workloads/Prod"),
+        ("Dev", "Root/Workloads/Dev"),
+        ("Sandbox", "Root/Sandbox"),
+    ] {
+        assert!(
+            ou_paths.contains(&(s(seed, &["ous", name]), path)),
+            "{name}: {ou_paths:?}"
+        );
+    }
+    assert_eq!(snap.org_units.len(), 5);
+    assert_eq!(snap.accounts.len(), 6);
+    let account = |name: &str| {
+        let id = s(seed, &["accounts", name]);
+        snap.accounts
+            .iter()
+            .find(|a| a.account_id.as_str() == id)
+            .unwrap_or_else(|| panic!("account {name} missing"))
+    };
+    assert_eq!(account("prod-a").ou_path, "Root/Workloads/Prod");
+    assert_eq!(account("dev").ou_path, "Root/Workloads/Dev");
+    assert_eq!(account("sandbox").ou_path, "Root/Sandbox");
+    assert!(account("prod-a").scanned && account("sandbox").scanned);
+    // The closed account is listed, skipped and recorded.
+    assert!(!account("closed").scanned);
+    let closed = s(seed, &["accounts", "closed"]);
+    assert!(
+        snap.collection_errors
+            .iter()
+            .any(|e| e.error_code == "AccountSuspended"
+                && e.account_id.as_ref().map(|a| a.as_str()) == Some(closed))
+    );
+    assert_eq!(snap.accounts.iter().filter(|a| a.scanned).count(), 5);
+
+    // SCPs: the three seeded ones with their targets, plus FullAWSAccess.
+    assert_eq!(snap.control_policies.len(), 4);
+    let scp = |name: &str| {
+        snap.control_policies
+            .iter()
+            .find(|p| p.name == name)
+            .unwrap()
+    };
+    assert_eq!(
+        scp("DenyLeaveOrganization").targets,
+        vec![s(seed, &["root"]).to_string()]
+    );
+    assert_eq!(
+        scp("WorkloadRegions").targets,
+        vec![s(seed, &["ous", "Workloads"]).to_string()]
+    );
+    assert_eq!(
+        scp("SandboxNoIamUsers").targets,
+        vec![s(seed, &["accounts", "sandbox"]).to_string()]
+    );
+    let doc = rolescope_policy::Policy::parse(&scp("WorkloadRegions").document).unwrap();
+    assert_eq!(doc.statements.len(), 1);
+
+    // Functions: exactly the seeded ones, per account and region.
+    for name in ["prod-a", "prod-b", "dev", "sandbox"] {
+        let id = s(seed, &["accounts", name]);
+        let mut got: Vec<&str> = snap
+            .functions
+            .iter()
+            .filter(|f| f.account_id.as_str() == id)
+            .map(|f| f.arn.as_str())
+            .collect();
+        got.sort();
+        let want: Vec<&str> = seed["functions"][name]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        assert_eq!(got, want, "functions of {name}");
+    }
+    assert_eq!(snap.functions.len(), 18);
+    for f in &snap.functions {
+        assert_eq!(f.env_var_names, vec!["DB_PASSWORD", "STAGE"]);
+        assert_eq!(f.runtime.as_deref(), Some("python3.12"));
+        assert!(f.last_modified.is_some(), "{}", f.arn);
+    }
+
+    // The public resource policy and the function URLs in prod-a us-east-1.
+    let prod_a = s(seed, &["accounts", "prod-a"]);
+    let function = |region: &str, name: &str| {
+        snap.functions
+            .iter()
+            .find(|f| f.account_id.as_str() == prod_a && f.region == region && f.name == name)
+            .unwrap()
+    };
+    let orders = function("us-east-1", "orders");
+    let policy =
+        rolescope_policy::Policy::parse(orders.resource_policy.as_deref().unwrap()).unwrap();
+    assert_eq!(policy.statements.len(), 1);
+    assert!(
+        orders
+            .resource_policy
+            .as_deref()
+            .unwrap()
+            .contains("\"Principal\": \"*\"")
+    );
+    assert_eq!(orders.urls.len(), 1);
+    assert_eq!(orders.urls[0].auth_type, "NONE");
+    let admin_tool = function("us-east-1", "admin-tool");
+    assert_eq!(admin_tool.urls[0].auth_type, "AWS_IAM");
+    assert_eq!(admin_tool.architectures, vec!["arm64"]);
+    assert!(admin_tool.resource_policy.is_none());
+    assert!(
+        function("us-east-1", "report")
+            .resource_policy
+            .as_deref()
+            .unwrap()
+            .contains("s3.amazonaws.com")
+    );
+    assert!(function("eu-west-1", "orders").urls.is_empty());
+
+    // Roles: decoded documents, attached policies, boundary, tags.
+    let app_arn = s(seed, &["roles", "prod-a", "app"]);
+    let app = snap.roles.iter().find(|r| r.arn == app_arn).unwrap();
+    assert_eq!(app.path, "/service-role/");
+    assert_eq!(
+        app.boundary_arn.as_deref(),
+        Some(s(seed, &["roles", "prod-a", "boundary"]))
+    );
+    assert_eq!(
+        app.attached_policy_arns,
+        vec![
+            s(seed, &["roles", "prod-a", "tables"]).to_string(),
+            "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole".to_string()
+        ]
+    );
+    assert_eq!(app.inline_policies.len(), 1);
+    assert_eq!(app.inline_policies[0].name, "ReadConfig");
+    let inline = rolescope_policy::Policy::parse(&app.inline_policies[0].document).unwrap();
+    assert_eq!(inline.statements.len(), 1);
+    let trust = rolescope_policy::Policy::parse(&app.trust_policy).unwrap();
+    assert_eq!(trust.statements.len(), 1);
+    assert!(app.trust_policy.contains("lambda.amazonaws.com"));
+    assert_eq!(app.tags, vec![("team".to_string(), "orders".to_string())]);
+    let admin = snap
+        .roles
+        .iter()
+        .find(|r| r.arn == s(seed, &["roles", "prod-a", "admin"]))
+        .unwrap();
+    assert_eq!(
+        admin.attached_policy_arns,
+        vec!["arn:aws:iam::aws:policy/AdministratorAccess"]
+    );
+    assert_eq!(admin.boundary_arn, None);
+    // Each member account: the audit role, OrganizationAccountAccessRole and the two app roles.
+    assert_eq!(
+        snap.roles
+            .iter()
+            .filter(|r| r.account_id.as_str() == prod_a)
+            .count(),
+        4
+    );
+    // Customer-managed policies: the boundary and the tables policy per member account.
+    let managed: Vec<&str> = snap
+        .managed_policies
+        .iter()
+        .filter(|m| m.account_id.as_ref().map(|a| a.as_str()) == Some(prod_a))
+        .map(|m| m.name.as_str())
+        .collect();
+    assert_eq!(managed, vec!["LambdaBoundary", "OrdersTables"]);
+    let boundary = snap
+        .managed_policies
+        .iter()
+        .find(|m| m.arn == s(seed, &["roles", "prod-a", "boundary"]))
+        .unwrap();
+    assert!(rolescope_policy::Policy::parse(&boundary.document).is_ok());
+
+    // moto's gaps are recorded, per account (and region), and nothing else failed.
+    let mut unexpected = Vec::new();
+    for e in &snap.collection_errors {
+        let expected = match (e.operation.as_str(), e.error_code.as_str()) {
+            ("ListAnalyzers", "Unsupported")
+            | ("GenerateServiceLastAccessedDetails", "Unsupported")
+            | ("ListFunctionUrlConfigs", "Unsupported")
+            | ("ScanAccount", "AccountSuspended") => true,
+            _ => false,
+        };
+        if !expected {
+            unexpected.push(e);
+        }
+    }
+    assert!(
+        unexpected.is_empty(),
+        "unexpected collection errors: {unexpected:#?}"
+    );
+    let count = |op: &str| {
+        snap.collection_errors
+            .iter()
+            .filter(|e| e.operation == op)
+            .count()
+    };
+    assert_eq!(
+        count("ListAnalyzers"),
+        5 * 2,
+        "one per scanned account and region"
+    );
+    assert_eq!(
+        count("GenerateServiceLastAccessedDetails"),
+        4,
+        "one per account with Lambda roles"
+    );
+    // One per account-region that has functions: 3 accounts × 2 regions + sandbox × 1.
+    assert_eq!(count("ListFunctionUrlConfigs"), 7);
+
+    let scan = snap.scan.as_ref().unwrap();
+    assert_eq!(scan.regions, vec!["eu-west-1", "us-east-1"]);
+    assert!(
+        scan.org_id
+            .as_deref()
+            .is_some_and(|id| id.starts_with("o-"))
+    );
+}
+
+#[test]
+fn filters_select_accounts_by_ou_and_exclusion() {
+    let (moto, seed) = seeded();
+    let out = out_dir("filters");
+    let workloads = s(seed, &["ous", "Workloads"]);
+    let prod_b = s(seed, &["accounts", "prod-b"]);
+    let run = scan(
+        &moto.url,
+        &out,
+        &[
+            "--regions",
+            "us-east-1",
+            "--ou",
+            workloads,
+            "--exclude-accounts",
+            prod_b,
+            "--no-last-accessed",
+            "--no-access-analyzer",
+        ],
+    );
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let snap = snapshot_in(&out);
+    let mut scanned: Vec<&str> = snap
+        .accounts
+        .iter()
+        .filter(|a| a.scanned)
+        .map(|a| a.account_id.as_str())
+        .collect();
+    scanned.sort();
+    let mut want = vec![
+        s(seed, &["accounts", "prod-a"]),
+        s(seed, &["accounts", "dev"]),
+    ];
+    want.sort();
+    // Workloads' descendants (Prod, Dev) minus the excluded account; the org is still listed.
+    assert_eq!(scanned, want);
+    assert_eq!(snap.accounts.len(), 6);
+    assert!(snap.functions.iter().all(|f| f.region == "us-east-1"));
+    assert_eq!(snap.functions.len(), 6);
+    assert!(snap.last_accessed.is_empty());
+    assert!(
+        !snap
+            .collection_errors
+            .iter()
+            .any(|e| e.service == "access-analyzer")
+    );
+}
+
+#[test]
+fn region_discovery_falls_back_to_default_regions_when_listregions_is_missing() {
+    let (moto, seed) = seeded();
+    let out = out_dir("regions");
+    let sandbox = s(seed, &["accounts", "sandbox"]);
+    let run = scan(
+        &moto.url,
+        &out,
+        &[
+            "--accounts",
+            sandbox,
+            "--no-last-accessed",
+            "--no-access-analyzer",
+        ],
+    );
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let snap = snapshot_in(&out);
+    let discovery: Vec<_> = snap
+        .collection_errors
+        .iter()
+        .filter(|e| e.operation == "ListRegions")
+        .collect();
+    assert_eq!(discovery.len(), 1, "{:#?}", snap.collection_errors);
+    assert_eq!(discovery[0].error_code, "Unsupported");
+    assert!(discovery[0].message.contains("default-enabled regions"));
+    let scan = snap.scan.as_ref().unwrap();
+    assert_eq!(
+        scan.regions.len(),
+        rolescope_collector::DEFAULT_ENABLED_REGIONS.len()
+    );
+    // The sandbox's three functions live in us-east-1 and are found there.
+    assert_eq!(snap.functions.len(), 3);
+}
+
+#[test]
+fn strict_mode_reports_a_partial_scan_with_exit_code_2() {
+    let (moto, seed) = seeded();
+    let out = out_dir("strict");
+    let run = scan(
+        &moto.url,
+        &out,
+        &[
+            "--accounts",
+            s(seed, &["accounts", "dev"]),
+            "--regions",
+            "us-east-1",
+            "--strict",
+        ],
+    );
+    assert_eq!(
+        run.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    // The snapshot is still written: nothing collected is lost.
+    let snap = snapshot_in(&out);
+    assert_eq!(snap.functions.len(), 3);
+}
