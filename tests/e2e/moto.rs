@@ -427,13 +427,13 @@ fn scan_of_a_seeded_organization_matches_what_was_created() {
     // moto's gaps are recorded, per account (and region), and nothing else failed.
     let mut unexpected = Vec::new();
     for e in &snap.collection_errors {
-        let expected = match (e.operation.as_str(), e.error_code.as_str()) {
+        let expected = matches!(
+            (e.operation.as_str(), e.error_code.as_str()),
             ("ListAnalyzers", "Unsupported")
-            | ("GenerateServiceLastAccessedDetails", "Unsupported")
-            | ("ListFunctionUrlConfigs", "Unsupported")
-            | ("ScanAccount", "AccountSuspended") => true,
-            _ => false,
-        };
+                | ("GenerateServiceLastAccessedDetails", "Unsupported")
+                | ("ListFunctionUrlConfigs", "Unsupported")
+                | ("ScanAccount", "AccountSuspended")
+        );
         if !expected {
             unexpected.push(e);
         }
