@@ -18,6 +18,8 @@ mod limiter;
 mod org;
 mod progress;
 mod regions;
+#[cfg(test)]
+mod tests;
 
 pub use config::{CollectorConfig, Rates};
 pub use ctx::UNSUPPORTED;
@@ -71,9 +73,16 @@ fn http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
         .build_https()
 }
 
-async fn base_config(config: &CollectorConfig) -> SdkConfig {
+/// Transport overrides for tests: a fake HTTP peer and static credentials.
+#[derive(Debug, Default)]
+pub(crate) struct Overrides {
+    pub http: Option<aws_smithy_runtime_api::client::http::SharedHttpClient>,
+    pub credentials: Option<aws_credential_types::Credentials>,
+}
+
+async fn base_config(config: &CollectorConfig, overrides: Overrides) -> SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        .http_client(http_client())
+        .http_client(overrides.http.unwrap_or_else(http_client))
         .retry_config(RetryConfig::standard().with_max_attempts(config.max_attempts.max(1)))
         .timeout_config(
             TimeoutConfig::builder()
@@ -90,6 +99,9 @@ async fn base_config(config: &CollectorConfig) -> SdkConfig {
     }
     if let Some(region) = &config.home_region {
         loader = loader.region(Region::new(region.clone()));
+    }
+    if let Some(credentials) = overrides.credentials {
+        loader = loader.credentials_provider(credentials);
     }
     let loaded = loader.load().await;
     if loaded.region().is_none() {
@@ -130,13 +142,21 @@ pub async fn collect(
     config: CollectorConfig,
     progress: Option<mpsc::UnboundedSender<Progress>>,
 ) -> Result<Collected, CollectorError> {
+    collect_with(config, progress, Overrides::default()).await
+}
+
+pub(crate) async fn collect_with(
+    config: CollectorConfig,
+    progress: Option<mpsc::UnboundedSender<Progress>>,
+    overrides: Overrides,
+) -> Result<Collected, CollectorError> {
     let started_at = Timestamp::now();
     let scan_id = config
         .scan_id
         .clone()
         .unwrap_or_else(|| new_scan_id(started_at));
     let ctx = Arc::new(Ctx::new(&config, progress));
-    let base = base_config(&config).await;
+    let base = base_config(&config, overrides).await;
     let home = base
         .region()
         .map(|r| r.to_string())
