@@ -7,4 +7,5 @@
 mod casegen;
 mod iam_oracle;
 mod moto;
+mod permissions;
 mod support;

@@ -42,7 +42,7 @@ pub(crate) struct Ctx {
     limiters: Limiters,
     in_flight: Semaphore,
     progress: Option<mpsc::UnboundedSender<Progress>>,
-    calls: Mutex<BTreeMap<&'static str, u64>>,
+    calls: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
 }
 
 impl Ctx {
@@ -65,9 +65,14 @@ impl Ctx {
         }
     }
 
-    /// API calls made so far, by operation.
-    pub(crate) fn calls(&self) -> BTreeMap<&'static str, u64> {
-        self.calls.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    /// API calls made so far, keyed `service:Operation` (e.g. `lambda:GetPolicy`).
+    pub(crate) fn calls(&self) -> BTreeMap<String, u64> {
+        self.calls
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|((service, op), n)| (format!("{service}:{op}"), *n))
+            .collect()
     }
 
     /// Run one SDK call: wait for a token of the lane's bucket, then for an in-flight slot, then
@@ -94,7 +99,7 @@ impl Ctx {
             .calls
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .entry(operation)
+            .entry((service, operation))
             .or_default() += 1;
         self.emit(Progress::ApiCall { operation });
         request.await.map_err(|err| {

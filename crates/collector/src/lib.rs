@@ -16,6 +16,7 @@ mod iam;
 mod lambda;
 mod limiter;
 mod org;
+pub mod permissions;
 mod progress;
 mod regions;
 #[cfg(test)]
@@ -59,8 +60,8 @@ pub enum CollectorError {
 pub struct Collected {
     /// Everything collected, deterministic in order.
     pub snapshot: Snapshot,
-    /// API calls sent, by operation.
-    pub calls: BTreeMap<&'static str, u64>,
+    /// API calls sent, keyed `service:Operation` (e.g. `lambda:GetPolicy`).
+    pub calls: BTreeMap<String, u64>,
 }
 
 /// One shared HTTP client (rustls with ring) for every SDK client of the scan.

@@ -190,7 +190,7 @@ mod lambda_edge {
             let kept = format!("{f:?}") + &serde_json::to_string(f).unwrap();
             assert!(!kept.contains(SECRET));
         }
-        assert_eq!(ctx.calls().get("ListFunctions"), Some(&2));
+        assert_eq!(ctx.calls().get("lambda:ListFunctions"), Some(&2));
     }
 
     #[tokio::test]
@@ -516,7 +516,7 @@ mod iam_edge {
         assert_eq!(errors[0].service, "iam");
         // One role tried (its attempts included), the other two not at all.
         assert_eq!(
-            ctx.calls().get("GenerateServiceLastAccessedDetails"),
+            ctx.calls().get("iam:GenerateServiceLastAccessedDetails"),
             Some(&1)
         );
     }
@@ -809,6 +809,13 @@ mod orchestration {
         let scan = snap.scan.unwrap();
         assert_eq!(scan.scan_id, "scan-1");
         assert_eq!(scan.org_id.as_deref(), Some("o-abc123"));
-        assert_eq!(collected.calls.get("AssumeRole"), Some(&1));
+        assert_eq!(collected.calls.get("sts:AssumeRole"), Some(&1));
+        // Every call the scan made is covered by the documented permissions.
+        for call in collected.calls.keys() {
+            assert!(
+                crate::permissions::iam_action(call).is_some(),
+                "{call} has no IAM action in permissions.rs"
+            );
+        }
     }
 }
