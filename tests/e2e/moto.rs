@@ -585,3 +585,35 @@ fn strict_mode_reports_a_partial_scan_with_exit_code_2() {
     let snap = snapshot_in(&out);
     assert_eq!(snap.functions.len(), 3);
 }
+
+#[test]
+fn access_analyzer_is_read_only_from_the_delegated_account_when_given() {
+    let (moto, seed) = seeded();
+    let out = out_dir("analyzer-account");
+    let dev = s(seed, &["accounts", "dev"]);
+    let run = scan(
+        &moto.url,
+        &out,
+        &[
+            "--regions",
+            "us-east-1",
+            "--analyzer-account",
+            dev,
+            "--no-last-accessed",
+        ],
+    );
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let snap = snapshot_in(&out);
+    // moto lacks Access Analyzer: exactly one gap, in the delegated account, not one per account.
+    let aa: Vec<_> = snap
+        .collection_errors
+        .iter()
+        .filter(|e| e.service == "access-analyzer")
+        .collect();
+    assert_eq!(aa.len(), 1, "{aa:#?}");
+    assert_eq!(aa[0].account_id.as_ref().map(|a| a.as_str()), Some(dev));
+}

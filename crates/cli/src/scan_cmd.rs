@@ -66,6 +66,10 @@ pub struct ScanArgs {
     /// Skip IAM Access Analyzer findings.
     #[arg(long)]
     no_access_analyzer: bool,
+    /// Read Access Analyzer findings only from this (delegated-administrator) account, whose
+    /// organization analyzers cover every member.
+    #[arg(long)]
+    analyzer_account: Option<String>,
     /// Scan id (default: generated); re-running with the same id replaces that scan's output.
     #[arg(long)]
     scan_id: Option<String>,
@@ -111,6 +115,11 @@ impl ScanArgs {
             last_accessed: !self.no_last_accessed,
             last_accessed_timeout: Duration::from_secs(self.last_accessed_timeout),
             access_analyzer: !self.no_access_analyzer,
+            analyzer_account: self
+                .analyzer_account
+                .as_deref()
+                .map(|a| AccountId::new(a.trim()).context("--analyzer-account"))
+                .transpose()?,
             max_attempts: self.max_attempts.max(1),
             operation_timeout: Duration::from_secs(self.operation_timeout),
             attempt_timeout: Duration::from_secs(self.operation_timeout.min(30)),

@@ -36,6 +36,10 @@ pub struct CollectorConfig {
     pub last_accessed_timeout: Duration,
     /// Collect Access Analyzer findings.
     pub access_analyzer: bool,
+    /// Read Access Analyzer findings only from this account (the analyzer's delegated
+    /// administrator, whose organization analyzers cover every member), instead of from every
+    /// scanned account.
+    pub analyzer_account: Option<AccountId>,
     /// SDK attempts per call (standard retry mode, exponential backoff with jitter).
     pub max_attempts: u32,
     /// Upper bound on one API call including its retries.
@@ -66,6 +70,7 @@ impl Default for CollectorConfig {
             last_accessed: true,
             last_accessed_timeout: Duration::from_secs(120),
             access_analyzer: true,
+            analyzer_account: None,
             max_attempts: 5,
             operation_timeout: Duration::from_secs(120),
             attempt_timeout: Duration::from_secs(30),

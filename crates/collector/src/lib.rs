@@ -445,7 +445,12 @@ async fn scan_account(ctx: &Arc<Ctx>, shared: &Shared, account: &AccountId) -> A
     for region in &regions {
         let ctx = ctx.clone();
         let lambda_client = client!(aws_sdk_lambda, &sdk, "lambda", account, region);
-        let aa_client = config.access_analyzer.then(|| {
+        let wants_findings = config.access_analyzer
+            && config
+                .analyzer_account
+                .as_ref()
+                .is_none_or(|delegated| delegated == account);
+        let aa_client = wants_findings.then(|| {
             client!(
                 aws_sdk_accessanalyzer,
                 &sdk,
