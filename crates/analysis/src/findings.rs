@@ -1,0 +1,165 @@
+//! The finding vocabulary: categories, severities, check definitions, stable ids.
+
+use rolescope_model::AccountId;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+/// Risk categories; a fixed vocabulary shared with the Parquet output and reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[allow(missing_docs)]
+pub enum Category {
+    AdminAccess,
+    ServiceWildcard,
+    PrivilegeEscalation,
+    DataExfiltration,
+    ResourceExposure,
+    CredentialsExposure,
+    InfrastructureModification,
+    TrustPolicy,
+    PublicAccess,
+    PermissionBoundary,
+    UnusedAccess,
+    PolicyValidation,
+    AccessAnalyzer,
+}
+
+impl Category {
+    /// The snake_case name used in outputs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::AdminAccess => "admin_access",
+            Category::ServiceWildcard => "service_wildcard",
+            Category::PrivilegeEscalation => "privilege_escalation",
+            Category::DataExfiltration => "data_exfiltration",
+            Category::ResourceExposure => "resource_exposure",
+            Category::CredentialsExposure => "credentials_exposure",
+            Category::InfrastructureModification => "infrastructure_modification",
+            Category::TrustPolicy => "trust_policy",
+            Category::PublicAccess => "public_access",
+            Category::PermissionBoundary => "permission_boundary",
+            Category::UnusedAccess => "unused_access",
+            Category::PolicyValidation => "policy_validation",
+            Category::AccessAnalyzer => "access_analyzer",
+        }
+    }
+}
+
+/// Severity, most severe first in sort order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[allow(missing_docs)]
+pub enum Severity {
+    Critical,
+    High,
+    Medium,
+    Low,
+    Info,
+}
+
+impl Severity {
+    /// The lower-case name used in outputs and `--fail-on`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Critical => "critical",
+            Severity::High => "high",
+            Severity::Medium => "medium",
+            Severity::Low => "low",
+            Severity::Info => "info",
+        }
+    }
+
+    /// Parse a `--fail-on` value.
+    pub fn parse(text: &str) -> Option<Severity> {
+        Some(match text.to_ascii_lowercase().as_str() {
+            "critical" => Severity::Critical,
+            "high" => Severity::High,
+            "medium" => Severity::Medium,
+            "low" => Severity::Low,
+            "info" => Severity::Info,
+            _ => return None,
+        })
+    }
+}
+
+/// A check: its stable id and what it means.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Check {
+    /// Stable id, e.g. `RS-ADMIN-001`.
+    pub id: &'static str,
+    /// Category.
+    pub category: Category,
+    /// Default severity (a mitigated finding is reported as `info`).
+    pub severity: Severity,
+    /// One-line title.
+    pub title: &'static str,
+    /// What to do about it.
+    pub remediation: &'static str,
+    /// Where to read more.
+    pub references: &'static [&'static str],
+}
+
+/// One finding about one resource.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    /// Stable across scans: a hash of the check, the resource and the finding's key.
+    pub finding_id: String,
+    /// The check.
+    pub check_id: &'static str,
+    /// Its category.
+    pub category: Category,
+    /// Severity (`info` when mitigated).
+    pub severity: Severity,
+    /// Account of the resource.
+    pub account_id: AccountId,
+    /// Region, for regional resources.
+    pub region: Option<String>,
+    /// The role, function or policy concerned.
+    pub resource_arn: String,
+    /// Human-readable one-liner.
+    pub title: String,
+    /// Evidence as JSON.
+    pub detail: serde_json::Value,
+    /// For a risk that a boundary, SCP or deny blocks: which gate.
+    pub mitigated_by: Option<String>,
+}
+
+impl Finding {
+    /// Build a finding; `key` distinguishes several findings of one check on one resource.
+    // Every argument is a distinct field of the finding; a builder would only rename them.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        check: &Check,
+        account_id: &AccountId,
+        region: Option<&str>,
+        resource_arn: &str,
+        key: &str,
+        title: String,
+        detail: serde_json::Value,
+        mitigated_by: Option<String>,
+    ) -> Finding {
+        let mut h = Sha256::new();
+        for part in [check.id, resource_arn, key] {
+            h.update(part.as_bytes());
+            h.update([0u8]);
+        }
+        let digest = h.finalize();
+        let finding_id = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+        Finding {
+            finding_id,
+            check_id: check.id,
+            category: check.category,
+            severity: if mitigated_by.is_some() {
+                Severity::Info
+            } else {
+                check.severity
+            },
+            account_id: account_id.clone(),
+            region: region.map(str::to_string),
+            resource_arn: resource_arn.to_string(),
+            title,
+            detail,
+            mitigated_by,
+        }
+    }
+}

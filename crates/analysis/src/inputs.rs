@@ -1,0 +1,202 @@
+//! Resolving what shapes a role's permissions from a snapshot: its identity policies (inline,
+//! customer-managed, AWS-managed), its boundary, and the SCP chain of its account.
+
+use rolescope_model::snapshot::Snapshot;
+use rolescope_model::{ControlPolicyType, Role};
+use rolescope_policy::Policy;
+use std::collections::HashMap;
+
+/// Where an identity policy comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// An inline policy, by name.
+    Inline(String),
+    /// An attached managed policy, by ARN.
+    Managed(String),
+}
+
+impl Source {
+    /// Name or ARN.
+    pub fn label(&self) -> &str {
+        match self {
+            Source::Inline(name) => name,
+            Source::Managed(arn) => arn,
+        }
+    }
+}
+
+/// A document that could not be used, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unusable {
+    /// Which policy (inline name, managed ARN, `trust policy`, SCP id).
+    pub what: String,
+    /// Parse error or "not collected".
+    pub reason: String,
+}
+
+/// Lookups shared by every role of a snapshot.
+#[derive(Debug)]
+pub struct Index<'a> {
+    /// Customer-managed (and fetched AWS-managed) documents by ARN.
+    managed: HashMap<&'a str, &'a str>,
+    /// Parsed SCP levels per account (root first), with unusable SCPs.
+    scp_levels: HashMap<&'a str, (Vec<Vec<Policy>>, Vec<Unusable>)>,
+}
+
+impl<'a> Index<'a> {
+    /// Build the lookups for a snapshot.
+    pub fn new(snapshot: &'a Snapshot) -> Self {
+        let managed = snapshot
+            .managed_policies
+            .iter()
+            .map(|m| (m.arn.as_str(), m.document.as_str()))
+            .collect();
+        let parents: HashMap<&str, Option<&str>> = snapshot
+            .org_units
+            .iter()
+            .map(|u| (u.id.as_str(), u.parent_id.as_deref()))
+            .collect();
+        let mut scp_levels = HashMap::new();
+        let scps: Vec<_> = snapshot
+            .control_policies
+            .iter()
+            .filter(|p| p.policy_type == ControlPolicyType::ServiceControlPolicy)
+            .collect();
+        for account in &snapshot.accounts {
+            // Chain from the account up to the root, then reversed: root first.
+            let mut chain = vec![account.account_id.as_str()];
+            let mut at = Some(account.parent_id.as_str());
+            while let Some(id) = at.filter(|id| !id.is_empty()) {
+                chain.push(id);
+                at = parents.get(id).copied().flatten();
+            }
+            chain.reverse();
+            let mut levels = Vec::new();
+            let mut unusable = Vec::new();
+            for target in chain {
+                let mut level = Vec::new();
+                for p in scps
+                    .iter()
+                    .filter(|p| p.targets.iter().any(|t| t == target))
+                {
+                    match Policy::parse(&p.document) {
+                        Ok(policy) => level.push(policy),
+                        Err(e) => unusable.push(Unusable {
+                            what: format!("SCP {} ({})", p.name, p.id),
+                            reason: e.to_string(),
+                        }),
+                    }
+                }
+                // AWS requires at least one SCP at every node (FullAWSAccess by default), so an
+                // empty level means the data is missing (a policy could not be read or listed),
+                // not "deny everything": it is left out rather than treated as a closed gate.
+                if !level.is_empty() {
+                    levels.push(level);
+                }
+            }
+            // An organization without SCP data (single-account scan) has no SCP gate at all.
+            if scps.is_empty() {
+                levels.clear();
+            }
+            scp_levels.insert(account.account_id.as_str(), (levels, unusable));
+        }
+        Index {
+            managed,
+            scp_levels,
+        }
+    }
+
+    /// The document of a managed policy: collected, or embedded for AWS-managed ones.
+    pub fn managed_document(&self, arn: &str) -> Option<&'a str> {
+        self.managed.get(arn).copied().or_else(|| {
+            rolescope_policy::managed::managed_policies()
+                .get(arn)
+                .map(|m| m.document.as_str())
+        })
+    }
+
+    /// SCP levels (root first) governing an account.
+    pub fn scps(&self, account: &str) -> (&[Vec<Policy>], &[Unusable]) {
+        match self.scp_levels.get(account) {
+            Some((levels, unusable)) => (levels, unusable),
+            None => (&[], &[]),
+        }
+    }
+}
+
+/// A role's parsed policies.
+#[derive(Debug)]
+pub struct RolePolicies {
+    /// Identity policies with their sources, in a stable order (inline, then attached).
+    pub identity: Vec<(Source, Policy)>,
+    /// The permission boundary.
+    pub boundary: Option<Policy>,
+    /// The trust policy.
+    pub trust: Option<Policy>,
+    /// Documents that could not be used.
+    pub unusable: Vec<Unusable>,
+}
+
+/// Parse everything a role references.
+pub fn resolve(index: &Index<'_>, role: &Role) -> RolePolicies {
+    let mut unusable = Vec::new();
+    let mut identity = Vec::new();
+    for inline in &role.inline_policies {
+        match Policy::parse(&inline.document) {
+            Ok(p) => identity.push((Source::Inline(inline.name.clone()), p)),
+            Err(e) => unusable.push(Unusable {
+                what: format!("inline policy {}", inline.name),
+                reason: e.to_string(),
+            }),
+        }
+    }
+    for arn in &role.attached_policy_arns {
+        match index.managed_document(arn).map(Policy::parse) {
+            Some(Ok(p)) => identity.push((Source::Managed(arn.clone()), p)),
+            Some(Err(e)) => unusable.push(Unusable {
+                what: format!("managed policy {arn}"),
+                reason: e.to_string(),
+            }),
+            None => unusable.push(Unusable {
+                what: format!("managed policy {arn}"),
+                reason: "document not collected and not in the embedded AWS managed policies"
+                    .into(),
+            }),
+        }
+    }
+    let boundary = role.boundary_arn.as_ref().and_then(|arn| {
+        match index.managed_document(arn).map(Policy::parse) {
+            Some(Ok(p)) => Some(p),
+            Some(Err(e)) => {
+                unusable.push(Unusable {
+                    what: format!("permission boundary {arn}"),
+                    reason: e.to_string(),
+                });
+                None
+            }
+            None => {
+                unusable.push(Unusable {
+                    what: format!("permission boundary {arn}"),
+                    reason: "document not collected".into(),
+                });
+                None
+            }
+        }
+    });
+    let trust = match Policy::parse(&role.trust_policy) {
+        Ok(p) => Some(p),
+        Err(e) => {
+            unusable.push(Unusable {
+                what: "trust policy".into(),
+                reason: e.to_string(),
+            });
+            None
+        }
+    };
+    RolePolicies {
+        identity,
+        boundary,
+        trust,
+        unusable,
+    }
+}

@@ -1,0 +1,390 @@
+//! Check behaviour on small snapshots: positive, negative and mitigated cases.
+
+use crate::{Settings, Severity, analyze};
+use rolescope_model::snapshot::Snapshot;
+use rolescope_model::{
+    Account, AccountId, AccountStatus, ControlPolicy, ControlPolicyType, Function, FunctionUrl,
+    InlinePolicy, ManagedPolicy, OrgUnit, Role, ScanInfo, Timestamp,
+};
+use rolescope_policy::catalog;
+
+const ACCT: &str = "111122223333";
+const LAMBDA_TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+const NOW: i64 = 1_800_000_000_000;
+
+fn acct() -> AccountId {
+    AccountId::new(ACCT).unwrap()
+}
+
+fn role(name: &str, inline: &[&str], attached: &[&str], boundary: Option<&str>) -> Role {
+    Role {
+        account_id: acct(),
+        name: name.into(),
+        arn: format!("arn:aws:iam::{ACCT}:role/{name}"),
+        path: "/".into(),
+        trust_policy: LAMBDA_TRUST.into(),
+        inline_policies: inline
+            .iter()
+            .enumerate()
+            .map(|(i, d)| InlinePolicy {
+                name: format!("p{i}"),
+                document: d.to_string(),
+            })
+            .collect(),
+        attached_policy_arns: attached.iter().map(|s| s.to_string()).collect(),
+        boundary_arn: boundary.map(str::to_string),
+        tags: vec![],
+        last_used_at: Some(Timestamp::from_millis(NOW - 86_400_000)),
+        last_used_region: None,
+        created_at: Some(Timestamp::from_millis(NOW - 400 * 86_400_000)),
+    }
+}
+
+fn function(name: &str, role: &str) -> Function {
+    Function {
+        account_id: acct(),
+        region: "eu-west-1".into(),
+        name: name.into(),
+        arn: format!("arn:aws:lambda:eu-west-1:{ACCT}:function:{name}"),
+        role_arn: format!("arn:aws:iam::{ACCT}:role/{role}"),
+        runtime: Some("python3.12".into()),
+        architectures: vec!["x86_64".into()],
+        package_type: Some("Zip".into()),
+        last_modified: None,
+        layers: vec![],
+        env_var_names: vec![],
+        resource_policy: None,
+        urls: vec![],
+    }
+}
+
+fn snapshot(
+    roles: Vec<Role>,
+    functions: Vec<Function>,
+    scps: &[&str],
+    managed: &[(&str, &str)],
+) -> Snapshot {
+    let mut s = Snapshot::default();
+    s.org_units.push(OrgUnit {
+        id: "r-root".into(),
+        name: "Root".into(),
+        parent_id: None,
+        path: "Root".into(),
+    });
+    s.accounts.push(Account {
+        account_id: acct(),
+        name: "a".into(),
+        status: AccountStatus::Active,
+        parent_id: "r-root".into(),
+        ou_path: "Root".into(),
+        scanned: true,
+    });
+    for (i, doc) in scps.iter().enumerate() {
+        s.control_policies.push(ControlPolicy {
+            id: format!("p-{i}"),
+            name: format!("scp{i}"),
+            policy_type: ControlPolicyType::ServiceControlPolicy,
+            document: doc.to_string(),
+            targets: vec!["r-root".into()],
+        });
+    }
+    for (arn, doc) in managed {
+        s.managed_policies.push(ManagedPolicy {
+            account_id: Some(acct()),
+            arn: arn.to_string(),
+            name: arn.rsplit('/').next().unwrap().into(),
+            default_version: "v1".into(),
+            document: doc.to_string(),
+        });
+    }
+    s.roles = roles;
+    s.functions = functions;
+    s.scan = Some(ScanInfo {
+        scan_id: "t".into(),
+        started_at: Timestamp::from_millis(NOW),
+        finished_at: Timestamp::from_millis(NOW),
+        org_id: None,
+        regions: vec![],
+        tool_version: "test".into(),
+    });
+    s
+}
+
+/// (check id, resource suffix, severity) of every finding.
+fn found(s: &Snapshot) -> Vec<(String, String, Severity, Option<String>)> {
+    analyze(catalog(), s, &Settings::default())
+        .findings
+        .into_iter()
+        .map(|f| {
+            let short = f
+                .resource_arn
+                .rsplit(['/', ':'])
+                .next()
+                .unwrap_or_default()
+                .to_string();
+            (f.check_id.to_string(), short, f.severity, f.mitigated_by)
+        })
+        .collect()
+}
+
+fn has(
+    found: &[(String, String, Severity, Option<String>)],
+    check: &str,
+    resource: &str,
+) -> Option<(Severity, Option<String>)> {
+    found
+        .iter()
+        .find(|(c, r, _, _)| c == check && r == resource)
+        .map(|(_, _, s, m)| (*s, m.clone()))
+}
+
+const ALLOW_ALL: &str = r#"{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+
+#[test]
+fn admin_policy_and_star_are_critical_unless_an_scp_gates_them() {
+    let s = snapshot(
+        vec![role(
+            "admin",
+            &[ALLOW_ALL],
+            &["arn:aws:iam::aws:policy/AdministratorAccess"],
+            None,
+        )],
+        vec![function("f", "admin")],
+        &[ALLOW_ALL],
+        &[],
+    );
+    let f = found(&s);
+    assert_eq!(
+        has(&f, "RS-ADMIN-001", "admin"),
+        Some((Severity::Critical, None))
+    );
+    assert_eq!(
+        has(&f, "RS-ADMIN-002", "admin"),
+        Some((Severity::Critical, None))
+    );
+    assert_eq!(
+        has(&f, "RS-BOUNDARY-001", "admin").map(|x| x.0),
+        Some(Severity::Low)
+    );
+    assert_eq!(
+        has(&f, "RS-PRIVESC-001", "admin").map(|x| x.0),
+        Some(Severity::High)
+    );
+    // Version missing in the inline policy.
+    assert!(has(&f, "RS-VALID-003", "admin").is_some());
+
+    // An SCP that only allows logs and s3 leaves *:* mostly blocked: mitigated, info.
+    let gated = snapshot(
+        vec![role("admin", &[ALLOW_ALL], &[], None)],
+        vec![function("f", "admin")],
+        &[
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["logs:*","s3:*"],"Resource":"*"}]}"#,
+        ],
+        &[],
+    );
+    let f = found(&gated);
+    assert_eq!(
+        has(&f, "RS-ADMIN-002", "admin"),
+        Some((Severity::Info, Some("scp".into())))
+    );
+    assert!(
+        f.iter()
+            .filter(|x| x.0 == "RS-PRIVESC-001")
+            .all(|x| x.2 == Severity::Info)
+    );
+}
+
+#[test]
+fn boundary_mitigates_escalation_and_an_open_boundary_is_reported() {
+    let passrole = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:PassRole","lambda:CreateFunction","lambda:InvokeFunction"],"Resource":"*"}]}"#;
+    let tight = (
+        "arn:aws:iam::111122223333:policy/tight",
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"lambda:*","Resource":"*"}]}"#,
+    );
+    let open = ("arn:aws:iam::111122223333:policy/open", ALLOW_ALL);
+    let s = snapshot(
+        vec![
+            role("bounded", &[passrole], &[], Some(tight.0)),
+            role("loose", &[passrole], &[], Some(open.0)),
+        ],
+        vec![function("a", "bounded"), function("b", "loose")],
+        &[],
+        &[tight, open],
+    );
+    let f = found(&s);
+    let bounded: Vec<_> = f
+        .iter()
+        .filter(|x| x.0 == "RS-PRIVESC-001" && x.1 == "bounded")
+        .collect();
+    assert!(!bounded.is_empty());
+    assert!(
+        bounded
+            .iter()
+            .all(|x| x.2 == Severity::Info && x.3.as_deref() == Some("permission_boundary"))
+    );
+    assert!(has(&f, "RS-BOUNDARY-002", "bounded").is_none());
+    assert!(has(&f, "RS-BOUNDARY-001", "bounded").is_none());
+    assert_eq!(
+        has(&f, "RS-BOUNDARY-002", "loose").map(|x| x.0),
+        Some(Severity::High)
+    );
+    assert!(
+        f.iter()
+            .any(|x| x.0 == "RS-PRIVESC-001" && x.1 == "loose" && x.2 == Severity::High)
+    );
+    // Credentials exposure: iam:PassRole is not one; nothing reported.
+    assert!(has(&f, "RS-CREDS-001", "loose").is_none());
+}
+
+#[test]
+fn broad_resource_categories_only_fire_on_resource_star() {
+    let broad = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject","s3:PutBucketPolicy","iam:CreateAccessKey","dynamodb:PutItem"],"Resource":"*"}]}"#;
+    let scoped = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject","s3:PutBucketPolicy","iam:CreateAccessKey","dynamodb:PutItem"],"Resource":["arn:aws:s3:::b/*","arn:aws:dynamodb:eu-west-1:111122223333:table/t"]}]}"#;
+    let s = snapshot(
+        vec![
+            role("broad", &[broad], &[], None),
+            role("scoped", &[scoped], &[], None),
+        ],
+        vec![function("a", "broad"), function("b", "scoped")],
+        &[],
+        &[],
+    );
+    let f = found(&s);
+    for check in [
+        "RS-EXFIL-001",
+        "RS-EXPOSE-001",
+        "RS-CREDS-001",
+        "RS-INFRA-001",
+    ] {
+        assert!(has(&f, check, "broad").is_some(), "{check} on broad");
+        assert!(has(&f, check, "scoped").is_none(), "{check} on scoped");
+    }
+}
+
+#[test]
+fn trust_policies() {
+    let mut anyone = role("anyone", &[], &[], None);
+    anyone.trust_policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:AssumeRole"}]}"#.into();
+    let mut cross = role("cross", &[], &[], None);
+    cross.trust_policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::999988887777:root"},"Action":"sts:AssumeRole"},{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::444455556666:root"},"Action":"sts:AssumeRole","Condition":{"StringEquals":{"sts:ExternalId":"x"}}}]}"#.into();
+    let mut shared = role("shared", &[], &[], None);
+    shared.trust_policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":["lambda.amazonaws.com","ec2.amazonaws.com"]},"Action":"sts:AssumeRole"}]}"#.into();
+    let idle = role("idle", &[], &[], None);
+    let functions = (0..6)
+        .map(|i| function(&format!("f{i}"), "shared"))
+        .collect();
+    let s = snapshot(vec![anyone, cross, shared, idle], functions, &[], &[]);
+    let f = found(&s);
+    assert_eq!(
+        has(&f, "RS-TRUST-001", "anyone").map(|x| x.0),
+        Some(Severity::Critical)
+    );
+    let cross_findings: Vec<_> = f.iter().filter(|x| x.0 == "RS-TRUST-002").collect();
+    assert_eq!(
+        cross_findings.len(),
+        1,
+        "the ExternalId-guarded principal is fine: {cross_findings:?}"
+    );
+    assert!(has(&f, "RS-TRUST-003", "shared").is_some());
+    assert!(
+        has(&f, "RS-TRUST-004", "shared").is_some(),
+        "ec2 trust without SourceAccount"
+    );
+    assert!(
+        has(&f, "RS-TRUST-006", "shared").is_some(),
+        "6 functions > 5"
+    );
+    assert!(has(&f, "RS-TRUST-005", "idle").is_some());
+    assert!(has(&f, "RS-TRUST-005", "shared").is_none());
+}
+
+#[test]
+fn function_exposure() {
+    let mut public = function("public", "r");
+    public.resource_policy = Some(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"lambda:InvokeFunction","Resource":"*"}]}"#.into());
+    public.urls = vec![FunctionUrl {
+        url: "https://x.lambda-url.eu-west-1.on.aws/".into(),
+        auth_type: "NONE".into(),
+    }];
+    public.layers = vec!["arn:aws:lambda:eu-west-1:999999999999:layer:shared:4".into()];
+    let mut guarded = function("guarded", "r");
+    guarded.resource_policy = Some(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"s3.amazonaws.com"},"Action":"lambda:InvokeFunction","Resource":"*","Condition":{"ArnLike":{"AWS:SourceArn":"arn:aws:s3:::b"}}},{"Effect":"Allow","Principal":"*","Action":"lambda:InvokeFunction","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalOrgID":"o-1"}}}]}"#.into());
+    guarded.urls = vec![FunctionUrl {
+        url: "https://y".into(),
+        auth_type: "AWS_IAM".into(),
+    }];
+    guarded.layers = vec![format!("arn:aws:lambda:eu-west-1:{ACCT}:layer:own:1")];
+    let mut other = function("other", "r");
+    other.resource_policy = Some(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::999988887777:root"},"Action":"lambda:InvokeFunction","Resource":"*"}]}"#.into());
+    let s = snapshot(
+        vec![role("r", &[], &[], None)],
+        vec![public, guarded, other],
+        &[],
+        &[],
+    );
+    let f = found(&s);
+    assert_eq!(
+        has(&f, "RS-PUBLIC-001", "public").map(|x| x.0),
+        Some(Severity::Critical)
+    );
+    assert_eq!(
+        has(&f, "RS-PUBLIC-003", "public").map(|x| x.0),
+        Some(Severity::High)
+    );
+    assert!(has(&f, "RS-LAYER-001", "public").is_some());
+    for check in [
+        "RS-PUBLIC-001",
+        "RS-PUBLIC-002",
+        "RS-PUBLIC-003",
+        "RS-LAYER-001",
+    ] {
+        assert!(has(&f, check, "guarded").is_none(), "{check} on guarded");
+    }
+    assert_eq!(
+        has(&f, "RS-PUBLIC-002", "other").map(|x| x.0),
+        Some(Severity::High),
+        "outside the organization"
+    );
+}
+
+#[test]
+fn validation_and_unused() {
+    let typo = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObjekt","logs:CreateLogStream"],"Resource":"*"}]}"#;
+    let mut old = role(
+        "old",
+        &[typo, "{not json"],
+        &["arn:aws:iam::111122223333:policy/missing"],
+        None,
+    );
+    old.last_used_at = None;
+    let s = snapshot(vec![old], vec![], &["{broken"], &[]);
+    let f = found(&s);
+    assert!(f.iter().any(|x| x.0 == "RS-VALID-002" && x.1 == "old"));
+    let invalid: Vec<_> = f.iter().filter(|x| x.0 == "RS-VALID-001").collect();
+    // The broken inline policy, the uncollected managed policy, and the SCP (once).
+    assert_eq!(invalid.len(), 3, "{invalid:?}");
+    assert!(
+        has(&f, "RS-UNUSED-001", "old").is_some(),
+        "created 400 days ago, never used"
+    );
+}
+
+#[test]
+fn same_snapshot_same_findings_and_stable_ids() {
+    let s = snapshot(
+        vec![role(
+            "admin",
+            &[ALLOW_ALL],
+            &["arn:aws:iam::aws:policy/AdministratorAccess"],
+            None,
+        )],
+        vec![function("f", "admin")],
+        &[],
+        &[],
+    );
+    let a = analyze(catalog(), &s, &Settings::default());
+    let b = analyze(catalog(), &s, &Settings::default());
+    assert_eq!(a.findings, b.findings);
+    let ids: std::collections::BTreeSet<_> = a.findings.iter().map(|f| &f.finding_id).collect();
+    assert_eq!(ids.len(), a.findings.len(), "finding ids are unique");
+}
