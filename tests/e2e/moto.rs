@@ -617,3 +617,108 @@ fn access_analyzer_is_read_only_from_the_delegated_account_when_given() {
     assert_eq!(aa.len(), 1, "{aa:#?}");
     assert_eq!(aa[0].account_id.as_ref().map(|a| a.as_str()), Some(dev));
 }
+
+/// `rolescope analyze` on the snapshot of a moto scan: the planted risks are found, the SCP
+/// that denies IAM user actions in the sandbox shows up as a mitigation, `--fail-on` sets exit 1.
+#[test]
+fn analysis_of_the_seeded_organization_finds_the_planted_risks() {
+    let (moto, seed) = seeded();
+    let out = out_dir("analysis");
+    let prod_a = s(seed, &["accounts", "prod-a"]);
+    let sandbox = s(seed, &["accounts", "sandbox"]);
+    let accounts = format!("{prod_a},{sandbox}");
+    let run = scan(
+        &moto.url,
+        &out,
+        &[
+            "--regions",
+            "us-east-1",
+            "--accounts",
+            &accounts,
+            "--no-last-accessed",
+            "--fail-on",
+            "critical",
+        ],
+    );
+    assert_eq!(
+        run.status.code(),
+        Some(1),
+        "critical findings exist: {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let snapshot = files(&out)
+        .into_iter()
+        .find(|p| p.extension().is_some_and(|e| e == "jsonl"))
+        .unwrap();
+    let analyze = Command::new(rolescope_bin())
+        .arg("analyze")
+        .arg("--snapshot")
+        .arg(&snapshot)
+        .output()
+        .unwrap();
+    assert_eq!(analyze.status.code(), Some(0), "no --fail-on: exit 0");
+    let findings: Vec<Value> = String::from_utf8(analyze.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let find = |check: &str, resource: &str| {
+        findings
+            .iter()
+            .filter(|f| f["check_id"] == check && f["resource_arn"].as_str().unwrap() == resource)
+            .collect::<Vec<_>>()
+    };
+    let orders = format!("arn:aws:lambda:us-east-1:{prod_a}:function:orders");
+    assert_eq!(
+        find("RS-PUBLIC-001", &orders).len(),
+        1,
+        "public resource policy"
+    );
+    assert_eq!(
+        find("RS-PUBLIC-003", &orders).len(),
+        1,
+        "URL with AuthType NONE"
+    );
+    let admin_tool = format!("arn:aws:lambda:us-east-1:{prod_a}:function:admin-tool");
+    assert!(
+        find("RS-PUBLIC-003", &admin_tool).is_empty(),
+        "AWS_IAM URL is not public"
+    );
+    for account in [prod_a, sandbox] {
+        let admin = s(seed, &["roles", name_of(seed, account), "admin"]);
+        let app = s(seed, &["roles", name_of(seed, account), "app"]);
+        assert_eq!(find("RS-ADMIN-001", admin).len(), 1);
+        assert_eq!(find("RS-BOUNDARY-001", admin).len(), 1);
+        assert!(
+            find("RS-BOUNDARY-001", app).is_empty(),
+            "orders-fn has a boundary"
+        );
+        assert!(find("RS-ADMIN-001", app).is_empty());
+    }
+    // The sandbox SCP denies iam:CreateAccessKey: those escalation paths are mitigated there only.
+    let sandbox_admin = s(seed, &["roles", "sandbox", "admin"]);
+    let mitigated = find("RS-PRIVESC-001", sandbox_admin)
+        .into_iter()
+        .find(|f| f["mitigated_by"] == "explicit_deny")
+        .expect("mitigated paths in the sandbox");
+    assert_eq!(mitigated["severity"], "info");
+    let prod_admin = s(seed, &["roles", "prod-a", "admin"]);
+    assert!(
+        find("RS-PRIVESC-001", prod_admin)
+            .iter()
+            .all(|f| f["mitigated_by"].is_null())
+    );
+    // The env var value is not in the findings either.
+    let canary = s(seed, &["canary"]);
+    assert!(findings.iter().all(|f| !f.to_string().contains(canary)));
+}
+
+fn name_of<'a>(seed: &'a Value, account: &str) -> &'a str {
+    seed["accounts"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .find(|(_, id)| id.as_str() == Some(account))
+        .map(|(name, _)| name.as_str())
+        .unwrap()
+}

@@ -366,6 +366,14 @@ fn unrestricted_grants<'s>(
     })
 }
 
+fn mitigation_str(m: Mitigation) -> &'static str {
+    match m {
+        Mitigation::PermissionBoundary => "permission_boundary",
+        Mitigation::Scp => "scp",
+        Mitigation::ExplicitDeny => "explicit_deny",
+    }
+}
+
 fn mitigation_name(status: GrantStatus) -> Option<String> {
     match status {
         GrantStatus::Allowed | GrantStatus::AllowedUnderConditions => None,
@@ -458,28 +466,59 @@ pub fn role_findings(cat: &Catalog, facts: &RoleFacts<'_>, settings: &Settings) 
         ));
     }
 
-    // Privilege escalation, judged on effective permissions.
+    // Privilege escalation, judged on effective permissions: one finding for the live paths,
+    // one (info) for the paths a gate blocks, each listing the methods and their actions.
     let paths = escalation_paths(cat, facts.summary);
-    for p in &paths {
-        let mitigated = p.mitigated_by.map(|m| match m {
-            Mitigation::PermissionBoundary => "permission_boundary".to_string(),
-            Mitigation::Scp => "scp".to_string(),
-            Mitigation::ExplicitDeny => "explicit_deny".to_string(),
-        });
+    let (live, blocked): (Vec<_>, Vec<_>) = paths.iter().partition(|p| p.live);
+    let describe = |p: &crate::privesc::Path| {
+        json!({
+            "method": p.method,
+            "actions": p.actions,
+            "conditional": p.conditional,
+            "mitigated_by": p.mitigated_by.map(mitigation_str),
+        })
+    };
+    if !live.is_empty() {
+        let names: Vec<&str> = live.iter().map(|p| p.method.as_str()).collect();
+        let mut f = Finding::new(
+            check("RS-PRIVESC-001"),
+            acct,
+            None,
+            arn,
+            "live",
+            format!(
+                "{}: {} privilege escalation path(s), e.g. {}",
+                role.name,
+                live.len(),
+                names.iter().take(3).copied().collect::<Vec<_>>().join(", ")
+            ),
+            json!({"paths": live.iter().map(|p| describe(p)).collect::<Vec<_>>()}),
+            None,
+        );
+        // Paths that need no condition to be met are the ones an attacker walks today.
+        if live.iter().any(|p| !p.conditional) && live.len() >= 5 {
+            f.severity = S::Critical;
+        }
+        out.push(f);
+    }
+    if !blocked.is_empty() {
+        let gate = blocked[0]
+            .mitigated_by
+            .map(mitigation_str)
+            .unwrap_or("explicit_deny");
         out.push(Finding::new(
             check("RS-PRIVESC-001"),
             acct,
             None,
             arn,
-            &p.method,
+            "mitigated",
             format!(
-                "{}: privilege escalation via {}{}",
+                "{}: {} privilege escalation path(s) blocked by {gate}",
                 role.name,
-                p.method,
-                if p.live { "" } else { " (mitigated)" }
+                blocked.len()
             ),
-            json!({"method": p.method, "actions": p.actions, "conditional": p.conditional}),
-            mitigated,
+            json!({"paths": blocked.iter().map(|p| describe(p)).collect::<Vec<_>>()}),
+            Some(gate.to_string()),
         ));
     }
 

@@ -166,10 +166,12 @@ fn admin_policy_and_star_are_critical_unless_an_scp_gates_them() {
         has(&f, "RS-BOUNDARY-001", "admin").map(|x| x.0),
         Some(Severity::Low)
     );
+    // Dozens of unconditional live paths: critical, in one finding listing them all.
     assert_eq!(
         has(&f, "RS-PRIVESC-001", "admin").map(|x| x.0),
-        Some(Severity::High)
+        Some(Severity::Critical)
     );
+    assert_eq!(f.iter().filter(|x| x.0 == "RS-PRIVESC-001").count(), 1);
     // Version missing in the inline policy.
     assert!(has(&f, "RS-VALID-003", "admin").is_some());
 

@@ -3,6 +3,7 @@
 //! stdout carries data only; diagnostics go to stderr. Exit codes: 0 clean, 1 findings at or
 //! above `--fail-on` (scan commands), 2 error.
 
+mod analyze_cmd;
 mod policy_cmd;
 mod scan_cmd;
 
@@ -25,6 +26,8 @@ enum Command {
     /// Work with IAM policies: expand action wildcards, simulate requests.
     #[command(subcommand)]
     Policy(policy_cmd::PolicyCommand),
+    /// Analyse a snapshot: findings as JSON Lines on stdout.
+    Analyze(analyze_cmd::AnalyzeArgs),
     /// Scan an AWS Organization (or one account) and write a snapshot.
     Scan(Box<scan_cmd::ScanArgs>),
 }
@@ -34,6 +37,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Policy(cmd) => policy_cmd::run(cmd),
         Command::Scan(args) => scan_cmd::run(*args),
+        Command::Analyze(args) => analyze_cmd::run(args),
     };
     match result {
         Ok(code) => code,

@@ -76,6 +76,12 @@ pub struct ScanArgs {
     /// Exit 2 when anything could not be collected (default: report it and exit 0).
     #[arg(long)]
     strict: bool,
+    /// Exit 1 when a live finding at or above this severity exists.
+    #[arg(long)]
+    fail_on: Option<String>,
+    /// Days without use after which a role or service counts as unused.
+    #[arg(long, default_value_t = 90)]
+    unused_days: i64,
     /// No progress bars.
     #[arg(long, short)]
     quiet: bool,
@@ -144,6 +150,8 @@ pub fn init_logging(verbose: u8) {
 pub fn run(args: ScanArgs) -> Result<ExitCode> {
     init_logging(args.verbose);
     let config = args.config()?;
+    let threshold = crate::analyze_cmd::fail_on(args.fail_on.as_deref())?;
+    let settings = crate::analyze_cmd::settings(args.unused_days, 5)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -202,11 +210,13 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
         "  errors     {} (see collection_error records)",
         snapshot.collection_errors.len()
     );
+    let analysis = rolescope_analysis::analyze(rolescope_policy::catalog(), snapshot, &settings);
+    crate::analyze_cmd::print_summary(&analysis);
     eprintln!("  snapshot   {}", path.display());
     if args.strict && !snapshot.collection_errors.is_empty() {
         return Ok(ExitCode::from(2));
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(crate::analyze_cmd::exit_code(&analysis, threshold))
 }
 
 /// `OUT/snapshots/dt=YYYY-MM-DD/<scan_id>.jsonl`: one file per scan, partitioned like the datasets.
