@@ -298,7 +298,6 @@ pub const CREDENTIAL_ACTIONS: &[&str] = &[
     "redshift:GetClusterCredentials",
     "redshift:GetClusterCredentialsWithIAM",
     "redshift-serverless:GetCredentials",
-    "sso:GetRoleCredentials",
     "sts:AssumeRole",
     "sts:GetFederationToken",
     "sts:GetSessionToken",
@@ -1021,4 +1020,42 @@ pub fn analyzer_findings(findings: &[AccessFinding]) -> Vec<Finding> {
             out
         })
         .collect()
+}
+
+/// docs/checks.md, generated from [`CHECKS`].
+pub fn checks_markdown() -> String {
+    let mut out = String::from(
+        "# Checks\n\n<!-- Generated from crates/analysis/src/checks.rs by the `checks_doc_is_current` test;\n     regenerate with `UPDATE_DOCS=1 cargo test -p rolescope-analysis checks_doc`. -->\n\n\
+         Every finding names its check. A finding whose risk a permission boundary, an SCP or an explicit\n\
+         deny blocks is reported with severity `info` and `mitigated_by` set to the gate that blocks it.\n\n\
+         | id | category | severity | title | remediation |\n|---|---|---|---|---|\n",
+    );
+    for c in CHECKS {
+        out.push_str(&format!(
+            "| `{}` | `{}` | {} | {} | {} |\n",
+            c.id,
+            c.category.as_str(),
+            c.severity.as_str(),
+            c.title,
+            c.remediation.replace('|', "\\|")
+        ));
+    }
+    out.push_str("\n## Action lists\n\nData exfiltration (on `Resource: *`): ");
+    out.push_str(
+        &DATA_EXFILTRATION_ACTIONS
+            .iter()
+            .map(|a| format!("`{a}`"))
+            .collect::<Vec<_>>()
+            .join(", "),
+    );
+    out.push_str(".\n\nCredentials exposure (on `Resource: *`): ");
+    out.push_str(
+        &CREDENTIAL_ACTIONS
+            .iter()
+            .map(|a| format!("`{a}`"))
+            .collect::<Vec<_>>()
+            .join(", "),
+    );
+    out.push_str(".\n\nResource exposure: every action at the Permissions management access level, on `Resource: *`.\nInfrastructure modification: every Write action on `Resource: *`.\n");
+    out
 }

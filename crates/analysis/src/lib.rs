@@ -10,6 +10,7 @@ pub mod checks;
 pub mod findings;
 pub mod inputs;
 pub mod privesc;
+pub mod score;
 #[cfg(test)]
 mod tests;
 
@@ -45,6 +46,23 @@ pub struct RoleAnalysis {
     pub blocked_by_scp: usize,
     /// Actions granted but explicitly denied.
     pub explicitly_denied: usize,
+    /// Services the role can effectively use.
+    pub granted_services: Vec<String>,
+    /// Of those, services not used within the unused window (needs last-accessed data).
+    pub unused_services: Option<Vec<String>>,
+    /// Risk score with its explanation.
+    pub score: score::Score,
+}
+
+/// The score of a function, account or OU.
+#[derive(Debug, Clone, Serialize)]
+pub struct RollUp {
+    /// Function ARN, account id or OU/root id.
+    pub id: String,
+    /// 0–100.
+    pub score: i32,
+    /// Level for the score.
+    pub level: &'static str,
 }
 
 /// Everything the analysis produces for a snapshot.
@@ -52,6 +70,12 @@ pub struct RoleAnalysis {
 pub struct Analysis {
     /// One entry per role, by ARN.
     pub roles: Vec<RoleAnalysis>,
+    /// Function scores: the role's score combined with the function's own findings.
+    pub functions: Vec<RollUp>,
+    /// Account scores: the worst role or function of the account.
+    pub accounts: Vec<RollUp>,
+    /// OU and root scores: the worst account below them.
+    pub org_units: Vec<RollUp>,
     /// All findings, ordered by account, resource, check and id.
     pub findings: Vec<Finding>,
 }
@@ -72,6 +96,28 @@ pub fn analyze(cat: &Catalog, snapshot: &Snapshot, settings: &Settings) -> Analy
     for la in &snapshot.last_accessed {
         la_by_role.entry(la.role_arn.as_str()).or_default().push(la);
     }
+
+    let org_accounts: BTreeSet<&str> = snapshot
+        .accounts
+        .iter()
+        .map(|a| a.account_id.as_str())
+        .collect();
+    let function_findings: Vec<Vec<Finding>> = snapshot
+        .functions
+        .par_iter()
+        .map(|f| checks::function_findings(f, &org_accounts))
+        .collect();
+    let public: BTreeSet<&str> = snapshot
+        .functions
+        .iter()
+        .zip(&function_findings)
+        .filter(|(_, fs)| {
+            fs.iter()
+                .any(|f| matches!(f.check_id, "RS-PUBLIC-001" | "RS-PUBLIC-003"))
+        })
+        .map(|(f, _)| f.arn.as_str())
+        .collect();
+    let horizon = settings.unused_days * 86_400_000;
 
     let per_role: Vec<(RoleAnalysis, Vec<Finding>)> = snapshot
         .roles
@@ -109,6 +155,44 @@ pub fn analyze(cat: &Catalog, snapshot: &Snapshot, settings: &Settings) -> Analy
             let count = |s: GrantStatus| summary.grants.iter().filter(|g| g.status == s).count();
             let is_lambda_role =
                 !functions.is_empty() || role.trust_policy.contains("lambda.amazonaws.com");
+            let granted: BTreeSet<&str> = summary
+                .allowed()
+                .map(|g| {
+                    cat.service_of(&cat.actions[g.action as usize])
+                        .prefix
+                        .as_str()
+                })
+                .collect();
+            let unused_services = (!last_accessed.is_empty()).then(|| {
+                let used: BTreeSet<&str> = last_accessed
+                    .iter()
+                    .filter(|la| {
+                        la.last_accessed_at
+                            .is_some_and(|t| now.millis - t.millis <= horizon)
+                    })
+                    .map(|la| la.service.as_str())
+                    .collect();
+                granted
+                    .iter()
+                    .filter(|s| !used.contains(*s))
+                    .map(|s| s.to_string())
+                    .collect::<Vec<_>>()
+            });
+            let role_findings: Vec<&Finding> = findings.iter().collect();
+            let score = score::role_score(
+                &role_findings,
+                score::RoleInputs {
+                    functions: functions.len(),
+                    public_functions: functions
+                        .iter()
+                        .filter(|f| public.contains(f.arn.as_str()))
+                        .count(),
+                    reach: (summary.allowed().count() as f64) / cat.len().max(1) as f64,
+                    unused_share: unused_services
+                        .as_ref()
+                        .map(|u| u.len() as f64 / granted.len().max(1) as f64),
+                },
+            );
             (
                 RoleAnalysis {
                     role_arn: role.arn.clone(),
@@ -120,22 +204,16 @@ pub fn analyze(cat: &Catalog, snapshot: &Snapshot, settings: &Settings) -> Analy
                     blocked_by_boundary: count(GrantStatus::BlockedByBoundary),
                     blocked_by_scp: count(GrantStatus::BlockedByScp),
                     explicitly_denied: count(GrantStatus::ExplicitlyDenied),
+                    granted_services: granted.iter().map(|s| s.to_string()).collect(),
+                    unused_services,
+                    score,
                 },
                 findings,
             )
         })
         .collect();
 
-    let org_accounts: BTreeSet<&str> = snapshot
-        .accounts
-        .iter()
-        .map(|a| a.account_id.as_str())
-        .collect();
-    let mut findings: Vec<Finding> = snapshot
-        .functions
-        .par_iter()
-        .flat_map_iter(|f| checks::function_findings(f, &org_accounts))
-        .collect();
+    let mut findings: Vec<Finding> = function_findings.iter().flatten().cloned().collect();
     findings.extend(checks::analyzer_findings(&snapshot.access_findings));
     // SCPs that cannot be parsed: once per SCP, not per role.
     let mut bad_scps = BTreeMap::new();
@@ -164,6 +242,7 @@ pub fn analyze(cat: &Catalog, snapshot: &Snapshot, settings: &Settings) -> Analy
         findings.append(&mut f);
     }
     roles.sort_by(|a, b| a.role_arn.cmp(&b.role_arn));
+    let (functions, accounts, org_units) = roll_up(snapshot, &roles, &function_findings);
     findings.sort_by(|a, b| {
         (&a.account_id, &a.resource_arn, a.check_id, &a.finding_id).cmp(&(
             &b.account_id,
@@ -172,5 +251,102 @@ pub fn analyze(cat: &Catalog, snapshot: &Snapshot, settings: &Settings) -> Analy
             &b.finding_id,
         ))
     });
-    Analysis { roles, findings }
+    Analysis {
+        roles,
+        functions,
+        accounts,
+        org_units,
+        findings,
+    }
+}
+
+/// Function, account and OU scores from the role scores.
+fn roll_up(
+    snapshot: &Snapshot,
+    roles: &[RoleAnalysis],
+    function_findings: &[Vec<Finding>],
+) -> (Vec<RollUp>, Vec<RollUp>, Vec<RollUp>) {
+    let role_score: HashMap<&str, i32> = roles
+        .iter()
+        .map(|r| (r.role_arn.as_str(), r.score.score))
+        .collect();
+    let mut functions = Vec::with_capacity(snapshot.functions.len());
+    for (f, own) in snapshot.functions.iter().zip(function_findings) {
+        let mut c: Vec<score::Contribution> = own
+            .iter()
+            .filter(|x| x.mitigated_by.is_none())
+            .map(|x| score::Contribution {
+                factor: format!("finding:{}", x.check_id),
+                weight: score::severity_weight(x.severity),
+            })
+            .collect();
+        if let Some(r) = role_score.get(f.role_arn.as_str()) {
+            c.push(score::Contribution {
+                factor: "role".into(),
+                weight: f64::from(*r) / 100.0,
+            });
+        }
+        let s = score::combine(c);
+        functions.push(RollUp {
+            id: f.arn.clone(),
+            score: s.score,
+            level: s.level,
+        });
+    }
+    functions.sort_by(|a, b| a.id.cmp(&b.id));
+    let mut account_score: BTreeMap<&str, i32> = snapshot
+        .accounts
+        .iter()
+        .map(|a| (a.account_id.as_str(), 0))
+        .collect();
+    for r in roles {
+        let e = account_score.entry(r.account_id.as_str()).or_insert(0);
+        *e = (*e).max(r.score.score);
+    }
+    for f in &functions {
+        if let Some(account) = f.id.split(':').nth(4) {
+            let e = account_score.entry(account).or_insert(0);
+            *e = (*e).max(f.score);
+        }
+    }
+    let accounts: Vec<RollUp> = account_score
+        .iter()
+        .map(|(id, s)| RollUp {
+            id: id.to_string(),
+            score: *s,
+            level: score::level(*s),
+        })
+        .collect();
+    // An OU's score is the worst account anywhere below it.
+    let parents: HashMap<&str, Option<&str>> = snapshot
+        .org_units
+        .iter()
+        .map(|u| (u.id.as_str(), u.parent_id.as_deref()))
+        .collect();
+    let mut ou_score: BTreeMap<&str, i32> = snapshot
+        .org_units
+        .iter()
+        .map(|u| (u.id.as_str(), 0))
+        .collect();
+    for a in &snapshot.accounts {
+        let s = account_score
+            .get(a.account_id.as_str())
+            .copied()
+            .unwrap_or(0);
+        let mut at = Some(a.parent_id.as_str());
+        while let Some(id) = at.filter(|id| !id.is_empty()) {
+            let e = ou_score.entry(id).or_insert(0);
+            *e = (*e).max(s);
+            at = parents.get(id).copied().flatten();
+        }
+    }
+    let org_units = ou_score
+        .iter()
+        .map(|(id, s)| RollUp {
+            id: id.to_string(),
+            score: *s,
+            level: score::level(*s),
+        })
+        .collect();
+    (functions, accounts, org_units)
 }

@@ -390,3 +390,119 @@ fn same_snapshot_same_findings_and_stable_ids() {
     let ids: std::collections::BTreeSet<_> = a.findings.iter().map(|f| &f.finding_id).collect();
     assert_eq!(ids.len(), a.findings.len(), "finding ids are unique");
 }
+
+#[test]
+fn scores_rank_roles_and_roll_up_to_accounts_and_ous() {
+    let passrole = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:PassRole","lambda:CreateFunction","lambda:InvokeFunction"],"Resource":"*"}]}"#;
+    let tight = (
+        "arn:aws:iam::111122223333:policy/tight",
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"lambda:*","Resource":"*"}]}"#,
+    );
+    let logs = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"logs:PutLogEvents","Resource":"arn:aws:logs:eu-west-1:111122223333:log-group:/aws/lambda/f:*"}]}"#;
+    let mut public = function("public", "small");
+    public.urls = vec![FunctionUrl {
+        url: "https://p".into(),
+        auth_type: "NONE".into(),
+    }];
+    let s = snapshot(
+        vec![
+            role(
+                "admin",
+                &[ALLOW_ALL],
+                &["arn:aws:iam::aws:policy/AdministratorAccess"],
+                None,
+            ),
+            role("bounded", &[passrole], &[], Some(tight.0)),
+            role("loose", &[passrole], &[], None),
+            role("small", &[logs], &[], Some(tight.0)),
+        ],
+        vec![
+            function("a", "admin"),
+            function("b", "bounded"),
+            function("c", "loose"),
+            public,
+        ],
+        &[],
+        &[tight],
+    );
+    let a = analyze(catalog(), &s, &Settings::default());
+    let score = |name: &str| {
+        a.roles
+            .iter()
+            .find(|r| r.role_arn.ends_with(&format!("/{name}")))
+            .map(|r| r.score.clone())
+            .unwrap()
+    };
+    let (admin, bounded, loose, small) = (
+        score("admin"),
+        score("bounded"),
+        score("loose"),
+        score("small"),
+    );
+    assert_eq!(admin.level, "critical", "{admin:?}");
+    assert!(
+        loose.score > bounded.score,
+        "a boundary lowers the score: {loose:?} vs {bounded:?}"
+    );
+    assert!(admin.score > loose.score);
+    // The public URL raises the tiny role's score through its function.
+    assert!(
+        small
+            .contributions
+            .iter()
+            .any(|c| c.factor == "public_function")
+    );
+    assert!(
+        admin
+            .contributions
+            .iter()
+            .any(|c| c.factor == "finding:RS-ADMIN-001")
+    );
+    // Roll-ups: the account and the root carry the worst score.
+    assert_eq!(a.accounts.len(), 1);
+    assert_eq!(
+        a.accounts[0].score,
+        a.roles
+            .iter()
+            .map(|r| r.score.score)
+            .chain(a.functions.iter().map(|f| f.score))
+            .max()
+            .unwrap()
+    );
+    assert_eq!(a.org_units[0].score, a.accounts[0].score);
+    let public_fn = a
+        .functions
+        .iter()
+        .find(|f| f.id.ends_with(":public"))
+        .unwrap();
+    assert!(
+        public_fn.score > small.score,
+        "the function's own finding adds to its role's score"
+    );
+}
+
+#[test]
+fn checks_doc_is_current() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/checks.md");
+    let want = crate::checks::checks_markdown();
+    if std::env::var_os("UPDATE_DOCS").is_some() {
+        std::fs::write(path, &want).unwrap();
+    }
+    let have = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        have == want,
+        "docs/checks.md is stale: run `UPDATE_DOCS=1 cargo test -p rolescope-analysis checks_doc`"
+    );
+}
+
+#[test]
+fn every_check_id_is_unique_and_every_list_action_exists() {
+    let ids: std::collections::BTreeSet<_> = crate::CHECKS.iter().map(|c| c.id).collect();
+    assert_eq!(ids.len(), crate::CHECKS.len());
+    for a in crate::checks::DATA_EXFILTRATION_ACTIONS
+        .iter()
+        .chain(crate::checks::CREDENTIAL_ACTIONS)
+    {
+        assert!(catalog().action(a).is_some(), "{a} is not in the catalog");
+    }
+}
