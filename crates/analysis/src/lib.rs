@@ -11,6 +11,7 @@ pub mod findings;
 pub mod inputs;
 pub mod privesc;
 pub mod score;
+pub mod suggest;
 #[cfg(test)]
 mod tests;
 
@@ -52,6 +53,9 @@ pub struct RoleAnalysis {
     pub unused_services: Option<Vec<String>>,
     /// Risk score with its explanation.
     pub score: score::Score,
+    /// Least-privilege replacement identity policy (JSON), for Lambda roles with last-accessed
+    /// data whose grants exceed what they used.
+    pub suggested_policy: Option<String>,
 }
 
 /// The score of a function, account or OU.
@@ -178,6 +182,30 @@ pub fn analyze(cat: &Catalog, snapshot: &Snapshot, settings: &Settings) -> Analy
                     .map(|s| s.to_string())
                     .collect::<Vec<_>>()
             });
+            let suggested_policy = (is_lambda_role && !last_accessed.is_empty())
+                .then(|| {
+                    let used = suggest::used_actions(cat, last_accessed, now, horizon);
+                    let documents: Vec<(&str, &Policy)> = policies
+                        .identity
+                        .iter()
+                        .filter_map(|(source, parsed)| {
+                            let text = match source {
+                                inputs::Source::Inline(name) => role
+                                    .inline_policies
+                                    .iter()
+                                    .find(|p| &p.name == name)
+                                    .map(|p| p.document.as_str()),
+                                inputs::Source::Managed(arn) => index.managed_document(arn),
+                            }?;
+                            Some((text, parsed))
+                        })
+                        .collect();
+                    let value = suggest::suggest(cat, &documents, &used)?;
+                    let parsed = Policy::parse(&value.to_string()).ok()?;
+                    // Never suggest more than the role has; a failure here is a bug, not data.
+                    suggest::is_subset(cat, &identity, &parsed).then(|| value.to_string())
+                })
+                .flatten();
             let role_findings: Vec<&Finding> = findings.iter().collect();
             let score = score::role_score(
                 &role_findings,
@@ -207,6 +235,7 @@ pub fn analyze(cat: &Catalog, snapshot: &Snapshot, settings: &Settings) -> Analy
                     granted_services: granted.iter().map(|s| s.to_string()).collect(),
                     unused_services,
                     score,
+                    suggested_policy,
                 },
                 findings,
             )

@@ -506,3 +506,75 @@ fn every_check_id_is_unique_and_every_list_action_exists() {
         assert!(catalog().action(a).is_some(), "{a} is not in the catalog");
     }
 }
+
+#[test]
+fn least_privilege_suggestion_keeps_only_what_was_used_and_never_widens() {
+    use rolescope_model::LastAccessed;
+    let policy = r#"{"Version":"2012-10-17","Statement":[
+        {"Sid":"Objects","Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::bucket/*"},
+        {"Effect":"Allow","Action":["dynamodb:GetItem","dynamodb:PutItem"],"Resource":"arn:aws:dynamodb:eu-west-1:111122223333:table/t"},
+        {"Effect":"Allow","Action":"ec2:*","Resource":"*","Condition":{"StringEquals":{"aws:RequestedRegion":"eu-west-1"}}},
+        {"Effect":"Deny","Action":"s3:DeleteBucket","Resource":"*"}]}"#;
+    let mut s = snapshot(
+        vec![role("app", &[policy], &[], None)],
+        vec![function("f", "app")],
+        &[],
+        &[],
+    );
+    let arn = format!("arn:aws:iam::{ACCT}:role/app");
+    let recent = Some(Timestamp::from_millis(NOW - 5 * 86_400_000));
+    let la = |service: &str, at: Option<Timestamp>, actions: Vec<(String, Option<Timestamp>)>| {
+        LastAccessed {
+            role_arn: arn.clone(),
+            service: service.into(),
+            last_accessed_at: at,
+            actions,
+        }
+    };
+    s.last_accessed = vec![
+        la(
+            "s3",
+            recent,
+            vec![
+                ("s3:GetObject".into(), recent),
+                ("s3:PutObject".into(), None),
+            ],
+        ),
+        la("dynamodb", recent, vec![]),
+        la("ec2", None, vec![]),
+    ];
+    let a = analyze(catalog(), &s, &Settings::default());
+    let r = &a.roles[0];
+    assert_eq!(r.unused_services.as_deref(), Some(&["ec2".to_string()][..]));
+    let text = r.suggested_policy.as_deref().expect("a suggestion");
+    let suggestion: serde_json::Value = serde_json::from_str(text).unwrap();
+    let stmts = suggestion["Statement"].as_array().unwrap();
+    assert_eq!(stmts.len(), 3, "ec2 (unused) dropped: {suggestion:#}");
+    let s3 = &stmts[0];
+    assert_eq!(
+        s3["Resource"], "arn:aws:s3:::bucket/*",
+        "resources stay as narrow as they were"
+    );
+    let s3_actions: Vec<&str> = s3["Action"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(s3_actions.contains(&"s3:GetObject"));
+    assert!(!s3_actions.contains(&"s3:PutObject"), "tracked and unused");
+    assert!(!s3_actions.contains(&"s3:*"));
+    assert_eq!(
+        stmts[1]["Action"],
+        serde_json::json!(["dynamodb:GetItem", "dynamodb:PutItem"])
+    );
+    assert_eq!(stmts[2]["Effect"], "Deny");
+    // Valid for our own parser, and the engine agrees it allows nothing new.
+    let parsed = rolescope_policy::Policy::parse(text).unwrap();
+    let current = rolescope_policy::Policy::parse(policy).unwrap();
+    assert!(crate::suggest::is_subset(catalog(), std::slice::from_ref(&current), &parsed));
+    let wider = rolescope_policy::Policy::parse(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:PassRole","Resource":"*"}]}"#).unwrap();
+    assert!(!crate::suggest::is_subset(catalog(), &[current], &wider), "the check can fail");
+    // Unused ec2 is also a finding.
+    assert!(found(&s).iter().any(|f| f.0 == "RS-UNUSED-002"));
+}

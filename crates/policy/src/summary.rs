@@ -42,6 +42,14 @@ impl ActionSet {
             .for_each(|(a, b)| *a |= b);
     }
 
+    /// In-place intersection.
+    pub fn intersect_with(&mut self, other: &ActionSet) {
+        self.words
+            .iter_mut()
+            .zip(&other.words)
+            .for_each(|(a, b)| *a &= b);
+    }
+
     /// Complement within a catalog of `n` actions.
     pub fn complement(&self, n: usize) -> ActionSet {
         let mut words: Vec<u64> = self.words.iter().map(|w| !w).collect();
