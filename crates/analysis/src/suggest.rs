@@ -7,6 +7,7 @@
 //!   within the window;
 //! * every action AWS does not track, of a service used within the window;
 //! * every action of a service the last-accessed data does not mention (no evidence either way).
+//!
 //! Deny statements are kept as they are. By construction the suggestion allows nothing the
 //! current policies do not; [`is_subset`] checks it with the engine.
 
