@@ -5,6 +5,7 @@
 //! when they are missing rather than silently passing.
 
 mod casegen;
+mod cloudsplaining;
 mod iam_oracle;
 mod moto;
 mod permissions;

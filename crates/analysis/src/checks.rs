@@ -70,8 +70,16 @@ pub static CHECKS: &[Check] = &[
         "RS-EXFIL-001",
         C::DataExfiltration,
         S::Medium,
-        "Data-reading actions on all resources",
-        "Scope s3:GetObject, secret and parameter reads, kms:Decrypt and table reads to the resources the function owns.",
+        "Object, secret or parameter reads on all resources",
+        "Scope s3:GetObject, secretsmanager:GetSecretValue and ssm:GetParameter* to the objects, secrets and parameters the function owns.",
+        [IAM_BP]
+    ),
+    check!(
+        "RS-EXFIL-002",
+        C::DataExfiltration,
+        S::Low,
+        "Bulk data reads on all resources (decrypt, table reads, snapshots)",
+        "Scope kms:Decrypt to the function's keys, DynamoDB reads to its tables, and remove database snapshot actions.",
         [IAM_BP]
     ),
     check!(
@@ -259,15 +267,8 @@ pub const ADMIN_POLICIES: [&str; 3] = [
     "arn:aws:iam::aws:policy/IAMFullAccess",
 ];
 
-/// Read actions that return data worth stealing.
+/// Reads of objects, secrets and parameters: the classic exfiltration actions (RS-EXFIL-001).
 pub const DATA_EXFILTRATION_ACTIONS: &[&str] = &[
-    "dynamodb:BatchGetItem",
-    "dynamodb:GetItem",
-    "dynamodb:Query",
-    "dynamodb:Scan",
-    "kms:Decrypt",
-    "rds:CopyDBSnapshot",
-    "rds:CreateDBSnapshot",
     "s3:GetObject",
     "secretsmanager:GetSecretValue",
     "ssm:GetParameter",
@@ -275,30 +276,59 @@ pub const DATA_EXFILTRATION_ACTIONS: &[&str] = &[
     "ssm:GetParametersByPath",
 ];
 
+/// Bulk data reads (RS-EXFIL-002): decrypting, reading whole tables, copying databases.
+pub const BULK_READ_ACTIONS: &[&str] = &[
+    "dynamodb:BatchGetItem",
+    "dynamodb:GetItem",
+    "dynamodb:Query",
+    "dynamodb:Scan",
+    "kms:Decrypt",
+    "rds:CopyDBSnapshot",
+    "rds:CreateDBSnapshot",
+];
+
 /// Actions whose responses carry credentials, tokens or passwords (from the AWS API references).
 pub const CREDENTIAL_ACTIONS: &[&str] = &[
+    "airflow:CreateCliToken",
+    "airflow:CreateWebLoginToken",
     "appsync:CreateApiKey",
+    "chime:CreateApiKey",
+    "cloud9:CreateEnvironmentToken",
     "codeartifact:GetAuthorizationToken",
+    "codepipeline:PollForJobs",
     "cognito-identity:GetCredentialsForIdentity",
     "cognito-identity:GetOpenIdToken",
     "cognito-identity:GetOpenIdTokenForDeveloperIdentity",
+    "connect:GetFederationToken",
     "ec2:GetPasswordData",
-    "ecr:GetAuthorizationToken",
     "ecr-public:GetAuthorizationToken",
+    "ecr:GetAuthorizationToken",
+    "emr-containers:GetManagedEndpointSessionCredentials",
+    "finspace-api:GetProgrammaticAccessCredentials",
+    "gamelift:GetComputeAccess",
+    "gamelift:GetComputeAuthToken",
+    "gamelift:GetInstanceAccess",
     "gamelift:RequestUploadCredentials",
+    "grafana:CreateWorkspaceApiKey",
     "iam:CreateAccessKey",
     "iam:CreateLoginProfile",
     "iam:CreateServiceSpecificCredential",
     "iam:ResetServiceSpecificCredential",
     "iam:UpdateAccessKey",
+    "license-manager:GetAccessToken",
+    "lightsail:CreateBucketAccessKey",
     "lightsail:DownloadDefaultKeyPair",
     "lightsail:GetInstanceAccessDetails",
     "lightsail:GetRelationalDatabaseMasterUserPassword",
+    "mediapackage:RotateChannelCredentials",
+    "mediapackage:RotateIngestEndpointCredentials",
     "rds-db:connect",
+    "redshift-serverless:GetCredentials",
     "redshift:GetClusterCredentials",
     "redshift:GetClusterCredentialsWithIAM",
-    "redshift-serverless:GetCredentials",
     "sts:AssumeRole",
+    "sts:AssumeRoleWithSAML",
+    "sts:AssumeRoleWithWebIdentity",
     "sts:GetFederationToken",
     "sts:GetSessionToken",
 ];
@@ -494,9 +524,13 @@ pub fn role_findings(cat: &Catalog, facts: &RoleFacts<'_>, settings: &Settings) 
             json!({"paths": live.iter().map(|p| describe(p)).collect::<Vec<_>>()}),
             None,
         );
-        // Paths that need no condition to be met are the ones an attacker walks today.
-        if live.iter().any(|p| !p.conditional) && live.len() >= 5 {
+        // Paths that need no condition and no particular resource are the ones an attacker walks
+        // today; paths that only work on some resources or under conditions rank lower.
+        let unconditional = live.iter().filter(|p| !p.conditional).count();
+        if unconditional >= 5 {
             f.severity = S::Critical;
+        } else if unconditional == 0 {
+            f.severity = S::Medium;
         }
         out.push(f);
     }
@@ -525,9 +559,11 @@ pub fn role_findings(cat: &Catalog, facts: &RoleFacts<'_>, settings: &Settings) 
     let listed =
         |list: &[&str]| -> BTreeSet<u32> { list.iter().filter_map(|a| cat.action_id(a)).collect() };
     let exfil = listed(DATA_EXFILTRATION_ACTIONS);
+    let bulk = listed(BULK_READ_ACTIONS);
     let creds = listed(CREDENTIAL_ACTIONS);
-    let mut buckets: [(&str, Vec<(String, GrantStatus)>); 4] = [
+    let mut buckets: [(&str, Vec<(String, GrantStatus)>); 5] = [
         ("RS-EXFIL-001", vec![]),
+        ("RS-EXFIL-002", vec![]),
         ("RS-EXPOSE-001", vec![]),
         ("RS-CREDS-001", vec![]),
         ("RS-INFRA-001", vec![]),
@@ -535,38 +571,57 @@ pub fn role_findings(cat: &Catalog, facts: &RoleFacts<'_>, settings: &Settings) 
     for g in unrestricted_grants(facts) {
         let action = &cat.actions[g.action as usize];
         let name = action.full_name.clone();
+        // Actions that support no resource type can only ever be granted on `*`: that is not a
+        // missing constraint, so the access-level categories skip them.
+        let restrictable = !action.resource_types.is_empty();
         if exfil.contains(&g.action) {
             buckets[0].1.push((name.clone(), g.status));
         }
-        if action.level() == AccessLevel::PermissionsManagement {
+        if bulk.contains(&g.action) {
             buckets[1].1.push((name.clone(), g.status));
         }
-        if creds.contains(&g.action) {
+        // Credential-returning actions are reported as credentials exposure, not twice.
+        if restrictable
+            && action.level() == AccessLevel::PermissionsManagement
+            && !creds.contains(&g.action)
+        {
             buckets[2].1.push((name.clone(), g.status));
         }
-        if action.level() == AccessLevel::Write {
-            buckets[3].1.push((name, g.status));
+        if creds.contains(&g.action) {
+            buckets[3].1.push((name.clone(), g.status));
+        }
+        if restrictable && action.level() == AccessLevel::Write {
+            buckets[4].1.push((name, g.status));
         }
     }
     for (id, actions) in buckets {
         if actions.is_empty() {
             continue;
         }
+        // Live: allowed on every resource with no condition left. Narrowed: still allowed, but a
+        // deny on some resources, a condition or a partial gate limits it.
         let live: Vec<&str> = actions
             .iter()
-            .filter(|(_, s)| s.is_allowed())
+            .filter(|(_, s)| *s == GrantStatus::Allowed)
             .map(|(a, _)| a.as_str())
             .collect();
-        let mitigated = live
-            .is_empty()
+        let narrowed: Vec<&str> = actions
+            .iter()
+            .filter(|(_, s)| *s == GrantStatus::AllowedUnderConditions)
+            .map(|(a, _)| a.as_str())
+            .collect();
+        let mitigated = (live.is_empty() && narrowed.is_empty())
             .then(|| mitigation_name(actions[0].1))
             .flatten();
-        let shown: Vec<&str> = if live.is_empty() {
-            actions.iter().map(|(a, _)| a.as_str()).collect()
-        } else {
+        let shown: Vec<&str> = if !live.is_empty() {
             live.clone()
+        } else if !narrowed.is_empty() {
+            narrowed.clone()
+        } else {
+            actions.iter().map(|(a, _)| a.as_str()).collect()
         };
         let c = check(id);
+        let lower = live.is_empty() && !narrowed.is_empty() && c.severity < S::Low;
         out.push(Finding::new(
             c,
             acct,
@@ -579,9 +634,16 @@ pub fn role_findings(cat: &Catalog, facts: &RoleFacts<'_>, settings: &Settings) 
                 c.title.to_lowercase(),
                 shown.len()
             ),
-            json!({"actions": shown.iter().take(50).collect::<Vec<_>>(), "count": shown.len()}),
+            json!({
+                "actions": shown.iter().take(50).collect::<Vec<_>>(),
+                "count": shown.len(),
+                "narrowed": live.is_empty() && !narrowed.is_empty(),
+            }),
             mitigated,
         ));
+        if lower && let Some(last) = out.last_mut() {
+            last.severity = S::Low;
+        }
     }
 
     // Trust policy.
@@ -1040,22 +1102,31 @@ pub fn checks_markdown() -> String {
             c.remediation.replace('|', "\\|")
         ));
     }
-    out.push_str("\n## Action lists\n\nData exfiltration (on `Resource: *`): ");
-    out.push_str(
-        &DATA_EXFILTRATION_ACTIONS
+    let list = |actions: &[&str]| {
+        actions
             .iter()
             .map(|a| format!("`{a}`"))
             .collect::<Vec<_>>()
-            .join(", "),
-    );
-    out.push_str(".\n\nCredentials exposure (on `Resource: *`): ");
+            .join(", ")
+    };
+    out.push_str("\n## Action lists\n\n");
+    out.push_str(&format!(
+        "RS-EXFIL-001, data exfiltration (on `Resource: *`): {}.\n\n",
+        list(DATA_EXFILTRATION_ACTIONS)
+    ));
+    out.push_str(&format!(
+        "RS-EXFIL-002, bulk reads (on `Resource: *`): {}.\n\n",
+        list(BULK_READ_ACTIONS)
+    ));
+    out.push_str(&format!(
+        "RS-CREDS-001, credentials exposure (on `Resource: *`): {}.\n\n",
+        list(CREDENTIAL_ACTIONS)
+    ));
     out.push_str(
-        &CREDENTIAL_ACTIONS
-            .iter()
-            .map(|a| format!("`{a}`"))
-            .collect::<Vec<_>>()
-            .join(", "),
+        "RS-EXPOSE-001, resource exposure: every Permissions-management action that supports resource \
+         types, granted on `Resource: *` without conditions.\n\n\
+         RS-INFRA-001, infrastructure modification: every Write action that supports resource types, \
+         granted on `Resource: *` without conditions.\n",
     );
-    out.push_str(".\n\nResource exposure: every action at the Permissions management access level, on `Resource: *`.\nInfrastructure modification: every Write action on `Resource: *`.\n");
     out
 }

@@ -379,3 +379,77 @@ fn roll_up(
         .collect();
     (functions, accounts, org_units)
 }
+
+/// The four risk verdicts Cloudsplaining also gives, for one policy on its own (no boundary, no
+/// SCPs), taken from rolescope's own findings. Used by the comparison test and
+/// `docs/cloudsplaining.md`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Verdicts {
+    /// A live privilege-escalation path that needs no condition or particular resource.
+    pub privilege_escalation: bool,
+    /// RS-EXFIL-001, not narrowed.
+    pub data_exfiltration: bool,
+    /// RS-EXPOSE-001, not narrowed.
+    pub resource_exposure: bool,
+    /// RS-CREDS-001, not narrowed.
+    pub credentials_exposure: bool,
+}
+
+/// [`Verdicts`] for one identity policy.
+pub fn policy_verdicts(cat: &Catalog, policy: &Policy) -> Verdicts {
+    let role = rolescope_model::Role {
+        account_id: rolescope_model::AccountId::new("000000000000").expect("valid id"),
+        name: "policy".into(),
+        arn: "arn:aws:iam::000000000000:role/policy".into(),
+        path: "/".into(),
+        trust_policy: "{}".into(),
+        inline_policies: vec![],
+        attached_policy_arns: vec![],
+        boundary_arn: None,
+        tags: vec![],
+        last_used_at: None,
+        last_used_region: None,
+        created_at: None,
+    };
+    let policies = inputs::RolePolicies {
+        identity: vec![(inputs::Source::Inline("policy".into()), policy.clone())],
+        boundary: None,
+        trust: None,
+        unusable: vec![],
+    };
+    let summary = effective_permissions(
+        cat,
+        &PrincipalPolicies {
+            identity: std::slice::from_ref(policy),
+            ..Default::default()
+        },
+    );
+    let facts = checks::RoleFacts {
+        role: &role,
+        policies: &policies,
+        summary: &summary,
+        functions: &[],
+        last_accessed: &[],
+        scp_problems: 0,
+        now: Timestamp::from_millis(0),
+    };
+    let findings = checks::role_findings(cat, &facts, &Settings::default());
+    let live = |id: &str| {
+        findings
+            .iter()
+            .any(|f| f.check_id == id && f.mitigated_by.is_none() && f.detail["narrowed"] != true)
+    };
+    let privesc = findings.iter().any(|f| {
+        f.check_id == "RS-PRIVESC-001"
+            && f.mitigated_by.is_none()
+            && f.detail["paths"]
+                .as_array()
+                .is_some_and(|paths| paths.iter().any(|p| p["conditional"] == false))
+    });
+    Verdicts {
+        privilege_escalation: privesc,
+        data_exfiltration: live("RS-EXFIL-001"),
+        resource_exposure: live("RS-EXPOSE-001"),
+        credentials_exposure: live("RS-CREDS-001"),
+    }
+}

@@ -501,6 +501,7 @@ fn every_check_id_is_unique_and_every_list_action_exists() {
     assert_eq!(ids.len(), crate::CHECKS.len());
     for a in crate::checks::DATA_EXFILTRATION_ACTIONS
         .iter()
+        .chain(crate::checks::BULK_READ_ACTIONS)
         .chain(crate::checks::CREDENTIAL_ACTIONS)
     {
         assert!(catalog().action(a).is_some(), "{a} is not in the catalog");
@@ -572,9 +573,16 @@ fn least_privilege_suggestion_keeps_only_what_was_used_and_never_widens() {
     // Valid for our own parser, and the engine agrees it allows nothing new.
     let parsed = rolescope_policy::Policy::parse(text).unwrap();
     let current = rolescope_policy::Policy::parse(policy).unwrap();
-    assert!(crate::suggest::is_subset(catalog(), std::slice::from_ref(&current), &parsed));
+    assert!(crate::suggest::is_subset(
+        catalog(),
+        std::slice::from_ref(&current),
+        &parsed
+    ));
     let wider = rolescope_policy::Policy::parse(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:PassRole","Resource":"*"}]}"#).unwrap();
-    assert!(!crate::suggest::is_subset(catalog(), &[current], &wider), "the check can fail");
+    assert!(
+        !crate::suggest::is_subset(catalog(), &[current], &wider),
+        "the check can fail"
+    );
     // Unused ec2 is also a finding.
     assert!(found(&s).iter().any(|f| f.0 == "RS-UNUSED-002"));
 }
