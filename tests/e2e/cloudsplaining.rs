@@ -169,7 +169,9 @@ fn explain(category: &str, ours: bool, cs: &Value, policy: &Policy) -> String {
         .unwrap_or_default();
     for a in &actions {
         let Some(id) = cat.action_id(a) else {
-            return format!("`{a}` is not in the AWS Service Authorization Reference (renamed or retired)");
+            return format!(
+                "`{a}` is not in the AWS Service Authorization Reference (renamed or retired)"
+            );
         };
         let name = &cat.actions[id as usize].full_name;
         match summary.get(id).map(|g| g.status) {
@@ -179,7 +181,9 @@ fn explain(category: &str, ours: bool, cs: &Value, policy: &Policy) -> String {
                 );
             }
             Some(GrantStatus::ExplicitlyDenied) => {
-                return format!("an explicit Deny in the same policy removes `{name}`; Cloudsplaining does not apply it");
+                return format!(
+                    "an explicit Deny in the same policy removes `{name}`; Cloudsplaining does not apply it"
+                );
             }
             Some(GrantStatus::AllowedUnderConditions) => {
                 return format!(
@@ -191,7 +195,9 @@ fn explain(category: &str, ours: bool, cs: &Value, policy: &Policy) -> String {
         let action = &cat.actions[id as usize];
         if category == "resource_exposure" {
             if action.resource_types.is_empty() {
-                return format!("`{name}` supports no resource type, so `Resource: *` is its only form, not a missing constraint");
+                return format!(
+                    "`{name}` supports no resource type, so `Resource: *` is its only form, not a missing constraint"
+                );
             }
             if action.level() != AccessLevel::PermissionsManagement {
                 return format!(
@@ -211,14 +217,17 @@ fn explain(category: &str, ours: bool, cs: &Value, policy: &Policy) -> String {
                 .iter()
                 .any(|c| c.eq_ignore_ascii_case(name))
         {
-            return format!("`{name}` is not in rolescope's list of actions that return credentials");
+            return format!(
+                "`{name}` is not in rolescope's list of actions that return credentials"
+            );
         }
     }
     "every action is allowed unconditionally; the method or list differs between the tools".into()
 }
 
 const DOC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/cloudsplaining.md");
-const MARKER: &str = "<!-- generated: the test cloudsplaining::verdicts_agree_with_cloudsplaining writes below -->";
+const MARKER: &str =
+    "<!-- generated: the test cloudsplaining::verdicts_agree_with_cloudsplaining writes below -->";
 
 #[test]
 fn verdicts_agree_with_cloudsplaining() {
@@ -275,7 +284,10 @@ fn verdicts_agree_with_cloudsplaining() {
     }
     for (i, category) in CATEGORIES.iter().enumerate() {
         // The comparison must be able to fail: Cloudsplaining finds each category somewhere.
-        assert!(positives[i] >= 20, "{category}: too few positives to compare");
+        assert!(
+            positives[i] >= 20,
+            "{category}: too few positives to compare"
+        );
         assert!(
             agree[i] * 100 >= cases.len() * 95,
             "{category} agreement below 95%:\n{generated}"

@@ -92,6 +92,12 @@ impl Moto {
 pub fn rolescope_bin() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
+        // `cargo xtask ci` runs `cargo test --workspace`, which has just built the binary with the
+        // workspace's unified features; it says where. A nested `cargo build -p rolescope` would
+        // resolve features differently and rebuild the AWS SDK crates.
+        if let Some(bin) = std::env::var_os("ROLESCOPE_BIN") {
+            return PathBuf::from(bin);
+        }
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         // A clean environment: the variables cargo sets for a running test would change build
         // scripts' fingerprints and rebuild half the dependency tree.

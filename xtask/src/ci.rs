@@ -84,10 +84,16 @@ pub fn ci() -> Result<()> {
         "-D",
         "warnings",
     ]))?;
+    // The end-to-end tests run the `rolescope` binary this very `cargo test` builds (the cli
+    // package's integration tests need it), with the workspace's unified features.
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| root().join("target"));
     let (passed, failed) = run_tests(
         cargo()
             .args(["test", "--workspace", "--locked"])
-            .env("ROLESCOPE_TOOLS", &tools),
+            .env("ROLESCOPE_TOOLS", &tools)
+            .env("ROLESCOPE_BIN", target.join("debug").join("rolescope")),
     )?;
     ensure_cargo_deny()?;
     run(cargo().args(["deny", "--locked", "check", "licenses", "bans", "sources"]))?;
