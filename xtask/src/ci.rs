@@ -168,5 +168,70 @@ pub fn bench() -> Result<()> {
         "rolescope-policy",
         "--example",
         "bench_policy",
-    ]))
+    ]))?;
+    // The analysis of 100,000 synthetic Lambda roles (ROLES overrides the count).
+    run(cargo().args([
+        "run",
+        "--release",
+        "--locked",
+        "-p",
+        "rolescope-analysis",
+        "--example",
+        "bench_analysis",
+    ]))?;
+    bench_cloudsplaining()
+}
+
+/// Side by side with Cloudsplaining on the same get-account-authorization-details input.
+fn bench_cloudsplaining() -> Result<()> {
+    let tools = install_tools()?;
+    let n: usize = std::env::var("CLOUDSPLAINING_ROLES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2_000);
+    let dir = root().join("target/bench-cloudsplaining");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    let gaad = dir.join("gaad.json");
+    let out = cargo()
+        .args([
+            "run",
+            "--release",
+            "--locked",
+            "--quiet",
+            "-p",
+            "rolescope-analysis",
+            "--example",
+            "bench_analysis",
+            "--",
+            "--gaad",
+        ])
+        .arg(&gaad)
+        .arg(n.to_string())
+        .output()
+        .context("running bench_analysis --gaad")?;
+    anyhow::ensure!(out.status.success(), "bench_analysis --gaad failed");
+    let ours: f64 = String::from_utf8(out.stdout)?
+        .split_whitespace()
+        .next()
+        .context("bench_analysis output")?
+        .parse()?;
+    let started = std::time::Instant::now();
+    let status = Command::new(tools.join("venv/bin/cloudsplaining"))
+        .args(["scan", "--skip-open-report", "--input-file"])
+        .arg(&gaad)
+        .arg("--output")
+        .arg(dir.join("report"))
+        .stdout(std::process::Stdio::null())
+        .status()
+        .context("running cloudsplaining")?;
+    anyhow::ensure!(status.success(), "cloudsplaining scan failed");
+    let theirs = started.elapsed().as_secs_f64();
+    println!();
+    println!("| same {n} roles (get-account-authorization-details) | wall time |");
+    println!("|---|---|");
+    println!("| Cloudsplaining 0.9.1 `scan` | {theirs:.2} s |");
+    println!("| rolescope analyze (in process) | {ours:.3} s |");
+    println!("| ratio | {:.0}× |", theirs / ours.max(1e-9));
+    Ok(())
 }

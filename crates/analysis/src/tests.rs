@@ -586,3 +586,50 @@ fn least_privilege_suggestion_keeps_only_what_was_used_and_never_widens() {
     // Unused ec2 is also a finding.
     assert!(found(&s).iter().any(|f| f.0 == "RS-UNUSED-002"));
 }
+
+#[test]
+fn bulk_reads_and_access_analyzer_findings() {
+    use rolescope_model::AccessFinding;
+    let bulk = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["kms:Decrypt","dynamodb:Scan"],"Resource":"*"}]}"#;
+    let scoped = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["kms:Decrypt","dynamodb:Scan"],"Resource":["arn:aws:kms:eu-west-1:111122223333:key/k","arn:aws:dynamodb:eu-west-1:111122223333:table/t"]}]}"#;
+    let mut s = snapshot(
+        vec![
+            role("bulk", &[bulk], &[], None),
+            role("scoped", &[scoped], &[], None),
+        ],
+        vec![function("a", "bulk"), function("b", "scoped")],
+        &[],
+        &[],
+    );
+    let finding = |id: &str, status: &str, kind: &str| AccessFinding {
+        account_id: acct(),
+        region: "eu-west-1".into(),
+        id: id.into(),
+        resource_arn: format!("arn:aws:lambda:eu-west-1:{ACCT}:function:a"),
+        finding_type: kind.into(),
+        status: status.into(),
+        detail: "{}".into(),
+    };
+    s.access_findings = vec![
+        finding("f-1", "ACTIVE", "ExternalAccess"),
+        finding("f-2", "ARCHIVED", "ExternalAccess"),
+        finding("f-3", "ACTIVE", "UnusedPermission"),
+    ];
+    let f = found(&s);
+    assert_eq!(
+        has(&f, "RS-EXFIL-002", "bulk").map(|x| x.0),
+        Some(Severity::Low)
+    );
+    assert!(has(&f, "RS-EXFIL-002", "scoped").is_none());
+    assert!(
+        has(&f, "RS-EXFIL-001", "bulk").is_none(),
+        "kms/dynamodb are not the classic list"
+    );
+    let aa: Vec<_> = f.iter().filter(|x| x.0 == "RS-AA-001").collect();
+    assert_eq!(aa.len(), 2, "archived findings are not reported: {aa:?}");
+    assert!(aa.iter().any(|x| x.2 == Severity::High));
+    assert!(
+        aa.iter().any(|x| x.2 == Severity::Low),
+        "unused-access findings rank low"
+    );
+}
