@@ -216,6 +216,7 @@ fn bench_cloudsplaining() -> Result<()> {
         .next()
         .context("bench_analysis output")?
         .parse()?;
+    std::fs::create_dir_all(dir.join("report"))?;
     let started = std::time::Instant::now();
     let status = Command::new(tools.join("venv/bin/cloudsplaining"))
         .args(["scan", "--skip-open-report", "--input-file"])

@@ -41,6 +41,9 @@ pub struct Index<'a> {
     managed: HashMap<&'a str, &'a str>,
     /// Parsed SCP levels per account (root first), with unusable SCPs.
     scp_levels: HashMap<&'a str, (Vec<Vec<Policy>>, Vec<Unusable>)>,
+    /// Every managed policy a role references, parsed once (a popular AWS managed policy is
+    /// attached to thousands of roles).
+    parsed: HashMap<&'a str, Option<Result<Policy, String>>>,
 }
 
 impl<'a> Index<'a> {
@@ -100,9 +103,36 @@ impl<'a> Index<'a> {
             }
             scp_levels.insert(account.account_id.as_str(), (levels, unusable));
         }
-        Index {
+        let mut index = Index {
             managed,
             scp_levels,
+            parsed: HashMap::new(),
+        };
+        let mut parsed = HashMap::new();
+        for role in &snapshot.roles {
+            for arn in role
+                .attached_policy_arns
+                .iter()
+                .chain(role.boundary_arn.iter())
+            {
+                parsed.entry(arn.as_str()).or_insert_with(|| {
+                    index
+                        .managed_document(arn)
+                        .map(|doc| Policy::parse(doc).map_err(|e| e.to_string()))
+                });
+            }
+        }
+        index.parsed = parsed;
+        index
+    }
+
+    /// A managed policy parsed: `None` when its document is unknown.
+    fn managed_policy(&self, arn: &str) -> Option<Result<Policy, String>> {
+        match self.parsed.get(arn) {
+            Some(cached) => cached.clone(),
+            None => self
+                .managed_document(arn)
+                .map(|doc| Policy::parse(doc).map_err(|e| e.to_string())),
         }
     }
 
@@ -151,11 +181,11 @@ pub fn resolve(index: &Index<'_>, role: &Role) -> RolePolicies {
         }
     }
     for arn in &role.attached_policy_arns {
-        match index.managed_document(arn).map(Policy::parse) {
+        match index.managed_policy(arn) {
             Some(Ok(p)) => identity.push((Source::Managed(arn.clone()), p)),
             Some(Err(e)) => unusable.push(Unusable {
                 what: format!("managed policy {arn}"),
-                reason: e.to_string(),
+                reason: e,
             }),
             None => unusable.push(Unusable {
                 what: format!("managed policy {arn}"),
@@ -164,13 +194,15 @@ pub fn resolve(index: &Index<'_>, role: &Role) -> RolePolicies {
             }),
         }
     }
-    let boundary = role.boundary_arn.as_ref().and_then(|arn| {
-        match index.managed_document(arn).map(Policy::parse) {
+    let boundary = role
+        .boundary_arn
+        .as_ref()
+        .and_then(|arn| match index.managed_policy(arn) {
             Some(Ok(p)) => Some(p),
             Some(Err(e)) => {
                 unusable.push(Unusable {
                     what: format!("permission boundary {arn}"),
-                    reason: e.to_string(),
+                    reason: e,
                 });
                 None
             }
@@ -181,8 +213,7 @@ pub fn resolve(index: &Index<'_>, role: &Role) -> RolePolicies {
                 });
                 None
             }
-        }
-    });
+        });
     let trust = match Policy::parse(&role.trust_policy) {
         Ok(p) => Some(p),
         Err(e) => {
