@@ -243,6 +243,14 @@ pub static CHECKS: &[Check] = &[
         [GRAMMAR]
     ),
     check!(
+        "RS-VALID-004",
+        C::PolicyValidation,
+        S::Low,
+        "Resource ARN matches no resource type of the statement's actions",
+        "Use the ARN format of the resources the actions work on (see the Service Authorization Reference); as written, the statement grants nothing on that resource.",
+        [GRAMMAR]
+    ),
+    check!(
         "RS-AA-001",
         C::AccessAnalyzer,
         S::High,
@@ -791,6 +799,12 @@ fn validation_findings(
     p: &Policy,
     out: &mut Vec<Finding>,
 ) {
+    // AWS managed policies are AWS's to fix: validation covers the policies users write.
+    if let Source::Managed(arn) = src
+        && arn.contains(":iam::aws:policy/")
+    {
+        return;
+    }
     let acct = &role.account_id;
     for (i, s) in p.statements.iter().enumerate() {
         for pat in &s.actions.patterns {
@@ -812,6 +826,24 @@ fn validation_findings(
             }
         }
     }
+    for (i, stmt) in p.statements.iter().enumerate() {
+        for pattern in resource_type_mismatches(cat, stmt) {
+            out.push(Finding::new(
+                check("RS-VALID-004"),
+                acct,
+                None,
+                &role.arn,
+                &format!("{}#{i}#{pattern}", src.label()),
+                format!(
+                    "{}: {pattern} in {} fits none of the statement's actions",
+                    role.name,
+                    src.label()
+                ),
+                json!({"policy": src.label(), "statement": i, "resource": pattern}),
+                None,
+            ));
+        }
+    }
     if p.version != PolicyVersion::V2012_10_17 {
         out.push(Finding::new(
             check("RS-VALID-003"),
@@ -824,6 +856,57 @@ fn validation_findings(
             None,
         ));
     }
+}
+
+/// Resource ARNs of an Allow statement whose service segment matches no resource type of any
+/// of the statement's actions (for example an S3 ARN with `sts:AssumeRole`). Such a resource can
+/// never match a request for those actions.
+fn resource_type_mismatches<'s>(cat: &Catalog, stmt: &'s Statement) -> Vec<&'s str> {
+    let Some(resources) = stmt.resources.as_ref().filter(|r| !r.negated) else {
+        return vec![];
+    };
+    if stmt.effect != Effect::Allow || stmt.actions.negated {
+        return vec![];
+    }
+    let actions = rolescope_policy::summary::expand_spec(cat, &stmt.actions);
+    // Statements over whole swaths of the catalog fit nearly any ARN; not worth checking.
+    if actions.is_empty() || actions.len() > 2_000 {
+        return vec![];
+    }
+    let mut services: BTreeSet<&str> = BTreeSet::new();
+    for id in actions.iter() {
+        let action = &cat.actions[id as usize];
+        let service = &cat.services[action.service as usize];
+        // The reference lists no resource type for some actions that AWS's own policies scope to
+        // ARNs anyway (ram:CreateResourceShare): no opinion on those.
+        if action.resource_types.is_empty() {
+            return vec![];
+        }
+        services.insert(service.prefix.as_str());
+        for (rt, _) in &action.resource_types {
+            if let Some(segment) = service
+                .resource_types
+                .get(*rt as usize)
+                .and_then(|t| t.arn.split(':').nth(2))
+            {
+                services.insert(segment);
+            }
+        }
+    }
+    resources
+        .patterns
+        .iter()
+        .filter(|p| p.starts_with("arn:"))
+        .filter(|p| {
+            let segment = p.split(':').nth(2).unwrap_or("");
+            !segment.is_empty()
+                && !segment.contains(['*', '?', '$'])
+                && !services
+                    .iter()
+                    .any(|s| s.eq_ignore_ascii_case(segment) || s.contains('$'))
+        })
+        .map(String::as_str)
+        .collect()
 }
 
 fn principals(s: &Statement) -> Vec<(PrincipalKind, &str)> {

@@ -633,3 +633,26 @@ fn bulk_reads_and_access_analyzer_findings() {
         "unused-access findings rank low"
     );
 }
+
+#[test]
+fn resource_of_another_service_is_a_validation_finding() {
+    let wrong = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"arn:aws:s3:::bucket/*"}]}"#;
+    let right = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["sts:AssumeRole","s3:GetObject"],"Resource":["arn:aws:iam::111122223333:role/x","arn:aws:s3:::bucket/*"]}]}"#;
+    let unrestrictable = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:GetCallerIdentity","Resource":"arn:aws:iam::111122223333:role/x"}]}"#;
+    let s = snapshot(
+        vec![
+            role("wrong", &[wrong], &[], None),
+            role("right", &[right], &[], None),
+            role("noarn", &[unrestrictable], &[], None),
+        ],
+        vec![],
+        &[],
+        &[],
+    );
+    let f = found(&s);
+    assert!(has(&f, "RS-VALID-004", "wrong").is_some());
+    assert!(has(&f, "RS-VALID-004", "right").is_none());
+    // Actions the reference lists without resource types: no opinion (AWS's own policies scope
+    // some of them to ARNs).
+    assert!(has(&f, "RS-VALID-004", "noarn").is_none());
+}
