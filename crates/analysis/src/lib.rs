@@ -453,3 +453,92 @@ pub fn policy_verdicts(cat: &Catalog, policy: &Policy) -> Verdicts {
         credentials_exposure: live("RS-CREDS-001"),
     }
 }
+
+/// One effectively granted action of a role, labelled.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GrantRow {
+    /// `service:Action`.
+    pub action: String,
+    /// Access level from the catalog.
+    pub access_level: &'static str,
+    /// allowed / allowed_under_conditions / blocked_by_boundary / blocked_by_scp / explicitly_denied.
+    pub status: GrantStatus,
+    /// Resource patterns of the granting statements (`NotResource` ones prefixed with `!`).
+    pub resources: Vec<String>,
+    /// Some granting statement carries conditions.
+    pub conditional: bool,
+    /// Policies that grant it (inline name or managed ARN).
+    pub granted_by: Vec<String>,
+    /// Last use: action-level where AWS tracks the action, service-level otherwise.
+    pub last_used_at: Option<Timestamp>,
+}
+
+/// The effective permissions of one role of a snapshot, one row per granted action.
+pub fn role_grants(cat: &Catalog, snapshot: &Snapshot, role_arn: &str) -> Option<Vec<GrantRow>> {
+    let role = snapshot.roles.iter().find(|r| r.arn == role_arn)?;
+    let index = inputs::Index::new(snapshot);
+    let policies = inputs::resolve(&index, role);
+    let identity: Vec<Policy> = policies.identity.iter().map(|(_, p)| p.clone()).collect();
+    let (scps, _) = index.scps(role.account_id.as_str());
+    let summary = effective_permissions(
+        cat,
+        &PrincipalPolicies {
+            identity: &identity,
+            boundary: policies.boundary.as_ref(),
+            scps,
+        },
+    );
+    let la: Vec<&LastAccessed> = snapshot
+        .last_accessed
+        .iter()
+        .filter(|l| l.role_arn == role_arn)
+        .collect();
+    let mut rows = Vec::with_capacity(summary.grants.len());
+    for g in &summary.grants {
+        let action = &cat.actions[g.action as usize];
+        let service = &cat.services[action.service as usize].prefix;
+        let mut resources = BTreeSet::new();
+        let mut granted_by = BTreeSet::new();
+        let mut conditional = false;
+        for (pi, si) in &g.granted_by {
+            let Some((source, policy)) = policies.identity.get(*pi as usize) else {
+                continue;
+            };
+            let Some(stmt) = policy.statements.get(*si as usize) else {
+                continue;
+            };
+            granted_by.insert(source.label().to_string());
+            conditional |= !stmt.is_unconditional();
+            match &stmt.resources {
+                Some(r) => resources.extend(r.patterns.iter().map(|p| {
+                    if r.negated {
+                        format!("!{p}")
+                    } else {
+                        p.clone()
+                    }
+                })),
+                None => {
+                    resources.insert("*".to_string());
+                }
+            }
+        }
+        let row = la.iter().find(|l| &l.service == service);
+        let last_used_at = row.and_then(|l| {
+            l.actions
+                .iter()
+                .find(|(a, _)| a.eq_ignore_ascii_case(&action.full_name))
+                .map(|(_, t)| *t)
+                .unwrap_or(l.last_accessed_at)
+        });
+        rows.push(GrantRow {
+            action: action.full_name.clone(),
+            access_level: action.level().as_str(),
+            status: g.status,
+            resources: resources.into_iter().collect(),
+            conditional,
+            granted_by: granted_by.into_iter().collect(),
+            last_used_at,
+        });
+    }
+    Some(rows)
+}

@@ -656,3 +656,50 @@ fn resource_of_another_service_is_a_validation_finding() {
     // some of them to ARNs).
     assert!(has(&f, "RS-VALID-004", "noarn").is_none());
 }
+
+#[test]
+fn grant_rows_label_status_level_scope_and_last_use() {
+    use rolescope_model::LastAccessed;
+    let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject","s3:PutObject"],"Resource":"arn:aws:s3:::b/*"},{"Effect":"Allow","Action":"iam:PassRole","Resource":"*"}]}"#;
+    let boundary = (
+        "arn:aws:iam::111122223333:policy/b",
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#,
+    );
+    let mut s = snapshot(
+        vec![role("app", &[policy], &[], Some(boundary.0))],
+        vec![],
+        &[],
+        &[boundary],
+    );
+    let arn = format!("arn:aws:iam::{ACCT}:role/app");
+    let used = Timestamp::from_millis(NOW - 86_400_000);
+    s.last_accessed = vec![LastAccessed {
+        role_arn: arn.clone(),
+        service: "s3".into(),
+        last_accessed_at: Some(used),
+        actions: vec![
+            ("s3:GetObject".into(), Some(used)),
+            ("s3:PutObject".into(), None),
+        ],
+    }];
+    let rows = crate::role_grants(catalog(), &s, &arn).unwrap();
+    assert_eq!(rows.len(), 3);
+    let row = |a: &str| rows.iter().find(|r| r.action == a).unwrap();
+    let get = row("s3:GetObject");
+    assert_eq!(get.access_level, "Read");
+    assert_eq!(get.resources, vec!["arn:aws:s3:::b/*"]);
+    assert_eq!(get.last_used_at, Some(used));
+    assert_eq!(get.granted_by, vec!["p0"]);
+    assert_eq!(
+        row("s3:PutObject").last_used_at,
+        None,
+        "tracked and never used"
+    );
+    let pass = row("iam:PassRole");
+    assert_eq!(
+        pass.status,
+        rolescope_policy::summary::GrantStatus::BlockedByBoundary
+    );
+    assert_eq!(pass.resources, vec!["*"]);
+    assert!(crate::role_grants(catalog(), &s, "arn:aws:iam::1:role/none").is_none());
+}

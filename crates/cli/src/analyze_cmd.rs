@@ -24,6 +24,14 @@ pub struct AnalyzeArgs {
     /// Functions sharing one role above which the role is reported.
     #[arg(long, default_value_t = 5)]
     shared_role_threshold: usize,
+    /// Print this role's effective permissions instead of findings: one JSON line per granted
+    /// action (status, access level, resources, granting policies, last use).
+    #[arg(long, value_name = "ROLE_ARN")]
+    role: Option<String>,
+    /// Print one JSON line per role (scores with explanations, counts, suggested policy) instead
+    /// of findings.
+    #[arg(long, conflicts_with = "role")]
+    roles: bool,
 }
 
 /// Parse `--fail-on`.
@@ -83,12 +91,29 @@ pub fn run(args: AnalyzeArgs) -> Result<ExitCode> {
     let threshold = fail_on(args.fail_on.as_deref())?;
     let settings = settings(args.unused_days, args.shared_role_threshold)?;
     let snapshot = Snapshot::read(&args.snapshot).context("reading the snapshot")?;
-    let analysis = analyze(rolescope_policy::catalog(), &snapshot, &settings);
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    for f in &analysis.findings {
-        serde_json::to_writer(&mut out, f)?;
-        out.write_all(b"\n")?;
+    if let Some(role) = &args.role {
+        let rows = rolescope_analysis::role_grants(rolescope_policy::catalog(), &snapshot, role)
+            .with_context(|| format!("role {role} is not in {}", args.snapshot.display()))?;
+        for row in &rows {
+            serde_json::to_writer(&mut out, row)?;
+            out.write_all(b"\n")?;
+        }
+        out.flush()?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let analysis = analyze(rolescope_policy::catalog(), &snapshot, &settings);
+    if args.roles {
+        for r in &analysis.roles {
+            serde_json::to_writer(&mut out, r)?;
+            out.write_all(b"\n")?;
+        }
+    } else {
+        for f in &analysis.findings {
+            serde_json::to_writer(&mut out, f)?;
+            out.write_all(b"\n")?;
+        }
     }
     out.flush()?;
     eprintln!(

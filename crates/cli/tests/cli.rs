@@ -158,3 +158,102 @@ fn policy_summary_labels_every_granted_action() {
         "{err}"
     );
 }
+
+/// A small snapshot on disk: one account, one admin Lambda role with a public function URL.
+fn admin_snapshot() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("rolescope-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("snap.jsonl");
+    let lines = [
+        r#"{"kind":"org_unit","id":"r-1","name":"Root","parent_id":null,"path":"Root"}"#,
+        r#"{"kind":"account","account_id":"012345678901","name":"a","status":"ACTIVE","parent_id":"r-1","ou_path":"Root","scanned":true}"#,
+        r#"{"kind":"role","account_id":"012345678901","name":"admin","arn":"arn:aws:iam::012345678901:role/admin","path":"/","trust_policy":"{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"Service\":\"lambda.amazonaws.com\"},\"Action\":\"sts:AssumeRole\"}]}","inline_policies":[],"attached_policy_arns":["arn:aws:iam::aws:policy/AdministratorAccess"],"boundary_arn":null,"tags":[],"last_used_at":null,"last_used_region":null,"created_at":null}"#,
+        r#"{"kind":"function","account_id":"012345678901","region":"eu-west-1","name":"f","arn":"arn:aws:lambda:eu-west-1:012345678901:function:f","role_arn":"arn:aws:iam::012345678901:role/admin","runtime":"python3.12","architectures":["x86_64"],"package_type":"Zip","last_modified":null,"layers":[],"env_var_names":[],"resource_policy":null,"urls":[{"url":"https://u","auth_type":"NONE"}]}"#,
+        r#"{"kind":"scan","scan_id":"s","started_at":"2026-11-28T00:00:00.000Z","finished_at":"2026-11-28T00:00:01.000Z","org_id":null,"regions":["eu-west-1"],"tool_version":"test"}"#,
+    ];
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    path
+}
+
+#[test]
+fn analyze_prints_findings_and_fail_on_sets_exit_1() {
+    let snap = admin_snapshot();
+    let snap = snap.to_str().unwrap();
+    let o = rolescope(&["analyze", "--snapshot", snap], None);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let checks: Vec<String> = stdout(&o)
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["check_id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert!(checks.contains(&"RS-ADMIN-001".to_string()));
+    assert!(checks.contains(&"RS-PUBLIC-003".to_string()));
+    let o = rolescope(
+        &["analyze", "--snapshot", snap, "--fail-on", "critical"],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let o = rolescope(
+        &["analyze", "--snapshot", snap, "--fail-on", "severe"],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--fail-on"));
+}
+
+#[test]
+fn analyze_role_and_roles_views() {
+    let snap = admin_snapshot();
+    let snap = snap.to_str().unwrap();
+    let o = rolescope(
+        &[
+            "analyze",
+            "--snapshot",
+            snap,
+            "--role",
+            "arn:aws:iam::012345678901:role/admin",
+        ],
+        None,
+    );
+    assert!(o.status.success());
+    // AdministratorAccess: every catalog action, each labelled.
+    let rows: Vec<serde_json::Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(rows.len() > 20_000);
+    assert!(
+        rows.iter()
+            .all(|r| r["status"] == "allowed" && r["resources"] == serde_json::json!(["*"]))
+    );
+    let o = rolescope(&["analyze", "--snapshot", snap, "--roles"], None);
+    let role: serde_json::Value = serde_json::from_str(stdout(&o).lines().next().unwrap()).unwrap();
+    assert_eq!(role["score"]["level"], "critical");
+    assert!(
+        role["score"]["contributions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["factor"] == "public_function")
+    );
+    let o = rolescope(
+        &[
+            "analyze",
+            "--snapshot",
+            snap,
+            "--role",
+            "arn:aws:iam::012345678901:role/none",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(2));
+}
