@@ -728,3 +728,88 @@ fn name_of<'a>(seed: &'a Value, account: &str) -> &'a str {
         .map(|(name, _)| name.as_str())
         .unwrap()
 }
+
+/// The datasets of a moto scan, read back by DuckDB (hive partitioning) and pyarrow.
+#[test]
+fn datasets_of_a_scan_read_back_with_duckdb_and_pyarrow() {
+    let (moto, seed) = seeded();
+    let out = out_dir("datasets");
+    let run = scan(
+        &moto.url,
+        &out,
+        &[
+            "--regions",
+            "us-east-1,eu-west-1",
+            "--last-accessed-timeout",
+            "5",
+        ],
+    );
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let python = require_tool("venv/bin/python");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("duckdb/read_dataset.py");
+    let canary = s(seed, &["canary"]);
+    let read = Command::new(python)
+        .arg(script)
+        .arg(&out)
+        .arg(canary)
+        .output()
+        .unwrap();
+    assert!(
+        read.status.success(),
+        "{}",
+        String::from_utf8_lossy(&read.stderr)
+    );
+    let d: Value = serde_json::from_slice(&read.stdout).unwrap();
+    let snap = snapshot_in(&out);
+    let today = snap.scan.as_ref().unwrap().started_at.date();
+    for (table, rows) in [
+        ("scan_runs", 1),
+        ("accounts", 6),
+        ("functions", 18),
+        ("roles", snap.roles.len()),
+        ("collection_errors", snap.collection_errors.len()),
+    ] {
+        assert_eq!(d[table]["rows"], rows, "{table}");
+        assert_eq!(
+            d[table]["dt"],
+            serde_json::json!([today.clone()]),
+            "{table}: one dt partition"
+        );
+        assert_eq!(
+            d[table]["duckdb_types"]["account_id"]
+                .as_str()
+                .unwrap_or("VARCHAR"),
+            "VARCHAR",
+            "{table}"
+        );
+        assert_eq!(
+            d[table]["hidden_files"],
+            serde_json::json!([]),
+            "{table}: no partial files left"
+        );
+    }
+    assert!(d["findings"]["rows"].as_u64().unwrap() > 0);
+    // Account ids are strings; timestamps are UTC milliseconds; integers signed.
+    assert_eq!(d["accounts"]["arrow_types"]["account_id"], "string");
+    assert_eq!(
+        d["functions"]["arrow_types"]["last_modified"],
+        "timestamp[ms, tz=UTC]"
+    );
+    assert_eq!(
+        d["scan_runs"]["arrow_types"]["started_at"],
+        "timestamp[ms, tz=UTC]"
+    );
+    assert_eq!(d["roles"]["arrow_types"]["risk_score"], "int64");
+    assert_eq!(d["functions"]["duckdb_types"]["public_access"], "BOOLEAN");
+    // The secret stays out of the datasets too: searched in every decoded value.
+    for table in d.as_object().unwrap().keys() {
+        assert_eq!(
+            d[table]["needle_found"], false,
+            "{table} contains the env var value"
+        );
+    }
+}

@@ -28,6 +28,9 @@ pub struct AnalyzeArgs {
     /// action (status, access level, resources, granting policies, last use).
     #[arg(long, value_name = "ROLE_ARN")]
     role: Option<String>,
+    /// Also write the Parquet datasets for this snapshot under this folder.
+    #[arg(long)]
+    out: Option<PathBuf>,
     /// Print one JSON line per role (scores with explanations, counts, suggested policy) instead
     /// of findings.
     #[arg(long, conflicts_with = "role")]
@@ -116,6 +119,15 @@ pub fn run(args: AnalyzeArgs) -> Result<ExitCode> {
         }
     }
     out.flush()?;
+    if let Some(dir) = &args.out {
+        let files = rolescope_exporter::export(&snapshot, &analysis, dir)
+            .context("writing the datasets")?;
+        eprintln!(
+            "  datasets   {} Parquet files under {}",
+            files.len(),
+            dir.display()
+        );
+    }
     eprintln!(
         "rolescope analyze: {} roles, {} functions",
         analysis.roles.len(),

@@ -149,6 +149,11 @@ pub fn init_logging(verbose: u8) {
 
 pub fn run(args: ScanArgs) -> Result<ExitCode> {
     init_logging(args.verbose);
+    if args.out.to_string_lossy().starts_with("s3://") {
+        bail!(
+            "--out s3://… is not supported yet: write to a local folder and copy it (aws s3 sync)"
+        );
+    }
     let config = args.config()?;
     let threshold = crate::analyze_cmd::fail_on(args.fail_on.as_deref())?;
     let settings = crate::analyze_cmd::settings(args.unused_days, 5)?;
@@ -213,6 +218,13 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
     let analysis = rolescope_analysis::analyze(rolescope_policy::catalog(), snapshot, &settings);
     crate::analyze_cmd::print_summary(&analysis);
     eprintln!("  snapshot   {}", path.display());
+    let files = rolescope_exporter::export(snapshot, &analysis, &args.out)
+        .context("writing the datasets (the snapshot above is complete and can be re-exported with `rolescope analyze --out`)")?;
+    eprintln!(
+        "  datasets   {} Parquet files under {}",
+        files.len(),
+        args.out.display()
+    );
     if args.strict && !snapshot.collection_errors.is_empty() {
         return Ok(ExitCode::from(2));
     }

@@ -1,0 +1,224 @@
+//! The exporter: Athena-ready Parquet datasets from a snapshot and its analysis.
+//!
+//! Invariant: this crate owns every Arrow schema. Each is defined once, next to its row type, in
+//! [`tables`]. The Athena DDL (`athena/tables.sql`) and `docs/schema.md` are generated from those
+//! definitions, and a test fails when the committed files drift.
+//!
+//! Status (issue 5): local datasets for scan_runs, accounts, functions, roles, findings and
+//! collection_errors. Still to come: org_units, scps, role_policies, role_permissions,
+//! role_service_access, views, S3 output.
+
+pub mod ddl;
+pub mod table;
+pub mod tables;
+#[cfg(test)]
+mod tests;
+pub mod writer;
+
+use rolescope_analysis::Analysis;
+use rolescope_model::snapshot::Snapshot;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use table::batch;
+use tables::*;
+
+/// Exporting failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    /// The snapshot has no closing scan record.
+    #[error("the snapshot has no scan record; was the scan interrupted?")]
+    NoScan,
+    /// A row did not fit its schema (a bug).
+    #[error(transparent)]
+    Schema(#[from] table::SchemaMismatch),
+    /// Writing failed.
+    #[error(transparent)]
+    Write(#[from] writer::WriteError),
+}
+
+/// Write the dataset for one scan under `out`; returns the files written.
+pub fn export(
+    snapshot: &Snapshot,
+    analysis: &Analysis,
+    out: &Path,
+) -> Result<Vec<PathBuf>, ExportError> {
+    let scan = snapshot.scan.as_ref().ok_or(ExportError::NoScan)?;
+    let id = scan.scan_id.clone();
+    let date = scan.started_at.date();
+    let account_score: HashMap<&str, (i64, &str)> = analysis
+        .accounts
+        .iter()
+        .map(|a| (a.id.as_str(), (i64::from(a.score), a.level)))
+        .collect();
+    let function_score: HashMap<&str, (i64, &str)> = analysis
+        .functions
+        .iter()
+        .map(|f| (f.id.as_str(), (i64::from(f.score), f.level)))
+        .collect();
+    let public: std::collections::BTreeSet<&str> = analysis
+        .findings
+        .iter()
+        .filter(|f| {
+            matches!(f.check_id, "RS-PUBLIC-001" | "RS-PUBLIC-003") && f.mitigated_by.is_none()
+        })
+        .map(|f| f.resource_arn.as_str())
+        .collect();
+    let roles_by_arn: HashMap<&str, &rolescope_analysis::RoleAnalysis> = analysis
+        .roles
+        .iter()
+        .map(|r| (r.role_arn.as_str(), r))
+        .collect();
+
+    let mut files = Vec::new();
+    let mut put = |table: &str, b: arrow_array::RecordBatch| -> Result<(), ExportError> {
+        files.push(writer::write_table(out, table, &date, &id, &b)?);
+        Ok(())
+    };
+
+    put(
+        "scan_runs",
+        batch(&[ScanRun {
+            scan_id: id.clone(),
+            started_at: scan.started_at.millis,
+            finished_at: scan.finished_at.millis,
+            org_id: scan.org_id.clone(),
+            accounts: snapshot.accounts.len() as i64,
+            accounts_scanned: snapshot.accounts.iter().filter(|a| a.scanned).count() as i64,
+            regions: scan.regions.clone(),
+            functions: snapshot.functions.len() as i64,
+            roles: snapshot.roles.len() as i64,
+            findings: analysis.findings.len() as i64,
+            collection_errors: snapshot.collection_errors.len() as i64,
+            tool_version: scan.tool_version.clone(),
+        }])?,
+    )?;
+
+    let accounts: Vec<AccountRow> = snapshot
+        .accounts
+        .iter()
+        .map(|a| {
+            let (score, level) = account_score
+                .get(a.account_id.as_str())
+                .copied()
+                .unwrap_or((0, "none"));
+            AccountRow {
+                scan_id: id.clone(),
+                account_id: a.account_id.to_string(),
+                account_name: a.name.clone(),
+                ou_path: a.ou_path.clone(),
+                status: serde_json::to_value(a.status)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default(),
+                scanned: a.scanned,
+                risk_score: score,
+                risk_level: level.to_string(),
+            }
+        })
+        .collect();
+    put("accounts", batch(&accounts)?)?;
+
+    let functions: Vec<FunctionRow> = snapshot
+        .functions
+        .iter()
+        .map(|f| {
+            let (score, level) = function_score
+                .get(f.arn.as_str())
+                .copied()
+                .unwrap_or((0, "none"));
+            FunctionRow {
+                scan_id: id.clone(),
+                account_id: f.account_id.to_string(),
+                region: f.region.clone(),
+                function_name: f.name.clone(),
+                function_arn: f.arn.clone(),
+                role_arn: f.role_arn.clone(),
+                runtime: f.runtime.clone(),
+                architectures: f.architectures.clone(),
+                package_type: f.package_type.clone(),
+                last_modified: f.last_modified.map(|t| t.millis),
+                layers: f.layers.clone(),
+                env_var_names: f.env_var_names.clone(),
+                url_auth_type: f
+                    .urls
+                    .iter()
+                    .find(|u| u.auth_type == "NONE")
+                    .or(f.urls.first())
+                    .map(|u| u.auth_type.clone()),
+                resource_policy: f.resource_policy.clone(),
+                public_access: public.contains(f.arn.as_str()),
+                risk_score: score,
+                risk_level: level.to_string(),
+            }
+        })
+        .collect();
+    put("functions", batch(&functions)?)?;
+
+    let roles: Vec<RoleRow> = snapshot
+        .roles
+        .iter()
+        .map(|r| {
+            let a = roles_by_arn.get(r.arn.as_str());
+            RoleRow {
+                scan_id: id.clone(),
+                account_id: r.account_id.to_string(),
+                role_name: r.name.clone(),
+                role_arn: r.arn.clone(),
+                path: r.path.clone(),
+                trust_policy: r.trust_policy.clone(),
+                boundary_arn: r.boundary_arn.clone(),
+                last_used_at: r.last_used_at.map(|t| t.millis),
+                function_count: a.map(|a| a.function_count as i64).unwrap_or(0),
+                is_lambda_role: a.is_some_and(|a| a.is_lambda_role),
+                allowed_actions: a
+                    .map(|a| (a.allowed + a.allowed_under_conditions) as i64)
+                    .unwrap_or(0),
+                risk_score: a.map(|a| i64::from(a.score.score)).unwrap_or(0),
+                risk_level: a.map(|a| a.score.level).unwrap_or("none").to_string(),
+                score_explanation: a
+                    .map(|a| serde_json::to_string(&a.score.contributions).unwrap_or_default())
+                    .unwrap_or_else(|| "[]".into()),
+                unused_services: a
+                    .and_then(|a| a.unused_services.clone())
+                    .unwrap_or_default(),
+                suggested_policy: a.and_then(|a| a.suggested_policy.clone()),
+            }
+        })
+        .collect();
+    put("roles", batch(&roles)?)?;
+
+    let findings: Vec<FindingRow> = analysis
+        .findings
+        .iter()
+        .map(|f| FindingRow {
+            scan_id: id.clone(),
+            finding_id: f.finding_id.clone(),
+            check_id: f.check_id.to_string(),
+            category: f.category.as_str().to_string(),
+            severity: f.severity.as_str().to_string(),
+            account_id: f.account_id.to_string(),
+            region: f.region.clone(),
+            resource_arn: f.resource_arn.clone(),
+            title: f.title.clone(),
+            detail: f.detail.to_string(),
+            mitigated_by: f.mitigated_by.clone(),
+        })
+        .collect();
+    put("findings", batch(&findings)?)?;
+
+    let errors: Vec<CollectionErrorRow> = snapshot
+        .collection_errors
+        .iter()
+        .map(|e| CollectionErrorRow {
+            scan_id: id.clone(),
+            account_id: e.account_id.as_ref().map(|a| a.to_string()),
+            region: e.region.clone(),
+            service: e.service.clone(),
+            operation: e.operation.clone(),
+            error_code: e.error_code.clone(),
+            message: e.message.clone(),
+        })
+        .collect();
+    put("collection_errors", batch(&errors)?)?;
+    Ok(files)
+}

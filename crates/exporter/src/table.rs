@@ -1,0 +1,241 @@
+//! Table definitions: every column once, with its type and meaning. Arrow schemas, Athena DDL and
+//! docs/schema.md are all derived from these definitions.
+
+use arrow_array::builder::{
+    BooleanBuilder, Int64Builder, ListBuilder, StringBuilder, TimestampMillisecondBuilder,
+};
+use arrow_array::{ArrayRef, RecordBatch};
+use arrow_schema::{DataType, Field, Schema, TimeUnit};
+use std::sync::Arc;
+
+/// Column types, chosen for Athena and QuickSight: signed integers, millisecond UTC timestamps,
+/// strings (account ids included), booleans, and string lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// UTF-8 string.
+    String,
+    /// Signed 64-bit integer.
+    Int64,
+    /// Boolean.
+    Bool,
+    /// UTC timestamp, millisecond precision.
+    TimestampMs,
+    /// List of strings.
+    StringList,
+}
+
+impl Kind {
+    /// The Arrow type.
+    pub fn arrow(self) -> DataType {
+        match self {
+            Kind::String => DataType::Utf8,
+            Kind::Int64 => DataType::Int64,
+            Kind::Bool => DataType::Boolean,
+            Kind::TimestampMs => DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
+            Kind::StringList => DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))),
+        }
+    }
+
+    /// The Athena (Hive DDL) type.
+    pub fn athena(self) -> &'static str {
+        match self {
+            Kind::String => "string",
+            Kind::Int64 => "bigint",
+            Kind::Bool => "boolean",
+            Kind::TimestampMs => "timestamp",
+            Kind::StringList => "array<string>",
+        }
+    }
+}
+
+/// One column.
+#[derive(Debug, Clone, Copy)]
+pub struct Column {
+    /// Column name (snake_case).
+    pub name: &'static str,
+    /// Type.
+    pub kind: Kind,
+    /// May be null.
+    pub nullable: bool,
+    /// What it holds.
+    pub doc: &'static str,
+}
+
+/// One table of the dataset.
+#[derive(Debug, Clone, Copy)]
+pub struct TableDef {
+    /// Table (and folder) name.
+    pub name: &'static str,
+    /// What a row is.
+    pub doc: &'static str,
+    /// Columns in file order. Every table starts with `scan_id`.
+    pub columns: &'static [Column],
+}
+
+impl TableDef {
+    /// The Arrow schema.
+    pub fn schema(&self) -> Schema {
+        Schema::new(
+            self.columns
+                .iter()
+                .map(|c| Field::new(c.name, c.kind.arrow(), c.nullable))
+                .collect::<Vec<_>>(),
+        )
+    }
+}
+
+/// A cell value, as a row hands it over.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// String or null.
+    Str(Option<String>),
+    /// Integer or null.
+    Int(Option<i64>),
+    /// Boolean or null.
+    Bool(Option<bool>),
+    /// Milliseconds since the epoch, or null.
+    Ts(Option<i64>),
+    /// List of strings.
+    List(Vec<String>),
+}
+
+impl From<&str> for Value {
+    fn from(s: &str) -> Self {
+        Value::Str(Some(s.to_string()))
+    }
+}
+
+impl From<String> for Value {
+    fn from(s: String) -> Self {
+        Value::Str(Some(s))
+    }
+}
+
+impl From<Option<String>> for Value {
+    fn from(s: Option<String>) -> Self {
+        Value::Str(s)
+    }
+}
+
+impl From<i64> for Value {
+    fn from(v: i64) -> Self {
+        Value::Int(Some(v))
+    }
+}
+
+impl From<bool> for Value {
+    fn from(v: bool) -> Self {
+        Value::Bool(Some(v))
+    }
+}
+
+impl From<Vec<String>> for Value {
+    fn from(v: Vec<String>) -> Self {
+        Value::List(v)
+    }
+}
+
+/// A row type of one table.
+pub trait Row {
+    /// The table it belongs to.
+    const TABLE: TableDef;
+    /// Its cells, in the table's column order.
+    fn values(&self) -> Vec<Value>;
+}
+
+/// A value that does not fit its column: a bug in a row type, caught by the tests of each table.
+#[derive(Debug, thiserror::Error)]
+#[error("table {table}, column {column}: {message}")]
+pub struct SchemaMismatch {
+    /// Table.
+    pub table: &'static str,
+    /// Column.
+    pub column: &'static str,
+    /// What was wrong.
+    pub message: String,
+}
+
+enum Builder {
+    Str(StringBuilder),
+    Int(Int64Builder),
+    Bool(BooleanBuilder),
+    Ts(TimestampMillisecondBuilder),
+    List(ListBuilder<StringBuilder>),
+}
+
+/// Build one record batch from rows.
+pub fn batch<R: Row>(rows: &[R]) -> Result<RecordBatch, SchemaMismatch> {
+    let def = R::TABLE;
+    let mut builders: Vec<Builder> = def
+        .columns
+        .iter()
+        .map(|c| match c.kind {
+            Kind::String => Builder::Str(StringBuilder::new()),
+            Kind::Int64 => Builder::Int(Int64Builder::new()),
+            Kind::Bool => Builder::Bool(BooleanBuilder::new()),
+            Kind::TimestampMs => {
+                Builder::Ts(TimestampMillisecondBuilder::new().with_timezone("UTC"))
+            }
+            Kind::StringList => Builder::List(ListBuilder::new(StringBuilder::new())),
+        })
+        .collect();
+    for row in rows {
+        let values = row.values();
+        if values.len() != def.columns.len() {
+            return Err(SchemaMismatch {
+                table: def.name,
+                column: "*",
+                message: format!("{} values for {} columns", values.len(), def.columns.len()),
+            });
+        }
+        for ((builder, value), column) in builders.iter_mut().zip(values).zip(def.columns) {
+            let null_in_required = matches!(
+                &value,
+                Value::Str(None) | Value::Int(None) | Value::Bool(None) | Value::Ts(None)
+            ) && !column.nullable;
+            if null_in_required {
+                return Err(SchemaMismatch {
+                    table: def.name,
+                    column: column.name,
+                    message: "null in a required column".into(),
+                });
+            }
+            match (builder, value) {
+                (Builder::Str(b), Value::Str(v)) => b.append_option(v),
+                (Builder::Int(b), Value::Int(v)) => b.append_option(v),
+                (Builder::Bool(b), Value::Bool(v)) => b.append_option(v),
+                (Builder::Ts(b), Value::Ts(v)) => b.append_option(v),
+                (Builder::List(b), Value::List(items)) => {
+                    for item in items {
+                        b.values().append_value(item);
+                    }
+                    b.append(true);
+                }
+                (_, v) => {
+                    return Err(SchemaMismatch {
+                        table: def.name,
+                        column: column.name,
+                        message: format!("value {v:?} does not fit {:?}", column.kind),
+                    });
+                }
+            }
+        }
+    }
+    let arrays: Vec<ArrayRef> = builders
+        .into_iter()
+        .map(|b| -> ArrayRef {
+            match b {
+                Builder::Str(mut b) => Arc::new(b.finish()),
+                Builder::Int(mut b) => Arc::new(b.finish()),
+                Builder::Bool(mut b) => Arc::new(b.finish()),
+                Builder::Ts(mut b) => Arc::new(b.finish()),
+                Builder::List(mut b) => Arc::new(b.finish()),
+            }
+        })
+        .collect();
+    RecordBatch::try_new(Arc::new(def.schema()), arrays).map_err(|e| SchemaMismatch {
+        table: def.name,
+        column: "*",
+        message: e.to_string(),
+    })
+}

@@ -1,0 +1,242 @@
+//! Schemas, generated files, round trips and atomic writes.
+
+use crate::table::{Row, Value, batch};
+use crate::tables::*;
+use crate::{ddl, export, writer};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use rolescope_model::snapshot::Snapshot;
+use rolescope_model::{
+    Account, AccountId, AccountStatus, Function, OrgUnit, Role, ScanInfo, Timestamp,
+};
+use std::path::PathBuf;
+
+fn temp(name: &str) -> PathBuf {
+    let dir =
+        std::env::temp_dir().join(format!("rolescope-exporter-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn snapshot() -> Snapshot {
+    let acct = AccountId::new("000123456789").unwrap();
+    let mut s = Snapshot::default();
+    s.org_units.push(OrgUnit {
+        id: "r-1".into(),
+        name: "Root".into(),
+        parent_id: None,
+        path: "Root".into(),
+    });
+    s.accounts.push(Account {
+        account_id: acct.clone(),
+        name: "prod".into(),
+        status: AccountStatus::Active,
+        parent_id: "r-1".into(),
+        ou_path: "Root".into(),
+        scanned: true,
+    });
+    s.roles.push(Role {
+        account_id: acct.clone(),
+        name: "app".into(),
+        arn: "arn:aws:iam::000123456789:role/app".into(),
+        path: "/".into(),
+        trust_policy: r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#.into(),
+        inline_policies: vec![rolescope_model::InlinePolicy {
+            name: "all".into(),
+            document: r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#.into(),
+        }],
+        attached_policy_arns: vec![],
+        boundary_arn: None,
+        tags: vec![],
+        last_used_at: Some(Timestamp::from_millis(1_790_000_000_123)),
+        last_used_region: None,
+        created_at: None,
+    });
+    s.functions.push(Function {
+        account_id: acct,
+        region: "eu-west-1".into(),
+        name: "f".into(),
+        arn: "arn:aws:lambda:eu-west-1:000123456789:function:f".into(),
+        role_arn: "arn:aws:iam::000123456789:role/app".into(),
+        runtime: Some("python3.12".into()),
+        architectures: vec!["arm64".into()],
+        package_type: Some("Zip".into()),
+        last_modified: Some(Timestamp::from_millis(1_790_000_000_456)),
+        layers: vec![],
+        env_var_names: vec!["STAGE".into()],
+        resource_policy: None,
+        urls: vec![rolescope_model::FunctionUrl {
+            url: "https://u".into(),
+            auth_type: "NONE".into(),
+        }],
+    });
+    s.scan = Some(ScanInfo {
+        scan_id: "scan-1".into(),
+        started_at: Timestamp::from_millis(1_800_000_000_000),
+        finished_at: Timestamp::from_millis(1_800_000_060_000),
+        org_id: Some("o-abc".into()),
+        regions: vec!["eu-west-1".into()],
+        tool_version: "test".into(),
+    });
+    s
+}
+
+#[test]
+fn every_batch_carries_its_tables_schema() {
+    let s = snapshot();
+    let a = rolescope_analysis::analyze(rolescope_policy::catalog(), &s, &Default::default());
+    let out = temp("schemas");
+    let files = export(&s, &a, &out).unwrap();
+    assert_eq!(files.len(), TABLES.len());
+    for (def, file) in TABLES.iter().zip(&files) {
+        assert!(
+            file.starts_with(out.join(def.name).join("dt=2027-01-15")),
+            "{}",
+            file.display()
+        );
+        let reader =
+            ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(file).unwrap()).unwrap();
+        assert_eq!(reader.schema().as_ref(), &def.schema(), "{}", def.name);
+    }
+}
+
+#[test]
+fn round_trip_keeps_ids_types_and_values() {
+    let s = snapshot();
+    let a = rolescope_analysis::analyze(rolescope_policy::catalog(), &s, &Default::default());
+    let out = temp("roundtrip");
+    export(&s, &a, &out).unwrap();
+    let read = |table: &str| {
+        let path = writer::file_path(&out, table, "2027-01-15", "scan-1");
+        let reader = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(path).unwrap())
+            .unwrap()
+            .build()
+            .unwrap();
+        reader.map(|b| b.unwrap()).collect::<Vec<_>>()
+    };
+    use arrow_array::{Array, BooleanArray, StringArray, TimestampMillisecondArray};
+    let accounts = read("accounts");
+    let ids = accounts[0]
+        .column(1)
+        .as_any()
+        .downcast_ref::<StringArray>()
+        .unwrap();
+    assert_eq!(
+        ids.value(0),
+        "000123456789",
+        "leading zeros survive: account ids are strings"
+    );
+    let functions = read("functions");
+    let f = &functions[0];
+    let modified = f
+        .column_by_name("last_modified")
+        .unwrap()
+        .as_any()
+        .downcast_ref::<TimestampMillisecondArray>()
+        .unwrap();
+    assert_eq!(modified.value(0), 1_790_000_000_456);
+    let public = f
+        .column_by_name("public_access")
+        .unwrap()
+        .as_any()
+        .downcast_ref::<BooleanArray>()
+        .unwrap();
+    assert!(public.value(0), "URL with AuthType NONE");
+    let findings = read("findings");
+    assert_eq!(findings[0].num_rows(), a.findings.len());
+    let roles = read("roles");
+    let level = roles[0]
+        .column_by_name("risk_level")
+        .unwrap()
+        .as_any()
+        .downcast_ref::<StringArray>()
+        .unwrap();
+    assert_eq!(level.value(0), "critical");
+    assert!(
+        roles[0]
+            .column_by_name("suggested_policy")
+            .unwrap()
+            .is_null(0)
+    );
+}
+
+#[test]
+fn rerun_with_the_same_scan_id_replaces_and_failed_writes_leave_nothing() {
+    let s = snapshot();
+    let a = rolescope_analysis::analyze(rolescope_policy::catalog(), &s, &Default::default());
+    let out = temp("rerun");
+    let first = export(&s, &a, &out).unwrap();
+    let second = export(&s, &a, &out).unwrap();
+    assert_eq!(first, second);
+    let parquet_files = |dir: &std::path::Path| {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .ends_with(".parquet")
+            })
+            .count()
+    };
+    assert_eq!(
+        parquet_files(first[0].parent().unwrap()),
+        1,
+        "replaced, not duplicated"
+    );
+
+    // A plain file where the table folder should be: the write fails and leaves no file behind.
+    let blocked = temp("blocked");
+    std::fs::write(blocked.join("scan_runs"), b"").unwrap();
+    let err = export(&s, &a, &blocked).unwrap_err().to_string();
+    assert!(err.contains("scan_runs"), "{err}");
+    assert!(!writer::file_path(&blocked, "scan_runs", "2027-01-15", "scan-1").exists());
+}
+
+#[derive(Debug)]
+struct Broken;
+
+impl Row for Broken {
+    const TABLE: crate::table::TableDef = CollectionErrorRow::TABLE;
+    fn values(&self) -> Vec<Value> {
+        // A string where the table wants a string, then an integer where it wants a string.
+        let mut v = vec![
+            Value::from("s"),
+            Value::Str(None),
+            Value::Str(None),
+            Value::from("lambda"),
+        ];
+        v.push(Value::Int(Some(1)));
+        v.extend([Value::from("x"), Value::from("y")]);
+        v
+    }
+}
+
+#[test]
+fn a_value_that_does_not_fit_its_column_is_an_error_naming_it() {
+    let err = batch(&[Broken]).unwrap_err().to_string();
+    assert!(
+        err.contains("collection_errors") && err.contains("operation"),
+        "{err}"
+    );
+}
+
+#[test]
+fn generated_files_are_current() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+    for (path, want) in [
+        (format!("{root}/docs/schema.md"), ddl::schema_md(TABLES)),
+        (format!("{root}/athena/tables.sql"), ddl::tables_sql(TABLES)),
+    ] {
+        if std::env::var_os("UPDATE_DOCS").is_some() {
+            std::fs::create_dir_all(std::path::Path::new(&path).parent().unwrap()).unwrap();
+            std::fs::write(&path, &want).unwrap();
+        }
+        let have = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            have == want,
+            "{path} is stale: run `UPDATE_DOCS=1 cargo test -p rolescope-exporter generated`"
+        );
+    }
+}
