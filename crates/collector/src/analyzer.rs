@@ -2,7 +2,7 @@
 
 use crate::ctx::{Ctx, Lane};
 use crate::limiter::RateClass;
-use crate::org::next;
+use crate::org::all_pages;
 use aa::types::{AnalyzerStatus, Criterion};
 use aws_sdk_accessanalyzer as aa;
 use rolescope_model::{AccessFinding, AccountId, CollectionError};
@@ -56,47 +56,40 @@ pub(crate) async fn collect(
     region: &str,
     errors: &mut Vec<CollectionError>,
 ) -> Vec<AccessFinding> {
-    let lane = Lane::regional(account, region);
-    let mut analyzers = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        match ctx
+    let lane = &Lane::regional(account, region);
+    let (analyzers, failed) = all_pages(|token| async move {
+        let page = ctx
             .call(
-                &lane,
+                lane,
                 RateClass::AccessAnalyzer,
                 SERVICE,
                 "ListAnalyzers",
-                client.list_analyzers().set_next_token(token.clone()).send(),
+                client.list_analyzers().set_next_token(token).send(),
             )
-            .await
-        {
-            Ok(page) => {
-                analyzers.extend(page.analyzers().iter().cloned());
-                token = next(page.next_token(), &token);
-                if token.is_none() {
-                    break;
-                }
-            }
-            Err(e) => {
-                errors.push(e);
-                return Vec::new();
-            }
-        }
+            .await?;
+        Ok((
+            page.analyzers().to_vec(),
+            page.next_token().map(str::to_string),
+        ))
+    })
+    .await;
+    if let Some(e) = failed {
+        errors.push(e);
+        return Vec::new();
     }
+    let criterion = &RESOURCE_TYPES
+        .iter()
+        .fold(Criterion::builder(), |b, t| b.eq(*t))
+        .build();
     let mut out = Vec::new();
     for analyzer in analyzers
         .iter()
         .filter(|a| a.status() == &AnalyzerStatus::Active)
     {
-        let criterion = RESOURCE_TYPES
-            .iter()
-            .fold(Criterion::builder(), |b, t| b.eq(*t))
-            .build();
-        let mut token: Option<String> = None;
-        loop {
-            match ctx
+        let (findings, failed) = all_pages(|token| async move {
+            let page = ctx
                 .call(
-                    &lane,
+                    lane,
                     RateClass::AccessAnalyzer,
                     SERVICE,
                     "ListFindingsV2",
@@ -104,28 +97,21 @@ pub(crate) async fn collect(
                         .list_findings_v2()
                         .analyzer_arn(analyzer.arn())
                         .filter("resourceType", criterion.clone())
-                        .set_next_token(token.clone())
+                        .set_next_token(token)
                         .send(),
                 )
-                .await
-            {
-                Ok(page) => {
-                    out.extend(
-                        page.findings()
-                            .iter()
-                            .map(|f| to_model(account, region, analyzer, f)),
-                    );
-                    token = next(page.next_token(), &token);
-                    if token.is_none() {
-                        break;
-                    }
-                }
-                Err(e) => {
-                    errors.push(e);
-                    break;
-                }
-            }
-        }
+                .await?;
+            Ok((
+                page.findings()
+                    .iter()
+                    .map(|f| to_model(account, region, analyzer, f))
+                    .collect(),
+                page.next_token().map(str::to_string),
+            ))
+        })
+        .await;
+        out.extend(findings);
+        errors.extend(failed);
     }
     out.sort_by(|a, b| a.id.cmp(&b.id));
     out.dedup_by(|a, b| a.id == b.id);

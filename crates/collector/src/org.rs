@@ -30,14 +30,13 @@ pub(crate) async fn walk(
     errors: &mut Vec<CollectionError>,
 ) -> Result<OrgView, CollectionError> {
     let lane = Lane::global(caller);
-    let call = |op| (lane.clone(), op);
-    let (l, op) = call("DescribeOrganization");
+    let lane = &lane;
     let org = ctx
         .call(
-            &l,
+            lane,
             RateClass::Organizations,
             SERVICE,
-            op,
+            "DescribeOrganization",
             client.describe_organization().send(),
         )
         .await?;
@@ -46,24 +45,21 @@ pub(crate) async fn walk(
         ..OrgView::default()
     };
 
-    let mut roots = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let (l, op) = call("ListRoots");
+    let (roots, failed) = all_pages(|token| async move {
         let page = ctx
             .call(
-                &l,
+                lane,
                 RateClass::Organizations,
                 SERVICE,
-                op,
-                client.list_roots().set_next_token(token.clone()).send(),
+                "ListRoots",
+                client.list_roots().set_next_token(token).send(),
             )
             .await?;
-        roots.extend(page.roots().iter().cloned());
-        token = next(page.next_token(), &token);
-        if token.is_none() {
-            break;
-        }
+        Ok((page.roots().to_vec(), page.next_token().map(str::to_string)))
+    })
+    .await;
+    if let Some(e) = failed {
+        return Err(e);
     }
 
     // Policy types enabled at any root: only those are fetched.
@@ -92,98 +88,85 @@ pub(crate) async fn walk(
         queue.push_back((id, name));
     }
     while let Some((parent, path)) = queue.pop_front() {
-        let mut token: Option<String> = None;
-        loop {
-            let (l, op) = call("ListOrganizationalUnitsForParent");
-            let page = match ctx
+        let parent_ref = parent.as_str();
+        let (units, failed) = all_pages(|token| async move {
+            let page = ctx
                 .call(
-                    &l,
+                    lane,
                     RateClass::Organizations,
                     SERVICE,
-                    op,
+                    "ListOrganizationalUnitsForParent",
                     client
                         .list_organizational_units_for_parent()
-                        .parent_id(&parent)
-                        .set_next_token(token.clone())
+                        .parent_id(parent_ref)
+                        .set_next_token(token)
                         .send(),
                 )
-                .await
-            {
-                Ok(page) => page,
-                Err(e) => {
-                    errors.push(e);
-                    break;
-                }
-            };
-            for ou in page.organizational_units() {
-                let id = ou.id().unwrap_or_default().to_string();
-                let name = ou.name().unwrap_or_default().to_string();
-                let child_path = format!("{path}/{name}");
-                view.units.push(OrgUnit {
-                    id: id.clone(),
-                    name,
-                    parent_id: Some(parent.clone()),
-                    path: child_path.clone(),
-                });
-                queue.push_back((id, child_path));
-            }
-            token = next(page.next_token(), &token);
-            if token.is_none() {
-                break;
-            }
+                .await?;
+            Ok((
+                page.organizational_units().to_vec(),
+                page.next_token().map(str::to_string),
+            ))
+        })
+        .await;
+        errors.extend(failed);
+        for ou in units {
+            let id = ou.id().unwrap_or_default().to_string();
+            let name = ou.name().unwrap_or_default().to_string();
+            let child_path = format!("{path}/{name}");
+            view.units.push(OrgUnit {
+                id: id.clone(),
+                name,
+                parent_id: Some(parent.clone()),
+                path: child_path.clone(),
+            });
+            queue.push_back((id, child_path));
         }
-        let mut token: Option<String> = None;
-        loop {
-            let (l, op) = call("ListAccountsForParent");
-            let page = match ctx
+        let (accounts, failed) = all_pages(|token| async move {
+            let page = ctx
                 .call(
-                    &l,
+                    lane,
                     RateClass::Organizations,
                     SERVICE,
-                    op,
+                    "ListAccountsForParent",
                     client
                         .list_accounts_for_parent()
-                        .parent_id(&parent)
-                        .set_next_token(token.clone())
+                        .parent_id(parent_ref)
+                        .set_next_token(token)
                         .send(),
                 )
-                .await
-            {
-                Ok(page) => page,
+                .await?;
+            Ok((
+                page.accounts().to_vec(),
+                page.next_token().map(str::to_string),
+            ))
+        })
+        .await;
+        errors.extend(failed);
+        for account in &accounts {
+            let Some(id) = account.id() else { continue };
+            let account_id = match AccountId::new(id) {
+                Ok(a) => a,
                 Err(e) => {
-                    errors.push(e);
-                    break;
+                    errors.push(CollectionError {
+                        account_id: None,
+                        region: None,
+                        service: SERVICE.into(),
+                        operation: "ListAccountsForParent".into(),
+                        error_code: "InvalidAccountId".into(),
+                        message: e.to_string(),
+                    });
+                    continue;
                 }
             };
-            for account in page.accounts() {
-                let Some(id) = account.id() else { continue };
-                let account_id = match AccountId::new(id) {
-                    Ok(a) => a,
-                    Err(e) => {
-                        errors.push(CollectionError {
-                            account_id: None,
-                            region: None,
-                            service: SERVICE.into(),
-                            operation: "ListAccountsForParent".into(),
-                            error_code: "InvalidAccountId".into(),
-                            message: e.to_string(),
-                        });
-                        continue;
-                    }
-                };
-                view.accounts.push(Account {
-                    account_id,
-                    name: account.name().unwrap_or_default().to_string(),
-                    status: account_status(account),
-                    parent_id: parent.clone(),
-                    ou_path: path.clone(),
-                    scanned: false,
-                });
-            }
-            token = next(page.next_token(), &token);
-            if token.is_none() {
-                break;
-            }
+            view.accounts.push(Account {
+                account_id,
+                name: account.name().unwrap_or_default().to_string(),
+                status: account_status(account),
+                parent_id: parent.clone(),
+                ou_path: path.clone(),
+                scanned: false,
+            });
         }
     }
 
@@ -230,34 +213,37 @@ async fn policies(
         ControlPolicyType::ServiceControlPolicy => PolicyType::ServiceControlPolicy,
         ControlPolicyType::ResourceControlPolicy => PolicyType::ResourceControlPolicy,
     };
-    let mut summaries = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
+    let lane = &lane;
+    let filter = &filter;
+    let (summaries, failed) = all_pages(|token| async move {
         let page = ctx
             .call(
-                &lane,
+                lane,
                 RateClass::Organizations,
                 SERVICE,
                 "ListPolicies",
                 client
                     .list_policies()
                     .filter(filter.clone())
-                    .set_next_token(token.clone())
+                    .set_next_token(token)
                     .send(),
             )
             .await?;
-        summaries.extend(page.policies().iter().cloned());
-        token = next(page.next_token(), &token);
-        if token.is_none() {
-            break;
-        }
+        Ok((
+            page.policies().to_vec(),
+            page.next_token().map(str::to_string),
+        ))
+    })
+    .await;
+    if let Some(e) = failed {
+        return Err(e);
     }
     let mut out = Vec::new();
     for summary in summaries {
         let Some(id) = summary.id() else { continue };
         let described = match ctx
             .call(
-                &lane,
+                lane,
                 RateClass::Organizations,
                 SERVICE,
                 "DescribePolicy",
@@ -289,39 +275,31 @@ async fn policies(
                 content.to_string()
             }
         };
-        let mut targets = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let page = match ctx
+        let (found, failed) = all_pages(|token| async move {
+            let page = ctx
                 .call(
-                    &lane,
+                    lane,
                     RateClass::Organizations,
                     SERVICE,
                     "ListTargetsForPolicy",
                     client
                         .list_targets_for_policy()
                         .policy_id(id)
-                        .set_next_token(token.clone())
+                        .set_next_token(token)
                         .send(),
                 )
-                .await
-            {
-                Ok(page) => page,
-                Err(e) => {
-                    errors.push(e);
-                    break;
-                }
-            };
-            targets.extend(
+                .await?;
+            Ok((
                 page.targets()
                     .iter()
-                    .filter_map(|t| t.target_id().map(str::to_string)),
-            );
-            token = next(page.next_token(), &token);
-            if token.is_none() {
-                break;
-            }
-        }
+                    .filter_map(|t| t.target_id().map(str::to_string))
+                    .collect(),
+                page.next_token().map(str::to_string),
+            ))
+        })
+        .await;
+        errors.extend(failed);
+        let mut targets: Vec<String> = found;
         targets.sort();
         out.push(ControlPolicy {
             id: id.to_string(),
@@ -332,6 +310,29 @@ async fn policies(
         });
     }
     Ok(out)
+}
+
+/// Follow a token-paginated listing to its end. `fetch` sends one page for a token and returns
+/// its items and the next token. On a failure, what was listed so far comes back with the error.
+pub(crate) async fn all_pages<T, F, Fut>(mut fetch: F) -> (Vec<T>, Option<CollectionError>)
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: std::future::Future<Output = Result<(Vec<T>, Option<String>), CollectionError>>,
+{
+    let mut items = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        match fetch(token.clone()).await {
+            Ok((mut page, next_token)) => {
+                items.append(&mut page);
+                token = next(next_token.as_deref(), &token);
+                if token.is_none() {
+                    return (items, None);
+                }
+            }
+            Err(e) => return (items, Some(e)),
+        }
+    }
 }
 
 /// The next pagination token, or `None` when the listing is done. A token equal to the one just

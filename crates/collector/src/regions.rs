@@ -5,7 +5,7 @@
 
 use crate::ctx::{Ctx, Lane};
 use crate::limiter::RateClass;
-use crate::org::next;
+use crate::org::all_pages;
 use account::types::RegionOptStatus;
 use aws_sdk_account as account;
 use rolescope_model::{AccountId, CollectionError};
@@ -40,13 +40,11 @@ pub(crate) async fn discover(
     account: &AccountId,
     errors: &mut Vec<CollectionError>,
 ) -> Vec<String> {
-    let lane = Lane::global(account);
-    let mut regions = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        match ctx
+    let lane = &Lane::global(account);
+    let (mut regions, failed) = all_pages(|token| async move {
+        let page = ctx
             .call(
-                &lane,
+                lane,
                 RateClass::Other,
                 "account",
                 "ListRegions",
@@ -54,38 +52,35 @@ pub(crate) async fn discover(
                     .list_regions()
                     .region_opt_status_contains(RegionOptStatus::Enabled)
                     .region_opt_status_contains(RegionOptStatus::EnabledByDefault)
-                    .set_next_token(token.clone())
+                    .set_next_token(token)
                     .send(),
             )
-            .await
-        {
-            Ok(page) => {
-                regions.extend(page.regions().iter().filter_map(|r| {
-                    matches!(
-                        r.region_opt_status(),
-                        Some(RegionOptStatus::Enabled | RegionOptStatus::EnabledByDefault) | None
-                    )
-                    .then(|| r.region_name().map(str::to_string))
-                    .flatten()
-                }));
-                token = next(page.next_token(), &token);
-                if token.is_none() {
-                    break;
-                }
-            }
-            Err(mut e) => {
-                e.message = format!(
-                    "{}; scanning the {} default-enabled regions instead",
-                    e.message,
-                    DEFAULT_ENABLED_REGIONS.len()
-                );
-                errors.push(e);
-                return DEFAULT_ENABLED_REGIONS
-                    .iter()
-                    .map(|r| r.to_string())
-                    .collect();
-            }
-        }
+            .await?;
+        let enabled = page
+            .regions()
+            .iter()
+            .filter(|r| {
+                matches!(
+                    r.region_opt_status(),
+                    Some(RegionOptStatus::Enabled | RegionOptStatus::EnabledByDefault) | None
+                )
+            })
+            .filter_map(|r| r.region_name().map(str::to_string))
+            .collect();
+        Ok((enabled, page.next_token().map(str::to_string)))
+    })
+    .await;
+    if let Some(mut e) = failed {
+        e.message = format!(
+            "{}; scanning the {} default-enabled regions instead",
+            e.message,
+            DEFAULT_ENABLED_REGIONS.len()
+        );
+        errors.push(e);
+        return DEFAULT_ENABLED_REGIONS
+            .iter()
+            .map(|r| r.to_string())
+            .collect();
     }
     regions.sort();
     regions.dedup();
