@@ -372,8 +372,6 @@ pub struct RoleFacts<'a> {
     pub functions: &'a [&'a Function],
     /// Last-accessed rows, if collected.
     pub last_accessed: &'a [&'a LastAccessed],
-    /// Unusable SCP documents of its account.
-    pub scp_problems: usize,
     /// Reference time (the scan's end) for "recently".
     pub now: Timestamp,
 }
@@ -782,9 +780,6 @@ pub fn role_findings(cat: &Catalog, facts: &RoleFacts<'_>, settings: &Settings) 
             json!({"policy": u.what, "reason": u.reason}),
             None,
         ));
-    }
-    if facts.scp_problems > 0 {
-        // Reported once per account by the account-level pass; nothing per role.
     }
     for (src, p) in &facts.policies.identity {
         validation_findings(cat, role, src, p, &mut out);

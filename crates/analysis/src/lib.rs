@@ -129,7 +129,8 @@ pub fn analyze(cat: &Catalog, snapshot: &Snapshot, settings: &Settings) -> Analy
         .map(|role| {
             let policies = inputs::resolve(&index, role);
             let identity: Vec<Policy> = policies.identity.iter().map(|(_, p)| p.clone()).collect();
-            let (scps, scp_problems) = index.scps(role.account_id.as_str());
+            // Unreadable SCPs are reported once per SCP below, not per role.
+            let (scps, _) = index.scps(role.account_id.as_str());
             let summary = effective_permissions(
                 cat,
                 &PrincipalPolicies {
@@ -152,7 +153,6 @@ pub fn analyze(cat: &Catalog, snapshot: &Snapshot, settings: &Settings) -> Analy
                 summary: &summary,
                 functions,
                 last_accessed,
-                scp_problems: scp_problems.len(),
                 now,
             };
             let findings = checks::role_findings(cat, &facts, settings);
@@ -430,7 +430,6 @@ pub fn policy_verdicts(cat: &Catalog, policy: &Policy) -> Verdicts {
         summary: &summary,
         functions: &[],
         last_accessed: &[],
-        scp_problems: 0,
         now: Timestamp::from_millis(0),
     };
     let findings = checks::role_findings(cat, &facts, &Settings::default());
