@@ -55,6 +55,53 @@ TBLPROPERTIES (
   'parquet.compression' = 'ZSTD'
 );
 
+-- One row per root or organizational unit.
+CREATE EXTERNAL TABLE IF NOT EXISTS ${DATABASE}.org_units (
+  `scan_id` string,
+  `ou_id` string,
+  `name` string,
+  `parent_id` string,
+  `path` string,
+  `risk_score` bigint,
+  `risk_level` string
+)
+PARTITIONED BY (`dt` string)
+STORED AS PARQUET
+LOCATION '${LOCATION}/org_units/'
+TBLPROPERTIES (
+  'projection.enabled' = 'true',
+  'projection.dt.type' = 'date',
+  'projection.dt.format' = 'yyyy-MM-dd',
+  'projection.dt.range' = '2024-01-01,NOW',
+  'projection.dt.interval' = '1',
+  'projection.dt.interval.unit' = 'DAYS',
+  'storage.location.template' = '${LOCATION}/org_units/dt=${dt}/',
+  'parquet.compression' = 'ZSTD'
+);
+
+-- One row per service (or resource) control policy and target it is attached to.
+CREATE EXTERNAL TABLE IF NOT EXISTS ${DATABASE}.scps (
+  `scan_id` string,
+  `policy_id` string,
+  `name` string,
+  `policy_type` string,
+  `target_id` string,
+  `content` string
+)
+PARTITIONED BY (`dt` string)
+STORED AS PARQUET
+LOCATION '${LOCATION}/scps/'
+TBLPROPERTIES (
+  'projection.enabled' = 'true',
+  'projection.dt.type' = 'date',
+  'projection.dt.format' = 'yyyy-MM-dd',
+  'projection.dt.range' = '2024-01-01,NOW',
+  'projection.dt.interval' = '1',
+  'projection.dt.interval.unit' = 'DAYS',
+  'storage.location.template' = '${LOCATION}/scps/dt=${dt}/',
+  'parquet.compression' = 'ZSTD'
+);
+
 -- One row per Lambda function. Environment variables: names only, never values.
 CREATE EXTERNAL TABLE IF NOT EXISTS ${DATABASE}.functions (
   `scan_id` string,
@@ -119,6 +166,30 @@ TBLPROPERTIES (
   'projection.dt.interval' = '1',
   'projection.dt.interval.unit' = 'DAYS',
   'storage.location.template' = '${LOCATION}/roles/dt=${dt}/',
+  'parquet.compression' = 'ZSTD'
+);
+
+-- One row per policy of a role: inline, managed (customer or AWS) and permission boundary.
+CREATE EXTERNAL TABLE IF NOT EXISTS ${DATABASE}.role_policies (
+  `scan_id` string,
+  `account_id` string,
+  `role_arn` string,
+  `kind` string,
+  `name` string,
+  `policy_arn` string,
+  `document` string
+)
+PARTITIONED BY (`dt` string)
+STORED AS PARQUET
+LOCATION '${LOCATION}/role_policies/'
+TBLPROPERTIES (
+  'projection.enabled' = 'true',
+  'projection.dt.type' = 'date',
+  'projection.dt.format' = 'yyyy-MM-dd',
+  'projection.dt.range' = '2024-01-01,NOW',
+  'projection.dt.interval' = '1',
+  'projection.dt.interval.unit' = 'DAYS',
+  'storage.location.template' = '${LOCATION}/role_policies/dt=${dt}/',
   'parquet.compression' = 'ZSTD'
 );
 

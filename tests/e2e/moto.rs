@@ -772,6 +772,22 @@ fn datasets_of_a_scan_read_back_with_duckdb_and_pyarrow() {
         ("functions", 18),
         ("roles", snap.roles.len()),
         ("collection_errors", snap.collection_errors.len()),
+        ("org_units", 5),
+        (
+            "scps",
+            snap.control_policies.iter().map(|p| p.targets.len()).sum(),
+        ),
+        (
+            "role_policies",
+            snap.roles
+                .iter()
+                .map(|r| {
+                    r.inline_policies.len()
+                        + r.attached_policy_arns.len()
+                        + usize::from(r.boundary_arn.is_some())
+                })
+                .sum(),
+        ),
     ] {
         assert_eq!(d[table]["rows"], rows, "{table}");
         assert_eq!(

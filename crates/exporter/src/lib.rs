@@ -4,8 +4,8 @@
 //! [`tables`]. The Athena DDL (`athena/tables.sql`) and `docs/schema.md` are generated from those
 //! definitions, and a test fails when the committed files drift.
 //!
-//! Status (issue 5): local datasets for scan_runs, accounts, functions, roles, findings and
-//! collection_errors. Still to come: org_units, scps, role_policies, role_permissions,
+//! Status (issue 5): local datasets for scan_runs, accounts, org_units, scps, functions, roles,
+//! role_policies, findings and collection_errors. Still to come: role_permissions,
 //! role_service_access, views, S3 output.
 
 pub mod ddl;
@@ -118,6 +118,50 @@ pub fn export(
         .collect();
     put("accounts", batch(&accounts)?)?;
 
+    let ou_score: HashMap<&str, (i64, &str)> = analysis
+        .org_units
+        .iter()
+        .map(|o| (o.id.as_str(), (i64::from(o.score), o.level)))
+        .collect();
+    let units: Vec<OrgUnitRow> = snapshot
+        .org_units
+        .iter()
+        .map(|u| {
+            let (score, level) = ou_score.get(u.id.as_str()).copied().unwrap_or((0, "none"));
+            OrgUnitRow {
+                scan_id: id.clone(),
+                ou_id: u.id.clone(),
+                name: u.name.clone(),
+                parent_id: u.parent_id.clone(),
+                path: u.path.clone(),
+                risk_score: score,
+                risk_level: level.to_string(),
+            }
+        })
+        .collect();
+    put("org_units", batch(&units)?)?;
+
+    let scps: Vec<ScpRow> = snapshot
+        .control_policies
+        .iter()
+        .flat_map(|p| {
+            let id = &id;
+            let kind = serde_json::to_value(p.policy_type)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default();
+            p.targets.iter().map(move |t| ScpRow {
+                scan_id: id.clone(),
+                policy_id: p.id.clone(),
+                name: p.name.clone(),
+                policy_type: kind.clone(),
+                target_id: t.clone(),
+                content: p.document.clone(),
+            })
+        })
+        .collect();
+    put("scps", batch(&scps)?)?;
+
     let functions: Vec<FunctionRow> = snapshot
         .functions
         .iter()
@@ -186,6 +230,50 @@ pub fn export(
         })
         .collect();
     put("roles", batch(&roles)?)?;
+
+    let managed: HashMap<&str, &rolescope_model::ManagedPolicy> = snapshot
+        .managed_policies
+        .iter()
+        .map(|m| (m.arn.as_str(), m))
+        .collect();
+    let document_of = |arn: &str| -> Option<String> {
+        managed.get(arn).map(|m| m.document.clone()).or_else(|| {
+            rolescope_policy::managed::managed_policies()
+                .get(arn)
+                .map(|m| m.document.clone())
+        })
+    };
+    let mut role_policies = Vec::new();
+    for r in &snapshot.roles {
+        let row = |kind: &str, name: String, arn: Option<String>, document: Option<String>| {
+            RolePolicyRow {
+                scan_id: id.clone(),
+                account_id: r.account_id.to_string(),
+                role_arn: r.arn.clone(),
+                kind: kind.to_string(),
+                name,
+                policy_arn: arn,
+                document,
+            }
+        };
+        for p in &r.inline_policies {
+            role_policies.push(row(
+                "inline",
+                p.name.clone(),
+                None,
+                Some(p.document.clone()),
+            ));
+        }
+        for arn in &r.attached_policy_arns {
+            let name = arn.rsplit('/').next().unwrap_or(arn).to_string();
+            role_policies.push(row("managed", name, Some(arn.clone()), document_of(arn)));
+        }
+        if let Some(arn) = &r.boundary_arn {
+            let name = arn.rsplit('/').next().unwrap_or(arn).to_string();
+            role_policies.push(row("boundary", name, Some(arn.clone()), document_of(arn)));
+        }
+    }
+    put("role_policies", batch(&role_policies)?)?;
 
     let findings: Vec<FindingRow> = analysis
         .findings

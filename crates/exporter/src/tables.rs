@@ -173,6 +173,158 @@ impl Row for AccountRow {
     }
 }
 
+/// `org_units`: one row per root or OU.
+#[derive(Debug, Clone)]
+#[allow(missing_docs)]
+pub struct OrgUnitRow {
+    pub scan_id: String,
+    pub ou_id: String,
+    pub name: String,
+    pub parent_id: Option<String>,
+    pub path: String,
+    pub risk_score: i64,
+    pub risk_level: String,
+}
+
+impl Row for OrgUnitRow {
+    const TABLE: TableDef = TableDef {
+        name: "org_units",
+        doc: "One row per root or organizational unit.",
+        columns: &[
+            SCAN_ID,
+            col!("ou_id", String, false, "r-… for the root, ou-… otherwise"),
+            col!("name", String, false, "Name"),
+            col!("parent_id", String, true, "Parent id; null for the root"),
+            col!(
+                "path",
+                String,
+                false,
+                "Names from the root, e.g. Root/Workloads"
+            ),
+            col!(
+                "risk_score",
+                Int64,
+                false,
+                "Highest account score below it (0-100)"
+            ),
+            col!(
+                "risk_level",
+                String,
+                false,
+                "critical, high, medium, low or none"
+            ),
+        ],
+    };
+    fn values(&self) -> Vec<Value> {
+        vec![
+            self.scan_id.clone().into(),
+            self.ou_id.clone().into(),
+            self.name.clone().into(),
+            self.parent_id.clone().into(),
+            self.path.clone().into(),
+            self.risk_score.into(),
+            self.risk_level.clone().into(),
+        ]
+    }
+}
+
+/// `scps`: one row per (control policy, target).
+#[derive(Debug, Clone)]
+#[allow(missing_docs)]
+pub struct ScpRow {
+    pub scan_id: String,
+    pub policy_id: String,
+    pub name: String,
+    pub policy_type: String,
+    pub target_id: String,
+    pub content: String,
+}
+
+impl Row for ScpRow {
+    const TABLE: TableDef = TableDef {
+        name: "scps",
+        doc: "One row per service (or resource) control policy and target it is attached to.",
+        columns: &[
+            SCAN_ID,
+            col!("policy_id", String, false, "p-… id"),
+            col!("name", String, false, "Policy name"),
+            col!(
+                "policy_type",
+                String,
+                false,
+                "SERVICE_CONTROL_POLICY or RESOURCE_CONTROL_POLICY"
+            ),
+            col!(
+                "target_id",
+                String,
+                false,
+                "Root, OU or account the policy is attached to"
+            ),
+            col!("content", String, false, "Policy document (JSON)"),
+        ],
+    };
+    fn values(&self) -> Vec<Value> {
+        vec![
+            self.scan_id.clone().into(),
+            self.policy_id.clone().into(),
+            self.name.clone().into(),
+            self.policy_type.clone().into(),
+            self.target_id.clone().into(),
+            self.content.clone().into(),
+        ]
+    }
+}
+
+/// `role_policies`: one row per policy attached to a role.
+#[derive(Debug, Clone)]
+#[allow(missing_docs)]
+pub struct RolePolicyRow {
+    pub scan_id: String,
+    pub account_id: String,
+    pub role_arn: String,
+    pub kind: String,
+    pub name: String,
+    pub policy_arn: Option<String>,
+    pub document: Option<String>,
+}
+
+impl Row for RolePolicyRow {
+    const TABLE: TableDef = TableDef {
+        name: "role_policies",
+        doc: "One row per policy of a role: inline, managed (customer or AWS) and permission boundary.",
+        columns: &[
+            SCAN_ID,
+            col!("account_id", String, false, "Account of the role"),
+            col!("role_arn", String, false, "Role ARN"),
+            col!("kind", String, false, "inline, managed or boundary"),
+            col!("name", String, false, "Policy name"),
+            col!(
+                "policy_arn",
+                String,
+                true,
+                "Managed policy ARN; null for inline policies"
+            ),
+            col!(
+                "document",
+                String,
+                true,
+                "Policy document (JSON); null when it could not be collected"
+            ),
+        ],
+    };
+    fn values(&self) -> Vec<Value> {
+        vec![
+            self.scan_id.clone().into(),
+            self.account_id.clone().into(),
+            self.role_arn.clone().into(),
+            self.kind.clone().into(),
+            self.name.clone().into(),
+            self.policy_arn.clone().into(),
+            self.document.clone().into(),
+        ]
+    }
+}
+
 /// `functions`: one row per Lambda function.
 #[derive(Debug, Clone)]
 #[allow(missing_docs)]
@@ -511,8 +663,11 @@ impl Row for CollectionErrorRow {
 pub const TABLES: &[TableDef] = &[
     ScanRun::TABLE,
     AccountRow::TABLE,
+    OrgUnitRow::TABLE,
+    ScpRow::TABLE,
     FunctionRow::TABLE,
     RoleRow::TABLE,
+    RolePolicyRow::TABLE,
     FindingRow::TABLE,
     CollectionErrorRow::TABLE,
 ];
