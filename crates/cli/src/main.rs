@@ -4,6 +4,7 @@
 //! above `--fail-on` (scan commands), 2 error.
 
 mod analyze_cmd;
+mod import_cmd;
 mod policy_cmd;
 mod scan_cmd;
 
@@ -28,6 +29,9 @@ enum Command {
     Policy(policy_cmd::PolicyCommand),
     /// Analyse a snapshot: findings as JSON Lines on stdout.
     Analyze(analyze_cmd::AnalyzeArgs),
+    /// Import `aws iam get-account-authorization-details` (and `aws lambda list-functions`) JSON
+    /// files instead of scanning: same analysis, same datasets.
+    Import(import_cmd::ImportArgs),
     /// Scan an AWS Organization (or one account) and write a snapshot.
     Scan(Box<scan_cmd::ScanArgs>),
 }
@@ -38,6 +42,7 @@ fn main() -> ExitCode {
         Command::Policy(cmd) => policy_cmd::run(cmd),
         Command::Scan(args) => scan_cmd::run(*args),
         Command::Analyze(args) => analyze_cmd::run(args),
+        Command::Import(args) => import_cmd::run(args),
     };
     match result {
         Ok(code) => code,

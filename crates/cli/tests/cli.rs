@@ -257,3 +257,95 @@ fn analyze_role_and_roles_views() {
     );
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn import_turns_cli_json_into_findings_and_datasets() {
+    let dir = std::env::temp_dir().join(format!("rolescope-import-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let gaad = dir.join("gaad.json");
+    std::fs::write(
+        &gaad,
+        r#"{"UserDetailList":[],"GroupDetailList":[],"Policies":[],
+            "RoleDetailList":[{"Path":"/","RoleName":"fn-admin","Arn":"arn:aws:iam::000111222333:role/fn-admin",
+              "CreateDate":"2024-01-01T00:00:00Z",
+              "AssumeRolePolicyDocument":{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]},
+              "RolePolicyList":[],"AttachedManagedPolicies":[{"PolicyName":"AdministratorAccess","PolicyArn":"arn:aws:iam::aws:policy/AdministratorAccess"}],
+              "Tags":[],"RoleLastUsed":{}}]}"#,
+    )
+    .unwrap();
+    let functions = dir.join("functions.json");
+    std::fs::write(
+        &functions,
+        r#"{"Functions":[{"FunctionName":"f","FunctionArn":"arn:aws:lambda:eu-west-1:000111222333:function:f",
+            "Runtime":"python3.12","Role":"arn:aws:iam::000111222333:role/fn-admin","Architectures":["x86_64"],
+            "PackageType":"Zip","LastModified":"2026-11-01T10:00:00.000+0000",
+            "Environment":{"Variables":{"API_KEY":"value-that-must-not-be-stored"}}}]}"#,
+    )
+    .unwrap();
+    let out = dir.join("out");
+    let o = rolescope(
+        &[
+            "import",
+            "--authorization-details",
+            gaad.to_str().unwrap(),
+            "--functions",
+            functions.to_str().unwrap(),
+            "--account-id",
+            "000111222333",
+            "--out",
+            out.to_str().unwrap(),
+            "--fail-on",
+            "critical",
+        ],
+        None,
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(String::from_utf8_lossy(&o.stderr).contains("1 roles, 1 functions"));
+    let snapshot = std::fs::read_dir(out.join("snapshots"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let snap_file = std::fs::read_dir(&snapshot)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let text = std::fs::read_to_string(&snap_file).unwrap();
+    assert!(text.contains("\"env_var_names\":[\"API_KEY\"]"));
+    assert!(!text.contains("value-that-must-not-be-stored"));
+    assert!(out.join("functions").exists() && out.join("findings").exists());
+    let o = rolescope(
+        &["analyze", "--snapshot", snap_file.to_str().unwrap()],
+        None,
+    );
+    assert!(stdout(&o).contains("RS-ADMIN-001"));
+    // Malformed input names the file and the JSON path.
+    std::fs::write(&gaad, r#"{"Roles":[]}"#).unwrap();
+    let o = rolescope(
+        &[
+            "import",
+            "--authorization-details",
+            gaad.to_str().unwrap(),
+            "--account-id",
+            "000111222333",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("gaad.json") && err.contains("$.RoleDetailList"),
+        "{err}"
+    );
+}

@@ -13,6 +13,7 @@ mod config;
 mod credentials;
 mod ctx;
 mod iam;
+pub mod import;
 mod lambda;
 mod limiter;
 mod org;

@@ -1,0 +1,79 @@
+//! `rolescope import`: offline input from AWS CLI JSON, then the same analysis and datasets as a scan.
+
+use anyhow::{Context, Result};
+use clap::Args;
+use rolescope_model::AccountId;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Arguments of `rolescope import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Output of `aws iam get-account-authorization-details` (all pages merged, as the CLI prints).
+    #[arg(long)]
+    authorization_details: PathBuf,
+    /// Output of `aws lambda list-functions` for one region.
+    #[arg(long)]
+    functions: Option<PathBuf>,
+    /// Region of the --functions file, when its ARNs do not say.
+    #[arg(long, default_value = "us-east-1")]
+    region: String,
+    /// The account the files come from (12 digits).
+    #[arg(long)]
+    account_id: String,
+    /// Output folder (snapshot and datasets).
+    #[arg(long)]
+    out: PathBuf,
+    /// Exit 1 when a live finding at or above this severity exists.
+    #[arg(long)]
+    fail_on: Option<String>,
+}
+
+pub fn run(args: ImportArgs) -> Result<ExitCode> {
+    let threshold = crate::analyze_cmd::fail_on(args.fail_on.as_deref())?;
+    let account = AccountId::new(args.account_id.trim()).context("--account-id")?;
+    let read = |p: &PathBuf| {
+        std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))
+    };
+    let gaad = read(&args.authorization_details)?;
+    let functions = args.functions.as_ref().map(read).transpose()?;
+    let functions_name = args
+        .functions
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    let snapshot = rolescope_collector::import::import(
+        &account,
+        &args.authorization_details.display().to_string(),
+        &gaad,
+        functions
+            .as_deref()
+            .map(|json| (functions_name.as_str(), args.region.as_str(), json)),
+    )?;
+    let scan = snapshot
+        .scan
+        .as_ref()
+        .context("import produced no scan record")?;
+    let path = crate::scan_cmd::snapshot_path(&args.out, &scan.scan_id, &scan.started_at.date());
+    snapshot.write(&path).context("writing the snapshot")?;
+    let analysis = rolescope_analysis::analyze(
+        rolescope_policy::catalog(),
+        &snapshot,
+        &crate::analyze_cmd::settings(90, 5)?,
+    );
+    let files = rolescope_exporter::export(&snapshot, &analysis, &args.out)
+        .context("writing the datasets")?;
+    eprintln!(
+        "rolescope import: {} roles, {} functions from account {account}",
+        snapshot.roles.len(),
+        snapshot.functions.len()
+    );
+    crate::analyze_cmd::print_summary(&analysis);
+    eprintln!("  snapshot   {}", path.display());
+    eprintln!(
+        "  datasets   {} Parquet files under {}",
+        files.len(),
+        args.out.display()
+    );
+    Ok(crate::analyze_cmd::exit_code(&analysis, threshold))
+}

@@ -1,0 +1,212 @@
+//! Offline input: the JSON of `aws iam get-account-authorization-details` and
+//! `aws lambda list-functions`, the files Cloudsplaining users already have, turned into a
+//! snapshot of the same model types a scan produces.
+
+use rolescope_model::snapshot::Snapshot;
+use rolescope_model::{
+    Account, AccountId, AccountStatus, CollectionError, Function, InlinePolicy, ManagedPolicy,
+    OrgUnit, Role, ScanInfo, Timestamp,
+};
+use serde_json::Value;
+
+/// A file that cannot be imported, naming the file and the JSON path.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}: {path}: {message}")]
+pub struct ImportError {
+    /// The file.
+    pub file: String,
+    /// JSON path of the problem.
+    pub path: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+fn text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Null => None,
+        other => Some(other.to_string()),
+    }
+}
+
+/// A policy document as the CLI prints it: a JSON object (or, from some tools, URL-encoded text).
+fn document(v: &Value) -> Option<String> {
+    match v {
+        Value::Object(_) => Some(v.to_string()),
+        Value::String(s) => {
+            Some(rolescope_policy::decode::decode_policy_text(s).unwrap_or_else(|_| s.clone()))
+        }
+        _ => None,
+    }
+}
+
+/// Build a snapshot from get-account-authorization-details output (and optionally the
+/// list-functions output of one region) for one account.
+pub fn import(
+    account: &AccountId,
+    gaad_name: &str,
+    gaad: &str,
+    functions: Option<(&str, &str, &str)>,
+) -> Result<Snapshot, ImportError> {
+    let err = |file: &str, path: &str, message: String| ImportError {
+        file: file.to_string(),
+        path: path.to_string(),
+        message,
+    };
+    let root: Value = serde_json::from_str(gaad).map_err(|e| err(gaad_name, "$", e.to_string()))?;
+    let roles = root["RoleDetailList"].as_array().ok_or_else(|| {
+        err(
+            gaad_name,
+            "$.RoleDetailList",
+            "missing: is this get-account-authorization-details output?".into(),
+        )
+    })?;
+    let mut s = Snapshot::default();
+    s.org_units.push(OrgUnit {
+        id: "imported".into(),
+        name: "Imported".into(),
+        parent_id: None,
+        path: "Imported".into(),
+    });
+    s.accounts.push(Account {
+        account_id: account.clone(),
+        name: account.to_string(),
+        status: AccountStatus::Active,
+        parent_id: "imported".into(),
+        ou_path: "Imported".into(),
+        scanned: true,
+    });
+    for (i, r) in roles.iter().enumerate() {
+        let at = |field: &str| format!("$.RoleDetailList[{i}].{field}");
+        let arn = text(&r["Arn"]).ok_or_else(|| err(gaad_name, &at("Arn"), "missing".into()))?;
+        s.roles.push(Role {
+            account_id: AccountId::from_arn(&arn).unwrap_or_else(|| account.clone()),
+            name: text(&r["RoleName"]).unwrap_or_default(),
+            path: text(&r["Path"]).unwrap_or_else(|| "/".into()),
+            trust_policy: document(&r["AssumeRolePolicyDocument"]).unwrap_or_else(|| "{}".into()),
+            inline_policies: r["RolePolicyList"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|p| InlinePolicy {
+                    name: text(&p["PolicyName"]).unwrap_or_default(),
+                    document: document(&p["PolicyDocument"]).unwrap_or_else(|| "{}".into()),
+                })
+                .collect(),
+            attached_policy_arns: r["AttachedManagedPolicies"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|p| text(&p["PolicyArn"]))
+                .collect(),
+            boundary_arn: text(&r["PermissionsBoundary"]["PermissionsBoundaryArn"]),
+            tags: r["Tags"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|t| Some((text(&t["Key"])?, text(&t["Value"]).unwrap_or_default())))
+                .collect(),
+            last_used_at: text(&r["RoleLastUsed"]["LastUsedDate"])
+                .and_then(|t| Timestamp::parse(&t)),
+            last_used_region: text(&r["RoleLastUsed"]["Region"]),
+            created_at: text(&r["CreateDate"]).and_then(|t| Timestamp::parse(&t)),
+            arn,
+        });
+    }
+    for p in root["Policies"].as_array().into_iter().flatten() {
+        let Some(arn) = text(&p["Arn"]) else { continue };
+        let default = text(&p["DefaultVersionId"]).unwrap_or_default();
+        let version = p["PolicyVersionList"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|v| {
+                v["IsDefaultVersion"] == true
+                    || text(&v["VersionId"]).as_deref() == Some(default.as_str())
+            });
+        let Some(doc) = version.and_then(|v| document(&v["Document"])) else {
+            continue;
+        };
+        s.managed_policies.push(ManagedPolicy {
+            account_id: (!arn.contains(":iam::aws:policy/")).then(|| account.clone()),
+            name: text(&p["PolicyName"])
+                .unwrap_or_else(|| arn.rsplit('/').next().unwrap_or_default().to_string()),
+            default_version: default,
+            document: doc,
+            arn,
+        });
+    }
+    if let Some((name, region, json)) = functions {
+        let v: Value = serde_json::from_str(json).map_err(|e| err(name, "$", e.to_string()))?;
+        let list = v["Functions"].as_array().ok_or_else(|| {
+            err(
+                name,
+                "$.Functions",
+                "missing: is this list-functions output?".into(),
+            )
+        })?;
+        for f in list {
+            let arn = text(&f["FunctionArn"]).unwrap_or_default();
+            let mut env_var_names: Vec<String> = f["Environment"]["Variables"]
+                .as_object()
+                .map(|vars| vars.keys().cloned().collect())
+                .unwrap_or_default();
+            env_var_names.sort();
+            s.functions.push(Function {
+                account_id: AccountId::from_arn(&arn).unwrap_or_else(|| account.clone()),
+                region: arn
+                    .split(':')
+                    .nth(3)
+                    .filter(|r| !r.is_empty())
+                    .unwrap_or(region)
+                    .to_string(),
+                name: text(&f["FunctionName"]).unwrap_or_default(),
+                role_arn: text(&f["Role"]).unwrap_or_default(),
+                runtime: text(&f["Runtime"]),
+                architectures: f["Architectures"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(text)
+                    .collect(),
+                package_type: text(&f["PackageType"]),
+                last_modified: text(&f["LastModified"]).and_then(|t| Timestamp::parse(&t)),
+                layers: f["Layers"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|l| text(&l["Arn"]))
+                    .collect(),
+                env_var_names,
+                resource_policy: None,
+                urls: vec![],
+                arn,
+            });
+        }
+    }
+    s.collection_errors.push(CollectionError {
+        account_id: Some(account.clone()),
+        region: None,
+        service: "rolescope".into(),
+        operation: "Import".into(),
+        error_code: "OfflineInput".into(),
+        message: "imported from files: no organization, SCPs, function policies, URLs or last-accessed data".into(),
+    });
+    let now = Timestamp::now();
+    s.scan = Some(ScanInfo {
+        scan_id: format!(
+            "import-{}",
+            now.to_rfc3339()
+                .replace([':', '-', '.'], "")
+                .trim_end_matches('Z')
+        ),
+        started_at: now,
+        finished_at: now,
+        org_id: None,
+        regions: functions
+            .map(|(_, r, _)| vec![r.to_string()])
+            .unwrap_or_default(),
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+    });
+    Ok(s)
+}
