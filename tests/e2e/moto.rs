@@ -821,6 +821,29 @@ fn datasets_of_a_scan_read_back_with_duckdb_and_pyarrow() {
     );
     assert_eq!(d["roles"]["arrow_types"]["risk_score"], "int64");
     assert_eq!(d["functions"]["duckdb_types"]["public_access"], "BOOLEAN");
+    // The shipped QuickSight views run in DuckDB over the same files.
+    let views = Command::new(require_tool("venv/bin/python"))
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("duckdb/views.py"))
+        .arg(&out)
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../athena/views.sql"))
+        .output()
+        .unwrap();
+    assert!(
+        views.status.success(),
+        "{}",
+        String::from_utf8_lossy(&views.stderr)
+    );
+    let counts: Value = serde_json::from_slice(&views.stdout).unwrap();
+    assert_eq!(counts["v_latest_scan_per_day"], 1);
+    assert_eq!(counts["v_account_risk"], 6);
+    assert_eq!(counts["v_ou_risk"], 5);
+    assert_eq!(counts["v_public_functions"], 1, "prod-a's orders function");
+    assert!(
+        counts["v_top_roles"].as_u64().unwrap() >= 8,
+        "two Lambda roles per member account"
+    );
+    assert!(counts["v_findings_by_category"].as_u64().unwrap() > 0);
+
     // The secret stays out of the datasets too: searched in every decoded value.
     for table in d.as_object().unwrap().keys() {
         assert_eq!(

@@ -1,0 +1,45 @@
+-- Flat views for QuickSight over the rolescope tables (athena/tables.sql).
+-- QuickSight reads strings, integers, decimals and dates: booleans are cast to integers and list
+-- columns are left out. Every view keeps only the latest scan of each day.
+-- Replace ${DATABASE} with your database. The statements also run in DuckDB (tested).
+
+CREATE OR REPLACE VIEW ${DATABASE}.v_latest_scan_per_day AS
+SELECT dt, scan_id, started_at, org_id, accounts, accounts_scanned, functions, roles, findings, collection_errors
+FROM (
+  SELECT s.*, row_number() OVER (PARTITION BY dt ORDER BY started_at DESC) AS rn
+  FROM ${DATABASE}.scan_runs s
+) ranked
+WHERE rn = 1;
+
+CREATE OR REPLACE VIEW ${DATABASE}.v_account_risk AS
+SELECT a.dt, a.account_id, a.account_name, a.ou_path, a.status,
+       CAST(a.scanned AS integer) AS scanned, a.risk_score, a.risk_level
+FROM ${DATABASE}.accounts a
+JOIN ${DATABASE}.v_latest_scan_per_day l ON l.scan_id = a.scan_id AND l.dt = a.dt;
+
+CREATE OR REPLACE VIEW ${DATABASE}.v_ou_risk AS
+SELECT o.dt, o.ou_id, o.name, o.path, o.risk_score, o.risk_level
+FROM ${DATABASE}.org_units o
+JOIN ${DATABASE}.v_latest_scan_per_day l ON l.scan_id = o.scan_id AND l.dt = o.dt;
+
+CREATE OR REPLACE VIEW ${DATABASE}.v_top_roles AS
+SELECT r.dt, r.account_id, r.role_name, r.role_arn, r.function_count, r.allowed_actions,
+       r.risk_score, r.risk_level, CAST(r.boundary_arn IS NOT NULL AS integer) AS has_boundary
+FROM ${DATABASE}.roles r
+JOIN ${DATABASE}.v_latest_scan_per_day l ON l.scan_id = r.scan_id AND l.dt = r.dt
+WHERE r.is_lambda_role;
+
+CREATE OR REPLACE VIEW ${DATABASE}.v_findings_by_category AS
+SELECT f.dt, f.account_id, f.category, f.severity, f.check_id, count(*) AS findings
+FROM ${DATABASE}.findings f
+JOIN ${DATABASE}.v_latest_scan_per_day l ON l.scan_id = f.scan_id AND l.dt = f.dt
+WHERE f.mitigated_by IS NULL
+GROUP BY f.dt, f.account_id, f.category, f.severity, f.check_id;
+
+CREATE OR REPLACE VIEW ${DATABASE}.v_public_functions AS
+SELECT f.dt, f.account_id, f.region, f.function_name, f.function_arn, f.url_auth_type,
+       f.risk_score, f.risk_level, r.role_name, r.risk_level AS role_risk_level
+FROM ${DATABASE}.functions f
+JOIN ${DATABASE}.v_latest_scan_per_day l ON l.scan_id = f.scan_id AND l.dt = f.dt
+LEFT JOIN ${DATABASE}.roles r ON r.role_arn = f.role_arn AND r.scan_id = f.scan_id
+WHERE f.public_access;
