@@ -200,6 +200,17 @@ pub fn snapshot_in(out: &Path) -> Snapshot {
     Snapshot::read(&snaps[0]).unwrap()
 }
 
+/// Run a scan that must succeed and return its snapshot.
+fn scan_ok(endpoint: &str, out: &Path, extra: &[&str]) -> Snapshot {
+    let run = scan(endpoint, out, extra);
+    assert!(
+        run.status.success(),
+        "scan failed: {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    snapshot_in(out)
+}
+
 /// One seeded server shared by the tests in this module (scans only read).
 fn seeded() -> &'static (Moto, Value) {
     static SEEDED: OnceLock<(Moto, Value)> = OnceLock::new();
@@ -482,7 +493,7 @@ fn filters_select_accounts_by_ou_and_exclusion() {
     let out = out_dir("filters");
     let workloads = s(seed, &["ous", "Workloads"]);
     let prod_b = s(seed, &["accounts", "prod-b"]);
-    let run = scan(
+    let snap = scan_ok(
         &moto.url,
         &out,
         &[
@@ -496,12 +507,6 @@ fn filters_select_accounts_by_ou_and_exclusion() {
             "--no-access-analyzer",
         ],
     );
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
-    let snap = snapshot_in(&out);
     let mut scanned: Vec<&str> = snap
         .accounts
         .iter()
@@ -533,7 +538,7 @@ fn region_discovery_falls_back_to_default_regions_when_listregions_is_missing() 
     let (moto, seed) = seeded();
     let out = out_dir("regions");
     let sandbox = s(seed, &["accounts", "sandbox"]);
-    let run = scan(
+    let snap = scan_ok(
         &moto.url,
         &out,
         &[
@@ -543,12 +548,6 @@ fn region_discovery_falls_back_to_default_regions_when_listregions_is_missing() 
             "--no-access-analyzer",
         ],
     );
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
-    let snap = snapshot_in(&out);
     let discovery: Vec<_> = snap
         .collection_errors
         .iter()
@@ -597,7 +596,7 @@ fn access_analyzer_is_read_only_from_the_delegated_account_when_given() {
     let (moto, seed) = seeded();
     let out = out_dir("analyzer-account");
     let dev = s(seed, &["accounts", "dev"]);
-    let run = scan(
+    let snap = scan_ok(
         &moto.url,
         &out,
         &[
@@ -608,12 +607,6 @@ fn access_analyzer_is_read_only_from_the_delegated_account_when_given() {
             "--no-last-accessed",
         ],
     );
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
-    let snap = snapshot_in(&out);
     // moto lacks Access Analyzer: exactly one gap, in the delegated account, not one per account.
     let aa: Vec<_> = snap
         .collection_errors

@@ -376,6 +376,17 @@ mod iam_edge {
         assert_eq!(get_policy.num_calls(), 1);
     }
 
+    /// A last-accessed job still running.
+    fn in_progress() -> GetServiceLastAccessedDetailsOutput {
+        GetServiceLastAccessedDetailsOutput::builder()
+            .job_status(JobStatusType::InProgress)
+            .job_creation_date(DateTime::from_millis(0))
+            .job_completion_date(DateTime::from_millis(0))
+            .set_services_last_accessed(Some(vec![]))
+            .build()
+            .unwrap()
+    }
+
     fn completed(with_actions: bool) -> GetServiceLastAccessedDetailsOutput {
         let mut s3 = ServiceLastAccessed::builder()
             .service_name("Amazon S3")
@@ -420,15 +431,7 @@ mod iam_edge {
         });
         let poll = mock!(Client::get_service_last_accessed_details)
             .sequence()
-            .output(|| {
-                GetServiceLastAccessedDetailsOutput::builder()
-                    .job_status(JobStatusType::InProgress)
-                    .job_creation_date(DateTime::from_millis(0))
-                    .job_completion_date(DateTime::from_millis(0))
-                    .set_services_last_accessed(Some(vec![]))
-                    .build()
-                    .unwrap()
-            })
+            .output(in_progress)
             .times(2)
             .output(|| completed(true))
             .build();
@@ -465,15 +468,7 @@ mod iam_edge {
                 .job_id("job-1")
                 .build()
         });
-        let poll = mock!(Client::get_service_last_accessed_details).then_output(|| {
-            GetServiceLastAccessedDetailsOutput::builder()
-                .job_status(JobStatusType::InProgress)
-                .job_creation_date(DateTime::from_millis(0))
-                .job_completion_date(DateTime::from_millis(0))
-                .set_services_last_accessed(Some(vec![]))
-                .build()
-                .unwrap()
-        });
+        let poll = mock!(Client::get_service_last_accessed_details).then_output(in_progress);
         let client = mock_client!(aws_sdk_iam, RuleMode::MatchAny, &[&generate, &poll]);
         let mut errors = Vec::new();
         let rows = iam::last_accessed(

@@ -36,6 +36,23 @@ pub enum ExportError {
     Write(#[from] writer::WriteError),
 }
 
+/// Score and level by id (function ARN, account id, OU id).
+fn scores(rollups: &[rolescope_analysis::RollUp]) -> HashMap<&str, (i64, &'static str)> {
+    rollups
+        .iter()
+        .map(|r| (r.id.as_str(), (i64::from(r.score), r.level)))
+        .collect()
+}
+
+/// The name a model enum has in the snapshot (`ACTIVE`, `SERVICE_CONTROL_POLICY`), so the
+/// datasets and the snapshot spell values the same way.
+fn wire_name(value: impl serde::Serialize) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
 /// Write the dataset for one scan under `out`; returns the files written.
 pub fn export(
     snapshot: &Snapshot,
@@ -45,16 +62,8 @@ pub fn export(
     let scan = snapshot.scan.as_ref().ok_or(ExportError::NoScan)?;
     let id = scan.scan_id.clone();
     let date = scan.started_at.date();
-    let account_score: HashMap<&str, (i64, &str)> = analysis
-        .accounts
-        .iter()
-        .map(|a| (a.id.as_str(), (i64::from(a.score), a.level)))
-        .collect();
-    let function_score: HashMap<&str, (i64, &str)> = analysis
-        .functions
-        .iter()
-        .map(|f| (f.id.as_str(), (i64::from(f.score), f.level)))
-        .collect();
+    let account_score = scores(&analysis.accounts);
+    let function_score = scores(&analysis.functions);
     let public: std::collections::BTreeSet<&str> = analysis
         .findings
         .iter()
@@ -106,10 +115,7 @@ pub fn export(
                 account_id: a.account_id.to_string(),
                 account_name: a.name.clone(),
                 ou_path: a.ou_path.clone(),
-                status: serde_json::to_value(a.status)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default(),
+                status: wire_name(a.status),
                 scanned: a.scanned,
                 risk_score: score,
                 risk_level: level.to_string(),
@@ -118,11 +124,7 @@ pub fn export(
         .collect();
     put("accounts", batch(&accounts)?)?;
 
-    let ou_score: HashMap<&str, (i64, &str)> = analysis
-        .org_units
-        .iter()
-        .map(|o| (o.id.as_str(), (i64::from(o.score), o.level)))
-        .collect();
+    let ou_score = scores(&analysis.org_units);
     let units: Vec<OrgUnitRow> = snapshot
         .org_units
         .iter()
@@ -146,10 +148,7 @@ pub fn export(
         .iter()
         .flat_map(|p| {
             let id = &id;
-            let kind = serde_json::to_value(p.policy_type)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default();
+            let kind = wire_name(p.policy_type);
             p.targets.iter().map(move |t| ScpRow {
                 scan_id: id.clone(),
                 policy_id: p.id.clone(),
