@@ -193,6 +193,60 @@ TBLPROPERTIES (
   'parquet.compression' = 'ZSTD'
 );
 
+-- Effective permissions of each role, grouped by service, status, resource scope and conditionality. A group holding every action of its service is the pattern `service:*` with an empty action list; query with `action_pattern = 'iam:*' OR contains(actions, 'iam:PassRole')` (docs/athena.md).
+CREATE EXTERNAL TABLE IF NOT EXISTS ${DATABASE}.role_permissions (
+  `scan_id` string,
+  `account_id` string,
+  `role_arn` string,
+  `service` string,
+  `status` string,
+  `action_pattern` string,
+  `actions` array<string>,
+  `action_count` bigint,
+  `resources` array<string>,
+  `conditional` boolean,
+  `granted_by` array<string>
+)
+PARTITIONED BY (`dt` string)
+STORED AS PARQUET
+LOCATION '${LOCATION}/role_permissions/'
+TBLPROPERTIES (
+  'projection.enabled' = 'true',
+  'projection.dt.type' = 'date',
+  'projection.dt.format' = 'yyyy-MM-dd',
+  'projection.dt.range' = '2024-01-01,NOW',
+  'projection.dt.interval' = '1',
+  'projection.dt.interval.unit' = 'DAYS',
+  'storage.location.template' = '${LOCATION}/role_permissions/dt=${dt}/',
+  'parquet.compression' = 'ZSTD'
+);
+
+-- Per role, service and access level: actions effectively granted, blocked, and used (IAM last-accessed data).
+CREATE EXTERNAL TABLE IF NOT EXISTS ${DATABASE}.role_service_access (
+  `scan_id` string,
+  `account_id` string,
+  `role_arn` string,
+  `service` string,
+  `access_level` string,
+  `actions_granted` bigint,
+  `actions_blocked` bigint,
+  `actions_used` bigint,
+  `last_accessed_at` timestamp
+)
+PARTITIONED BY (`dt` string)
+STORED AS PARQUET
+LOCATION '${LOCATION}/role_service_access/'
+TBLPROPERTIES (
+  'projection.enabled' = 'true',
+  'projection.dt.type' = 'date',
+  'projection.dt.format' = 'yyyy-MM-dd',
+  'projection.dt.range' = '2024-01-01,NOW',
+  'projection.dt.interval' = '1',
+  'projection.dt.interval.unit' = 'DAYS',
+  'storage.location.template' = '${LOCATION}/role_service_access/dt=${dt}/',
+  'parquet.compression' = 'ZSTD'
+);
+
 -- One row per finding (docs/checks.md).
 CREATE EXTERNAL TABLE IF NOT EXISTS ${DATABASE}.findings (
   `scan_id` string,

@@ -7,6 +7,7 @@
 mod casegen;
 mod cloudsplaining;
 mod iam_oracle;
+mod interrupted;
 mod moto;
 mod permissions;
 mod support;

@@ -802,6 +802,8 @@ fn datasets_of_a_scan_read_back_with_duckdb_and_pyarrow() {
         );
     }
     assert!(d["findings"]["rows"].as_u64().unwrap() > 0);
+    assert!(d["role_permissions"]["rows"].as_u64().unwrap() > 0);
+    assert!(d["role_service_access"]["rows"].as_u64().unwrap() > 0);
     // Account ids are strings; timestamps are UTC milliseconds; integers signed.
     assert_eq!(d["accounts"]["arrow_types"]["account_id"], "string");
     assert_eq!(
@@ -837,6 +839,58 @@ fn datasets_of_a_scan_read_back_with_duckdb_and_pyarrow() {
     );
     assert!(counts["v_findings_by_category"].as_u64().unwrap() > 0);
 
+    // Every documented query runs in DuckDB; "who can pass a role" over the grouped
+    // role_permissions equals the analysis's per-action grants.
+    let queries = Command::new(require_tool("venv/bin/python"))
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("duckdb/queries.py"))
+        .arg(&out)
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../athena/queries.sql"))
+        .output()
+        .unwrap();
+    assert!(
+        queries.status.success(),
+        "{}",
+        String::from_utf8_lossy(&queries.stderr)
+    );
+    let q: Value = serde_json::from_slice(&queries.stdout).unwrap();
+    for name in [
+        "who_can_pass_role",
+        "blocked_by_guardrails",
+        "write_access_never_used",
+        "riskiest_lambda_roles",
+        "public_functions",
+        "live_findings_by_category",
+        "collection_gaps",
+    ] {
+        assert!(q[name].is_array(), "query {name} ran");
+    }
+    let from_sql: std::collections::BTreeSet<String> = q["who_can_pass_role"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row[1].as_str().unwrap().to_string())
+        .collect();
+    let from_grants: std::collections::BTreeSet<String> = snap
+        .roles
+        .iter()
+        .filter(|r| {
+            rolescope_analysis::role_grants(rolescope_policy::catalog(), &snap, &r.arn)
+                .unwrap()
+                .iter()
+                .any(|g| g.action == "iam:PassRole" && g.status.is_allowed())
+        })
+        .map(|r| r.arn.clone())
+        .collect();
+    assert!(
+        !from_grants.is_empty(),
+        "the seed has roles that can pass roles"
+    );
+    assert_eq!(from_sql, from_grants);
+    assert!(
+        !q["blocked_by_guardrails"].as_array().unwrap().is_empty(),
+        "the sandbox SCP and the boundaries block something"
+    );
+
     // The secret stays out of the datasets too: searched in every decoded value.
     for table in d.as_object().unwrap().keys() {
         assert_eq!(
@@ -844,4 +898,157 @@ fn datasets_of_a_scan_read_back_with_duckdb_and_pyarrow() {
             "{table} contains the env var value"
         );
     }
+}
+
+/// Run the tests' S3 helper against moto.
+fn s3_helper(moto: &Moto, args: &[&str]) -> String {
+    let out = Command::new(require_tool("venv/bin/python"))
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("moto/s3.py"))
+        .arg(&moto.url)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "s3.py {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Run `rolescope` with the test environment (dummy credentials, no user AWS config).
+fn rolescope(args: &[&std::ffi::OsStr]) -> Output {
+    Command::new(rolescope_bin())
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_CONFIG_FILE", empty_aws_file())
+        .env("AWS_SHARED_CREDENTIALS_FILE", empty_aws_file())
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn datasets_written_to_moto_s3_are_the_same_files_as_local_ones() {
+    let (moto, _) = seeded();
+    s3_helper(moto, &["create", "rolescope-e2e"]);
+
+    // A scan straight to S3: snapshot and every table land under the prefix.
+    let scanned = rolescope(&[
+        "scan".as_ref(),
+        "--out".as_ref(),
+        "s3://rolescope-e2e/scan".as_ref(),
+        "--endpoint-url".as_ref(),
+        moto.url.as_ref(),
+        "--regions".as_ref(),
+        "us-east-1".as_ref(),
+        "--no-last-accessed".as_ref(),
+        "--quiet".as_ref(),
+    ]);
+    assert!(
+        scanned.status.success(),
+        "{}",
+        String::from_utf8_lossy(&scanned.stderr)
+    );
+    let from_scan = out_dir("s3-scan");
+    let keys: Vec<String> = serde_json::from_str(&s3_helper(
+        moto,
+        &[
+            "download",
+            "rolescope-e2e",
+            "scan",
+            from_scan.to_str().unwrap(),
+        ],
+    ))
+    .unwrap();
+    let tables: std::collections::BTreeSet<&str> =
+        keys.iter().map(|k| k.split('/').nth(1).unwrap()).collect();
+    for table in [
+        "snapshots",
+        "scan_runs",
+        "accounts",
+        "functions",
+        "roles",
+        "role_permissions",
+        "role_service_access",
+        "findings",
+        "collection_errors",
+    ] {
+        assert!(tables.contains(table), "{table} in {keys:?}");
+    }
+    assert!(keys.iter().all(|k| !k.contains(".partial")), "{keys:?}");
+    let snap = snapshot_in(&from_scan);
+    assert!(!snap.functions.is_empty());
+
+    // The same snapshot exported locally and to S3 gives byte-identical objects.
+    let snapshot_file = files(&from_scan)
+        .into_iter()
+        .find(|p| p.extension().is_some_and(|e| e == "jsonl"))
+        .unwrap();
+    let local = out_dir("s3-local");
+    let to_s3 = "s3://rolescope-e2e/again";
+    for out in [local.as_os_str(), to_s3.as_ref()] {
+        let run = rolescope(&[
+            "analyze".as_ref(),
+            "--snapshot".as_ref(),
+            snapshot_file.as_os_str(),
+            "--out".as_ref(),
+            out,
+            "--endpoint-url".as_ref(),
+            moto.url.as_ref(),
+        ]);
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+    }
+    let downloaded = out_dir("s3-again");
+    s3_helper(
+        moto,
+        &[
+            "download",
+            "rolescope-e2e",
+            "again",
+            downloaded.to_str().unwrap(),
+        ],
+    );
+    let relative = |root: &Path| -> Vec<(PathBuf, Vec<u8>)> {
+        files(root)
+            .into_iter()
+            .map(|p| {
+                (
+                    p.strip_prefix(root).unwrap().to_path_buf(),
+                    std::fs::read(&p).unwrap(),
+                )
+            })
+            .collect()
+    };
+    let (a, b) = (relative(&local), relative(&downloaded));
+    assert!(a.len() >= 11, "{a:?}");
+    assert_eq!(
+        a.iter().map(|(p, _)| p).collect::<Vec<_>>(),
+        b.iter().map(|(p, _)| p).collect::<Vec<_>>()
+    );
+    for ((path, x), (_, y)) in a.iter().zip(&b) {
+        assert!(x == y, "{} differs between local and S3", path.display());
+    }
+
+    // A bucket that does not exist: a clear error naming the object, exit 2.
+    let missing = rolescope(&[
+        "analyze".as_ref(),
+        "--snapshot".as_ref(),
+        snapshot_file.as_os_str(),
+        "--out".as_ref(),
+        "s3://no-such-bucket-rolescope/x".as_ref(),
+        "--endpoint-url".as_ref(),
+        moto.url.as_ref(),
+    ]);
+    assert_eq!(missing.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&missing.stderr);
+    assert!(err.contains("s3://no-such-bucket-rolescope/x/"), "{err}");
 }

@@ -9,6 +9,7 @@
 pub mod checks;
 pub mod findings;
 pub mod inputs;
+pub mod permissions;
 pub mod privesc;
 pub mod score;
 pub mod suggest;
@@ -476,7 +477,22 @@ pub struct GrantRow {
 pub fn role_grants(cat: &Catalog, snapshot: &Snapshot, role_arn: &str) -> Option<Vec<GrantRow>> {
     let role = snapshot.roles.iter().find(|r| r.arn == role_arn)?;
     let index = inputs::Index::new(snapshot);
-    let policies = inputs::resolve(&index, role);
+    let la: Vec<&LastAccessed> = snapshot
+        .last_accessed
+        .iter()
+        .filter(|l| l.role_arn == role_arn)
+        .collect();
+    Some(grants_of(cat, &index, role, &la))
+}
+
+/// One row per action the identity policies of `role` grant, with what becomes of it.
+pub(crate) fn grants_of(
+    cat: &Catalog,
+    index: &inputs::Index<'_>,
+    role: &rolescope_model::Role,
+    la: &[&LastAccessed],
+) -> Vec<GrantRow> {
+    let policies = inputs::resolve(index, role);
     let identity: Vec<Policy> = policies.identity.iter().map(|(_, p)| p.clone()).collect();
     let (scps, _) = index.scps(role.account_id.as_str());
     let summary = effective_permissions(
@@ -487,11 +503,6 @@ pub fn role_grants(cat: &Catalog, snapshot: &Snapshot, role_arn: &str) -> Option
             scps,
         },
     );
-    let la: Vec<&LastAccessed> = snapshot
-        .last_accessed
-        .iter()
-        .filter(|l| l.role_arn == role_arn)
-        .collect();
     let mut rows = Vec::with_capacity(summary.grants.len());
     for g in &summary.grants {
         let action = &cat.actions[g.action as usize];
@@ -539,5 +550,5 @@ pub fn role_grants(cat: &Catalog, snapshot: &Snapshot, role_arn: &str) -> Option
             last_used_at,
         });
     }
-    Some(rows)
+    rows
 }

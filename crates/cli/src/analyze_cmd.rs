@@ -28,9 +28,15 @@ pub struct AnalyzeArgs {
     /// action (status, access level, resources, granting policies, last use).
     #[arg(long, value_name = "ROLE_ARN")]
     role: Option<String>,
-    /// Also write the Parquet datasets for this snapshot under this folder.
+    /// Also write the Parquet datasets for this snapshot under this folder or s3://bucket/prefix.
     #[arg(long)]
-    out: Option<PathBuf>,
+    out: Option<String>,
+    /// Named AWS profile for an s3:// --out.
+    #[arg(long)]
+    profile: Option<String>,
+    /// Endpoint of an S3-compatible store for an s3:// --out.
+    #[arg(long)]
+    endpoint_url: Option<String>,
     /// Print one JSON line per role (scores with explanations, counts, suggested policy) instead
     /// of findings.
     #[arg(long, conflicts_with = "role")]
@@ -119,14 +125,17 @@ pub fn run(args: AnalyzeArgs) -> Result<ExitCode> {
         }
     }
     out.flush()?;
-    if let Some(dir) = &args.out {
-        let files = rolescope_exporter::export(&snapshot, &analysis, dir)
-            .context("writing the datasets")?;
-        eprintln!(
-            "  datasets   {} Parquet files under {}",
-            files.len(),
-            dir.display()
-        );
+    if let Some(out) = &args.out {
+        let dest = crate::output::destination(
+            out,
+            args.profile.as_deref(),
+            args.endpoint_url.as_deref(),
+            None,
+        )?;
+        let files =
+            rolescope_exporter::export(rolescope_policy::catalog(), &snapshot, &analysis, &dest)
+                .context("writing the datasets")?;
+        eprintln!("  datasets   {} Parquet files under {dest}", files.len());
     }
     eprintln!(
         "rolescope analyze: {} roles, {} functions",

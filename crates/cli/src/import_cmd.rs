@@ -21,9 +21,15 @@ pub struct ImportArgs {
     /// The account the files come from (12 digits).
     #[arg(long)]
     account_id: String,
-    /// Output folder (snapshot and datasets).
+    /// Output folder or s3://bucket/prefix (snapshot and datasets).
     #[arg(long)]
-    out: PathBuf,
+    out: String,
+    /// Named AWS profile for an s3:// --out.
+    #[arg(long)]
+    profile: Option<String>,
+    /// Endpoint of an S3-compatible store for an s3:// --out.
+    #[arg(long)]
+    endpoint_url: Option<String>,
     /// Exit 1 when a live finding at or above this severity exists.
     #[arg(long)]
     fail_on: Option<String>,
@@ -50,30 +56,28 @@ pub fn run(args: ImportArgs) -> Result<ExitCode> {
             .as_deref()
             .map(|json| (functions_name.as_str(), args.region.as_str(), json)),
     )?;
-    let scan = snapshot
-        .scan
-        .as_ref()
-        .context("import produced no scan record")?;
-    let path = crate::scan_cmd::snapshot_path(&args.out, &scan.scan_id, &scan.started_at.date());
-    snapshot.write(&path).context("writing the snapshot")?;
+    let dest = crate::output::destination(
+        &args.out,
+        args.profile.as_deref(),
+        args.endpoint_url.as_deref(),
+        None,
+    )?;
+    let path = crate::output::put_snapshot(&dest, &snapshot)?;
     let analysis = rolescope_analysis::analyze(
         rolescope_policy::catalog(),
         &snapshot,
         &crate::analyze_cmd::settings(90, 5)?,
     );
-    let files = rolescope_exporter::export(&snapshot, &analysis, &args.out)
-        .context("writing the datasets")?;
+    let files =
+        rolescope_exporter::export(rolescope_policy::catalog(), &snapshot, &analysis, &dest)
+            .context("writing the datasets")?;
     eprintln!(
         "rolescope import: {} roles, {} functions from account {account}",
         snapshot.roles.len(),
         snapshot.functions.len()
     );
     crate::analyze_cmd::print_summary(&analysis);
-    eprintln!("  snapshot   {}", path.display());
-    eprintln!(
-        "  datasets   {} Parquet files under {}",
-        files.len(),
-        args.out.display()
-    );
+    eprintln!("  snapshot   {path}");
+    eprintln!("  datasets   {} Parquet files under {dest}", files.len());
     Ok(crate::analyze_cmd::exit_code(&analysis, threshold))
 }

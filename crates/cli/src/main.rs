@@ -4,11 +4,13 @@
 //! above `--fail-on` (scan commands), 2 error.
 
 mod analyze_cmd;
+mod config;
 mod import_cmd;
+mod output;
 mod policy_cmd;
 mod scan_cmd;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Debug, Parser)]
@@ -37,7 +39,14 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let argv = match config::apply(&Cli::command(), std::env::args_os().collect()) {
+        Ok(argv) => argv,
+        Err(e) => {
+            eprintln!("rolescope: error: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    let cli = Cli::parse_from(argv);
     let result = match cli.command {
         Command::Policy(cmd) => policy_cmd::run(cmd),
         Command::Scan(args) => scan_cmd::run(*args),

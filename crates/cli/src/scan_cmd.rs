@@ -5,16 +5,19 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rolescope_collector::{CollectorConfig, Progress};
 use rolescope_model::AccountId;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 /// Arguments of `rolescope scan`.
 #[derive(Debug, Args)]
 pub struct ScanArgs {
-    /// Output folder.
+    /// Output: a local folder or s3://bucket/prefix (snapshot and datasets).
     #[arg(long)]
-    out: PathBuf,
+    out: String,
+    /// TOML file with any of these settings (keys are the flag names); flags win.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
     /// Audit role assumed in every member account.
     #[arg(long, default_value = "RolescopeAudit")]
     role_name: String,
@@ -149,12 +152,14 @@ pub fn init_logging(verbose: u8) {
 
 pub fn run(args: ScanArgs) -> Result<ExitCode> {
     init_logging(args.verbose);
-    if args.out.to_string_lossy().starts_with("s3://") {
-        bail!(
-            "--out s3://… is not supported yet: write to a local folder and copy it (aws s3 sync)"
-        );
-    }
     let config = args.config()?;
+    // Resolve the output before scanning: a bad --out fails in seconds, not after the scan.
+    let dest = crate::output::destination(
+        &args.out,
+        args.profile.as_deref(),
+        args.endpoint_url.as_deref(),
+        args.home_region.as_deref(),
+    )?;
     let threshold = crate::analyze_cmd::fail_on(args.fail_on.as_deref())?;
     let settings = crate::analyze_cmd::settings(args.unused_days, 5)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -197,9 +202,8 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
         .scan
         .as_ref()
         .context("collector returned no scan record")?;
-    let path = snapshot_path(&args.out, &scan.scan_id, &scan.started_at.date());
-    // The error names the file; what was collected is lost only if the disk refuses it.
-    snapshot.write(&path).context("writing the snapshot")?;
+    // The error names the object; what was collected is lost only if the store refuses it.
+    let path = crate::output::put_snapshot(&dest, snapshot)?;
 
     let scanned = snapshot.accounts.iter().filter(|a| a.scanned).count();
     eprintln!("rolescope scan {}", scan.scan_id);
@@ -217,23 +221,12 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
     );
     let analysis = rolescope_analysis::analyze(rolescope_policy::catalog(), snapshot, &settings);
     crate::analyze_cmd::print_summary(&analysis);
-    eprintln!("  snapshot   {}", path.display());
-    let files = rolescope_exporter::export(snapshot, &analysis, &args.out)
+    eprintln!("  snapshot   {path}");
+    let files = rolescope_exporter::export(rolescope_policy::catalog(), snapshot, &analysis, &dest)
         .context("writing the datasets (the snapshot above is complete and can be re-exported with `rolescope analyze --out`)")?;
-    eprintln!(
-        "  datasets   {} Parquet files under {}",
-        files.len(),
-        args.out.display()
-    );
+    eprintln!("  datasets   {} Parquet files under {dest}", files.len());
     if args.strict && !snapshot.collection_errors.is_empty() {
         return Ok(ExitCode::from(2));
     }
     Ok(crate::analyze_cmd::exit_code(&analysis, threshold))
-}
-
-/// `OUT/snapshots/dt=YYYY-MM-DD/<scan_id>.jsonl`: one file per scan, partitioned like the datasets.
-pub fn snapshot_path(out: &Path, scan_id: &str, date: &str) -> PathBuf {
-    out.join("snapshots")
-        .join(format!("dt={date}"))
-        .join(format!("{scan_id}.jsonl"))
 }

@@ -538,3 +538,62 @@ fn lambda_role_arns(
     out.dedup();
     out
 }
+
+/// Credentials and region from the standard AWS chain, as plain values, for writers outside this
+/// crate (the exporter's S3 output).
+#[derive(Clone)]
+pub struct ResolvedCredentials {
+    /// Access key id.
+    pub access_key_id: String,
+    /// Secret access key.
+    pub secret_access_key: String,
+    /// Session token.
+    pub session_token: Option<String>,
+    /// The chain's region, if any.
+    pub region: Option<String>,
+}
+
+impl std::fmt::Debug for ResolvedCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResolvedCredentials")
+            .field("access_key_id", &self.access_key_id)
+            .field("region", &self.region)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Resolve the caller's credentials through the standard chain (environment, profile, SSO,
+/// web identity, container, instance), honouring `profile`.
+pub async fn resolve_credentials(
+    profile: Option<&str>,
+) -> Result<ResolvedCredentials, CollectionError> {
+    use aws_credential_types::provider::ProvideCredentials;
+    let mut loader = aws_config::defaults(BehaviorVersion::latest()).http_client(http_client());
+    if let Some(profile) = profile {
+        loader = loader.profile_name(profile);
+    }
+    let config = loader.load().await;
+    let fail = |message: String| CollectionError {
+        account_id: None,
+        region: None,
+        service: "sts".into(),
+        operation: "ResolveCredentials".into(),
+        error_code: "NoCredentials".into(),
+        message,
+    };
+    let provider = config
+        .credentials_provider()
+        .ok_or_else(|| fail("no credentials provider in the AWS chain".into()))?;
+    let c = provider.provide_credentials().await.map_err(|e| {
+        fail(format!(
+            "{}",
+            aws_smithy_types::error::display::DisplayErrorContext(e)
+        ))
+    })?;
+    Ok(ResolvedCredentials {
+        access_key_id: c.access_key_id().to_string(),
+        secret_access_key: c.secret_access_key().to_string(),
+        session_token: c.session_token().map(str::to_string),
+        region: config.region().map(|r| r.to_string()),
+    })
+}

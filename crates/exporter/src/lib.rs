@@ -4,21 +4,19 @@
 //! [`tables`]. The Athena DDL (`athena/tables.sql`) and `docs/schema.md` are generated from those
 //! definitions, and a test fails when the committed files drift.
 //!
-//! Status (issue 5): local datasets for scan_runs, accounts, org_units, scps, functions, roles,
-//! role_policies, findings and collection_errors. Still to come: role_permissions,
-//! role_service_access, views, S3 output.
 
 pub mod ddl;
+pub mod destination;
 pub mod table;
 pub mod tables;
 #[cfg(test)]
 mod tests;
 pub mod writer;
 
+pub use destination::{Destination, S3Credentials, S3Options};
 use rolescope_analysis::Analysis;
 use rolescope_model::snapshot::Snapshot;
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
 use table::batch;
 use tables::*;
 
@@ -55,10 +53,11 @@ fn wire_name(value: impl serde::Serialize) -> String {
 
 /// Write the dataset for one scan under `out`; returns the files written.
 pub fn export(
+    cat: &rolescope_policy::Catalog,
     snapshot: &Snapshot,
     analysis: &Analysis,
-    out: &Path,
-) -> Result<Vec<PathBuf>, ExportError> {
+    out: &Destination,
+) -> Result<Vec<String>, ExportError> {
     let scan = snapshot.scan.as_ref().ok_or(ExportError::NoScan)?;
     let id = scan.scan_id.clone();
     let date = scan.started_at.date();
@@ -273,6 +272,43 @@ pub fn export(
         }
     }
     put("role_policies", batch(&role_policies)?)?;
+
+    let permissions = rolescope_analysis::permissions::role_permissions(cat, snapshot);
+    let groups: Vec<RolePermissionRow> = permissions
+        .iter()
+        .flat_map(|p| &p.groups)
+        .map(|g| RolePermissionRow {
+            scan_id: id.clone(),
+            account_id: g.account_id.clone(),
+            role_arn: g.role_arn.clone(),
+            service: g.service.clone(),
+            status: g.status.as_str().to_string(),
+            action_pattern: g.action_pattern.clone(),
+            actions: g.actions.clone(),
+            action_count: g.action_count as i64,
+            resources: g.resources.clone(),
+            conditional: g.conditional,
+            granted_by: g.granted_by.clone(),
+        })
+        .collect();
+    put("role_permissions", batch(&groups)?)?;
+    let access: Vec<RoleServiceAccessRow> = permissions
+        .iter()
+        .flat_map(|p| &p.service_access)
+        .map(|a| RoleServiceAccessRow {
+            scan_id: id.clone(),
+            account_id: a.account_id.clone(),
+            role_arn: a.role_arn.clone(),
+            service: a.service.clone(),
+            access_level: a.access_level.to_string(),
+            actions_granted: a.actions_granted as i64,
+            actions_blocked: a.actions_blocked as i64,
+            actions_used: a.actions_used.map(|n| n as i64),
+            last_accessed_at: a.last_accessed_at.map(|t| t.millis),
+        })
+        .collect();
+    put("role_service_access", batch(&access)?)?;
+    drop(permissions);
 
     let findings: Vec<FindingRow> = analysis
         .findings

@@ -99,39 +99,49 @@ pub enum Value {
     List(Vec<String>),
 }
 
-impl From<&str> for Value {
-    fn from(s: &str) -> Self {
-        Value::Str(Some(s.to_string()))
+/// A Rust field type that can fill a column of some [`Kind`]; integers become timestamps in
+/// `TimestampMs` columns.
+pub trait Cell {
+    /// The value for a column of `kind`.
+    fn cell(&self, kind: Kind) -> Value;
+}
+
+impl Cell for String {
+    fn cell(&self, _: Kind) -> Value {
+        Value::Str(Some(self.clone()))
     }
 }
 
-impl From<String> for Value {
-    fn from(s: String) -> Self {
-        Value::Str(Some(s))
+impl Cell for Option<String> {
+    fn cell(&self, _: Kind) -> Value {
+        Value::Str(self.clone())
     }
 }
 
-impl From<Option<String>> for Value {
-    fn from(s: Option<String>) -> Self {
-        Value::Str(s)
+impl Cell for Option<i64> {
+    fn cell(&self, kind: Kind) -> Value {
+        match kind {
+            Kind::TimestampMs => Value::Ts(*self),
+            _ => Value::Int(*self),
+        }
     }
 }
 
-impl From<i64> for Value {
-    fn from(v: i64) -> Self {
-        Value::Int(Some(v))
+impl Cell for i64 {
+    fn cell(&self, kind: Kind) -> Value {
+        Some(*self).cell(kind)
     }
 }
 
-impl From<bool> for Value {
-    fn from(v: bool) -> Self {
-        Value::Bool(Some(v))
+impl Cell for bool {
+    fn cell(&self, _: Kind) -> Value {
+        Value::Bool(Some(*self))
     }
 }
 
-impl From<Vec<String>> for Value {
-    fn from(v: Vec<String>) -> Self {
-        Value::List(v)
+impl Cell for Vec<String> {
+    fn cell(&self, _: Kind) -> Value {
+        Value::List(self.clone())
     }
 }
 

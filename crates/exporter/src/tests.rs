@@ -2,11 +2,11 @@
 
 use crate::table::{Row, Value, batch};
 use crate::tables::*;
-use crate::{ddl, export, writer};
+use crate::{Destination, ddl, export, writer};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use rolescope_model::snapshot::Snapshot;
 use rolescope_model::{
-    Account, AccountId, AccountStatus, Function, OrgUnit, Role, ScanInfo, Timestamp,
+    Account, AccountId, AccountStatus, Function, LastAccessed, OrgUnit, Role, ScanInfo, Timestamp,
 };
 use std::path::PathBuf;
 
@@ -16,6 +16,20 @@ fn temp(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
+}
+
+fn cat() -> &'static rolescope_policy::Catalog {
+    rolescope_policy::catalog()
+}
+
+fn read_table(out: &std::path::Path, table: &str) -> Vec<arrow_array::RecordBatch> {
+    let path = out.join(writer::table_key(table, "2027-01-15", "scan-1"));
+    let reader = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(path).unwrap())
+        .unwrap()
+        .with_batch_size(1 << 20)
+        .build()
+        .unwrap();
+    reader.map(|b| b.unwrap()).collect()
 }
 
 fn snapshot() -> Snapshot {
@@ -52,6 +66,27 @@ fn snapshot() -> Snapshot {
         last_used_region: None,
         created_at: None,
     });
+    s.roles.push(Role {
+        name: "narrow".into(),
+        arn: "arn:aws:iam::000123456789:role/narrow".into(),
+        inline_policies: vec![rolescope_model::InlinePolicy {
+            name: "reader".into(),
+            document: r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject","s3:ListBucket","iam:PassRole"],"Resource":"*"}]}"#.into(),
+        }],
+        ..s.roles[0].clone()
+    });
+    s.last_accessed.push(LastAccessed {
+        role_arn: "arn:aws:iam::000123456789:role/narrow".into(),
+        service: "s3".into(),
+        last_accessed_at: Some(Timestamp::from_millis(1_799_000_000_000)),
+        actions: vec![
+            (
+                "s3:GetObject".into(),
+                Some(Timestamp::from_millis(1_799_000_000_000)),
+            ),
+            ("s3:ListBucket".into(), None),
+        ],
+    });
     s.functions.push(Function {
         account_id: acct,
         region: "eu-west-1".into(),
@@ -86,13 +121,12 @@ fn every_batch_carries_its_tables_schema() {
     let s = snapshot();
     let a = rolescope_analysis::analyze(rolescope_policy::catalog(), &s, &Default::default());
     let out = temp("schemas");
-    let files = export(&s, &a, &out).unwrap();
+    let files = export(cat(), &s, &a, &Destination::local(&out)).unwrap();
     assert_eq!(files.len(), TABLES.len());
     for (def, file) in TABLES.iter().zip(&files) {
         assert!(
-            file.starts_with(out.join(def.name).join("dt=2027-01-15")),
-            "{}",
-            file.display()
+            std::path::Path::new(file).starts_with(out.join(def.name).join("dt=2027-01-15")),
+            "{file}"
         );
         let reader =
             ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(file).unwrap()).unwrap();
@@ -105,15 +139,8 @@ fn round_trip_keeps_ids_types_and_values() {
     let s = snapshot();
     let a = rolescope_analysis::analyze(rolescope_policy::catalog(), &s, &Default::default());
     let out = temp("roundtrip");
-    export(&s, &a, &out).unwrap();
-    let read = |table: &str| {
-        let path = writer::file_path(&out, table, "2027-01-15", "scan-1");
-        let reader = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(path).unwrap())
-            .unwrap()
-            .build()
-            .unwrap();
-        reader.map(|b| b.unwrap()).collect::<Vec<_>>()
-    };
+    export(cat(), &s, &a, &Destination::local(&out)).unwrap();
+    let read = |table: &str| read_table(&out, table);
     use arrow_array::{Array, BooleanArray, StringArray, TimestampMillisecondArray};
     let accounts = read("accounts");
     let ids = accounts[0]
@@ -165,8 +192,8 @@ fn rerun_with_the_same_scan_id_replaces_and_failed_writes_leave_nothing() {
     let s = snapshot();
     let a = rolescope_analysis::analyze(rolescope_policy::catalog(), &s, &Default::default());
     let out = temp("rerun");
-    let first = export(&s, &a, &out).unwrap();
-    let second = export(&s, &a, &out).unwrap();
+    let first = export(cat(), &s, &a, &Destination::local(&out)).unwrap();
+    let second = export(cat(), &s, &a, &Destination::local(&out)).unwrap();
     assert_eq!(first, second);
     let parquet_files = |dir: &std::path::Path| {
         std::fs::read_dir(dir)
@@ -181,7 +208,7 @@ fn rerun_with_the_same_scan_id_replaces_and_failed_writes_leave_nothing() {
             .count()
     };
     assert_eq!(
-        parquet_files(first[0].parent().unwrap()),
+        parquet_files(std::path::Path::new(&first[0]).parent().unwrap()),
         1,
         "replaced, not duplicated"
     );
@@ -189,9 +216,15 @@ fn rerun_with_the_same_scan_id_replaces_and_failed_writes_leave_nothing() {
     // A plain file where the table folder should be: the write fails and leaves no file behind.
     let blocked = temp("blocked");
     std::fs::write(blocked.join("scan_runs"), b"").unwrap();
-    let err = export(&s, &a, &blocked).unwrap_err().to_string();
+    let err = export(cat(), &s, &a, &Destination::local(&blocked))
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("scan_runs"), "{err}");
-    assert!(!writer::file_path(&blocked, "scan_runs", "2027-01-15", "scan-1").exists());
+    assert!(
+        !blocked
+            .join(writer::table_key("scan_runs", "2027-01-15", "scan-1"))
+            .exists()
+    );
 }
 
 #[derive(Debug)]
@@ -202,13 +235,13 @@ impl Row for Broken {
     fn values(&self) -> Vec<Value> {
         // A string where the table wants a string, then an integer where it wants a string.
         let mut v = vec![
-            Value::from("s"),
+            Value::Str(Some("s".into())),
             Value::Str(None),
             Value::Str(None),
-            Value::from("lambda"),
+            Value::Str(Some("lambda".into())),
         ];
         v.push(Value::Int(Some(1)));
-        v.extend([Value::from("x"), Value::from("y")]);
+        v.extend([Value::Str(Some("x".into())), Value::Str(Some("y".into()))]);
         v
     }
 }
@@ -239,4 +272,122 @@ fn generated_files_are_current() {
             "{path} is stale: run `UPDATE_DOCS=1 cargo test -p rolescope-exporter generated`"
         );
     }
+}
+
+fn strings(b: &arrow_array::RecordBatch, column: &str) -> Vec<Option<String>> {
+    use arrow_array::{Array, StringArray};
+    let a = b
+        .column_by_name(column)
+        .unwrap()
+        .as_any()
+        .downcast_ref::<StringArray>()
+        .unwrap();
+    (0..a.len())
+        .map(|i| (!a.is_null(i)).then(|| a.value(i).to_string()))
+        .collect()
+}
+
+fn ints(b: &arrow_array::RecordBatch, column: &str) -> Vec<Option<i64>> {
+    use arrow_array::{Array, Int64Array};
+    let a = b
+        .column_by_name(column)
+        .unwrap()
+        .as_any()
+        .downcast_ref::<Int64Array>()
+        .unwrap();
+    (0..a.len())
+        .map(|i| (!a.is_null(i)).then(|| a.value(i)))
+        .collect()
+}
+
+#[test]
+fn role_permissions_compress_whole_services_and_list_the_rest() {
+    let s = snapshot();
+    let a = rolescope_analysis::analyze(cat(), &s, &Default::default());
+    let out = temp("permissions");
+    export(cat(), &s, &a, &Destination::local(&out)).unwrap();
+    let batches = read_table(&out, "role_permissions");
+    assert_eq!(batches.len(), 1);
+    let b = batches[0].clone();
+    let roles = strings(&b, "role_arn");
+    let patterns = strings(&b, "action_pattern");
+    let counts = ints(&b, "action_count");
+
+    // `*` on `*`: one row per catalog service, each the pattern `service:*`, no action list.
+    let admin: Vec<usize> = (0..b.num_rows())
+        .filter(|&i| roles[i].as_deref() == Some("arn:aws:iam::000123456789:role/app"))
+        .collect();
+    assert_eq!(admin.len(), cat().services.len());
+    assert!(admin.iter().all(|&i| patterns[i].is_some()));
+    let total: i64 = admin.iter().map(|&i| counts[i].unwrap()).sum();
+    assert_eq!(
+        total as usize,
+        cat().actions.len(),
+        "every action, compressed"
+    );
+
+    // Three named actions: listed, grouped per service.
+    let narrow: Vec<usize> = (0..b.num_rows())
+        .filter(|&i| roles[i].as_deref() == Some("arn:aws:iam::000123456789:role/narrow"))
+        .collect();
+    assert_eq!(narrow.len(), 2, "iam and s3");
+    let list = b
+        .column_by_name("actions")
+        .unwrap()
+        .as_any()
+        .downcast_ref::<arrow_array::ListArray>()
+        .unwrap();
+    let actions: Vec<Vec<String>> = narrow
+        .iter()
+        .map(|&i| {
+            let v = list.value(i);
+            let v = v
+                .as_any()
+                .downcast_ref::<arrow_array::StringArray>()
+                .unwrap();
+            (0..arrow_array::Array::len(v))
+                .map(|j| v.value(j).to_string())
+                .collect()
+        })
+        .collect();
+    assert_eq!(
+        actions,
+        vec![
+            vec!["iam:PassRole".to_string()],
+            vec!["s3:GetObject".to_string(), "s3:ListBucket".to_string()]
+        ]
+    );
+    assert!(narrow.iter().all(|&i| patterns[i].is_none()));
+
+    // Service access: s3 Read has GetObject used; List has ListBucket granted but unused.
+    let batches = read_table(&out, "role_service_access");
+    assert_eq!(batches.len(), 1);
+    let b = batches[0].clone();
+    let roles = strings(&b, "role_arn");
+    let services = strings(&b, "service");
+    let levels = strings(&b, "access_level");
+    let granted = ints(&b, "actions_granted");
+    let used = ints(&b, "actions_used");
+    let row = |service: &str, level: &str| {
+        (0..b.num_rows())
+            .find(|&i| {
+                roles[i].as_deref() == Some("arn:aws:iam::000123456789:role/narrow")
+                    && services[i].as_deref() == Some(service)
+                    && levels[i].as_deref() == Some(level)
+            })
+            .unwrap_or_else(|| panic!("{service} {level}"))
+    };
+    assert_eq!(
+        (granted[row("s3", "Read")], used[row("s3", "Read")]),
+        (Some(1), Some(1))
+    );
+    assert_eq!(
+        (granted[row("s3", "List")], used[row("s3", "List")]),
+        (Some(1), Some(0))
+    );
+    let iam = row(
+        "iam",
+        cat().action("iam:PassRole").unwrap().level().as_str(),
+    );
+    assert_eq!(used[iam], None, "no last-accessed data for iam");
 }

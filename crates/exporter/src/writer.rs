@@ -1,29 +1,23 @@
-//! The partitioned dataset writer: `<out>/<table>/dt=<YYYY-MM-DD>/<scan_id>.parquet`, ZSTD, one
-//! file per table and scan, written under a temporary name and renamed into place.
+//! The partitioned dataset layout and Parquet encoding: `<table>/dt=<YYYY-MM-DD>/<scan_id>.parquet`,
+//! ZSTD, one object per table and scan, stored atomically through a [`Destination`].
 
+use crate::destination::{Destination, DestinationError};
 use arrow_array::RecordBatch;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
-use std::fs::File;
-use std::path::{Path, PathBuf};
 
 /// Writing a table failed.
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
-    /// The file system refused.
-    #[error("writing {path}: {source}")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The error.
-        source: std::io::Error,
-    },
+    /// The destination refused.
+    #[error(transparent)]
+    Destination(#[from] DestinationError),
     /// The Parquet encoder refused.
-    #[error("encoding {path}: {source}")]
+    #[error("encoding {location}: {source}")]
     Parquet {
-        /// The file.
-        path: PathBuf,
+        /// Where it was going.
+        location: String,
         /// The error.
         source: parquet::errors::ParquetError,
     },
@@ -32,51 +26,37 @@ pub enum WriteError {
 /// Rows per row group: large enough for Athena to read efficiently, small enough to stream.
 pub const ROW_GROUP_ROWS: usize = 128 * 1024;
 
-/// Where a table's file for one scan goes.
-pub fn file_path(out: &Path, table: &str, date: &str, scan_id: &str) -> PathBuf {
-    out.join(table)
-        .join(format!("dt={date}"))
-        .join(format!("{scan_id}.parquet"))
+/// The key of a table's object for one scan, relative to the output root.
+pub fn table_key(table: &str, date: &str, scan_id: &str) -> String {
+    format!("{table}/dt={date}/{scan_id}.parquet")
 }
 
-/// Write one table's batch atomically. A re-run with the same scan id replaces the file.
+/// Encode one batch as a Parquet file in memory.
+pub fn encode(batch: &RecordBatch) -> Result<Vec<u8>, parquet::errors::ParquetError> {
+    let props = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(
+            ZstdLevel::try_new(3).expect("valid level"),
+        ))
+        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+        .set_created_by(format!("rolescope {}", env!("CARGO_PKG_VERSION")))
+        .build();
+    let mut writer = ArrowWriter::try_new(Vec::new(), batch.schema(), Some(props))?;
+    writer.write(batch)?;
+    writer.into_inner()
+}
+
+/// Write one table's batch atomically. A re-run with the same scan id replaces the object.
 pub fn write_table(
-    out: &Path,
+    out: &Destination,
     table: &str,
     date: &str,
     scan_id: &str,
     batch: &RecordBatch,
-) -> Result<PathBuf, WriteError> {
-    let path = file_path(out, table, date, scan_id);
-    let dir = path.parent().expect("a table folder");
-    let tmp = dir.join(format!(".{scan_id}.parquet.partial"));
-    let io = |source| WriteError::Io {
-        path: path.clone(),
+) -> Result<String, WriteError> {
+    let key = table_key(table, date, scan_id);
+    let bytes = encode(batch).map_err(|source| WriteError::Parquet {
+        location: out.location(&key),
         source,
-    };
-    std::fs::create_dir_all(dir).map_err(io)?;
-    let result = (|| {
-        let file = File::create(&tmp).map_err(io)?;
-        let props = WriterProperties::builder()
-            .set_compression(Compression::ZSTD(
-                ZstdLevel::try_new(3).expect("valid level"),
-            ))
-            .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
-            .set_created_by(format!("rolescope {}", env!("CARGO_PKG_VERSION")))
-            .build();
-        let pq = |source| WriteError::Parquet {
-            path: path.clone(),
-            source,
-        };
-        let mut writer = ArrowWriter::try_new(file, batch.schema(), Some(props)).map_err(pq)?;
-        writer.write(batch).map_err(pq)?;
-        let file = writer.into_inner().map_err(pq)?;
-        file.sync_all().map_err(io)?;
-        std::fs::rename(&tmp, &path).map_err(io)
-    })();
-    if result.is_err() {
-        // A failed write leaves nothing that looks like data.
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.map(|()| path)
+    })?;
+    Ok(out.put(&key, bytes)?)
 }

@@ -125,6 +125,15 @@ impl Snapshot {
             .chain(self.scan.iter().cloned().map(Record::Scan))
     }
 
+    /// Write the JSON Lines (one record per line, the scan record last) to `w`.
+    pub fn write_to(&self, mut w: impl Write) -> std::io::Result<()> {
+        for record in self.records() {
+            serde_json::to_writer(&mut w, &record)?;
+            w.write_all(b"\n")?;
+        }
+        Ok(())
+    }
+
     /// Write atomically: a temporary file in the same folder (created if missing), flushed and
     /// synced, then renamed.
     pub fn write(&self, path: &Path) -> Result<(), SnapshotError> {
@@ -139,10 +148,7 @@ impl Snapshot {
             }
             let file = std::fs::File::create(&tmp)?;
             let mut w = BufWriter::new(file);
-            for record in self.records() {
-                serde_json::to_writer(&mut w, &record)?;
-                w.write_all(b"\n")?;
-            }
+            self.write_to(&mut w)?;
             let file = w.into_inner().map_err(|e| e.into_error())?;
             file.sync_all()?;
             std::fs::rename(&tmp, path)

@@ -146,6 +146,17 @@ pub enum GrantStatus {
 }
 
 impl GrantStatus {
+    /// The snake_case name used in outputs (`allowed`, `blocked_by_scp`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GrantStatus::Allowed => "allowed",
+            GrantStatus::AllowedUnderConditions => "allowed_under_conditions",
+            GrantStatus::BlockedByBoundary => "blocked_by_boundary",
+            GrantStatus::BlockedByScp => "blocked_by_scp",
+            GrantStatus::ExplicitlyDenied => "explicitly_denied",
+        }
+    }
+
     /// True for the two allowed states.
     pub fn is_allowed(self) -> bool {
         matches!(

@@ -1,0 +1,59 @@
+//! `--out`: a local folder or `s3://bucket/prefix`, and the snapshot written there.
+
+use anyhow::{Context, Result};
+use rolescope_exporter::{Destination, S3Credentials, S3Options};
+use rolescope_model::snapshot::Snapshot;
+
+/// Where the output of a command goes. For `s3://`, credentials come from the standard AWS chain
+/// (honouring `profile`); `endpoint_url` (or `AWS_ENDPOINT_URL`) points at an S3-compatible store.
+pub fn destination(
+    out: &str,
+    profile: Option<&str>,
+    endpoint_url: Option<&str>,
+    region: Option<&str>,
+) -> Result<Destination> {
+    if !out.starts_with("s3://") {
+        return Destination::parse(out, &S3Options::default()).map_err(Into::into);
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let resolved = runtime
+        .block_on(rolescope_collector::resolve_credentials(profile))
+        .map_err(|e| anyhow::anyhow!("{}: {}", e.error_code, e.message))
+        .with_context(|| format!("credentials for {out}"))?;
+    let options = S3Options {
+        region: region.map(str::to_string).or(resolved.region),
+        endpoint_url: endpoint_url
+            .map(str::to_string)
+            .or_else(|| std::env::var("AWS_ENDPOINT_URL_S3").ok())
+            .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok()),
+        credentials: Some(S3Credentials {
+            access_key_id: resolved.access_key_id,
+            secret_access_key: resolved.secret_access_key,
+            session_token: resolved.session_token,
+        }),
+    };
+    Destination::parse(out, &options).map_err(Into::into)
+}
+
+/// `snapshots/dt=YYYY-MM-DD/<scan_id>.jsonl`: one object per scan, partitioned like the datasets.
+pub fn snapshot_key(scan_id: &str, date: &str) -> String {
+    format!("snapshots/dt={date}/{scan_id}.jsonl")
+}
+
+/// Store the snapshot atomically; returns where it went.
+pub fn put_snapshot(out: &Destination, snapshot: &Snapshot) -> Result<String> {
+    let scan = snapshot
+        .scan
+        .as_ref()
+        .context("the snapshot has no scan record")?;
+    let key = snapshot_key(&scan.scan_id, &scan.started_at.date());
+    let mut bytes = Vec::new();
+    snapshot
+        .write_to(&mut bytes)
+        .context("serialising the snapshot")?;
+    out.put(&key, bytes)
+        .with_context(|| format!("writing the snapshot to {}", out.location(&key)))
+}

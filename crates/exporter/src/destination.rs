@@ -1,0 +1,266 @@
+//! Where datasets go: a local folder or `s3://bucket/prefix`.
+//!
+//! Both keep the same promise: an object appears under its final name only when complete. Locally
+//! a file is written under a hidden temporary name (`.name.partial`, which Athena and Hive-style
+//! readers skip), synced, then renamed. On S3 a PUT or a completed multipart upload is atomic by
+//! nature; a failed multipart upload is aborted.
+
+use object_store::aws::{AmazonS3, AmazonS3Builder};
+use object_store::path::Path as ObjectPath;
+use object_store::{ClientOptions, ObjectStoreExt, PutPayload};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Bytes per multipart part; objects up to this size go in one PUT.
+pub const PART_BYTES: usize = 8 * 1024 * 1024;
+
+/// Static credentials for S3, resolved by the caller (the binary uses the standard AWS chain).
+#[derive(Clone, Default)]
+pub struct S3Credentials {
+    /// Access key id.
+    pub access_key_id: String,
+    /// Secret access key.
+    pub secret_access_key: String,
+    /// Session token.
+    pub session_token: Option<String>,
+}
+
+impl std::fmt::Debug for S3Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Credentials")
+            .field("access_key_id", &self.access_key_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Options for `s3://` destinations.
+#[derive(Debug, Clone, Default)]
+pub struct S3Options {
+    /// Bucket region (default: `AWS_REGION` / `AWS_DEFAULT_REGION`, else us-east-1).
+    pub region: Option<String>,
+    /// Endpoint override (an S3-compatible store or an emulator); path-style requests.
+    pub endpoint_url: Option<String>,
+    /// Credentials; when absent, the environment variables, web identity, container and
+    /// instance credentials are used.
+    pub credentials: Option<S3Credentials>,
+}
+
+/// A destination failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DestinationError {
+    /// The `--out` value is not a folder or an `s3://bucket[/prefix]` URL.
+    #[error("output {out:?}: {message}")]
+    Invalid {
+        /// What was given.
+        out: String,
+        /// Why it is refused.
+        message: String,
+    },
+    /// A local write failed.
+    #[error("writing {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// An S3 request failed.
+    #[error("uploading {url}: {source}")]
+    S3 {
+        /// The object.
+        url: String,
+        /// The error.
+        source: object_store::Error,
+    },
+}
+
+/// A local folder or an S3 prefix.
+#[derive(Debug)]
+pub enum Destination {
+    /// A local folder.
+    Local(PathBuf),
+    /// `s3://bucket/prefix`.
+    S3(S3Destination),
+}
+
+/// An S3 prefix with its client and a small runtime of its own (the export is synchronous).
+#[derive(Debug)]
+pub struct S3Destination {
+    bucket: String,
+    prefix: String,
+    store: Arc<AmazonS3>,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl Destination {
+    /// A local folder.
+    pub fn local(dir: impl Into<PathBuf>) -> Self {
+        Destination::Local(dir.into())
+    }
+
+    /// Parse `--out`: `s3://bucket[/prefix]` or a local path.
+    pub fn parse(out: &str, options: &S3Options) -> Result<Self, DestinationError> {
+        let Some(rest) = out.strip_prefix("s3://") else {
+            if out.contains("://") {
+                return Err(DestinationError::Invalid {
+                    out: out.into(),
+                    message: "only local folders and s3:// URLs are supported".into(),
+                });
+            }
+            return Ok(Destination::Local(PathBuf::from(out)));
+        };
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        if bucket.is_empty() {
+            return Err(DestinationError::Invalid {
+                out: out.into(),
+                message: "no bucket name".into(),
+            });
+        }
+        let invalid = |message: String| DestinationError::Invalid {
+            out: out.into(),
+            message,
+        };
+        // reqwest is built without a bundled TLS provider: use ring, like the AWS SDK clients.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let mut builder = AmazonS3Builder::from_env()
+            .with_bucket_name(bucket)
+            .with_client_options(ClientOptions::new().with_allow_http(true));
+        if let Some(region) = options.region.clone().or_else(|| {
+            std::env::var("AWS_REGION")
+                .or_else(|_| std::env::var("AWS_DEFAULT_REGION"))
+                .ok()
+        }) {
+            builder = builder.with_region(region);
+        }
+        if let Some(endpoint) = &options.endpoint_url {
+            builder = builder
+                .with_endpoint(endpoint)
+                .with_virtual_hosted_style_request(false);
+        }
+        if let Some(c) = &options.credentials {
+            builder = builder
+                .with_access_key_id(&c.access_key_id)
+                .with_secret_access_key(&c.secret_access_key);
+            if let Some(t) = &c.session_token {
+                builder = builder.with_token(t);
+            }
+        }
+        let store = builder.build().map_err(|e| invalid(e.to_string()))?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| invalid(format!("starting the upload runtime: {e}")))?;
+        Ok(Destination::S3(S3Destination {
+            bucket: bucket.to_string(),
+            prefix: prefix.trim_matches('/').to_string(),
+            store: Arc::new(store),
+            runtime,
+        }))
+    }
+
+    /// Store `bytes` under `key` (a `/`-separated relative path) atomically; returns where it
+    /// went (a path or an `s3://` URL).
+    pub fn put(&self, key: &str, bytes: Vec<u8>) -> Result<String, DestinationError> {
+        match self {
+            Destination::Local(dir) => {
+                let path = dir.join(key);
+                write_file_atomically(&path, &bytes)?;
+                Ok(path.display().to_string())
+            }
+            Destination::S3(s3) => s3.put(key, bytes),
+        }
+    }
+
+    /// Where a key goes, for messages.
+    pub fn location(&self, key: &str) -> String {
+        match self {
+            Destination::Local(dir) => dir.join(key).display().to_string(),
+            Destination::S3(s3) => s3.url(key),
+        }
+    }
+}
+
+impl std::fmt::Display for Destination {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Destination::Local(dir) => write!(f, "{}", dir.display()),
+            Destination::S3(s3) => write!(f, "{}", s3.url("").trim_end_matches('/')),
+        }
+    }
+}
+
+impl S3Destination {
+    fn object(&self, key: &str) -> ObjectPath {
+        if self.prefix.is_empty() {
+            ObjectPath::from(key)
+        } else {
+            ObjectPath::from(format!("{}/{key}", self.prefix))
+        }
+    }
+
+    fn url(&self, key: &str) -> String {
+        format!("s3://{}/{}", self.bucket, self.object(key))
+    }
+
+    fn put(&self, key: &str, bytes: Vec<u8>) -> Result<String, DestinationError> {
+        let path = self.object(key);
+        let url = self.url(key);
+        let err = |source| DestinationError::S3 {
+            url: url.clone(),
+            source,
+        };
+        self.runtime.block_on(async {
+            if bytes.len() <= PART_BYTES {
+                self.store
+                    .put(&path, PutPayload::from(bytes))
+                    .await
+                    .map_err(err)?;
+                return Ok(());
+            }
+            let mut upload = self.store.put_multipart(&path).await.map_err(err)?;
+            let mut result = Ok(());
+            for part in bytes.chunks(PART_BYTES) {
+                if let Err(e) = upload.put_part(PutPayload::from(part.to_vec())).await {
+                    result = Err(e);
+                    break;
+                }
+            }
+            match result {
+                Ok(()) => upload.complete().await.map(|_| ()).map_err(err),
+                Err(e) => {
+                    // Nothing becomes visible; free the parts.
+                    let _ = upload.abort().await;
+                    Err(err(e))
+                }
+            }
+        })?;
+        Ok(url)
+    }
+}
+
+/// Write under a hidden temporary name in the same folder (created if missing), sync, rename.
+/// On failure the temporary file is removed and nothing appears under `path`.
+pub fn write_file_atomically(path: &Path, bytes: &[u8]) -> Result<(), DestinationError> {
+    let io = |source| DestinationError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.partial"));
+    std::fs::create_dir_all(dir).map_err(io)?;
+    let result = (|| {
+        use std::io::Write;
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.map_err(io)
+}

@@ -1,0 +1,35 @@
+"""S3 helpers for the end-to-end tests, through boto3 against a moto server.
+
+Usage: python s3.py ENDPOINT create BUCKET
+       python s3.py ENDPOINT download BUCKET PREFIX DIR   (prints the keys as JSON)
+"""
+
+import json
+import os
+import sys
+
+import boto3
+
+endpoint, command = sys.argv[1], sys.argv[2]
+s3 = boto3.client(
+    "s3",
+    endpoint_url=endpoint,
+    region_name="us-east-1",
+    aws_access_key_id="testing",
+    aws_secret_access_key="testing",
+)
+if command == "create":
+    s3.create_bucket(Bucket=sys.argv[3])
+elif command == "download":
+    bucket, prefix, target = sys.argv[3], sys.argv[4], sys.argv[5]
+    keys = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix + "/"):
+        for obj in page.get("Contents", []):
+            key = obj["Key"]
+            keys.append(key)
+            path = os.path.join(target, key[len(prefix) + 1 :])
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            s3.download_file(bucket, key, path)
+    print(json.dumps(sorted(keys)))
+else:
+    sys.exit(f"unknown command {command}")
