@@ -299,3 +299,37 @@ TBLPROPERTIES (
   'parquet.compression' = 'ZSTD'
 );
 
+-- One row per recommended SCP (docs/scp.md): the policy, where to attach it, and its simulated impact on observed usage.
+CREATE EXTERNAL TABLE IF NOT EXISTS ${DATABASE}.scp_recommendations (
+  `scan_id` string,
+  `recommendation_id` string,
+  `target_id` string,
+  `target_type` string,
+  `target_name` string,
+  `name` string,
+  `guardrails` array<string>,
+  `policy_json` string,
+  `size_chars` bigint,
+  `statements` bigint,
+  `rationale` string,
+  `impacted_roles` array<string>,
+  `impacted_functions` array<string>,
+  `roles_without_usage` bigint,
+  `safe` boolean,
+  `fits_quota` boolean,
+  `evidence` string
+)
+PARTITIONED BY (`dt` string)
+STORED AS PARQUET
+LOCATION '${LOCATION}/scp_recommendations/'
+TBLPROPERTIES (
+  'projection.enabled' = 'true',
+  'projection.dt.type' = 'date',
+  'projection.dt.format' = 'yyyy-MM-dd',
+  'projection.dt.range' = '2024-01-01,NOW',
+  'projection.dt.interval' = '1',
+  'projection.dt.interval.unit' = 'DAYS',
+  'storage.location.template' = '${LOCATION}/scp_recommendations/dt=${dt}/',
+  'parquet.compression' = 'ZSTD'
+);
+

@@ -13,8 +13,8 @@ out, views_sql = sys.argv[1], sys.argv[2]
 con = duckdb.connect()
 for table_dir in sorted(glob.glob(f"{out}/*/")):
     table = table_dir.rstrip("/").split("/")[-1]
-    if table == "snapshots":
-        continue
+    if not glob.glob(f"{table_dir}dt=*/*.parquet"):
+        continue  # snapshots/, scp/: not tables
     con.execute(
         f"CREATE VIEW {table} AS SELECT * FROM read_parquet('{table_dir}*/*.parquet', hive_partitioning = 1)"
     )

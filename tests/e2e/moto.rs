@@ -1052,3 +1052,112 @@ fn datasets_written_to_moto_s3_are_the_same_files_as_local_ones() {
     let err = String::from_utf8_lossy(&missing.stderr);
     assert!(err.contains("s3://no-such-bucket-rolescope/x/"), "{err}");
 }
+
+#[test]
+fn scp_recommendations_of_the_seeded_organization_are_accepted_by_organizations() {
+    // Its own server: creating and attaching SCPs would change what the other tests scan.
+    let moto = Moto::start();
+    moto.seed();
+    let out = out_dir("scp");
+    let snap = scan_ok(
+        &moto.url,
+        &out,
+        &[
+            "--regions",
+            "us-east-1,eu-west-1",
+            "--last-accessed-timeout",
+            "5",
+        ],
+    );
+    // `scan` wrote recommendations too; `scp` regenerates them offline into another folder.
+    assert!(out.join("scp/README.md").exists());
+    let snapshot_file = files(&out)
+        .into_iter()
+        .find(|p| p.extension().is_some_and(|e| e == "jsonl"))
+        .unwrap();
+    let again = out_dir("scp-again");
+    let run = rolescope(&[
+        "scp".as_ref(),
+        "--snapshot".as_ref(),
+        snapshot_file.as_os_str(),
+        "--out".as_ref(),
+        again.as_os_str(),
+    ]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    for name in ["README.md", "apply.sh"] {
+        assert_eq!(
+            std::fs::read(out.join("scp").join(name)).unwrap(),
+            std::fs::read(again.join("scp").join(name)).unwrap(),
+            "{name}: scan and scp agree"
+        );
+    }
+    let policies: Vec<PathBuf> = files(&again.join("scp"))
+        .into_iter()
+        .filter(|p| {
+            let n = p.to_string_lossy();
+            n.ends_with(".json") && !n.ends_with(".boundary.json")
+        })
+        .collect();
+    assert!(!policies.is_empty());
+    // Targets are real OUs or accounts of the organization; every policy fits and lints clean.
+    let ous: Vec<&str> = snap.org_units.iter().map(|u| u.id.as_str()).collect();
+    let accounts: Vec<String> = snap
+        .accounts
+        .iter()
+        .map(|a| a.account_id.to_string())
+        .collect();
+    for p in &policies {
+        let target = p
+            .parent()
+            .unwrap()
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        assert!(
+            ous.contains(&target.as_str()) || accounts.contains(&target),
+            "{target} is not in the organization"
+        );
+        let text = std::fs::read_to_string(p).unwrap();
+        assert!(text.chars().count() <= 5_120, "{}", p.display());
+        assert!(
+            rolescope_analysis::scp::lint(rolescope_policy::catalog(), &text, 5_120).is_empty(),
+            "{}",
+            p.display()
+        );
+    }
+    // Organizations (moto) accepts every policy and attachment, as apply.sh would make them.
+    let created = Command::new(require_tool("venv/bin/python"))
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("moto/scp.py"))
+        .arg(&moto.url)
+        .arg(&again)
+        .output()
+        .unwrap();
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let created: Value = serde_json::from_slice(&created.stdout).unwrap();
+    assert_eq!(created.as_array().unwrap().len(), policies.len());
+    // The script names every policy file, and the sh syntax is valid.
+    let script = std::fs::read_to_string(again.join("scp/apply.sh")).unwrap();
+    for p in &policies {
+        let rel = p
+            .strip_prefix(again.join("scp"))
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        assert!(script.contains(&rel), "{rel} not in apply.sh");
+    }
+    let syntax = Command::new("sh")
+        .arg("-n")
+        .arg(again.join("scp/apply.sh"))
+        .status()
+        .unwrap();
+    assert!(syntax.success());
+}

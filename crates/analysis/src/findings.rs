@@ -124,6 +124,19 @@ pub struct Finding {
     pub mitigated_by: Option<String>,
 }
 
+/// A stable 32-hex-digit id: the first 16 bytes of SHA-256 over the NUL-terminated parts.
+pub fn stable_id(parts: &[&str]) -> String {
+    let mut h = Sha256::new();
+    for part in parts {
+        h.update(part.as_bytes());
+        h.update([0u8]);
+    }
+    h.finalize()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 impl Finding {
     /// Build a finding; `key` distinguishes several findings of one check on one resource.
     // Every argument is a distinct field of the finding; a builder would only rename them.
@@ -138,13 +151,7 @@ impl Finding {
         detail: serde_json::Value,
         mitigated_by: Option<String>,
     ) -> Finding {
-        let mut h = Sha256::new();
-        for part in [check.id, resource_arn, key] {
-            h.update(part.as_bytes());
-            h.update([0u8]);
-        }
-        let digest = h.finalize();
-        let finding_id = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+        let finding_id = stable_id(&[check.id, resource_arn, key]);
         Finding {
             finding_id,
             check_id: check.id,

@@ -12,6 +12,9 @@ pub mod inputs;
 pub mod permissions;
 pub mod privesc;
 pub mod score;
+pub mod scp;
+#[cfg(test)]
+mod scp_tests;
 pub mod suggest;
 #[cfg(test)]
 mod tests;

@@ -74,6 +74,12 @@ pub fn apply(cli: &Command, argv: Vec<OsString>) -> Result<Vec<OsString>> {
                     out.push(format!("--{long}").into());
                 }
             }
+            ArgAction::Append if value.is_array() => {
+                for item in value.as_array().into_iter().flatten() {
+                    let item = item.as_str().ok_or_else(|| bad("a list of strings"))?;
+                    out.push(format!("--{long}={item}").into());
+                }
+            }
             _ => {
                 let text = match value {
                     toml::Value::String(s) => s.clone(),

@@ -9,6 +9,7 @@ mod import_cmd;
 mod output;
 mod policy_cmd;
 mod scan_cmd;
+mod scp_cmd;
 
 use clap::{CommandFactory, Parser, Subcommand};
 use std::process::ExitCode;
@@ -36,6 +37,9 @@ enum Command {
     Import(import_cmd::ImportArgs),
     /// Scan an AWS Organization (or one account) and write a snapshot.
     Scan(Box<scan_cmd::ScanArgs>),
+    /// SCP recommendations from a snapshot (impact-simulated, size-packed), or the impact of an
+    /// SCP you wrote (--simulate).
+    Scp(Box<scp_cmd::ScpArgs>),
 }
 
 fn main() -> ExitCode {
@@ -52,6 +56,7 @@ fn main() -> ExitCode {
         Command::Scan(args) => scan_cmd::run(*args),
         Command::Analyze(args) => analyze_cmd::run(args),
         Command::Import(args) => import_cmd::run(args),
+        Command::Scp(args) => scp_cmd::run(*args),
     };
     match result {
         Ok(code) => code,

@@ -85,6 +85,8 @@ pub struct ScanArgs {
     /// Days without use after which a role or service counts as unused.
     #[arg(long, default_value_t = 90)]
     unused_days: i64,
+    #[command(flatten)]
+    scp: crate::scp_cmd::ScpOptions,
     /// No progress bars.
     #[arg(long, short)]
     quiet: bool,
@@ -162,6 +164,7 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
     )?;
     let threshold = crate::analyze_cmd::fail_on(args.fail_on.as_deref())?;
     let settings = crate::analyze_cmd::settings(args.unused_days, 5)?;
+    let scp_settings = args.scp.settings(args.unused_days)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -224,7 +227,23 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
     eprintln!("  snapshot   {path}");
     let files = rolescope_exporter::export(rolescope_policy::catalog(), snapshot, &analysis, &dest)
         .context("writing the datasets (the snapshot above is complete and can be re-exported with `rolescope analyze --out`)")?;
+    let plan = rolescope_analysis::scp::recommend(
+        rolescope_policy::catalog(),
+        snapshot,
+        &analysis,
+        &scp_settings,
+    );
+    rolescope_exporter::scp::export_scp(
+        &plan,
+        &scp_settings,
+        &scan.scan_id,
+        &scan.started_at.date(),
+        &dest,
+    )
+    .context("writing the SCP recommendations")?;
     eprintln!("  datasets   {} Parquet files under {dest}", files.len());
+    crate::scp_cmd::print_plan(&plan);
+    eprintln!("  SCP review {}", dest.location("scp/README.md"));
     if args.strict && !snapshot.collection_errors.is_empty() {
         return Ok(ExitCode::from(2));
     }

@@ -7,6 +7,7 @@
 
 pub mod ddl;
 pub mod destination;
+pub mod scp;
 pub mod table;
 pub mod tables;
 #[cfg(test)]
@@ -32,6 +33,9 @@ pub enum ExportError {
     /// Writing failed.
     #[error(transparent)]
     Write(#[from] writer::WriteError),
+    /// Storing a file failed.
+    #[error(transparent)]
+    Destination(#[from] destination::DestinationError),
 }
 
 /// Score and level by id (function ARN, account id, OU id).

@@ -213,6 +213,27 @@ table! {
         last_accessed_at: Option<i64> => TimestampMs, true, "Last use of the service by the role (UTC)";
 }
 
+table! {
+    /// `scp_recommendations`: one row per recommended SCP.
+    ScpRecommendationRow, "scp_recommendations", "One row per recommended SCP (docs/scp.md): the policy, where to attach it, and its simulated impact on observed usage.",
+        recommendation_id: String => String, false, "Stable id: hash of target and policy name";
+        target_id: String => String, false, "Root, OU or account id to attach to";
+        target_type: String => String, false, "root, ou or account";
+        target_name: String => String, false, "OU path or account name";
+        name: String => String, false, "Policy name (unique per target)";
+        guardrails: Vec<String> => StringList, false, "Guardrails in the policy: require-boundary, deny-privileged-lambda-roles, deny-public-functions, restrict-regions, deny-unused-services";
+        policy_json: String => String, false, "The SCP, minified JSON";
+        size_chars: i64 => Int64, false, "Characters of policy_json (limit 5,120 by default)";
+        statements: i64 => Int64, false, "Statements in the policy";
+        rationale: String => String, false, "Why, one line per guardrail";
+        impacted_roles: Vec<String> => StringList, false, "Roles that used an action the policy denies";
+        impacted_functions: Vec<String> => StringList, false, "Functions running as impacted roles or relying on what the policy blocks";
+        roles_without_usage: i64 => Int64, false, "Roles in scope without last-accessed data (impact unknown)";
+        safe: bool => Bool, false, "No observed impact, nothing unknown, fits the quota";
+        fits_quota: bool => Bool, false, "Fits next to the SCPs already attached at the target";
+        evidence: String => String, false, "Evidence per guardrail (JSON)";
+}
+
 /// Every table definition, in documentation order.
 pub const TABLES: &[TableDef] = &[
     ScanRun::TABLE,
@@ -226,4 +247,5 @@ pub const TABLES: &[TableDef] = &[
     RoleServiceAccessRow::TABLE,
     FindingRow::TABLE,
     CollectionErrorRow::TABLE,
+    ScpRecommendationRow::TABLE,
 ];

@@ -122,8 +122,13 @@ fn every_batch_carries_its_tables_schema() {
     let a = rolescope_analysis::analyze(rolescope_policy::catalog(), &s, &Default::default());
     let out = temp("schemas");
     let files = export(cat(), &s, &a, &Destination::local(&out)).unwrap();
-    assert_eq!(files.len(), TABLES.len());
-    for (def, file) in TABLES.iter().zip(&files) {
+    // scp_recommendations is written by `scp::export_scp`, tested below.
+    let tables: Vec<_> = TABLES
+        .iter()
+        .filter(|t| t.name != "scp_recommendations")
+        .collect();
+    assert_eq!(files.len(), tables.len());
+    for (def, file) in tables.into_iter().zip(&files) {
         assert!(
             std::path::Path::new(file).starts_with(out.join(def.name).join("dt=2027-01-15")),
             "{file}"
@@ -390,4 +395,52 @@ fn role_permissions_compress_whole_services_and_list_the_rest() {
         cat().action("iam:PassRole").unwrap().level().as_str(),
     );
     assert_eq!(used[iam], None, "no last-accessed data for iam");
+}
+
+#[test]
+fn scp_recommendations_are_written_as_files_table_summary_and_script() {
+    use rolescope_analysis::scp::{ScpSettings, recommend};
+    let s = snapshot();
+    let a = rolescope_analysis::analyze(cat(), &s, &Default::default());
+    let settings = ScpSettings::default();
+    let plan = recommend(cat(), &s, &a, &settings);
+    assert!(!plan.recommendations.is_empty());
+    let out = temp("scp");
+    let written = crate::scp::export_scp(
+        &plan,
+        &settings,
+        "scan-1",
+        "2027-01-15",
+        &Destination::local(&out),
+    )
+    .unwrap();
+    let script = std::fs::read_to_string(out.join("scp/apply.sh")).unwrap();
+    let readme = std::fs::read_to_string(out.join("scp/README.md")).unwrap();
+    for r in &plan.recommendations {
+        let file = out.join(format!("scp/{}/{}.json", r.target_id, r.name));
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), r.policy_json);
+        let line = script
+            .lines()
+            .find(|l| l.contains(&format!("create_and_attach '{}'", r.name)))
+            .unwrap_or_else(|| panic!("{} not in the script", r.name));
+        assert_eq!(
+            line.starts_with('#'),
+            !r.safe,
+            "unsafe ones are commented out"
+        );
+        assert!(readme.contains(&format!("`{}`", r.name)));
+    }
+    // The admin role of the snapshot runs a public function: that is reported, not hidden.
+    assert!(readme.contains("**review**"), "{readme}");
+    let rows = read_table(&out, "scp_recommendations");
+    assert_eq!(
+        rows[0].schema().as_ref(),
+        &ScpRecommendationRow::TABLE.schema()
+    );
+    assert_eq!(rows[0].num_rows(), plan.recommendations.len());
+    assert_eq!(
+        strings(&rows[0], "policy_json")[0].as_deref(),
+        Some(plan.recommendations[0].policy_json.as_str())
+    );
+    assert!(written.len() > plan.recommendations.len() + 2);
 }

@@ -1,0 +1,455 @@
+//! SCP recommendations on seeded scenarios: zero-impact service deny, the same SCP with impact,
+//! public access in use reported, packing under the limits.
+
+use crate::scp::{Guardrail, ScpSettings, lint, recommend, simulate_policy};
+use crate::{Settings, analyze};
+use rolescope_model::snapshot::Snapshot;
+use rolescope_model::{
+    Account, AccountId, AccountStatus, ControlPolicy, ControlPolicyType, Function, FunctionUrl,
+    InlinePolicy, LastAccessed, OrgUnit, Role, ScanInfo, Timestamp,
+};
+use rolescope_policy::catalog;
+
+const ACCT: &str = "010000000001";
+const NOW: i64 = 1_800_000_000_000;
+const DAY: i64 = 86_400_000;
+const WIDE: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:*","dynamodb:*","sqs:*","ec2:*","logs:*"],"Resource":"*"}]}"#;
+
+fn acct() -> AccountId {
+    AccountId::new(ACCT).unwrap()
+}
+
+fn role(name: &str) -> Role {
+    Role {
+        account_id: acct(),
+        name: name.into(),
+        arn: format!("arn:aws:iam::{ACCT}:role/{name}"),
+        path: "/".into(),
+        trust_policy: r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#.into(),
+        inline_policies: vec![InlinePolicy {
+            name: "wide".into(),
+            document: WIDE.into(),
+        }],
+        attached_policy_arns: vec![],
+        boundary_arn: None,
+        tags: vec![],
+        last_used_at: Some(Timestamp::from_millis(NOW - DAY)),
+        last_used_region: Some("eu-west-1".into()),
+        created_at: None,
+    }
+}
+
+fn function(name: &str, role: &str) -> Function {
+    Function {
+        account_id: acct(),
+        region: "eu-west-1".into(),
+        name: name.into(),
+        arn: format!("arn:aws:lambda:eu-west-1:{ACCT}:function:{name}"),
+        role_arn: format!("arn:aws:iam::{ACCT}:role/{role}"),
+        runtime: Some("python3.12".into()),
+        architectures: vec!["arm64".into()],
+        package_type: Some("Zip".into()),
+        last_modified: None,
+        layers: vec![],
+        env_var_names: vec![],
+        resource_policy: None,
+        urls: vec![],
+    }
+}
+
+/// Used `service` (with these actions) `days` ago.
+fn used(role: &str, service: &str, actions: &[&str], days: i64) -> LastAccessed {
+    let t = Some(Timestamp::from_millis(NOW - days * DAY));
+    LastAccessed {
+        role_arn: format!("arn:aws:iam::{ACCT}:role/{role}"),
+        service: service.into(),
+        last_accessed_at: t,
+        actions: actions.iter().map(|a| (a.to_string(), t)).collect(),
+    }
+}
+
+/// An OU `ou-apps` under the root with one account whose two functions use only S3 and DynamoDB.
+fn org() -> Snapshot {
+    let mut s = Snapshot::default();
+    s.org_units.push(OrgUnit {
+        id: "r-root".into(),
+        name: "Root".into(),
+        parent_id: None,
+        path: "Root".into(),
+    });
+    s.org_units.push(OrgUnit {
+        id: "ou-apps".into(),
+        name: "Apps".into(),
+        parent_id: Some("r-root".into()),
+        path: "Root/Apps".into(),
+    });
+    s.accounts.push(Account {
+        account_id: acct(),
+        name: "apps".into(),
+        status: AccountStatus::Active,
+        parent_id: "ou-apps".into(),
+        ou_path: "Root/Apps".into(),
+        scanned: true,
+    });
+    s.control_policies.push(ControlPolicy {
+        id: "p-FullAWSAccess".into(),
+        name: "FullAWSAccess".into(),
+        policy_type: ControlPolicyType::ServiceControlPolicy,
+        document: r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#.into(),
+        targets: vec!["r-root".into(), "ou-apps".into(), ACCT.into()],
+    });
+    s.roles = vec![role("orders-fn"), role("billing-fn")];
+    s.functions = vec![
+        function("orders", "orders-fn"),
+        function("billing", "billing-fn"),
+    ];
+    s.last_accessed = vec![
+        used("orders-fn", "s3", &["s3:GetObject", "s3:PutObject"], 3),
+        used("orders-fn", "dynamodb", &["dynamodb:PutItem"], 3),
+        used("orders-fn", "logs", &["logs:PutLogEvents"], 1),
+        used("billing-fn", "s3", &["s3:GetObject"], 10),
+        used(
+            "billing-fn",
+            "dynamodb",
+            &["dynamodb:GetItem", "dynamodb:Query"],
+            2,
+        ),
+        // Used long ago: outside the 90-day window.
+        used("billing-fn", "ec2", &["ec2:DescribeInstances"], 200),
+    ];
+    s.scan = Some(ScanInfo {
+        scan_id: "scp".into(),
+        started_at: Timestamp::from_millis(NOW),
+        finished_at: Timestamp::from_millis(NOW),
+        org_id: Some("o-test".into()),
+        regions: vec!["eu-west-1".into()],
+        tool_version: "test".into(),
+    });
+    s
+}
+
+fn plan(s: &Snapshot, settings: &ScpSettings) -> crate::scp::ScpPlan {
+    let a = analyze(catalog(), s, &Settings::default());
+    recommend(catalog(), s, &a, settings)
+}
+
+fn with(plan: &crate::scp::ScpPlan, g: Guardrail) -> &crate::scp::Recommendation {
+    plan.recommendations
+        .iter()
+        .find(|r| r.guardrails.contains(&g))
+        .unwrap_or_else(|| panic!("no recommendation with {g:?}: {:#?}", plan.skipped))
+}
+
+#[test]
+fn an_ou_using_only_s3_and_dynamodb_gets_a_zero_impact_service_deny() {
+    let s = org();
+    let p = plan(&s, &ScpSettings::default());
+    let r = with(&p, Guardrail::DenyUnusedServices);
+    assert_eq!((r.target_id.as_str(), r.target_type), ("ou-apps", "ou"));
+    assert!(r.impact.denied.is_empty(), "{:?}", r.impact);
+    assert!(r.safe, "{}", r.rationale);
+    let used = &r.evidence["deny-unused-services"]["services_used"];
+    assert_eq!(used, &serde_json::json!(["dynamodb", "logs", "s3"]));
+    let unused = &r.evidence["deny-unused-services"]["services_granted_unused"];
+    assert_eq!(
+        unused,
+        &serde_json::json!(["ec2", "sqs"]),
+        "ec2 use is older than 90 days"
+    );
+    // The policy denies sqs and ec2 to the Lambda roles, and only to them.
+    let doc: serde_json::Value = serde_json::from_str(&r.policy_json).unwrap();
+    let stmt = doc["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["Sid"] == "RolescopeLambdaRolesOnlyUsedServices")
+        .unwrap();
+    assert_eq!(
+        stmt["NotAction"],
+        serde_json::json!(["dynamodb:*", "logs:*", "s3:*"])
+    );
+    assert_eq!(
+        stmt["Condition"]["ArnLike"]["aws:PrincipalArn"],
+        serde_json::json!([
+            "arn:aws:iam::*:role/billing-fn",
+            "arn:aws:iam::*:role/orders-fn"
+        ])
+    );
+    assert_eq!(
+        stmt["Condition"]["ArnNotLike"]["aws:PrincipalArn"],
+        serde_json::json!(["arn:aws:iam::*:role/OrganizationAccountAccessRole"])
+    );
+}
+
+#[test]
+fn the_same_scp_has_impact_once_a_function_uses_sqs_and_is_not_safe() {
+    let a = org();
+    let p = plan(&a, &ScpSettings::default());
+    let scp = &with(&p, Guardrail::DenyUnusedServices).policy_json;
+
+    // The same organization plus a function whose role (same naming) used SQS last week.
+    let mut b = org();
+    b.roles.push(role("queue-fn"));
+    b.functions.push(function("queue", "queue-fn"));
+    b.last_accessed
+        .push(used("queue-fn", "sqs", &["sqs:SendMessage"], 7));
+    let analysis = analyze(catalog(), &b, &Settings::default());
+    // The SCP from scenario A names its roles; widen it to the new one as a reviewer would.
+    let scp = scp.replace(
+        "\"arn:aws:iam::*:role/orders-fn\"",
+        "\"arn:aws:iam::*:role/orders-fn\",\"arn:aws:iam::*:role/queue-fn\"",
+    );
+    let impact = simulate_policy(
+        catalog(),
+        &b,
+        &analysis,
+        "ou-apps",
+        &scp,
+        &ScpSettings::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        impact.roles(),
+        vec![format!("arn:aws:iam::{ACCT}:role/queue-fn")]
+    );
+    assert_eq!(impact.denied.values().next().unwrap().len(), 1);
+    assert!(
+        impact
+            .denied
+            .values()
+            .next()
+            .unwrap()
+            .iter()
+            .next()
+            .unwrap()
+            .starts_with("sqs:SendMessage@")
+    );
+    assert_eq!(impact.functions.len(), 1);
+    assert!(!impact.is_safe());
+
+    // And the recommender itself, on scenario B, keeps sqs allowed and still has zero impact.
+    let p = plan(&b, &ScpSettings::default());
+    let r = with(&p, Guardrail::DenyUnusedServices);
+    assert!(r.impact.denied.is_empty());
+    assert!(r.policy_json.contains("\"sqs:*\""), "{}", r.policy_json);
+}
+
+#[test]
+fn a_public_url_in_use_is_reported_not_silently_blocked() {
+    let mut s = org();
+    s.functions[0].urls.push(FunctionUrl {
+        url: "https://x.lambda-url.eu-west-1.on.aws/".into(),
+        auth_type: "NONE".into(),
+    });
+    let p = plan(&s, &ScpSettings::default());
+    let r = with(&p, Guardrail::DenyPublicFunctions);
+    assert!(!r.safe);
+    assert_eq!(
+        r.guardrails,
+        vec![Guardrail::DenyPublicFunctions],
+        "kept on its own"
+    );
+    assert!(r.impact.functions.contains(&s.functions[0].arn));
+    assert!(r.rationale.contains("rely on it"), "{}", r.rationale);
+    // Without the URL the same guardrail is preventive and safe, merged with the others.
+    let p = plan(&org(), &ScpSettings::default());
+    assert!(with(&p, Guardrail::DenyPublicFunctions).safe);
+}
+
+#[test]
+fn roles_without_usage_data_make_a_guardrail_unsafe() {
+    let mut s = org();
+    s.roles.push(role("mystery-fn"));
+    s.functions.push(function("mystery", "mystery-fn"));
+    let p = plan(&s, &ScpSettings::default());
+    let r = with(&p, Guardrail::DenyUnusedServices);
+    assert!(!r.safe);
+    assert!(
+        r.impact
+            .roles_without_usage
+            .contains(&format!("arn:aws:iam::{ACCT}:role/mystery-fn"))
+    );
+}
+
+#[test]
+fn a_guardrail_the_existing_scps_already_enforce_is_skipped() {
+    let mut s = org();
+    s.control_policies.push(ControlPolicy {
+        id: "p-nopublic".into(),
+        name: "no-public-lambda".into(),
+        policy_type: ControlPolicyType::ServiceControlPolicy,
+        document: r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":["lambda:CreateFunctionUrlConfig","lambda:AddPermission"],"Resource":"*"}]}"#.into(),
+        targets: vec!["r-root".into()],
+    });
+    let p = plan(&s, &ScpSettings::default());
+    assert!(
+        p.recommendations
+            .iter()
+            .all(|r| !r.guardrails.contains(&Guardrail::DenyPublicFunctions))
+    );
+    assert!(
+        p.skipped
+            .iter()
+            .any(|k| k.guardrail == Guardrail::DenyPublicFunctions && k.reason.contains("already"))
+    );
+}
+
+#[test]
+fn policies_are_packed_under_the_size_limit_and_counted_against_the_quota() {
+    let mut s = org();
+    for i in 0..60 {
+        let name = format!("worker-{i:02}-with-a-rather-long-role-name-fn");
+        s.roles.push(role(&name));
+        s.functions.push(function(&format!("w{i}"), &name));
+        s.last_accessed
+            .push(used(&name, "s3", &["s3:GetObject"], 1));
+    }
+    let settings = ScpSettings {
+        max_chars: 2_000,
+        ..ScpSettings::default()
+    };
+    let p = plan(&s, &settings);
+    assert!(p.recommendations.len() > 2, "split into several policies");
+    for r in &p.recommendations {
+        assert!(
+            r.size_chars <= 2_000,
+            "{} is {} chars",
+            r.name,
+            r.size_chars
+        );
+        assert!(
+            lint(catalog(), &r.policy_json, 2_000).is_empty(),
+            "{:?}",
+            r.lint
+        );
+    }
+    // Every Lambda role is still named by the split principal lists.
+    let all: String = p
+        .recommendations
+        .iter()
+        .map(|r| r.policy_json.clone())
+        .collect();
+    for i in 0..60 {
+        assert!(
+            all.contains(&format!("role/worker-{i:02}-")),
+            "worker {i} lost"
+        );
+    }
+    // FullAWSAccess is attached at the OU: only four more fit; the rest say so and are not safe.
+    let at_ou: Vec<_> = p
+        .recommendations
+        .iter()
+        .filter(|r| r.target_id == "ou-apps")
+        .collect();
+    assert!(at_ou.len() > 4);
+    assert!(at_ou[..4].iter().all(|r| r.fits_quota));
+    assert!(at_ou[4..].iter().all(|r| !r.fits_quota && !r.safe));
+    let names: std::collections::BTreeSet<_> = at_ou.iter().map(|r| &r.name).collect();
+    assert_eq!(names.len(), at_ou.len(), "unique names per target");
+}
+
+#[test]
+fn every_recommendation_lints_clean_and_the_linter_catches_bad_policies() {
+    let p = plan(&org(), &ScpSettings::default());
+    assert!(!p.recommendations.is_empty());
+    for r in &p.recommendations {
+        assert!(r.lint.is_empty(), "{}: {:?}", r.name, r.lint);
+        assert!(r.size_chars <= 5_120);
+        assert!(
+            !r.policy_json.contains(' ') || r.policy_json.contains("\" "),
+            "minified"
+        );
+    }
+    assert_eq!(p.boundaries.len(), 1, "the boundary the guardrail requires");
+    assert!(lint(catalog(), &p.boundaries[0].document, 6_144).is_empty());
+
+    let bad = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"lambda:NoSuchThing","Resource":"*","Condition":{"StringEquals":{"lambda:NoSuchKey":"x"}}}]}"#;
+    let problems = lint(catalog(), bad, 100);
+    assert!(
+        problems.iter().any(|p| p.contains("over the 100 limit")),
+        "{problems:?}"
+    );
+    assert!(
+        problems.iter().any(|p| p.contains("Principal")),
+        "{problems:?}"
+    );
+    assert!(
+        problems.iter().any(|p| p.contains("lambda:NoSuchThing")),
+        "{problems:?}"
+    );
+    assert!(
+        problems.iter().any(|p| p.contains("lambda:NoSuchKey")),
+        "{problems:?}"
+    );
+    assert!(lint(catalog(), "{not json", 5_120)[0].contains("does not parse"));
+}
+
+#[test]
+fn recommendations_are_deterministic() {
+    let a = plan(&org(), &ScpSettings::default());
+    let b = plan(&org(), &ScpSettings::default());
+    assert_eq!(
+        serde_json::to_string(&a).unwrap(),
+        serde_json::to_string(&b).unwrap()
+    );
+}
+
+#[test]
+fn privileged_lambda_roles_get_a_deny_that_lists_the_functions_running_as_them() {
+    let mut s = org();
+    s.roles[0]
+        .attached_policy_arns
+        .push("arn:aws:iam::aws:policy/AdministratorAccess".into());
+    let p = plan(&s, &ScpSettings::default());
+    let r = with(&p, Guardrail::DenyPrivilegedLambdaRoles);
+    assert!(!r.safe);
+    assert!(r.impact.functions.contains(&s.functions[0].arn));
+    let doc: serde_json::Value = serde_json::from_str(&r.policy_json).unwrap();
+    let pass = doc["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["Sid"] == "RolescopeDenyPassingPrivilegedRolesToLambda")
+        .unwrap();
+    assert_eq!(pass["Resource"], serde_json::json!([s.roles[0].arn]));
+    assert_eq!(
+        pass["Condition"]["StringEquals"]["iam:PassedToService"],
+        "lambda.amazonaws.com"
+    );
+    // Without the admin policy the guardrail is not recommended, and the plan says why.
+    let p = plan(&org(), &ScpSettings::default());
+    assert!(
+        p.skipped
+            .iter()
+            .any(|k| k.guardrail == Guardrail::DenyPrivilegedLambdaRoles)
+    );
+}
+
+#[test]
+fn an_existing_region_scp_covers_region_restriction_but_not_public_access() {
+    let mut s = org();
+    s.control_policies.push(ControlPolicy {
+        id: "p-regions".into(),
+        name: "regions".into(),
+        policy_type: ControlPolicyType::ServiceControlPolicy,
+        document: r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","NotAction":["iam:*","sts:*"],"Resource":"*","Condition":{"StringNotEquals":{"aws:RequestedRegion":["eu-west-1"]}}}]}"#.into(),
+        targets: vec!["ou-apps".into()],
+    });
+    let p = plan(&s, &ScpSettings::default());
+    assert!(
+        p.skipped
+            .iter()
+            .any(|k| k.guardrail == Guardrail::RestrictRegions && k.reason.contains("eu-west-1"))
+    );
+    // Public access inside the allowed region is still open: recommended.
+    with(&p, Guardrail::DenyPublicFunctions);
+    // Without that SCP, region restriction is recommended to the functions' region.
+    let p = plan(&org(), &ScpSettings::default());
+    let r = with(&p, Guardrail::RestrictRegions);
+    assert!(
+        r.policy_json
+            .contains(r#""aws:RequestedRegion":["eu-west-1"]"#),
+        "{}",
+        r.policy_json
+    );
+}
