@@ -10,4 +10,5 @@ mod iam_oracle;
 mod interrupted;
 mod moto;
 mod permissions;
+mod simulator;
 mod support;

@@ -5,6 +5,7 @@
 
 mod analyze_cmd;
 mod config;
+mod demo_cmd;
 mod import_cmd;
 mod output;
 mod policy_cmd;
@@ -27,6 +28,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Scan the built-in simulated organization (no AWS account needed) and write the full output.
+    Demo(Box<demo_cmd::DemoArgs>),
     /// Work with IAM policies: expand action wildcards, simulate requests.
     #[command(subcommand)]
     Policy(policy_cmd::PolicyCommand),
@@ -53,6 +56,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse_from(argv);
     let result = match cli.command {
         Command::Policy(cmd) => policy_cmd::run(cmd),
+        Command::Demo(args) => demo_cmd::run(*args),
         Command::Scan(args) => scan_cmd::run(*args),
         Command::Analyze(args) => analyze_cmd::run(args),
         Command::Import(args) => import_cmd::run(args),

@@ -162,15 +162,70 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
         args.endpoint_url.as_deref(),
         args.home_region.as_deref(),
     )?;
-    let threshold = crate::analyze_cmd::fail_on(args.fail_on.as_deref())?;
-    let settings = crate::analyze_cmd::settings(args.unused_days, 5)?;
-    let scp_settings = args.scp.settings(args.unused_days)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
+    let outcome = pipeline(
+        &runtime,
+        config,
+        &Pipeline {
+            dest,
+            quiet: args.quiet,
+            strict: args.strict,
+            threshold: crate::analyze_cmd::fail_on(args.fail_on.as_deref())?,
+            settings: crate::analyze_cmd::settings(args.unused_days, 5)?,
+            scp: args.scp.settings(args.unused_days)?,
+        },
+    )?;
+    Ok(outcome.exit)
+}
+
+/// What a scan pipeline needs besides the collector configuration.
+pub struct Pipeline {
+    /// Where everything goes.
+    pub dest: rolescope_exporter::Destination,
+    /// No progress bars.
+    pub quiet: bool,
+    /// Exit 2 on a partial scan.
+    pub strict: bool,
+    /// `--fail-on`.
+    pub threshold: Option<rolescope_analysis::Severity>,
+    /// Analysis settings.
+    pub settings: rolescope_analysis::Settings,
+    /// SCP settings.
+    pub scp: rolescope_analysis::scp::ScpSettings,
+}
+
+/// What a pipeline run produced, for callers that report more (demo, benchmarks).
+pub struct Outcome {
+    /// The exit code.
+    pub exit: ExitCode,
+    /// Logical API calls by `service:Operation`.
+    pub calls: std::collections::BTreeMap<String, u64>,
+    /// Functions, roles, findings, collection errors.
+    pub counts: (usize, usize, usize, usize),
+    /// Wall time of collection.
+    pub collect_secs: f64,
+    /// Wall time of analysis.
+    pub analysis_secs: f64,
+    /// Wall time of the export (datasets and SCPs).
+    pub export_secs: f64,
+    /// Rows written across the datasets.
+    pub rows: usize,
+}
+
+/// Collect → snapshot → analyse → export → SCP recommendations, with progress on stderr and the
+/// summary at the end. Shared by `scan` and `demo`.
+pub fn pipeline(
+    runtime: &tokio::runtime::Runtime,
+    config: CollectorConfig,
+    p: &Pipeline,
+) -> Result<Outcome> {
+    let dest = &p.dest;
+    let started = std::time::Instant::now();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let quiet = args.quiet;
+    let quiet = p.quiet;
     let collected = runtime.block_on(async move {
         let render = tokio::spawn(async move {
             let bar = if quiet {
@@ -206,7 +261,7 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
         .as_ref()
         .context("collector returned no scan record")?;
     // The error names the object; what was collected is lost only if the store refuses it.
-    let path = crate::output::put_snapshot(&dest, snapshot)?;
+    let path = crate::output::put_snapshot(dest, snapshot)?;
 
     let scanned = snapshot.accounts.iter().filter(|a| a.scanned).count();
     eprintln!("rolescope scan {}", scan.scan_id);
@@ -222,30 +277,66 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
         "  errors     {} (see collection_error records)",
         snapshot.collection_errors.len()
     );
-    let analysis = rolescope_analysis::analyze(rolescope_policy::catalog(), snapshot, &settings);
+    let collect_secs = started.elapsed().as_secs_f64();
+    let t = std::time::Instant::now();
+    let analysis = rolescope_analysis::analyze(rolescope_policy::catalog(), snapshot, &p.settings);
+    let analysis_secs = t.elapsed().as_secs_f64();
+    let t = std::time::Instant::now();
     crate::analyze_cmd::print_summary(&analysis);
     eprintln!("  snapshot   {path}");
-    let files = rolescope_exporter::export(rolescope_policy::catalog(), snapshot, &analysis, &dest)
+    let files = rolescope_exporter::export(rolescope_policy::catalog(), snapshot, &analysis, dest)
         .context("writing the datasets (the snapshot above is complete and can be re-exported with `rolescope analyze --out`)")?;
     let plan = rolescope_analysis::scp::recommend(
         rolescope_policy::catalog(),
         snapshot,
         &analysis,
-        &scp_settings,
+        &p.scp,
     );
     rolescope_exporter::scp::export_scp(
         &plan,
-        &scp_settings,
+        &p.scp,
         &scan.scan_id,
         &scan.started_at.date(),
-        &dest,
+        dest,
     )
     .context("writing the SCP recommendations")?;
-    eprintln!("  datasets   {} Parquet files under {dest}", files.len());
+    rolescope_exporter::ddl::export_sql(dest).context("writing the Athena SQL")?;
+    eprintln!(
+        "  datasets   {} Parquet files under {dest} (Athena SQL in athena/)",
+        files.len()
+    );
     crate::scp_cmd::print_plan(&plan);
     eprintln!("  SCP review {}", dest.location("scp/README.md"));
-    if args.strict && !snapshot.collection_errors.is_empty() {
-        return Ok(ExitCode::from(2));
-    }
-    Ok(crate::analyze_cmd::exit_code(&analysis, threshold))
+    let export_secs = t.elapsed().as_secs_f64();
+    let exit = if p.strict && !snapshot.collection_errors.is_empty() {
+        ExitCode::from(2)
+    } else {
+        crate::analyze_cmd::exit_code(&analysis, p.threshold)
+    };
+    Ok(Outcome {
+        exit,
+        calls: collected.calls.clone().into_iter().collect(),
+        counts: (
+            snapshot.functions.len(),
+            snapshot.roles.len(),
+            analysis.findings.len(),
+            snapshot.collection_errors.len(),
+        ),
+        collect_secs,
+        analysis_secs,
+        export_secs,
+        rows: rows_written(snapshot, &analysis),
+    })
+}
+
+/// Rows of the main datasets (for throughput figures).
+fn rows_written(
+    snapshot: &rolescope_model::snapshot::Snapshot,
+    analysis: &rolescope_analysis::Analysis,
+) -> usize {
+    snapshot.accounts.len()
+        + snapshot.functions.len()
+        + snapshot.roles.len()
+        + analysis.findings.len()
+        + snapshot.collection_errors.len()
 }

@@ -50,6 +50,26 @@ pub struct CollectorConfig {
     pub rates: Rates,
     /// Scan id written into the snapshot (a new one when `None`).
     pub scan_id: Option<String>,
+    /// Static credentials for the calling account instead of the standard chain (the built-in
+    /// simulated organization of `rolescope demo`, tests).
+    pub static_credentials: Option<StaticCredentials>,
+}
+
+/// An access key pair.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StaticCredentials {
+    /// Access key id.
+    pub access_key_id: String,
+    /// Secret access key.
+    pub secret_access_key: String,
+}
+
+impl std::fmt::Debug for StaticCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StaticCredentials")
+            .field("access_key_id", &self.access_key_id)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for CollectorConfig {
@@ -76,6 +96,7 @@ impl Default for CollectorConfig {
             attempt_timeout: Duration::from_secs(30),
             rates: Rates::default(),
             scan_id: None,
+            static_credentials: None,
         }
     }
 }

@@ -23,7 +23,7 @@ mod regions;
 #[cfg(test)]
 mod tests;
 
-pub use config::{CollectorConfig, Rates};
+pub use config::{CollectorConfig, Rates, StaticCredentials};
 pub use ctx::UNSUPPORTED;
 pub use progress::Progress;
 pub use regions::DEFAULT_ENABLED_REGIONS;
@@ -102,7 +102,17 @@ async fn base_config(config: &CollectorConfig, overrides: Overrides) -> SdkConfi
     if let Some(region) = &config.home_region {
         loader = loader.region(Region::new(region.clone()));
     }
-    if let Some(credentials) = overrides.credentials {
+    if let Some(credentials) = overrides.credentials.or_else(|| {
+        config.static_credentials.as_ref().map(|c| {
+            aws_credential_types::Credentials::new(
+                &c.access_key_id,
+                &c.secret_access_key,
+                None,
+                None,
+                "rolescope-static",
+            )
+        })
+    }) {
         loader = loader.credentials_provider(credentials);
     }
     let loaded = loader.load().await;

@@ -69,3 +69,21 @@ pub fn schema_md(tables: &[TableDef]) -> String {
     }
     out
 }
+
+/// The shipped QuickSight views (`athena/views.sql`).
+pub const VIEWS_SQL: &str = include_str!("../../../athena/views.sql");
+/// The shipped example queries (`athena/queries.sql`).
+pub const QUERIES_SQL: &str = include_str!("../../../athena/queries.sql");
+
+/// Write `athena/tables.sql`, `views.sql` and `queries.sql` next to the datasets, so an output
+/// folder carries the SQL that reads it.
+pub fn export_sql(out: &crate::Destination) -> Result<Vec<String>, crate::ExportError> {
+    Ok(vec![
+        out.put(
+            "athena/tables.sql",
+            tables_sql(crate::tables::TABLES).into_bytes(),
+        )?,
+        out.put("athena/views.sql", VIEWS_SQL.as_bytes().to_vec())?,
+        out.put("athena/queries.sql", QUERIES_SQL.as_bytes().to_vec())?,
+    ])
+}

@@ -1,0 +1,231 @@
+//! `rolescope demo`: the built-in simulated organization, scanned through the real collector.
+//!
+//! The simulator runs in-process on a loopback port and speaks the AWS wire protocols, so the
+//! scan below is the same code path as `rolescope scan` against AWS.
+
+use crate::scan_cmd::{Pipeline, pipeline};
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use rolescope_collector::{CollectorConfig, Rates, StaticCredentials};
+use rolescope_simulator::bound::{BoundParams, bound};
+use rolescope_simulator::{
+    Faults, MANAGEMENT_ACCESS_KEY, MANAGEMENT_SECRET_KEY, Simulator, Spec, World,
+};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+/// Arguments of `rolescope demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Output folder or s3://bucket/prefix.
+    #[arg(long, default_value = "rolescope-demo")]
+    out: String,
+    /// Organization to simulate: demo (12 accounts, 200 functions covering every check) or a
+    /// benchmark scenario: s, m, l (2,000 accounts × 17 regions, ≈ 300,000 functions).
+    #[arg(long, default_value = "demo")]
+    scenario: String,
+    /// Time scale k: AWS rates × k, latencies ÷ k (simulator and collector alike).
+    #[arg(long, default_value_t = 1.0)]
+    time_scale: f64,
+    /// Simulated latency per request, "LOW,HIGH" milliseconds (before scaling).
+    #[arg(long, default_value = "5,20")]
+    latency_ms: String,
+    /// Fault: accounts whose audit role cannot be assumed (comma-separated ids; `member:N` for the
+    /// N-th member account).
+    #[arg(long, value_delimiter = ',')]
+    deny_assume: Vec<String>,
+    /// Fault: accounts reported SUSPENDED.
+    #[arg(long, value_delimiter = ',')]
+    suspend: Vec<String>,
+    /// Fault: regions not enabled (ListRegions omits them; calls to them are refused).
+    #[arg(long, value_delimiter = ',')]
+    disable_region: Vec<String>,
+    /// Fault: probability of a 5xx answer per request.
+    #[arg(long, default_value_t = 0.0)]
+    error_rate: f64,
+    /// Fault: probability that a request hangs past the attempt timeout.
+    #[arg(long, default_value_t = 0.0)]
+    hang_rate: f64,
+    /// Fault: the simulator's rates × this factor (below 1: a throttling storm).
+    #[arg(long, default_value_t = 1.0)]
+    rate_factor: f64,
+    /// Regions to scan (default: every enabled region of the simulated accounts).
+    #[arg(long, value_delimiter = ',')]
+    regions: Option<Vec<String>>,
+    /// Scan id (default: generated); a re-run with the same id replaces that scan's output.
+    #[arg(long)]
+    scan_id: Option<String>,
+    /// Maximum API calls in flight.
+    #[arg(long, default_value_t = 64)]
+    concurrency: usize,
+    /// Exit 1 when a live finding at or above this severity exists.
+    #[arg(long)]
+    fail_on: Option<String>,
+    /// Exit 2 when anything could not be collected.
+    #[arg(long)]
+    strict: bool,
+    /// Write a JSON benchmark report here (wall time, API calls by operation, retries, peak RSS,
+    /// the lower bound and the ratios).
+    #[arg(long, value_name = "FILE")]
+    bench_report: Option<std::path::PathBuf>,
+    /// No progress bars.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+/// `member:N` → the N-th member's id.
+fn account_ref(world: &World, s: &str) -> Result<String> {
+    match s.strip_prefix("member:") {
+        Some(n) => {
+            let n: usize = n.parse().with_context(|| format!("{s}: member:N"))?;
+            world
+                .accounts
+                .get(n)
+                .filter(|_| n > 0)
+                .map(|a| a.id.to_string())
+                .with_context(|| {
+                    format!(
+                        "{s}: the organization has {} members",
+                        world.accounts.len() - 1
+                    )
+                })
+        }
+        None => Ok(s.to_string()),
+    }
+}
+
+/// Peak resident set of this process, from /proc (Linux).
+fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+pub fn run(args: DemoArgs) -> Result<ExitCode> {
+    crate::scan_cmd::init_logging(0);
+    let spec = match args.scenario.as_str() {
+        "demo" => Spec::demo(),
+        other => Spec::scenario(other)
+            .with_context(|| format!("--scenario {other}: expected demo, s, m or l"))?,
+    };
+    if args.time_scale.is_nan() || args.time_scale <= 0.0 {
+        bail!("--time-scale must be positive");
+    }
+    let (lo, hi) = args
+        .latency_ms
+        .split_once(',')
+        .and_then(|(a, b)| Some((a.trim().parse().ok()?, b.trim().parse().ok()?)))
+        .filter(|(a, b): &(u64, u64)| a <= b)
+        .context("--latency-ms: expected LOW,HIGH in milliseconds")?;
+    let world = World::generate(&spec);
+    let refs =
+        |list: &[String]| -> Result<_> { list.iter().map(|s| account_ref(&world, s)).collect() };
+    let faults = Faults {
+        time_scale: args.time_scale,
+        latency_ms: (lo, hi),
+        deny_assume: refs(&args.deny_assume)?,
+        suspended: refs(&args.suspend)?,
+        disabled_regions: args.disable_region.iter().cloned().collect(),
+        error_rate: args.error_rate,
+        hang_rate: args.hang_rate,
+        rate_factor: args.rate_factor,
+        hang: Duration::from_secs(20),
+        ..Faults::default()
+    };
+    let dest = crate::output::destination(&args.out, None, None, None)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let functions = world.function_count();
+    let accounts = world.accounts.len();
+    let params = BoundParams {
+        lambda_rate: 15.0 * args.time_scale,
+        iam_rate: Rates::default().iam * args.time_scale,
+        latency: (lo + hi) as f64 / 2.0 / 1000.0 / args.time_scale,
+        last_accessed: true,
+        access_analyzer: true,
+    };
+    let floor = bound(&world, &params);
+    let sim = runtime
+        .block_on(Simulator::start(world, faults))
+        .context("starting the simulator")?;
+    eprintln!(
+        "rolescope demo: simulated organization ({} accounts, {} regions, {functions} functions) at {}",
+        accounts,
+        spec.regions.len(),
+        sim.url()
+    );
+    let config = CollectorConfig {
+        endpoint_url: Some(sim.url().to_string()),
+        static_credentials: Some(StaticCredentials {
+            access_key_id: MANAGEMENT_ACCESS_KEY.into(),
+            secret_access_key: MANAGEMENT_SECRET_KEY.into(),
+        }),
+        home_region: Some("us-east-1".into()),
+        regions: args.regions.clone(),
+        concurrency: args.concurrency.max(1),
+        last_accessed_timeout: Duration::from_secs(60),
+        attempt_timeout: Duration::from_secs_f64((10.0 / args.time_scale).max(0.5)),
+        operation_timeout: Duration::from_secs(120),
+        rates: Rates::default().scaled(args.time_scale),
+        scan_id: args.scan_id.clone(),
+        ..CollectorConfig::default()
+    };
+    let started = Instant::now();
+    let outcome = pipeline(
+        &runtime,
+        config,
+        &Pipeline {
+            dest,
+            quiet: args.quiet,
+            strict: args.strict,
+            threshold: crate::analyze_cmd::fail_on(args.fail_on.as_deref())?,
+            settings: crate::analyze_cmd::settings(90, 5)?,
+            scp: rolescope_analysis::scp::ScpSettings::default(),
+        },
+    )?;
+    let wall = started.elapsed().as_secs_f64();
+    let served: u64 = sim.stats().requests().values().sum();
+    let logical: u64 = outcome.calls.values().sum();
+    eprintln!(
+        "  simulator  {served} requests served, {} throttled, {} faults injected",
+        sim.stats().throttled(),
+        sim.stats().injected()
+    );
+    if let Some(path) = &args.bench_report {
+        let report = serde_json::json!({
+            "scenario": args.scenario,
+            "time_scale": args.time_scale,
+            "latency_ms": [lo, hi],
+            "accounts": accounts,
+            "regions": spec.regions.len(),
+            "functions": functions,
+            "functions_collected": outcome.counts.0,
+            "roles": outcome.counts.1,
+            "findings": outcome.counts.2,
+            "collection_errors": outcome.counts.3,
+            "wall_seconds": wall,
+            "collect_seconds": outcome.collect_secs,
+            "analysis_seconds": outcome.analysis_secs,
+            "export_seconds": outcome.export_secs,
+            "rows_written": outcome.rows,
+            "bound_seconds": floor.seconds,
+            "ratio_to_bound": outcome.collect_secs / floor.seconds.max(1e-9),
+            "api_calls": logical,
+            "api_calls_min": floor.total_calls(),
+            "api_calls_ratio": logical as f64 / floor.total_calls().max(1) as f64,
+            "http_requests": served,
+            "retries": served.saturating_sub(logical),
+            "throttled": sim.stats().throttled(),
+            "calls_by_operation": outcome.calls,
+            "min_calls_by_operation": floor.calls,
+            "peak_rss_bytes": peak_rss_bytes(),
+        });
+        std::fs::write(path, serde_json::to_vec_pretty(&report)?)
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    drop(sim);
+    Ok(outcome.exit)
+}

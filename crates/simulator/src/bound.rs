@@ -1,0 +1,98 @@
+//! The lower bound of a scan of a [`World`]: the fewest API calls the collector's work needs, and
+//! the shortest wall time AWS's per-lane rates allow, computed from the same spec.
+//!
+//! Per (account, region) lane with F functions: ⌈F/50⌉ ListFunctions pages plus F
+//! ListFunctionUrlConfigs share Lambda's 15 req/s control-plane bucket, F GetPolicy have their own
+//! 15 req/s, and the pages are sequential (each waits one latency). Per account: GAAD pages and
+//! two last-accessed calls per role at the client's IAM rate. Everything else runs in parallel, so
+//! the bound is the slowest lane or account.
+
+use crate::World;
+use std::collections::BTreeMap;
+
+/// The bound for one world.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bound {
+    /// Seconds.
+    pub seconds: f64,
+    /// Minimum calls by `service:Operation`.
+    pub calls: BTreeMap<String, u64>,
+}
+
+impl Bound {
+    /// Total minimum calls.
+    pub fn total_calls(&self) -> u64 {
+        self.calls.values().sum()
+    }
+}
+
+/// Rates and latency the bound assumes (after time scaling).
+#[derive(Debug, Clone, Copy)]
+pub struct BoundParams {
+    /// Lambda control-plane and GetPolicy rate per lane (req/s).
+    pub lambda_rate: f64,
+    /// IAM rate per account (req/s), the collector's client-side rate.
+    pub iam_rate: f64,
+    /// Mean latency per call (s).
+    pub latency: f64,
+    /// Last-accessed jobs are collected.
+    pub last_accessed: bool,
+    /// Access Analyzer is read.
+    pub access_analyzer: bool,
+}
+
+/// Compute the bound.
+pub fn bound(world: &World, p: &BoundParams) -> Bound {
+    let mut calls: BTreeMap<String, u64> = BTreeMap::new();
+    let mut add = |op: &str, n: u64| *calls.entry(op.to_string()).or_default() += n;
+    let regions = world.spec.regions.len() as u64;
+    let members = world.accounts.len() as u64 - 1;
+    let parents = world.ous.len() as u64;
+    add("sts:GetCallerIdentity", 1);
+    add("organizations:DescribeOrganization", 1);
+    add("organizations:ListRoots", 1);
+    add("organizations:ListOrganizationalUnitsForParent", parents);
+    add("organizations:ListAccountsForParent", parents);
+    add("organizations:ListPolicies", 1);
+    add("organizations:DescribePolicy", world.policies.len() as u64);
+    add(
+        "organizations:ListTargetsForPolicy",
+        world
+            .policies
+            .iter()
+            .map(|p| p.targets.len().div_ceil(20).max(1) as u64)
+            .sum(),
+    );
+    add("sts:AssumeRole", members);
+    add("account:ListRegions", members + 1);
+    let mut seconds: f64 = 0.0;
+    for a in &world.accounts {
+        let roles = a.roles.len() as u64;
+        let entities = roles + crate::world::LOCAL_POLICIES.len() as u64;
+        let gaad = entities.div_ceil(1000).max(1);
+        add("iam:GetAccountAuthorizationDetails", gaad);
+        let mut iam = gaad;
+        if p.last_accessed {
+            add("iam:GenerateServiceLastAccessedDetails", roles);
+            add("iam:GetServiceLastAccessedDetails", roles);
+            iam += 2 * roles;
+        }
+        seconds = seconds.max(iam as f64 / p.iam_rate);
+        if p.access_analyzer {
+            add("access-analyzer:ListAnalyzers", regions);
+            add("access-analyzer:ListFindingsV2", 1);
+        }
+        for &f in &a.functions {
+            let f = f as u64;
+            let pages = f.div_ceil(50).max(1);
+            add("lambda:ListFunctions", pages);
+            add("lambda:GetPolicy", f);
+            add("lambda:ListFunctionUrlConfigs", f);
+            let control = (pages + f) as f64 / p.lambda_rate;
+            let policy = f as f64 / p.lambda_rate;
+            let chain = pages as f64 * p.latency;
+            seconds = seconds.max(control.max(policy).max(chain));
+        }
+    }
+    Bound { seconds, calls }
+}

@@ -1,0 +1,876 @@
+//! The protocols: routing, errors in each protocol's shape, and one handler per operation.
+
+use crate::world::{SimFunction, resolve_policy_arn};
+use crate::{HttpRequest, HttpResponse, MANAGEMENT_ACCESS_KEY, State};
+use rolescope_model::Timestamp;
+use serde_json::{Value, json};
+use std::fmt::Write as _;
+
+const XML: &str = "text/xml";
+const AWS_JSON: &str = "application/x-amz-json-1.1";
+const REST_JSON: &str = "application/json";
+const PAGE_ORGS: usize = 20;
+
+/// The operation a request names.
+pub fn operation(service: &str, req: &HttpRequest) -> String {
+    match service {
+        "sts" | "iam" => req.form().get("Action").cloned().unwrap_or_default(),
+        "organizations" => req
+            .headers
+            .get("x-amz-target")
+            .and_then(|t| t.rsplit('.').next())
+            .unwrap_or_default()
+            .to_string(),
+        "lambda" => {
+            let p = req.path.trim_end_matches('/');
+            if p.ends_with("/policy") {
+                "GetPolicy".into()
+            } else if p.ends_with("/urls") {
+                "ListFunctionUrlConfigs".into()
+            } else if p.ends_with("/url") {
+                "GetFunctionUrlConfig".into()
+            } else if p.ends_with("/functions") {
+                "ListFunctions".into()
+            } else {
+                format!("{} {}", req.method, req.path)
+            }
+        }
+        "access-analyzer" => match req.path.as_str() {
+            "/analyzer" => "ListAnalyzers".into(),
+            "/findingv2" => "ListFindingsV2".into(),
+            p => format!("{} {p}", req.method),
+        },
+        "account" => match req.path.as_str() {
+            "/listRegions" => "ListRegions".into(),
+            p => format!("{} {p}", req.method),
+        },
+        _ => format!("{} {}", req.method, req.path),
+    }
+}
+
+/// The rate class of an operation (its token bucket), if any.
+pub fn class(service: &str, op: &str) -> Option<&'static str> {
+    Some(match (service, op) {
+        ("lambda", "GetPolicy") => "lambda-policy",
+        ("lambda", _) => "lambda-control",
+        ("iam", _) => "iam",
+        ("organizations", _) => "organizations",
+        ("sts", _) => "sts",
+        ("access-analyzer", _) => "access-analyzer",
+        ("account", _) => "account",
+        _ => return None,
+    })
+}
+
+/// Requests per second of a rate class at time scale 1: Lambda's documented control-plane
+/// quotas; the unpublished IAM/Organizations/STS rates at values AWS tolerates in practice.
+pub fn rate(class: &str) -> f64 {
+    match class {
+        "lambda-policy" | "lambda-control" => 15.0,
+        "sts" => 100.0,
+        _ => 20.0,
+    }
+}
+
+/// Global services share one lane per account.
+pub fn is_global(service: &str) -> bool {
+    matches!(service, "iam" | "organizations" | "sts" | "account")
+}
+
+/// The account a request's access key belongs to ("" when unknown).
+pub fn account_of(state: &State, key: &str) -> String {
+    if key == MANAGEMENT_ACCESS_KEY {
+        return state.world.management.to_string();
+    }
+    match key.strip_prefix("ASIA") {
+        Some(rest) if rest.len() >= 12 && rest[..12].bytes().all(|b| b.is_ascii_digit()) => {
+            rest[..12].to_string()
+        }
+        _ => String::new(),
+    }
+}
+
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&apos;")
+}
+
+/// Percent-encode like IAM's query API does for policy documents.
+fn url_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() * 2);
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
+
+fn iso(t: Timestamp) -> String {
+    t.to_rfc3339()
+}
+
+/// Lambda's LastModified format: `2026-11-01T12:00:00.000+0000`.
+fn lambda_time(t: Timestamp) -> String {
+    let s = t.to_rfc3339();
+    format!("{}+0000", s.trim_end_matches('Z'))
+}
+
+fn query_error(status: u16, service: &str, code: &str, message: &str) -> HttpResponse {
+    let ns = if service == "sts" {
+        "https://sts.amazonaws.com/doc/2011-06-15/"
+    } else {
+        "https://iam.amazonaws.com/doc/2010-05-08/"
+    };
+    let kind = if status >= 500 { "Receiver" } else { "Sender" };
+    HttpResponse {
+        status,
+        content_type: XML,
+        headers: vec![],
+        body: format!(
+            r#"<ErrorResponse xmlns="{ns}"><Error><Type>{kind}</Type><Code>{code}</Code><Message>{}</Message></Error><RequestId>sim</RequestId></ErrorResponse>"#,
+            xml_escape(message)
+        ),
+    }
+}
+
+fn json_error(status: u16, code: &str, message: &str) -> HttpResponse {
+    HttpResponse {
+        status,
+        content_type: AWS_JSON,
+        headers: vec![],
+        body: json!({"__type": code, "Message": message}).to_string(),
+    }
+}
+
+fn rest_error(status: u16, code: &str, message: &str) -> HttpResponse {
+    HttpResponse {
+        status,
+        content_type: REST_JSON,
+        headers: vec![("x-amzn-errortype", code.to_string())],
+        body: json!({"Type": "User", "message": message, "Message": message}).to_string(),
+    }
+}
+
+/// The error each service answers when it throttles.
+pub fn throttled(service: &str) -> HttpResponse {
+    match service {
+        "sts" | "iam" => query_error(400, service, "Throttling", "Rate exceeded"),
+        "organizations" => json_error(400, "TooManyRequestsException", "Rate exceeded"),
+        "access-analyzer" => rest_error(429, "ThrottlingException", "Rate exceeded"),
+        _ => rest_error(429, "TooManyRequestsException", "Rate exceeded"),
+    }
+}
+
+/// An injected server-side failure in each service's shape.
+pub fn server_error(service: &str) -> HttpResponse {
+    match service {
+        "sts" | "iam" => query_error(500, service, "InternalFailure", "simulated failure"),
+        "organizations" => json_error(500, "ServiceException", "simulated failure"),
+        "access-analyzer" | "account" => {
+            rest_error(500, "InternalServerException", "simulated failure")
+        }
+        _ => rest_error(500, "ServiceException", "simulated failure"),
+    }
+}
+
+fn xml_ok(service: &str, op: &str, result: &str) -> HttpResponse {
+    let ns = if service == "sts" {
+        "https://sts.amazonaws.com/doc/2011-06-15/"
+    } else {
+        "https://iam.amazonaws.com/doc/2010-05-08/"
+    };
+    HttpResponse {
+        status: 200,
+        content_type: XML,
+        headers: vec![],
+        body: format!(
+            r#"<{op}Response xmlns="{ns}"><{op}Result>{result}</{op}Result><ResponseMetadata><RequestId>sim</RequestId></ResponseMetadata></{op}Response>"#
+        ),
+    }
+}
+
+fn json_ok(content_type: &'static str, body: Value) -> HttpResponse {
+    HttpResponse {
+        status: 200,
+        content_type,
+        headers: vec![],
+        body: body.to_string(),
+    }
+}
+
+/// Route a request to its handler.
+pub fn dispatch(
+    state: &State,
+    req: &HttpRequest,
+    account: &str,
+    region: &str,
+    service: &str,
+    op: &str,
+) -> HttpResponse {
+    if account.is_empty() {
+        return match service {
+            "sts" | "iam" => query_error(
+                403,
+                service,
+                "InvalidClientTokenId",
+                "The security token included in the request is invalid.",
+            ),
+            "organizations" => json_error(
+                400,
+                "UnrecognizedClientException",
+                "The security token included in the request is invalid.",
+            ),
+            _ => rest_error(
+                403,
+                "UnrecognizedClientException",
+                "The security token included in the request is invalid.",
+            ),
+        };
+    }
+    let regional = matches!(service, "lambda" | "access-analyzer");
+    if regional && state.faults.disabled_regions.contains(region) {
+        return rest_error(
+            403,
+            "UnrecognizedClientException",
+            "The security token included in the request is invalid.",
+        );
+    }
+    match service {
+        "sts" => sts(state, req, account, op),
+        "iam" => iam(state, req, account, op),
+        "organizations" => organizations(state, req, account, op),
+        "lambda" => lambda(state, req, account, region, op),
+        "access-analyzer" => analyzer(state, req, account, region, op),
+        "account" => regions(state, op),
+        _ => HttpResponse {
+            status: 404,
+            content_type: "text/html",
+            headers: vec![],
+            body: format!("<html>the simulator does not serve {service} {op}</html>"),
+        },
+    }
+}
+
+fn sts(state: &State, req: &HttpRequest, account: &str, op: &str) -> HttpResponse {
+    let form = req.form();
+    match op {
+        "GetCallerIdentity" => {
+            let arn = if account == state.world.management.as_str() {
+                format!("arn:aws:iam::{account}:user/rolescope-demo")
+            } else {
+                format!(
+                    "arn:aws:sts::{account}:assumed-role/{}/rolescope",
+                    state.faults.audit_role
+                )
+            };
+            xml_ok(
+                "sts",
+                op,
+                &format!("<Arn>{arn}</Arn><UserId>AIDASIM</UserId><Account>{account}</Account>"),
+            )
+        }
+        "AssumeRole" => {
+            let role_arn = form.get("RoleArn").cloned().unwrap_or_default();
+            let target = role_arn.split(':').nth(4).unwrap_or_default().to_string();
+            let name = role_arn.rsplit('/').next().unwrap_or_default();
+            let known = state.world.account_index(&target).is_some();
+            let denied = !known
+                || name != state.faults.audit_role
+                || state.faults.deny_assume.contains(&target)
+                || state.faults.suspended.contains(&target);
+            if denied {
+                return query_error(
+                    403,
+                    "sts",
+                    "AccessDenied",
+                    &format!(
+                        "User: arn:aws:iam::{account}:user/rolescope-demo is not authorized to perform: sts:AssumeRole on resource: {role_arn}"
+                    ),
+                );
+            }
+            let n = state.next();
+            let expiration = Timestamp::from_millis(
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_millis() as i64)
+                    .unwrap_or(0)
+                    + 3_600_000,
+            );
+            xml_ok(
+                "sts",
+                op,
+                &format!(
+                    "<Credentials><AccessKeyId>ASIA{target}{n:04}</AccessKeyId><SecretAccessKey>simulated</SecretAccessKey><SessionToken>sim-session-{n}</SessionToken><Expiration>{}</Expiration></Credentials><AssumedRoleUser><AssumedRoleId>AROASIM:rolescope</AssumedRoleId><Arn>arn:aws:sts::{target}:assumed-role/{name}/rolescope</Arn></AssumedRoleUser>",
+                    iso(expiration)
+                ),
+            )
+        }
+        _ => query_error(
+            400,
+            "sts",
+            "InvalidAction",
+            &format!("{op} is not simulated"),
+        ),
+    }
+}
+
+/// Service prefixes a document names in its actions.
+fn services_in(doc: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let v: Value = serde_json::from_str(doc).unwrap_or(Value::Null);
+    for s in v["Statement"].as_array().into_iter().flatten() {
+        let actions = match &s["Action"] {
+            Value::String(a) => vec![a.clone()],
+            Value::Array(a) => a
+                .iter()
+                .filter_map(|x| x.as_str().map(String::from))
+                .collect(),
+            _ => vec![],
+        };
+        for a in actions {
+            if let Some((svc, _)) = a.split_once(':')
+                && !out.iter().any(|o| o == svc)
+            {
+                out.push(svc.to_ascii_lowercase());
+            }
+        }
+    }
+    out
+}
+
+fn iam(state: &State, req: &HttpRequest, account: &str, op: &str) -> HttpResponse {
+    let Some(ai) = state.world.account_index(account) else {
+        return query_error(403, "iam", "AccessDenied", "unknown account");
+    };
+    let acct = &state.world.accounts[ai];
+    let form = req.form();
+    let now = state.world.spec.now;
+    match op {
+        "GetAccountAuthorizationDetails" => {
+            let filters: Vec<&String> = form
+                .iter()
+                .filter(|(k, _)| k.starts_with("Filter.member."))
+                .map(|(_, v)| v)
+                .collect();
+            let wants = |t: &str| filters.is_empty() || filters.iter().any(|f| f.as_str() == t);
+            let max: usize = form
+                .get("MaxItems")
+                .and_then(|m| m.parse().ok())
+                .unwrap_or(100)
+                .clamp(1, 1000);
+            let start: usize = form.get("Marker").and_then(|m| m.parse().ok()).unwrap_or(0);
+            let roles = if wants("Role") { acct.roles.len() } else { 0 };
+            let locals = if wants("LocalManagedPolicy") {
+                crate::world::LOCAL_POLICIES.len()
+            } else {
+                0
+            };
+            let total = roles + locals;
+            let end = (start + max).min(total);
+            let mut role_xml = String::new();
+            let mut policy_xml = String::new();
+            for i in start..end {
+                if i < roles {
+                    let r = &acct.roles[i];
+                    let arn = format!("arn:aws:iam::{}:role{}{}", acct.id, r.path, r.name);
+                    let _ = write!(
+                        role_xml,
+                        "<member><Path>{}</Path><RoleName>{}</RoleName><RoleId>AROASIM{i:08}</RoleId><Arn>{arn}</Arn><CreateDate>{}</CreateDate><AssumeRolePolicyDocument>{}</AssumeRolePolicyDocument><InstanceProfileList/><RolePolicyList>",
+                        r.path,
+                        r.name,
+                        iso(Timestamp::from_millis(now.millis - 500 * 86_400_000)),
+                        url_encode(&r.trust)
+                    );
+                    for p in &r.inline {
+                        let _ = write!(
+                            role_xml,
+                            "<member><PolicyName>{}</PolicyName><PolicyDocument>{}</PolicyDocument></member>",
+                            p.name,
+                            url_encode(&p.document)
+                        );
+                    }
+                    role_xml.push_str("</RolePolicyList><AttachedManagedPolicies>");
+                    for a in &r.attached {
+                        let arn = resolve_policy_arn(&acct.id, a);
+                        let name = arn.rsplit('/').next().unwrap_or_default().to_string();
+                        let _ = write!(
+                            role_xml,
+                            "<member><PolicyName>{name}</PolicyName><PolicyArn>{arn}</PolicyArn></member>"
+                        );
+                    }
+                    role_xml.push_str("</AttachedManagedPolicies>");
+                    if let Some(b) = &r.boundary {
+                        let _ = write!(
+                            role_xml,
+                            "<PermissionsBoundary><PermissionsBoundaryType>Policy</PermissionsBoundaryType><PermissionsBoundaryArn>{}</PermissionsBoundaryArn></PermissionsBoundary>",
+                            resolve_policy_arn(&acct.id, b)
+                        );
+                    }
+                    let _ = write!(
+                        role_xml,
+                        "<Tags><member><Key>team</Key><Value>{}</Value></member></Tags>",
+                        xml_escape(&r.name)
+                    );
+                    match r.last_used {
+                        Some(t) => {
+                            let _ = write!(
+                                role_xml,
+                                "<RoleLastUsed><LastUsedDate>{}</LastUsedDate><Region>{}</Region></RoleLastUsed>",
+                                iso(t),
+                                state
+                                    .world
+                                    .spec
+                                    .regions
+                                    .first()
+                                    .map(String::as_str)
+                                    .unwrap_or("us-east-1")
+                            );
+                        }
+                        None => role_xml.push_str("<RoleLastUsed/>"),
+                    }
+                    role_xml.push_str("</member>");
+                } else {
+                    let (name, path, doc) = crate::world::LOCAL_POLICIES[i - roles];
+                    let _ = write!(
+                        policy_xml,
+                        "<member><PolicyName>{name}</PolicyName><PolicyId>ANPASIM{i:08}</PolicyId><Arn>arn:aws:iam::{}:policy{path}{name}</Arn><Path>{path}</Path><DefaultVersionId>v1</DefaultVersionId><AttachmentCount>1</AttachmentCount><PermissionsBoundaryUsageCount>0</PermissionsBoundaryUsageCount><IsAttachable>true</IsAttachable><CreateDate>{}</CreateDate><UpdateDate>{}</UpdateDate><PolicyVersionList><member><Document>{}</Document><VersionId>v1</VersionId><IsDefaultVersion>true</IsDefaultVersion><CreateDate>{}</CreateDate></member></PolicyVersionList></member>",
+                        acct.id,
+                        iso(now),
+                        iso(now),
+                        url_encode(doc),
+                        iso(now)
+                    );
+                }
+            }
+            let more = end < total;
+            let marker = if more {
+                format!("<Marker>{end}</Marker>")
+            } else {
+                String::new()
+            };
+            xml_ok(
+                "iam",
+                op,
+                &format!(
+                    "<RoleDetailList>{role_xml}</RoleDetailList><UserDetailList/><GroupDetailList/><Policies>{policy_xml}</Policies><IsTruncated>{more}</IsTruncated>{marker}"
+                ),
+            )
+        }
+        "GetPolicy" | "GetPolicyVersion" => query_error(
+            404,
+            "iam",
+            "NoSuchEntity",
+            &format!(
+                "Policy {} was not found.",
+                form.get("PolicyArn").cloned().unwrap_or_default()
+            ),
+        ),
+        "GenerateServiceLastAccessedDetails" if state.faults.last_accessed => {
+            let arn = form.get("Arn").cloned().unwrap_or_default();
+            let job = format!("sim-job-{}", state.next());
+            state
+                .jobs
+                .lock()
+                .expect("jobs lock")
+                .insert(job.clone(), arn);
+            xml_ok("iam", op, &format!("<JobId>{job}</JobId>"))
+        }
+        "GetServiceLastAccessedDetails" if state.faults.last_accessed => {
+            let job = form.get("JobId").cloned().unwrap_or_default();
+            let Some(arn) = state.jobs.lock().expect("jobs lock").get(&job).cloned() else {
+                return query_error(404, "iam", "NoSuchEntity", &format!("job {job} not found"));
+            };
+            let name = arn.rsplit('/').next().unwrap_or_default();
+            let Some(role) = acct.roles.iter().find(|r| r.name == name) else {
+                return query_error(404, "iam", "NoSuchEntity", &format!("role {arn} not found"));
+            };
+            // Every service the role's own documents name, used or not (as AWS reports).
+            let mut services: Vec<String> = role
+                .inline
+                .iter()
+                .flat_map(|p| services_in(&p.document))
+                .collect();
+            for a in &role.attached {
+                if let Some((_, _, doc)) = crate::world::LOCAL_POLICIES
+                    .iter()
+                    .find(|(n, _, _)| a.ends_with(&format!("/{n}")))
+                {
+                    services.extend(services_in(doc));
+                }
+            }
+            for (s, _, _) in &role.usage {
+                services.push(s.clone());
+            }
+            services.sort();
+            services.dedup();
+            let region = state
+                .world
+                .spec
+                .regions
+                .first()
+                .cloned()
+                .unwrap_or_default();
+            let mut body = String::new();
+            for s in &services {
+                let used = role.usage.iter().find(|(u, _, _)| u == s);
+                let _ = write!(
+                    body,
+                    "<member><ServiceName>{s}</ServiceName><ServiceNamespace>{s}</ServiceNamespace><TotalAuthenticatedEntities>{}</TotalAuthenticatedEntities>",
+                    usize::from(used.is_some())
+                );
+                if let Some((_, t, actions)) = used {
+                    let _ = write!(
+                        body,
+                        "<LastAuthenticated>{}</LastAuthenticated><LastAuthenticatedEntity>{arn}</LastAuthenticatedEntity><LastAuthenticatedRegion>{region}</LastAuthenticatedRegion><TrackedActionsLastAccessed>",
+                        iso(*t)
+                    );
+                    for a in actions {
+                        let short = a.split_once(':').map_or(a.as_str(), |(_, n)| n);
+                        let _ = write!(
+                            body,
+                            "<member><ActionName>{short}</ActionName><LastAccessedTime>{}</LastAccessedTime><LastAccessedRegion>{region}</LastAccessedRegion></member>",
+                            iso(*t)
+                        );
+                    }
+                    body.push_str("</TrackedActionsLastAccessed>");
+                }
+                body.push_str("</member>");
+            }
+            xml_ok(
+                "iam",
+                op,
+                &format!(
+                    "<JobStatus>COMPLETED</JobStatus><JobType>ACTION_LEVEL</JobType><JobCreationDate>{}</JobCreationDate><JobCompletionDate>{}</JobCompletionDate><ServicesLastAccessed>{body}</ServicesLastAccessed><IsTruncated>false</IsTruncated>",
+                    iso(now),
+                    iso(now)
+                ),
+            )
+        }
+        // Like moto: an endpoint that does not know the operation.
+        _ => HttpResponse {
+            status: 501,
+            content_type: "text/html",
+            headers: vec![],
+            body: format!("<html>{op} is not implemented</html>"),
+        },
+    }
+}
+
+fn page<T: Clone>(items: &[T], token: Option<&str>, size: usize) -> (Vec<T>, Option<String>) {
+    let start: usize = token.and_then(|t| t.parse().ok()).unwrap_or(0);
+    let end = (start + size).min(items.len());
+    let next = (end < items.len()).then(|| end.to_string());
+    (items.get(start..end).unwrap_or_default().to_vec(), next)
+}
+
+fn organizations(state: &State, req: &HttpRequest, account: &str, op: &str) -> HttpResponse {
+    let w = &state.world;
+    if account != w.management.as_str() {
+        return json_error(
+            400,
+            "AccessDeniedException",
+            "You don't have permissions to access this resource.",
+        );
+    }
+    let body: Value = serde_json::from_str(&req.body).unwrap_or(json!({}));
+    let token = body["NextToken"].as_str();
+    let mgmt = &w.management;
+    let scp_enabled = json!([{"Type": "SERVICE_CONTROL_POLICY", "Status": "ENABLED"}]);
+    match op {
+        "DescribeOrganization" => json_ok(
+            AWS_JSON,
+            json!({"Organization": {
+                "Id": w.org_id,
+                "Arn": format!("arn:aws:organizations::{mgmt}:organization/{}", w.org_id),
+                "FeatureSet": "ALL",
+                "MasterAccountArn": format!("arn:aws:organizations::{mgmt}:account/{}/{mgmt}", w.org_id),
+                "MasterAccountId": mgmt.as_str(),
+                "MasterAccountEmail": "management@example.com",
+                "AvailablePolicyTypes": scp_enabled,
+            }}),
+        ),
+        "ListRoots" => json_ok(
+            AWS_JSON,
+            json!({"Roots": [{
+                "Id": w.root_id,
+                "Arn": format!("arn:aws:organizations::{mgmt}:root/{}/{}", w.org_id, w.root_id),
+                "Name": "Root",
+                "PolicyTypes": scp_enabled,
+            }]}),
+        ),
+        "ListOrganizationalUnitsForParent" => {
+            let parent = body["ParentId"].as_str().unwrap_or_default();
+            let children: Vec<Value> = w
+                .ous
+                .iter()
+                .filter(|o| o.parent_id.as_deref() == Some(parent))
+                .map(|o| {
+                    json!({"Id": o.id, "Name": o.name,
+                           "Arn": format!("arn:aws:organizations::{mgmt}:ou/{}/{}", w.org_id, o.id)})
+                })
+                .collect();
+            let (items, next) = page(&children, token, PAGE_ORGS);
+            json_ok(
+                AWS_JSON,
+                json!({"OrganizationalUnits": items, "NextToken": next}),
+            )
+        }
+        "ListAccountsForParent" => {
+            let parent = body["ParentId"].as_str().unwrap_or_default();
+            let accounts: Vec<Value> = w
+                .accounts
+                .iter()
+                .filter(|a| a.parent_id == parent)
+                .map(|a| {
+                    let status = if state.faults.suspended.contains(a.id.as_str()) {
+                        "SUSPENDED"
+                    } else {
+                        "ACTIVE"
+                    };
+                    json!({"Id": a.id.as_str(), "Name": a.name, "Status": status,
+                           "Email": format!("{}@example.com", a.name),
+                           "Arn": format!("arn:aws:organizations::{mgmt}:account/{}/{}", w.org_id, a.id),
+                           "JoinedMethod": "CREATED"})
+                })
+                .collect();
+            let (items, next) = page(&accounts, token, PAGE_ORGS);
+            json_ok(AWS_JSON, json!({"Accounts": items, "NextToken": next}))
+        }
+        "ListPolicies" => {
+            let filter = body["Filter"].as_str().unwrap_or_default();
+            let policies: Vec<Value> = w
+                .policies
+                .iter()
+                .filter(|_| filter == "SERVICE_CONTROL_POLICY")
+                .map(|p| summary(w, p))
+                .collect();
+            let (items, next) = page(&policies, token, PAGE_ORGS);
+            json_ok(AWS_JSON, json!({"Policies": items, "NextToken": next}))
+        }
+        "DescribePolicy" => {
+            let id = body["PolicyId"].as_str().unwrap_or_default();
+            match w.policies.iter().find(|p| p.id == id) {
+                Some(p) => json_ok(
+                    AWS_JSON,
+                    json!({"Policy": {"PolicySummary": summary(w, p), "Content": p.document}}),
+                ),
+                None => json_error(400, "PolicyNotFoundException", "policy not found"),
+            }
+        }
+        "ListTargetsForPolicy" => {
+            let id = body["PolicyId"].as_str().unwrap_or_default();
+            let Some(p) = w.policies.iter().find(|p| p.id == id) else {
+                return json_error(400, "PolicyNotFoundException", "policy not found");
+            };
+            let targets: Vec<Value> = p
+                .targets
+                .iter()
+                .map(|t| {
+                    let kind = if t.starts_with("r-") {
+                        "ROOT"
+                    } else if t.starts_with("ou-") {
+                        "ORGANIZATIONAL_UNIT"
+                    } else {
+                        "ACCOUNT"
+                    };
+                    json!({"TargetId": t, "Type": kind, "Name": t,
+                           "Arn": format!("arn:aws:organizations::{mgmt}:target/{t}")})
+                })
+                .collect();
+            let (items, next) = page(&targets, token, PAGE_ORGS);
+            json_ok(AWS_JSON, json!({"Targets": items, "NextToken": next}))
+        }
+        _ => json_error(400, "InvalidAction", &format!("{op} is not simulated")),
+    }
+}
+
+fn summary(w: &crate::World, p: &crate::world::SimPolicy) -> Value {
+    json!({"Id": p.id, "Name": p.name, "Description": p.name,
+           "Type": "SERVICE_CONTROL_POLICY", "AwsManaged": p.id == "p-FullAWSAccess",
+           "Arn": format!("arn:aws:organizations::{}:policy/{}/service_control_policy/{}", w.management, w.org_id, p.id)})
+}
+
+/// Function index from a name (or ARN) in a path.
+fn function_index(name: &str, region: &str) -> Option<usize> {
+    let name = name.rsplit(':').next().unwrap_or(name);
+    name.strip_prefix(&format!("fn-{region}-"))?.parse().ok()
+}
+
+fn function_json(f: &SimFunction) -> Value {
+    let env: serde_json::Map<String, Value> = f
+        .environment
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+        .collect();
+    json!({
+        "FunctionName": f.name, "FunctionArn": f.arn, "Runtime": f.runtime, "Role": f.role_arn,
+        "Handler": "index.handler", "CodeSize": 1024, "Description": "", "Timeout": 30,
+        "MemorySize": 128, "LastModified": lambda_time(f.last_modified),
+        "CodeSha256": "c2ltdWxhdGVk", "Version": "$LATEST",
+        "Environment": {"Variables": env}, "TracingConfig": {"Mode": "PassThrough"},
+        "RevisionId": "sim-rev", "PackageType": "Zip", "Architectures": [f.architecture],
+        "EphemeralStorage": {"Size": 512},
+        "Layers": f.layers.iter().map(|l| json!({"Arn": l, "CodeSize": 100})).collect::<Vec<_>>(),
+    })
+}
+
+fn lambda(state: &State, req: &HttpRequest, account: &str, region: &str, op: &str) -> HttpResponse {
+    let w = &state.world;
+    let (Some(ai), Some(ri)) = (w.account_index(account), w.region_index(region)) else {
+        // An account or region without functions.
+        return match op {
+            "ListFunctions" => json_ok(REST_JSON, json!({"Functions": []})),
+            _ => rest_error(404, "ResourceNotFoundException", "Function not found"),
+        };
+    };
+    let count = w.accounts[ai].functions[ri];
+    let name_in_path = || {
+        req.path
+            .split('/')
+            .skip_while(|s| *s != "functions")
+            .nth(1)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let lookup = || function_index(&name_in_path(), region).filter(|&i| i < count);
+    match op {
+        "ListFunctions" => {
+            let max: usize = req
+                .query
+                .get("MaxItems")
+                .and_then(|m| m.parse().ok())
+                .unwrap_or(50)
+                .clamp(1, 50);
+            let start: usize = req
+                .query
+                .get("Marker")
+                .and_then(|m| m.parse().ok())
+                .unwrap_or(0);
+            let end = (start + max).min(count);
+            let functions: Vec<Value> = (start..end)
+                .map(|i| function_json(&w.function(ai, ri, i)))
+                .collect();
+            let next = (end < count).then(|| end.to_string());
+            json_ok(
+                REST_JSON,
+                json!({"Functions": functions, "NextMarker": next}),
+            )
+        }
+        "GetPolicy" => match lookup().map(|i| w.function(ai, ri, i)) {
+            Some(f) if f.policy.is_some() => json_ok(
+                REST_JSON,
+                json!({"Policy": f.policy, "RevisionId": "sim-rev"}),
+            ),
+            Some(f) => rest_error(
+                404,
+                "ResourceNotFoundException",
+                &format!(
+                    "The resource you requested does not exist. (Service: Lambda, function {})",
+                    f.name
+                ),
+            ),
+            None => rest_error(404, "ResourceNotFoundException", "Function not found"),
+        },
+        "ListFunctionUrlConfigs" => match lookup().map(|i| w.function(ai, ri, i)) {
+            Some(f) => {
+                let urls: Vec<Value> = f
+                    .url_auth
+                    .iter()
+                    .map(|auth| {
+                        json!({"FunctionUrl": format!("https://{}.lambda-url.{region}.on.aws/", f.name),
+                               "FunctionArn": f.arn, "AuthType": auth,
+                               "CreationTime": lambda_time(f.last_modified),
+                               "LastModifiedTime": lambda_time(f.last_modified)})
+                    })
+                    .collect();
+                json_ok(REST_JSON, json!({"FunctionUrlConfigs": urls}))
+            }
+            None => rest_error(404, "ResourceNotFoundException", "Function not found"),
+        },
+        _ => rest_error(
+            404,
+            "ResourceNotFoundException",
+            &format!("{op} is not simulated"),
+        ),
+    }
+}
+
+fn analyzer(
+    state: &State,
+    req: &HttpRequest,
+    account: &str,
+    region: &str,
+    op: &str,
+) -> HttpResponse {
+    let w = &state.world;
+    let (Some(ai), Some(ri)) = (w.account_index(account), w.region_index(region)) else {
+        return json_ok(REST_JSON, json!({"analyzers": [], "findings": []}));
+    };
+    // One account analyzer per account, in its first region.
+    let arn = format!("arn:aws:access-analyzer:{region}:{account}:analyzer/sim-analyzer");
+    let created = iso(w.spec.now);
+    match op {
+        "ListAnalyzers" => {
+            let analyzers: Vec<Value> = (ri == 0)
+                .then(|| {
+                    json!({"arn": arn, "name": "sim-analyzer", "type": "ACCOUNT",
+                                "createdAt": created, "status": "ACTIVE"})
+                })
+                .into_iter()
+                .collect();
+            json_ok(REST_JSON, json!({"analyzers": analyzers}))
+        }
+        "ListFindingsV2" => {
+            let body: Value = serde_json::from_str(&req.body).unwrap_or(json!({}));
+            if body["analyzerArn"].as_str() != Some(arn.as_str()) || ri != 0 {
+                return rest_error(404, "ResourceNotFoundException", "analyzer not found");
+            }
+            let findings: Vec<Value> = (0..w.accounts[ai].functions[ri])
+                .map(|i| w.function(ai, ri, i))
+                .filter(|f| {
+                    f.policy
+                        .as_deref()
+                        .is_some_and(|p| p.contains(r#""Principal":"*""#))
+                })
+                .map(|f| {
+                    json!({"id": format!("sim-{}", f.name), "resource": f.arn,
+                           "resourceType": "AWS::Lambda::Function", "resourceOwnerAccount": account,
+                           "status": "ACTIVE", "createdAt": created, "updatedAt": created,
+                           "analyzedAt": created, "findingType": "ExternalAccess"})
+                })
+                .collect();
+            let (items, next) = page(&findings, body["nextToken"].as_str(), 50);
+            json_ok(REST_JSON, json!({"findings": items, "nextToken": next}))
+        }
+        _ => rest_error(
+            404,
+            "ResourceNotFoundException",
+            &format!("{op} is not simulated"),
+        ),
+    }
+}
+
+fn regions(state: &State, op: &str) -> HttpResponse {
+    if op != "ListRegions" {
+        return rest_error(
+            404,
+            "ResourceNotFoundException",
+            &format!("{op} is not simulated"),
+        );
+    }
+    let regions: Vec<Value> = state
+        .world
+        .spec
+        .regions
+        .iter()
+        .filter(|r| !state.faults.disabled_regions.contains(*r))
+        .map(|r| json!({"RegionName": r, "RegionOptStatus": "ENABLED_BY_DEFAULT"}))
+        .collect();
+    json_ok(REST_JSON, json!({"Regions": regions}))
+}

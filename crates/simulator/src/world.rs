@@ -1,0 +1,807 @@
+//! The simulated organization: generated deterministically from a [`Spec`].
+//!
+//! Accounts, OUs, SCPs and roles are stored; functions are generated on demand from
+//! (seed, account, region, index), so an organization of 300,000 functions costs a few MB.
+
+use rolescope_model::{AccountId, AccountStatus, ControlPolicyType, InlinePolicy, Timestamp};
+
+/// SplitMix64: small, fast, deterministic.
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator from a seed.
+    pub fn new(seed: u64) -> Self {
+        Rng(seed)
+    }
+
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `0..n` (n > 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n.max(1)
+    }
+
+    /// Uniform in `[0, 1)`.
+    pub fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// A hash of several numbers, for on-demand generation.
+pub fn mix(parts: &[u64]) -> u64 {
+    let mut r = Rng::new(0x5eed);
+    for p in parts {
+        r.0 ^= p.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        r.next_u64();
+    }
+    r.next_u64()
+}
+
+/// What to generate.
+#[derive(Debug, Clone)]
+pub struct Spec {
+    /// Seed of every choice.
+    pub seed: u64,
+    /// Member accounts (the management account comes on top).
+    pub accounts: usize,
+    /// OUs under the root.
+    pub ous: usize,
+    /// Levels of nesting below each top-level OU (0: accounts sit in the top-level OUs).
+    pub ou_depth: usize,
+    /// Enabled regions.
+    pub regions: Vec<String>,
+    /// Functions in the whole organization, spread long-tailed over account × region.
+    pub functions: usize,
+    /// One straggler account with this many functions in its first region.
+    pub straggler: Option<usize>,
+    /// Lambda execution roles per account (cycling through the role templates).
+    pub roles_per_account: usize,
+    /// The simulated "now" (timestamps of last use are relative to it).
+    pub now: Timestamp,
+}
+
+impl Spec {
+    /// The built-in demo organization: 12 accounts in 3 OUs, 4 regions, 200 functions
+    /// covering every check.
+    pub fn demo() -> Spec {
+        Spec {
+            seed: 7,
+            accounts: 11,
+            ous: 3,
+            ou_depth: 0,
+            regions: ["us-east-1", "eu-west-1", "eu-central-1", "ap-southeast-2"]
+                .map(String::from)
+                .to_vec(),
+            functions: 200,
+            straggler: None,
+            roles_per_account: TEMPLATES.len(),
+            now: today(),
+        }
+    }
+
+    /// Benchmark scenarios: `s` (CI), `m`, `l` (2,000 accounts × 17 regions, ≈ 300,000
+    /// functions, a 10,000-function straggler).
+    pub fn scenario(name: &str) -> Option<Spec> {
+        let regions17: Vec<String> = [
+            "us-east-1",
+            "us-east-2",
+            "us-west-1",
+            "us-west-2",
+            "ca-central-1",
+            "eu-west-1",
+            "eu-west-2",
+            "eu-west-3",
+            "eu-central-1",
+            "eu-north-1",
+            "ap-south-1",
+            "ap-northeast-1",
+            "ap-northeast-2",
+            "ap-northeast-3",
+            "ap-southeast-1",
+            "ap-southeast-2",
+            "sa-east-1",
+        ]
+        .map(String::from)
+        .to_vec();
+        let base = Spec {
+            seed: 42,
+            roles_per_account: 6,
+            ..Spec::demo()
+        };
+        match name {
+            "s" => Some(Spec {
+                accounts: 20,
+                ous: 4,
+                ou_depth: 1,
+                regions: regions17[..4].to_vec(),
+                functions: 600,
+                straggler: Some(150),
+                ..base
+            }),
+            "m" => Some(Spec {
+                accounts: 200,
+                ous: 10,
+                ou_depth: 2,
+                regions: regions17.clone(),
+                functions: 20_000,
+                straggler: Some(2_000),
+                ..base
+            }),
+            "l" => Some(Spec {
+                accounts: 2_000,
+                ous: 20,
+                ou_depth: 2,
+                regions: regions17,
+                functions: 300_000,
+                straggler: Some(10_000),
+                ..base
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// Midnight UTC of the current day: "now" for generated timestamps, so a role used "two days
+/// ago" stays two days old whenever the demo runs, and two runs on one day see the same world.
+pub fn today() -> Timestamp {
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0);
+    Timestamp::from_millis(millis - millis.rem_euclid(86_400_000))
+}
+
+/// A simulated account.
+#[derive(Debug, Clone)]
+pub struct SimAccount {
+    /// Id.
+    pub id: AccountId,
+    /// Name.
+    pub name: String,
+    /// Parent OU or root id.
+    pub parent_id: String,
+    /// Status.
+    pub status: AccountStatus,
+    /// Functions per region (index into the spec's regions).
+    pub functions: Vec<usize>,
+    /// Roles.
+    pub roles: Vec<SimRole>,
+}
+
+/// A simulated OU (or the root, with `parent_id` None).
+#[derive(Debug, Clone)]
+pub struct SimOu {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Parent.
+    pub parent_id: Option<String>,
+}
+
+/// A simulated SCP.
+#[derive(Debug, Clone)]
+pub struct SimPolicy {
+    /// Id (p-…).
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Type.
+    pub kind: ControlPolicyType,
+    /// Document.
+    pub document: String,
+    /// Targets.
+    pub targets: Vec<String>,
+}
+
+/// A simulated IAM role.
+#[derive(Debug, Clone)]
+pub struct SimRole {
+    /// Name.
+    pub name: String,
+    /// Path.
+    pub path: String,
+    /// Trust policy.
+    pub trust: String,
+    /// Inline policies.
+    pub inline: Vec<InlinePolicy>,
+    /// Attached managed policy ARNs.
+    pub attached: Vec<String>,
+    /// Permission boundary ARN.
+    pub boundary: Option<String>,
+    /// Last used (None: never).
+    pub last_used: Option<Timestamp>,
+    /// Last-accessed data: (service, last authenticated, tracked actions).
+    pub usage: Vec<(String, Timestamp, Vec<String>)>,
+    /// Template index.
+    pub template: usize,
+}
+
+/// A generated function.
+#[derive(Debug, Clone)]
+pub struct SimFunction {
+    /// Name.
+    pub name: String,
+    /// ARN.
+    pub arn: String,
+    /// Execution role ARN.
+    pub role_arn: String,
+    /// Runtime.
+    pub runtime: &'static str,
+    /// Architecture.
+    pub architecture: &'static str,
+    /// Layers.
+    pub layers: Vec<String>,
+    /// Environment variables, with values (the collector must keep only the names).
+    pub environment: Vec<(String, String)>,
+    /// Resource policy JSON.
+    pub policy: Option<String>,
+    /// Function URL auth type.
+    pub url_auth: Option<&'static str>,
+    /// Last modified.
+    pub last_modified: Timestamp,
+}
+
+/// The value planted in every function's environment; it must never reach rolescope's output.
+pub const SECRET_CANARY: &str = "sim-canary-4f1d-never-store-me";
+
+/// Customer-managed policies every account has: (name, path, document).
+pub const LOCAL_POLICIES: &[(&str, &str, &str)] = &[
+    (
+        "LambdaBoundary",
+        "/",
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["logs:*","s3:GetObject","s3:PutObject","dynamodb:*","sqs:*"],"Resource":"*"}]}"#,
+    ),
+    (
+        "AllowEverythingBoundary",
+        "/",
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
+    ),
+    (
+        "OrdersTables",
+        "/app/",
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["dynamodb:GetItem","dynamodb:PutItem","dynamodb:Query"],"Resource":"arn:aws:dynamodb:*:*:table/orders*"}]}"#,
+    ),
+];
+
+const LAMBDA_TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+
+/// A role template: name, trust, inline documents, attached (`local:` = this account's policy),
+/// boundary, days since last use (None: never), used services with tracked actions.
+struct Template {
+    name: &'static str,
+    path: &'static str,
+    trust: &'static str,
+    inline: &'static [&'static str],
+    attached: &'static [&'static str],
+    boundary: Option<&'static str>,
+    last_used_days: Option<i64>,
+    usage: &'static [(&'static str, &'static [&'static str])],
+}
+
+/// Role patterns: every risky pattern the analysis checks, and some healthy roles.
+const TEMPLATES: &[Template] = &[
+    Template {
+        name: "orders-fn",
+        path: "/service-role/",
+        trust: LAMBDA_TRUST,
+        inline: &[
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject","s3:PutObject"],"Resource":"arn:aws:s3:::orders-bucket/*"},{"Effect":"Allow","Action":["logs:CreateLogStream","logs:PutLogEvents"],"Resource":"*"}]}"#,
+        ],
+        attached: &["local:/app/OrdersTables"],
+        boundary: Some("local:/LambdaBoundary"),
+        last_used_days: Some(1),
+        usage: &[
+            ("s3", &["s3:GetObject", "s3:PutObject"]),
+            ("dynamodb", &["dynamodb:GetItem", "dynamodb:PutItem"]),
+            ("logs", &["logs:PutLogEvents"]),
+        ],
+    },
+    Template {
+        name: "admin-fn",
+        path: "/",
+        trust: LAMBDA_TRUST,
+        inline: &[],
+        attached: &["arn:aws:iam::aws:policy/AdministratorAccess"],
+        boundary: None,
+        last_used_days: Some(2),
+        usage: &[("s3", &["s3:ListBucket"]), ("logs", &["logs:PutLogEvents"])],
+    },
+    Template {
+        name: "reports-fn",
+        path: "/",
+        trust: LAMBDA_TRUST,
+        inline: &[
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"},{"Effect":"Allow","Action":["dynamodb:Scan","secretsmanager:GetSecretValue","ecr:GetAuthorizationToken"],"Resource":"*"}]}"#,
+        ],
+        attached: &[],
+        boundary: None,
+        last_used_days: Some(3),
+        usage: &[("s3", &["s3:GetObject"]), ("logs", &["logs:PutLogEvents"])],
+    },
+    Template {
+        name: "deployer-fn",
+        path: "/",
+        trust: LAMBDA_TRUST,
+        inline: &[
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:PassRole","lambda:CreateFunction","lambda:InvokeFunction","iam:PutRolePolicy","ec2:RunInstances"],"Resource":"*"}]}"#,
+        ],
+        attached: &[],
+        boundary: Some("local:/AllowEverythingBoundary"),
+        last_used_days: Some(5),
+        usage: &[
+            ("lambda", &["lambda:CreateFunction"]),
+            ("iam", &["iam:PassRole"]),
+        ],
+    },
+    Template {
+        name: "shared-fn",
+        path: "/",
+        trust: r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":["lambda.amazonaws.com","ec2.amazonaws.com"]},"Action":"sts:AssumeRole"}]}"#,
+        inline: &[
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["sqs:SendMessage","sqs:ReceiveMessage"],"Resource":"arn:aws:sqs:*:*:jobs"}]}"#,
+        ],
+        attached: &[],
+        boundary: Some("local:/LambdaBoundary"),
+        last_used_days: Some(1),
+        usage: &[("sqs", &["sqs:SendMessage", "sqs:ReceiveMessage"])],
+    },
+    Template {
+        name: "partner-fn",
+        path: "/",
+        trust: r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"},{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::999988887777:root"},"Action":"sts:AssumeRole"}]}"#,
+        inline: &[
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["ssm:GetParameter"],"Resource":"*"}]}"#,
+        ],
+        attached: &[],
+        boundary: None,
+        last_used_days: Some(10),
+        usage: &[("ssm", &["ssm:GetParameter"])],
+    },
+    Template {
+        name: "open-fn",
+        path: "/",
+        trust: r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"},{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:AssumeRole"}]}"#,
+        inline: &[
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["kms:Decrypt"],"Resource":"*"}]}"#,
+        ],
+        attached: &[],
+        boundary: None,
+        last_used_days: Some(20),
+        usage: &[("kms", &["kms:Decrypt"])],
+    },
+    Template {
+        name: "legacy-fn",
+        path: "/",
+        trust: LAMBDA_TRUST,
+        inline: &[
+            r#"{"Statement":[{"Effect":"Allow","Action":["s3:GetObjekt","s3:GetObject"],"Resource":"arn:aws:dynamodb:us-east-1:111122223333:table/t"}]}"#,
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Perhaps","Action":"s3:ListBucket","Resource":"*"}]}"#,
+        ],
+        attached: &[],
+        boundary: None,
+        last_used_days: Some(200),
+        usage: &[],
+    },
+    Template {
+        name: "orphan-fn",
+        path: "/",
+        trust: LAMBDA_TRUST,
+        inline: &[
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["sns:Publish"],"Resource":"*"}]}"#,
+        ],
+        attached: &[],
+        boundary: None,
+        last_used_days: None,
+        usage: &[],
+    },
+];
+
+/// Roles that run no function (the orphan template).
+fn runs_functions(template: usize) -> bool {
+    TEMPLATES[template].name != "orphan-fn"
+}
+
+/// The generated organization.
+#[derive(Debug, Clone)]
+pub struct World {
+    /// The spec it came from.
+    pub spec: Spec,
+    /// Organization id.
+    pub org_id: String,
+    /// Root id.
+    pub root_id: String,
+    /// The management account (index 0 of `accounts`).
+    pub management: AccountId,
+    /// Root and OUs.
+    pub ous: Vec<SimOu>,
+    /// Accounts, management first.
+    pub accounts: Vec<SimAccount>,
+    /// SCPs.
+    pub policies: Vec<SimPolicy>,
+}
+
+fn account_id(i: usize) -> AccountId {
+    AccountId::new(&format!("{:012}", 100_000_000_000u64 + i as u64 * 1_111)).expect("12 digits")
+}
+
+impl World {
+    /// Generate from a spec.
+    pub fn generate(spec: &Spec) -> World {
+        let mut rng = Rng::new(spec.seed);
+        let root_id = "r-sim0".to_string();
+        let mut ous = vec![SimOu {
+            id: root_id.clone(),
+            name: "Root".into(),
+            parent_id: None,
+        }];
+        // Top-level OUs, each with a chain of `ou_depth` nested OUs; accounts go to the leaves.
+        let mut leaves = Vec::new();
+        let names = ["Workloads", "Sandbox", "Platform", "Data", "Edge"];
+        for i in 0..spec.ous.max(1) {
+            let mut parent = root_id.clone();
+            let name = format!(
+                "{}{}",
+                names[i % names.len()],
+                if i >= names.len() {
+                    format!("{i}")
+                } else {
+                    String::new()
+                }
+            );
+            let id = format!("ou-sim0-{i:08}");
+            ous.push(SimOu {
+                id: id.clone(),
+                name,
+                parent_id: Some(parent.clone()),
+            });
+            parent = id;
+            for d in 0..spec.ou_depth {
+                let id = format!("ou-sim0-{i:04}{d:04}");
+                ous.push(SimOu {
+                    id: id.clone(),
+                    name: ["Prod", "Dev", "Test"][d % 3].into(),
+                    parent_id: Some(parent.clone()),
+                });
+                parent = id;
+            }
+            leaves.push(parent);
+        }
+
+        let n = spec.accounts + 1;
+        let regions = spec.regions.len().max(1);
+        // Long-tailed spread: lane weight 1/(rank+1)^1.1 over shuffled (account, region) lanes.
+        let mut lanes: Vec<(usize, usize)> = (1..n)
+            .flat_map(|a| (0..regions).map(move |r| (a, r)))
+            .collect();
+        for i in (1..lanes.len()).rev() {
+            let j = rng.below(i as u64 + 1) as usize;
+            lanes.swap(i, j);
+        }
+        let weights: Vec<f64> = (0..lanes.len())
+            .map(|rank| 1.0 / ((rank + 1) as f64).powf(1.1))
+            .collect();
+        let total: f64 = weights.iter().sum();
+        let spread = spec.functions.saturating_sub(spec.straggler.unwrap_or(0));
+        let mut counts = vec![vec![0usize; regions]; n];
+        let mut assigned = 0;
+        for (&(a, r), w) in lanes.iter().zip(&weights) {
+            let c = (spread as f64 * w / total).floor() as usize;
+            counts[a][r] += c;
+            assigned += c;
+        }
+        // The remainder one by one, round-robin over lanes, so the total is exact.
+        for (a, r) in lanes.iter().cycle().take(spread.saturating_sub(assigned)) {
+            counts[*a][*r] += 1;
+        }
+        if let Some(s) = spec.straggler
+            && n > 1
+        {
+            counts[n - 1][0] += s;
+        }
+
+        let mut accounts = Vec::with_capacity(n);
+        for i in 0..n {
+            let id = account_id(i);
+            let (name, parent_id) = if i == 0 {
+                ("management".to_string(), root_id.clone())
+            } else {
+                (
+                    format!("member-{i:04}"),
+                    leaves[(i - 1) % leaves.len()].clone(),
+                )
+            };
+            let roles = (0..spec.roles_per_account.max(1))
+                .map(|k| role(spec, k % TEMPLATES.len(), k / TEMPLATES.len()))
+                .collect();
+            accounts.push(SimAccount {
+                id,
+                name,
+                parent_id,
+                status: AccountStatus::Active,
+                functions: counts[i].clone(),
+                roles,
+            });
+        }
+
+        let full = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+        let mut all_targets: Vec<String> = ous.iter().map(|o| o.id.clone()).collect();
+        all_targets.extend(accounts.iter().map(|a| a.id.to_string()));
+        let region_list = spec
+            .regions
+            .iter()
+            .map(|r| format!("\"{r}\""))
+            .collect::<Vec<_>>()
+            .join(",");
+        let policies = vec![
+            SimPolicy {
+                id: "p-FullAWSAccess".into(),
+                name: "FullAWSAccess".into(),
+                kind: ControlPolicyType::ServiceControlPolicy,
+                document: full.into(),
+                targets: all_targets,
+            },
+            SimPolicy {
+                id: "p-sim00001".into(),
+                name: "DenyLeaveOrganization".into(),
+                kind: ControlPolicyType::ServiceControlPolicy,
+                document: r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"organizations:LeaveOrganization","Resource":"*"}]}"#.into(),
+                targets: vec![root_id.clone()],
+            },
+            SimPolicy {
+                id: "p-sim00002".into(),
+                name: "WorkloadRegions".into(),
+                kind: ControlPolicyType::ServiceControlPolicy,
+                document: format!(
+                    r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Deny","NotAction":["iam:*","organizations:*","sts:*"],"Resource":"*","Condition":{{"StringNotEquals":{{"aws:RequestedRegion":[{region_list}]}}}}}}]}}"#
+                ),
+                targets: vec![ous[1].id.clone()],
+            },
+            SimPolicy {
+                id: "p-sim00003".into(),
+                name: "SandboxNoIamUsers".into(),
+                kind: ControlPolicyType::ServiceControlPolicy,
+                document: r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":["iam:CreateUser","iam:CreateAccessKey","iam:PassRole"],"Resource":"*"}]}"#.into(),
+                targets: vec![ous.get(2).map(|o| o.id.clone()).unwrap_or(root_id.clone())],
+            },
+        ];
+        World {
+            org_id: "o-sim0000001".into(),
+            root_id,
+            management: account_id(0),
+            ous,
+            accounts,
+            policies,
+            spec: spec.clone(),
+        }
+    }
+
+    /// Index of an account id.
+    pub fn account_index(&self, id: &str) -> Option<usize> {
+        self.accounts.iter().position(|a| a.id.as_str() == id)
+    }
+
+    /// Index of a region.
+    pub fn region_index(&self, region: &str) -> Option<usize> {
+        self.spec.regions.iter().position(|r| r == region)
+    }
+
+    /// Function `i` of an account in a region.
+    pub fn function(&self, account: usize, region: usize, i: usize) -> SimFunction {
+        let a = &self.accounts[account];
+        let region_name = &self.spec.regions[region];
+        let h = mix(&[self.spec.seed, account as u64, region as u64, i as u64]);
+        // Pick a role that runs functions; shared-fn gets a large share (shared role).
+        let runnable: Vec<usize> = (0..a.roles.len())
+            .filter(|&k| runs_functions(a.roles[k].template))
+            .collect();
+        let role = if runnable.is_empty() {
+            &a.roles[0]
+        } else {
+            let k = if h.is_multiple_of(5) {
+                runnable
+                    .iter()
+                    .copied()
+                    .find(|&k| TEMPLATES[a.roles[k].template].name == "shared-fn")
+                    .unwrap_or(runnable[0])
+            } else {
+                runnable[(h >> 8) as usize % runnable.len()]
+            };
+            &a.roles[k]
+        };
+        let name = format!("fn-{region_name}-{i:05}");
+        let arn = format!("arn:aws:lambda:{region_name}:{}:function:{name}", a.id);
+        let sel = (h >> 20) % 40;
+        let policy = match sel {
+            0 => Some(format!(
+                r#"{{"Version":"2012-10-17","Id":"default","Statement":[{{"Sid":"public","Effect":"Allow","Principal":"*","Action":"lambda:InvokeFunction","Resource":"{arn}"}}]}}"#
+            )),
+            1 => Some(format!(
+                r#"{{"Version":"2012-10-17","Id":"default","Statement":[{{"Sid":"partner","Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::999988887777:root"}},"Action":"lambda:InvokeFunction","Resource":"{arn}"}}]}}"#
+            )),
+            2..=9 => Some(format!(
+                r#"{{"Version":"2012-10-17","Id":"default","Statement":[{{"Sid":"s3","Effect":"Allow","Principal":{{"Service":"s3.amazonaws.com"}},"Action":"lambda:InvokeFunction","Resource":"{arn}","Condition":{{"StringEquals":{{"AWS:SourceAccount":"{}"}}}}}}]}}"#,
+                a.id
+            )),
+            _ => None,
+        };
+        let url_auth = match (h >> 32) % 30 {
+            0 => Some("NONE"),
+            1..=3 => Some("AWS_IAM"),
+            _ => None,
+        };
+        let layers = if (h >> 40).is_multiple_of(25) {
+            vec![format!(
+                "arn:aws:lambda:{region_name}:999988887777:layer:shared-utils:3"
+            )]
+        } else if (h >> 40) % 25 == 1 {
+            vec![format!(
+                "arn:aws:lambda:{region_name}:{}:layer:own-utils:1",
+                a.id
+            )]
+        } else {
+            Vec::new()
+        };
+        SimFunction {
+            name,
+            arn,
+            role_arn: format!("arn:aws:iam::{}:role{}{}", a.id, role.path, role.name),
+            runtime: ["python3.12", "nodejs20.x", "java21", "provided.al2023"][(h % 4) as usize],
+            architecture: if (h >> 4).is_multiple_of(3) {
+                "arm64"
+            } else {
+                "x86_64"
+            },
+            layers,
+            environment: vec![
+                ("STAGE".into(), "prod".into()),
+                ("DB_PASSWORD".into(), SECRET_CANARY.into()),
+            ],
+            policy,
+            url_auth,
+            last_modified: Timestamp::from_millis(
+                self.spec.now.millis - ((h >> 48) % 400) as i64 * 86_400_000,
+            ),
+        }
+    }
+
+    /// Total functions.
+    pub fn function_count(&self) -> usize {
+        self.accounts.iter().flat_map(|a| &a.functions).sum()
+    }
+}
+
+fn role(spec: &Spec, template: usize, copy: usize) -> SimRole {
+    let t = &TEMPLATES[template];
+    let day = 86_400_000;
+    let suffix = if copy == 0 {
+        String::new()
+    } else {
+        format!("-{copy}")
+    };
+    SimRole {
+        name: format!("{}{suffix}", t.name),
+        path: t.path.into(),
+        trust: t.trust.into(),
+        inline: t
+            .inline
+            .iter()
+            .enumerate()
+            .map(|(i, d)| InlinePolicy {
+                name: format!("{}-policy-{i}", t.name),
+                document: d.to_string(),
+            })
+            .collect(),
+        attached: t.attached.iter().map(|s| s.to_string()).collect(),
+        boundary: t.boundary.map(str::to_string),
+        last_used: t
+            .last_used_days
+            .map(|d| Timestamp::from_millis(spec.now.millis - d * day)),
+        usage: t
+            .usage
+            .iter()
+            .map(|(service, actions)| {
+                (
+                    service.to_string(),
+                    Timestamp::from_millis(spec.now.millis - t.last_used_days.unwrap_or(1) * day),
+                    actions.iter().map(|a| a.to_string()).collect(),
+                )
+            })
+            .collect(),
+        template,
+    }
+}
+
+/// Resolve a template reference (`local:/path/Name`) to an ARN in an account.
+pub fn resolve_policy_arn(account: &AccountId, reference: &str) -> String {
+    match reference.strip_prefix("local:") {
+        Some(path_name) => format!("arn:aws:iam::{account}:policy{path_name}"),
+        None => reference.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generation_is_deterministic_and_counts_are_exact() {
+        for name in ["s", "m"] {
+            let spec = Spec::scenario(name).unwrap();
+            let a = World::generate(&spec);
+            let b = World::generate(&spec);
+            assert_eq!(a.function_count(), spec.functions, "{name}");
+            assert_eq!(a.accounts.len(), spec.accounts + 1);
+            let straggler = spec.straggler.unwrap();
+            assert!(a.accounts.last().unwrap().functions[0] >= straggler);
+            for (x, y) in a.accounts.iter().zip(&b.accounts) {
+                assert_eq!(x.functions, y.functions);
+                assert_eq!(x.id, y.id);
+            }
+            let f = a.function(1, 0, 3);
+            let g = b.function(1, 0, 3);
+            assert_eq!((f.arn, f.role_arn, f.policy), (g.arn, g.role_arn, g.policy));
+        }
+    }
+
+    #[test]
+    fn long_tail_most_lanes_are_small_a_few_are_large() {
+        let w = World::generate(&Spec::scenario("m").unwrap());
+        let mut lanes: Vec<usize> = w
+            .accounts
+            .iter()
+            .flat_map(|a| a.functions.clone())
+            .collect();
+        lanes.sort_unstable();
+        let median = lanes[lanes.len() / 2];
+        let max = *lanes.last().unwrap();
+        assert!(max > 20 * median.max(1), "median {median}, max {max}");
+    }
+
+    #[test]
+    fn every_account_has_ous_and_the_management_account_sits_under_the_root() {
+        let spec = Spec::scenario("s").unwrap();
+        let w = World::generate(&spec);
+        assert_eq!(w.accounts[0].parent_id, w.root_id);
+        for a in &w.accounts[1..] {
+            assert!(w.ous.iter().any(|o| o.id == a.parent_id), "{}", a.parent_id);
+        }
+        assert_eq!(w.ous.len(), 1 + spec.ous * (1 + spec.ou_depth));
+    }
+
+    #[test]
+    fn the_bound_counts_the_lambda_calls_per_lane() {
+        let w = World::generate(&Spec::scenario("s").unwrap());
+        let b = crate::bound::bound(
+            &w,
+            &crate::bound::BoundParams {
+                lambda_rate: 15.0,
+                iam_rate: 10.0,
+                latency: 0.0,
+                last_accessed: true,
+                access_analyzer: true,
+            },
+        );
+        assert_eq!(b.calls["lambda:GetPolicy"], w.function_count() as u64);
+        assert_eq!(
+            b.calls["lambda:ListFunctionUrlConfigs"],
+            w.function_count() as u64
+        );
+        // The straggler lane dominates: (pages + F) / 15.
+        let f = w.accounts.last().unwrap().functions[0] as f64;
+        let pages = (f / 50.0).ceil();
+        assert!(
+            (b.seconds - (pages + f) / 15.0).abs() < 1e-9,
+            "{}",
+            b.seconds
+        );
+    }
+}

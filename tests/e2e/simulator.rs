@@ -1,0 +1,350 @@
+//! `rolescope demo` and the simulator: every check on the demo organization, faults survived,
+//! a killed scan re-run with its scan id gives the same dataset.
+
+use crate::moto::{files, out_dir, rolescope_bin, snapshot_in};
+use crate::support::require_tool;
+use rolescope_model::snapshot::Snapshot;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+fn demo(out: &Path, extra: &[&str]) -> Output {
+    Command::new(rolescope_bin())
+        .arg("demo")
+        .arg("--out")
+        .arg(out)
+        .arg("--quiet")
+        .args(if extra.contains(&"--latency-ms") {
+            &[][..]
+        } else {
+            &["--latency-ms", "0,2"][..]
+        })
+        .args(extra)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .expect("running rolescope demo")
+}
+
+fn ok(run: &Output) {
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+}
+
+/// (account, region) lanes that have a collection error, and accounts with an account-wide one.
+fn gaps(s: &Snapshot) -> (BTreeSet<(String, String)>, BTreeSet<String>) {
+    let mut lanes = BTreeSet::new();
+    let mut accounts = BTreeSet::new();
+    for e in &s.collection_errors {
+        let Some(a) = &e.account_id else { continue };
+        match &e.region {
+            Some(r) => {
+                lanes.insert((a.to_string(), r.clone()));
+            }
+            None => {
+                accounts.insert(a.to_string());
+            }
+        }
+    }
+    (lanes, accounts)
+}
+
+/// Every function of `clean` is in `faulty` unless its lane or account has a recorded gap, and
+/// `faulty` invents nothing.
+fn nothing_lost(clean: &Snapshot, faulty: &Snapshot) {
+    let (lanes, accounts) = gaps(faulty);
+    let have: BTreeSet<&str> = faulty.functions.iter().map(|f| f.arn.as_str()).collect();
+    let all: BTreeSet<&str> = clean.functions.iter().map(|f| f.arn.as_str()).collect();
+    for f in &clean.functions {
+        let covered = accounts.contains(f.account_id.as_str())
+            || lanes.contains(&(f.account_id.to_string(), f.region.clone()));
+        assert!(
+            have.contains(f.arn.as_str()) || covered,
+            "{} is missing without a collection error",
+            f.arn
+        );
+    }
+    assert!(have.is_subset(&all), "the faulty scan invented functions");
+}
+
+#[test]
+fn the_demo_organization_covers_every_check_and_keeps_secrets_out() {
+    let out = out_dir("demo");
+    let run = demo(&out, &["--scan-id", "demo-e2e"]);
+    ok(&run);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(stderr.contains("SCPs"), "{stderr}");
+    let snap = snapshot_in(&out);
+    assert_eq!(snap.accounts.len(), 12);
+    assert_eq!(snap.org_units.len(), 4, "root and 3 OUs");
+    assert_eq!(snap.functions.len(), 200);
+    assert!(
+        snap.collection_errors.is_empty(),
+        "{:#?}",
+        snap.collection_errors
+    );
+    assert!(!snap.last_accessed.is_empty());
+    assert!(!snap.access_findings.is_empty());
+    assert!(snap.functions.iter().all(|f| f.last_modified.is_some()));
+
+    let analysis = rolescope_analysis::analyze(
+        rolescope_policy::catalog(),
+        &snap,
+        &rolescope_analysis::Settings::default(),
+    );
+    let found: BTreeSet<&str> = analysis.findings.iter().map(|f| f.check_id).collect();
+    for check in rolescope_analysis::CHECKS {
+        assert!(
+            found.contains(check.id),
+            "{} not found in the demo",
+            check.id
+        );
+    }
+
+    // The full output: datasets, Athena SQL, SCP recommendations with some safe to attach.
+    for path in [
+        "athena/tables.sql",
+        "athena/views.sql",
+        "scp/README.md",
+        "scp/apply.sh",
+    ] {
+        assert!(out.join(path).exists(), "{path}");
+    }
+    let readme = std::fs::read_to_string(out.join("scp/README.md")).unwrap();
+    assert!(readme.contains("safe: no observed impact"), "{readme}");
+
+    // The env var values the simulator planted never reach an output byte or decoded value.
+    let canary = rolescope_simulator::SECRET_CANARY;
+    for f in files(&out) {
+        if f.extension().is_some_and(|e| e == "parquet") {
+            continue;
+        }
+        let bytes = std::fs::read(&f).unwrap();
+        assert!(
+            !bytes.windows(canary.len()).any(|w| w == canary.as_bytes()),
+            "{} holds the secret",
+            f.display()
+        );
+    }
+    let read = Command::new(require_tool("venv/bin/python"))
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("duckdb/read_dataset.py"))
+        .arg(&out)
+        .arg(canary)
+        .output()
+        .unwrap();
+    assert!(
+        read.status.success(),
+        "{}",
+        String::from_utf8_lossy(&read.stderr)
+    );
+    let d: Value = serde_json::from_slice(&read.stdout).unwrap();
+    for (table, v) in d.as_object().unwrap() {
+        assert_eq!(v["needle_found"], false, "{table} holds the secret");
+    }
+    assert_eq!(d["functions"]["rows"], 200);
+}
+
+#[test]
+fn faults_are_survived_and_every_gap_is_a_collection_error() {
+    let clean_out = out_dir("faults-clean");
+    ok(&demo(&clean_out, &["--time-scale", "4"]));
+    let clean = snapshot_in(&clean_out);
+
+    let out = out_dir("faults");
+    let run = demo(
+        &out,
+        &[
+            "--time-scale",
+            "4",
+            "--deny-assume",
+            "member:2",
+            "--suspend",
+            "member:3",
+            "--disable-region",
+            "eu-central-1",
+            "--regions",
+            "us-east-1,eu-west-1,eu-central-1,ap-southeast-2",
+            "--error-rate",
+            "0.03",
+            "--hang-rate",
+            "0.005",
+            "--strict",
+        ],
+    );
+    assert_eq!(
+        run.status.code(),
+        Some(2),
+        "a partial scan with --strict exits 2: {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let faulty = snapshot_in(&out);
+    let member = |n: usize| {
+        clean
+            .accounts
+            .iter()
+            .filter(|a| a.name == format!("member-{n:04}"))
+            .map(|a| a.account_id.to_string())
+            .next()
+            .unwrap()
+    };
+    let has = |account: &str, op: &str, code: &str| {
+        faulty.collection_errors.iter().any(|e| {
+            e.account_id.as_ref().map(|a| a.to_string()).as_deref() == Some(account)
+                && e.operation == op
+                && e.error_code == code
+        })
+    };
+    assert!(
+        has(&member(2), "AssumeRole", "AccessDenied"),
+        "{:#?}",
+        faulty.collection_errors
+    );
+    assert!(
+        faulty
+            .collection_errors
+            .iter()
+            .any(|e| e.error_code == "AccountSuspended"
+                && e.account_id.as_ref().map(|a| a.to_string()) == Some(member(3))),
+        "{:#?}",
+        faulty.collection_errors
+    );
+    assert!(
+        faulty
+            .collection_errors
+            .iter()
+            .any(|e| e.region.as_deref() == Some("eu-central-1")
+                && e.error_code == "UnrecognizedClientException"),
+        "{:#?}",
+        faulty.collection_errors
+    );
+    nothing_lost(&clean, &faulty);
+    // Accounts that could be read are read in full where no gap is recorded.
+    let scanned: BTreeSet<String> = faulty
+        .accounts
+        .iter()
+        .filter(|a| a.scanned)
+        .map(|a| a.account_id.to_string())
+        .collect();
+    assert_eq!(
+        scanned.len(),
+        10,
+        "12 accounts minus the denied and the suspended one"
+    );
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(stderr.contains("faults injected"), "{stderr}");
+}
+
+#[test]
+fn a_throttling_storm_slows_the_scan_but_loses_nothing() {
+    let clean_out = out_dir("storm-clean");
+    ok(&demo(
+        &clean_out,
+        &["--time-scale", "8", "--scan-id", "storm-clean"],
+    ));
+    let clean = snapshot_in(&clean_out);
+    let out = out_dir("storm");
+    let run = demo(
+        &out,
+        &[
+            "--time-scale",
+            "8",
+            "--rate-factor",
+            "0.15",
+            "--scan-id",
+            "storm",
+        ],
+    );
+    ok(&run);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    let throttled: u64 = stderr
+        .split(" throttled")
+        .next()
+        .and_then(|s| s.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert!(
+        throttled > 20,
+        "the storm throttled only {throttled} requests: {stderr}"
+    );
+    let storm = snapshot_in(&out);
+    nothing_lost(&clean, &storm);
+    for e in &storm.collection_errors {
+        assert!(
+            matches!(
+                e.error_code.as_str(),
+                "Throttling" | "TooManyRequestsException" | "ThrottlingException"
+            ),
+            "only throttling can be left over: {e:?}"
+        );
+    }
+}
+
+/// Decoded rows of every table except scan_runs (which holds the scan's own timestamps).
+fn dataset(out: &Path) -> BTreeMap<String, Vec<u8>> {
+    files(out)
+        .into_iter()
+        .filter(|p| {
+            p.extension().is_some_and(|e| e == "parquet")
+                && !p.to_string_lossy().contains("/scan_runs/")
+        })
+        .map(|p| {
+            (
+                p.strip_prefix(out).unwrap().to_string_lossy().into_owned(),
+                std::fs::read(&p).unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_killed_scan_rerun_with_the_same_scan_id_gives_the_same_dataset() {
+    let whole = out_dir("rerun-whole");
+    ok(&demo(
+        &whole,
+        &["--scan-id", "same-id", "--latency-ms", "20,40"],
+    ));
+
+    let out = out_dir("rerun-killed");
+    let mut child = Command::new(rolescope_bin())
+        .args([
+            "demo",
+            "--quiet",
+            "--scan-id",
+            "same-id",
+            "--latency-ms",
+            "20,40",
+            "--out",
+        ])
+        .arg(&out)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1_500));
+    let finished_early = child.try_wait().unwrap().is_some();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        !finished_early,
+        "the scan finished before it could be killed"
+    );
+    ok(&demo(
+        &out,
+        &["--scan-id", "same-id", "--latency-ms", "20,40"],
+    ));
+
+    let (a, b) = (dataset(&whole), dataset(&out));
+    assert_eq!(a.len(), 11, "every table but scan_runs: {:?}", a.keys());
+    assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
+    for (name, bytes) in &a {
+        assert!(
+            bytes == &b[name],
+            "{name} differs from the uninterrupted scan"
+        );
+    }
+}
