@@ -6,6 +6,7 @@
 
 mod casegen;
 mod cloudsplaining;
+mod fidelity;
 mod iam_oracle;
 mod interrupted;
 mod moto;

@@ -348,3 +348,42 @@ fn a_killed_scan_rerun_with_the_same_scan_id_gives_the_same_dataset() {
         );
     }
 }
+
+#[test]
+fn scenario_s_is_collected_completely_with_the_minimum_of_calls() {
+    // Correctness only: no timing is asserted (timings are benchmarks: docs/benchmarks.md).
+    let out = out_dir("scenario-s");
+    let report = out.join("report.json");
+    let run = demo(
+        &out.join("data"),
+        &[
+            "--scenario",
+            "s",
+            "--time-scale",
+            "8",
+            "--latency-ms",
+            "50,150",
+            "--bench-report",
+            report.to_str().unwrap(),
+        ],
+    );
+    ok(&run);
+    let r: Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    assert_eq!(r["functions_collected"], r["functions"]);
+    assert_eq!(r["functions"], 600);
+    assert_eq!(r["collection_errors"], 0);
+    // Every call the work needs, and at most 5% more (last-accessed polls may repeat).
+    let ratio = r["api_calls_ratio"].as_f64().unwrap();
+    assert!(
+        (1.0..=1.05).contains(&ratio),
+        "{ratio}: {:#}",
+        r["calls_by_operation"]
+    );
+    for (op, min) in r["min_calls_by_operation"].as_object().unwrap() {
+        assert!(
+            r["calls_by_operation"][op].as_u64().unwrap_or(0) >= min.as_u64().unwrap(),
+            "{op} below its minimum"
+        );
+    }
+    assert!(r["bound_seconds"].as_f64().unwrap() > 0.0);
+}

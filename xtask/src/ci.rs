@@ -179,7 +179,79 @@ pub fn bench() -> Result<()> {
         "--example",
         "bench_analysis",
     ]))?;
-    bench_cloudsplaining()
+    bench_cloudsplaining()?;
+    bench_org()
+}
+
+/// Org-scale scans of the simulator's scenarios through the real collector, against the lower
+/// bound computed from the same spec. BENCH_SCENARIOS (default `m,l`) and BENCH_TIME_SCALE
+/// (default 10 for m, 5 for l) select them.
+fn bench_org() -> Result<()> {
+    let scenarios = std::env::var("BENCH_SCENARIOS").unwrap_or_else(|_| "m,l".into());
+    let dir = root().join("target/bench-org");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    run(cargo().args(["build", "--release", "--locked", "-p", "rolescope"]))?;
+    let bin = root().join("target/release/rolescope");
+    println!();
+    println!(
+        "| scenario | accounts × regions | functions | time scale | wall (collect) | bound | ratio | API calls / min | retries | throttled | peak RSS | analysis | export |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    for scenario in scenarios
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        let k = std::env::var("BENCH_TIME_SCALE").unwrap_or_else(|_| {
+            if scenario == "l" {
+                "5".into()
+            } else {
+                "10".into()
+            }
+        });
+        let report = dir.join(format!("{scenario}.json"));
+        let status = Command::new(&bin)
+            .args([
+                "demo",
+                "--quiet",
+                "--scenario",
+                scenario,
+                "--time-scale",
+                &k,
+            ])
+            .args(["--latency-ms", "50,150", "--concurrency", "256", "--out"])
+            .arg(dir.join(scenario))
+            .arg("--bench-report")
+            .arg(&report)
+            .status()
+            .context("running rolescope demo")?;
+        anyhow::ensure!(
+            status.code().is_some_and(|c| c <= 1),
+            "scenario {scenario} failed"
+        );
+        let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&report)?)?;
+        let f = |k: &str| r[k].as_f64().unwrap_or(0.0);
+        println!(
+            "| {scenario} | {} × {} | {} | {k} | {:.1} s | {:.1} s | {:.2}× | {} / {} ({:.3}×) | {} | {} | {:.0} MiB | {:.1} s | {:.1} s |",
+            r["accounts"],
+            r["regions"],
+            r["functions_collected"],
+            f("collect_seconds"),
+            f("bound_seconds"),
+            f("ratio_to_bound"),
+            r["api_calls"],
+            r["api_calls_min"],
+            f("api_calls_ratio"),
+            r["retries"],
+            r["throttled"],
+            f("peak_rss_bytes") / 1048576.0,
+            f("analysis_seconds"),
+            f("export_seconds"),
+        );
+    }
+    println!("\nReports: {}", dir.display());
+    Ok(())
 }
 
 /// Side by side with Cloudsplaining on the same get-account-authorization-details input.

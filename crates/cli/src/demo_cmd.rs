@@ -71,6 +71,9 @@ pub struct DemoArgs {
     /// No progress bars.
     #[arg(long, short)]
     quiet: bool,
+    /// Log detail on stderr (-v info, -vv debug).
+    #[arg(long, short, action = clap::ArgAction::Count)]
+    verbose: u8,
 }
 
 /// `member:N` → the N-th member's id.
@@ -103,7 +106,7 @@ fn peak_rss_bytes() -> Option<u64> {
 }
 
 pub fn run(args: DemoArgs) -> Result<ExitCode> {
-    crate::scan_cmd::init_logging(0);
+    crate::scan_cmd::init_logging(args.verbose);
     let spec = match args.scenario.as_str() {
         "demo" => Spec::demo(),
         other => Spec::scenario(other)

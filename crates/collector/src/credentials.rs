@@ -9,7 +9,7 @@ use aws_credential_types::provider::{
 };
 use aws_sdk_sts as sts;
 use rolescope_model::{AccountId, CollectionError};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 #[derive(Debug)]
@@ -21,29 +21,34 @@ struct AssumedRole {
     session_name: String,
     external_id: Option<String>,
     duration: Duration,
-    /// The credentials of the explicit first call, handed out once to the identity cache.
-    first: Mutex<Option<Credentials>>,
+    /// The current session, shared by every client of the account (the SDK keeps one identity
+    /// cache per client type, so without this each would assume the role again).
+    current: tokio::sync::Mutex<Option<Credentials>>,
 }
 
+/// Re-assume when the session has less than this left.
+const REFRESH_BEFORE: Duration = Duration::from_secs(300);
+
 impl AssumedRole {
-    async fn assume(&self) -> Result<Credentials, CollectionError> {
+    async fn assume(&self, refresh: bool) -> Result<Credentials, CollectionError> {
         let lane = Lane::global(&self.account);
-        let out = self
-            .ctx
-            .call(
-                &lane,
-                RateClass::Other,
-                "sts",
-                "AssumeRole",
-                self.sts
-                    .assume_role()
-                    .role_arn(&self.role_arn)
-                    .role_session_name(&self.session_name)
-                    .set_external_id(self.external_id.clone())
-                    .duration_seconds(self.duration.as_secs().clamp(900, 43_200) as i32)
-                    .send(),
-            )
-            .await?;
+        let request = self
+            .sts
+            .assume_role()
+            .role_arn(&self.role_arn)
+            .role_session_name(&self.session_name)
+            .set_external_id(self.external_id.clone())
+            .duration_seconds(self.duration.as_secs().clamp(900, 43_200) as i32)
+            .send();
+        let out = if refresh {
+            self.ctx
+                .call_for_credentials(&lane, RateClass::Other, "sts", "AssumeRole", request)
+                .await?
+        } else {
+            self.ctx
+                .call(&lane, RateClass::Other, "sts", "AssumeRole", request)
+                .await?
+        };
         let c = out.credentials().ok_or_else(|| CollectionError {
             account_id: Some(self.account.clone()),
             region: None,
@@ -69,12 +74,20 @@ impl ProvideCredentials for AssumedRole {
         Self: 'a,
     {
         future::ProvideCredentials::new(async move {
-            if let Some(first) = self.first.lock().unwrap_or_else(|p| p.into_inner()).take() {
-                return Ok(first);
+            // One refresh at a time per account; the others wait and reuse it.
+            let mut current = self.current.lock().await;
+            let fresh = current.as_ref().filter(|c| {
+                c.expiry()
+                    .is_none_or(|e| e > SystemTime::now() + REFRESH_BEFORE)
+            });
+            if let Some(c) = fresh {
+                return Ok(c.clone());
             }
-            self.assume().await.map_err(|e| {
+            let c = self.assume(true).await.map_err(|e| {
                 CredentialsError::provider_error(format!("{}: {}", e.error_code, e.message))
-            })
+            })?;
+            *current = Some(c.clone());
+            Ok(c)
         })
     }
 }
@@ -96,13 +109,13 @@ pub(crate) async fn assume(
         session_name: config.session_name.clone(),
         external_id: config.external_id.clone(),
         duration: config.session_duration,
-        first: Mutex::new(None),
+        current: tokio::sync::Mutex::new(None),
     };
-    let first = provider.assume().await.map_err(|mut e| {
+    let first = provider.assume(false).await.map_err(|mut e| {
         e.message = format!("assuming {role_arn}: {}", e.message);
         e
     })?;
-    *provider.first.lock().unwrap_or_else(|p| p.into_inner()) = Some(first);
+    *provider.current.lock().await = Some(first);
     Ok(shared
         .base
         .to_builder()

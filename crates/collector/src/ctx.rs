@@ -89,12 +89,50 @@ impl Ctx {
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
+        self.call_with(lane, class, service, operation, true, request)
+            .await
+    }
+
+    /// Like [`Ctx::call`], without taking an in-flight slot: for credential refreshes, which run
+    /// inside another call that already holds one (taking a second would deadlock once every slot
+    /// is held by a call waiting for its credentials).
+    pub(crate) async fn call_for_credentials<T, E>(
+        &self,
+        lane: &Lane,
+        class: RateClass,
+        service: &'static str,
+        operation: &'static str,
+        request: impl Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+    ) -> Result<T, CollectionError>
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        self.call_with(lane, class, service, operation, false, request)
+            .await
+    }
+
+    async fn call_with<T, E>(
+        &self,
+        lane: &Lane,
+        class: RateClass,
+        service: &'static str,
+        operation: &'static str,
+        slot: bool,
+        request: impl Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+    ) -> Result<T, CollectionError>
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
         let region = lane.region.as_deref().unwrap_or("global");
         self.limiters
             .bucket(lane.account.as_str(), region, class)
             .acquire()
             .await;
-        let _permit = self.in_flight.acquire().await.ok();
+        let _permit = if slot {
+            self.in_flight.acquire().await.ok()
+        } else {
+            None
+        };
         *self
             .calls
             .lock()

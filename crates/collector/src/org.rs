@@ -113,6 +113,18 @@ pub(crate) async fn walk(
         for ou in units {
             let id = ou.id().unwrap_or_default().to_string();
             let name = ou.name().unwrap_or_default().to_string();
+            // A tree never repeats a unit; a malformed answer that does must not loop the walk.
+            if view.units.iter().any(|u| u.id == id) {
+                errors.push(CollectionError {
+                    account_id: None,
+                    region: None,
+                    service: SERVICE.into(),
+                    operation: "ListOrganizationalUnitsForParent".into(),
+                    error_code: "InvalidResponse".into(),
+                    message: format!("{id} listed again under {parent}; ignored"),
+                });
+                continue;
+            }
             let child_path = format!("{path}/{name}");
             view.units.push(OrgUnit {
                 id: id.clone(),

@@ -656,6 +656,28 @@ mod orchestration {
             .unwrap()
     }
 
+    /// Like [`fake_aws`], but AssumeRole succeeds (sessions valid for an hour).
+    fn fake_aws_assumable(req: http::Request<SdkBody>) -> http::Response<SdkBody> {
+        let body = std::str::from_utf8(req.body().bytes().unwrap_or_default())
+            .unwrap_or_default()
+            .to_string();
+        if body.contains("Action=AssumeRole") {
+            let expiry = aws_smithy_types::DateTime::from(
+                std::time::SystemTime::now() + std::time::Duration::from_secs(3600),
+            )
+            .fmt(aws_smithy_types::date_time::Format::DateTime)
+            .unwrap();
+            return respond(
+                200,
+                "text/xml",
+                &format!(
+                    r#"<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult><Credentials><AccessKeyId>ASIA022222222222</AccessKeyId><SecretAccessKey>s</SecretAccessKey><SessionToken>t</SessionToken><Expiration>{expiry}</Expiration></Credentials><AssumedRoleUser><AssumedRoleId>AROA:x</AssumedRoleId><Arn>arn:aws:sts::022222222222:assumed-role/RolescopeAudit/rolescope</Arn></AssumedRoleUser></AssumeRoleResult></AssumeRoleResponse>"#
+                ),
+            );
+        }
+        fake_aws(req)
+    }
+
     /// A fake AWS: routes by protocol (awsQuery `Action=`, awsJson `X-Amz-Target`, restJson path)
     /// and answers like the real services would.
     fn fake_aws(req: http::Request<SdkBody>) -> http::Response<SdkBody> {
@@ -812,5 +834,38 @@ mod orchestration {
                 "{call} has no IAM action in permissions.rs"
             );
         }
+    }
+
+    #[tokio::test]
+    async fn one_assume_role_per_account_even_with_a_single_in_flight_slot() {
+        // Every client type (IAM, Lambda per region) resolves credentials through the account's
+        // provider while its own call holds the only slot: the provider must answer from its
+        // session, never by queueing behind that slot.
+        let config = CollectorConfig {
+            regions: Some(vec!["us-east-1".into(), "eu-west-1".into()]),
+            home_region: Some("us-east-1".into()),
+            endpoint_url: Some("http://fake-aws.invalid".into()),
+            last_accessed: false,
+            access_analyzer: false,
+            max_attempts: 1,
+            concurrency: 1,
+            operation_timeout: std::time::Duration::from_secs(5),
+            attempt_timeout: std::time::Duration::from_secs(5),
+            ..CollectorConfig::default()
+        };
+        let overrides = Overrides {
+            http: Some(infallible_client_fn(fake_aws_assumable)),
+            credentials: Some(aws_credential_types::Credentials::for_tests()),
+        };
+        let collected = collect_with(config, None, overrides).await.unwrap();
+        let snap = collected.snapshot;
+        assert!(snap.accounts.iter().all(|a| a.scanned));
+        assert!(
+            snap.collection_errors.is_empty(),
+            "{:#?}",
+            snap.collection_errors
+        );
+        assert_eq!(collected.calls.get("sts:AssumeRole"), Some(&1));
+        assert_eq!(snap.functions.len(), 4, "two accounts × two regions");
     }
 }

@@ -457,6 +457,17 @@ fn scalar_list(v: &Value, path: &str) -> Result<Vec<String>, ParseError> {
 fn parse_principal(v: &Value, path: &str) -> Result<PrincipalSpec, ParseError> {
     match v {
         Value::String(s) if s == "*" => Ok(PrincipalSpec::Any),
+        // A bare account id or IAM ARN: not AWS's grammar, but what emulators (moto's
+        // AddPermission) store for an account principal; read it as `{"AWS": …}`.
+        Value::String(s)
+            if (s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit()))
+                || s.starts_with("arn:aws:iam::") =>
+        {
+            Ok(PrincipalSpec::Map(vec![(
+                PrincipalKind::Aws,
+                vec![s.clone()],
+            )]))
+        }
         Value::String(s) => err(
             path,
             format!("a string principal must be \"*\", found {s:?}"),
@@ -736,6 +747,22 @@ mod tests {
             r#"{"Statement":[{"Effect":"Allow","Action":"*","Condition":{"NullIfExists":{"a":"true"}}}]}"#,
             "$.Statement[0].Condition.NullIfExists",
             "unknown condition operator",
+        );
+    }
+
+    #[test]
+    fn a_bare_account_principal_reads_as_an_aws_principal() {
+        // moto's AddPermission stores an account principal as a bare id (AWS writes {"AWS": ARN}).
+        let p = Policy::parse(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"999988887777","Action":"lambda:InvokeFunction","Resource":"*"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            p.statements[0].principal,
+            Some(PrincipalSpec::Map(vec![(
+                PrincipalKind::Aws,
+                vec!["999988887777".to_string()]
+            )]))
         );
     }
 }

@@ -5,7 +5,8 @@
 //! ListFunctionUrlConfigs share Lambda's 15 req/s control-plane bucket, F GetPolicy have their own
 //! 15 req/s, and the pages are sequential (each waits one latency). Per account: GAAD pages and
 //! two last-accessed calls per role at the client's IAM rate. Everything else runs in parallel, so
-//! the bound is the slowest lane or account.
+//! the bound is the slowest lane or account. Calls are those made through the collector's call path
+//! (which counts them); the one GetCallerIdentity at start-up is left out on both sides.
 
 use crate::World;
 use std::collections::BTreeMap;
@@ -48,7 +49,6 @@ pub fn bound(world: &World, p: &BoundParams) -> Bound {
     let regions = world.spec.regions.len() as u64;
     let members = world.accounts.len() as u64 - 1;
     let parents = world.ous.len() as u64;
-    add("sts:GetCallerIdentity", 1);
     add("organizations:DescribeOrganization", 1);
     add("organizations:ListRoots", 1);
     add("organizations:ListOrganizationalUnitsForParent", parents);
@@ -77,7 +77,7 @@ pub fn bound(world: &World, p: &BoundParams) -> Bound {
             add("iam:GetServiceLastAccessedDetails", roles);
             iam += 2 * roles;
         }
-        seconds = seconds.max(iam as f64 / p.iam_rate);
+        seconds = seconds.max((iam as f64 - p.iam_rate).max(0.0) / p.iam_rate);
         if p.access_analyzer {
             add("access-analyzer:ListAnalyzers", regions);
             add("access-analyzer:ListFindingsV2", 1);
@@ -88,8 +88,9 @@ pub fn bound(world: &World, p: &BoundParams) -> Bound {
             add("lambda:ListFunctions", pages);
             add("lambda:GetPolicy", f);
             add("lambda:ListFunctionUrlConfigs", f);
-            let control = (pages + f) as f64 / p.lambda_rate;
-            let policy = f as f64 / p.lambda_rate;
+            // Token buckets start full: one second's worth of calls goes out at once.
+            let control = ((pages + f) as f64 - p.lambda_rate).max(0.0) / p.lambda_rate;
+            let policy = (f as f64 - p.lambda_rate).max(0.0) / p.lambda_rate;
             let chain = pages as f64 * p.latency;
             seconds = seconds.max(control.max(policy).max(chain));
         }
