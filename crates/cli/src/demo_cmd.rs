@@ -146,6 +146,7 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
     let params = BoundParams {
         lambda_rate: 15.0 * args.time_scale,
         iam_rate: Rates::default().iam * args.time_scale,
+        sts_rate: Rates::default().sts * args.time_scale,
         latency: (lo + hi) as f64 / 2.0 / 1000.0 / args.time_scale,
         last_accessed: true,
         access_analyzer: true,

@@ -119,6 +119,9 @@ pub struct Rates {
     pub access_analyzer: f64,
     /// STS and Account, per account.
     pub other: f64,
+    /// STS AssumeRole, for the calling account: every member's AssumeRole counts against the
+    /// hub's quota, not the member's.
+    pub sts: f64,
 }
 
 impl Default for Rates {
@@ -130,6 +133,7 @@ impl Default for Rates {
             organizations: 10.0,
             access_analyzer: 10.0,
             other: 10.0,
+            sts: 50.0,
         }
     }
 }
@@ -144,6 +148,7 @@ impl Rates {
             organizations: self.organizations * k,
             access_analyzer: self.access_analyzer * k,
             other: self.other * k,
+            sts: self.sts * k,
         }
     }
 }

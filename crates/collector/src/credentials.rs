@@ -17,6 +17,8 @@ struct AssumedRole {
     ctx: Arc<Ctx>,
     sts: sts::Client,
     account: AccountId,
+    /// The calling account, whose STS quota every AssumeRole counts against.
+    caller: AccountId,
     role_arn: String,
     session_name: String,
     external_id: Option<String>,
@@ -31,7 +33,7 @@ const REFRESH_BEFORE: Duration = Duration::from_secs(300);
 
 impl AssumedRole {
     async fn assume(&self, refresh: bool) -> Result<Credentials, CollectionError> {
-        let lane = Lane::global(&self.account);
+        let lane = Lane::global(&self.caller);
         let request = self
             .sts
             .assume_role()
@@ -42,13 +44,18 @@ impl AssumedRole {
             .send();
         let out = if refresh {
             self.ctx
-                .call_for_credentials(&lane, RateClass::Other, "sts", "AssumeRole", request)
-                .await?
+                .call_for_credentials(&lane, RateClass::Sts, "sts", "AssumeRole", request)
+                .await
         } else {
             self.ctx
-                .call(&lane, RateClass::Other, "sts", "AssumeRole", request)
-                .await?
-        };
+                .call(&lane, RateClass::Sts, "sts", "AssumeRole", request)
+                .await
+        }
+        // Paced on the caller's lane, but the gap is the member account's.
+        .map_err(|mut e| {
+            e.account_id = Some(self.account.clone());
+            e
+        })?;
         let c = out.credentials().ok_or_else(|| CollectionError {
             account_id: Some(self.account.clone()),
             region: None,
@@ -105,6 +112,7 @@ pub(crate) async fn assume(
         ctx: ctx.clone(),
         sts,
         account: account.clone(),
+        caller: shared.caller.clone(),
         role_arn: role_arn.to_string(),
         session_name: config.session_name.clone(),
         external_id: config.external_id.clone(),

@@ -57,6 +57,8 @@ pub(crate) enum RateClass {
     Organizations,
     AccessAnalyzer,
     Other,
+    /// STS AssumeRole, counted against the calling (hub) account.
+    Sts,
 }
 
 /// All buckets of a scan, created on first use.
@@ -82,6 +84,7 @@ impl Limiters {
             RateClass::Organizations => self.rates.organizations,
             RateClass::AccessAnalyzer => self.rates.access_analyzer,
             RateClass::Other => self.rates.other,
+            RateClass::Sts => self.rates.sts,
         };
         let mut map = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         map.entry((account.to_string(), region.to_string(), class))

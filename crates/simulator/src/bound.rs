@@ -34,6 +34,8 @@ pub struct BoundParams {
     pub lambda_rate: f64,
     /// IAM rate per account (req/s), the collector's client-side rate.
     pub iam_rate: f64,
+    /// The collector's STS rate for the calling account (req/s).
+    pub sts_rate: f64,
     /// Mean latency per call (s).
     pub latency: f64,
     /// Last-accessed jobs are collected.
@@ -64,8 +66,9 @@ pub fn bound(world: &World, p: &BoundParams) -> Bound {
             .sum(),
     );
     add("sts:AssumeRole", members);
+    // AssumeRole counts against the caller: all of them share its STS rate.
+    let mut seconds: f64 = (members as f64 - p.sts_rate).max(0.0) / p.sts_rate;
     add("account:ListRegions", members + 1);
-    let mut seconds: f64 = 0.0;
     for a in &world.accounts {
         let roles = a.roles.len() as u64;
         let entities = roles + crate::world::LOCAL_POLICIES.len() as u64;
