@@ -3,22 +3,17 @@
 Usage: python queries.py OUT_DIR QUERIES_SQL  -> {name: [[column values...], ...]}
 """
 
-import glob
 import json
 import re
 import sys
 
 import duckdb
 
+import tables
+
 out, queries_sql = sys.argv[1], sys.argv[2]
 con = duckdb.connect()
-for table_dir in sorted(glob.glob(f"{out}/*/")):
-    table = table_dir.rstrip("/").split("/")[-1]
-    if not glob.glob(f"{table_dir}dt=*/*.parquet"):
-        continue  # snapshots/, scp/: not tables
-    con.execute(
-        f"CREATE VIEW {table} AS SELECT * FROM read_parquet('{table_dir}*/*.parquet', hive_partitioning = 1)"
-    )
+tables.register(con, out)
 sql = open(queries_sql).read().replace("${DATABASE}.", "")
 result = {}
 for name, body in re.findall(r"-- name: (\w+)\n(.*?)(?=\n-- name: |\Z)", sql, re.S):

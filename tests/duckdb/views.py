@@ -3,21 +3,16 @@
 Usage: python views.py OUT_DIR VIEWS_SQL
 """
 
-import glob
 import json
 import sys
 
 import duckdb
 
+import tables
+
 out, views_sql = sys.argv[1], sys.argv[2]
 con = duckdb.connect()
-for table_dir in sorted(glob.glob(f"{out}/*/")):
-    table = table_dir.rstrip("/").split("/")[-1]
-    if not glob.glob(f"{table_dir}dt=*/*.parquet"):
-        continue  # snapshots/, scp/: not tables
-    con.execute(
-        f"CREATE VIEW {table} AS SELECT * FROM read_parquet('{table_dir}*/*.parquet', hive_partitioning = 1)"
-    )
+tables.register(con, out)
 sql = open(views_sql).read().replace("${DATABASE}.", "")
 counts = {}
 for statement in [s.strip() for s in sql.split(";")]:
