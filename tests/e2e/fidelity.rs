@@ -3,12 +3,11 @@
 //! (last-accessed data, Access Analyzer) is left out of the comparison on both sides.
 
 use crate::moto::{Moto, rolescope_bin, scan, snapshot_in};
-use crate::support::require_tool;
+use crate::support::python_json;
 use rolescope_model::snapshot::Snapshot;
 use rolescope_simulator::{Spec, World};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 use std::process::Command;
 
 /// Everything comparable, with account ids replaced by account names.
@@ -169,16 +168,9 @@ fn one_spec_seeded_into_moto_and_served_by_the_simulator_gives_the_same_data() {
         .collect();
 
     let moto = Moto::start();
-    let seeded = Command::new(require_tool("venv/bin/python"))
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("moto/seed_world.py"))
-        .arg(&moto.url)
-        .arg(&world_file)
-        .output()
-        .unwrap();
-    assert!(
-        seeded.status.success(),
-        "{}",
-        String::from_utf8_lossy(&seeded.stderr)
+    python_json(
+        "moto/seed_world.py",
+        &[moto.url.as_ref(), world_file.as_os_str()],
     );
     let from_moto = work.join("moto");
     let run = scan(

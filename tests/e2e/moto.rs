@@ -2,7 +2,7 @@
 //! binary through the real AWS SDK. moto's gaps (Access Analyzer, last-accessed, function URL
 //! listing, account:ListRegions) must show up as collection errors, never as a failed scan.
 
-use crate::support::require_tool;
+use crate::support::{python_json, require_tool};
 use rolescope_model::snapshot::Snapshot;
 use serde_json::Value;
 use std::io::{Read, Write};
@@ -141,22 +141,14 @@ fn empty_aws_file() -> PathBuf {
 
 /// Run `rolescope scan` against an endpoint with dummy static credentials.
 pub fn scan(endpoint: &str, out: &Path, extra: &[&str]) -> Output {
-    Command::new(rolescope_bin())
-        .arg("scan")
-        .arg("--out")
-        .arg(out)
-        .args(["--endpoint-url", endpoint, "--max-attempts", "2", "--quiet"])
-        .args(extra)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_CONFIG_FILE", empty_aws_file())
-        .env("AWS_SHARED_CREDENTIALS_FILE", empty_aws_file())
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .output()
-        .expect("running rolescope scan")
+    let mut args: Vec<&std::ffi::OsStr> = vec!["scan".as_ref(), "--out".as_ref(), out.as_os_str()];
+    args.extend(
+        ["--endpoint-url", endpoint, "--max-attempts", "2", "--quiet"]
+            .iter()
+            .chain(extra)
+            .map(|a| std::ffi::OsStr::new(*a)),
+    );
+    rolescope(&args)
 }
 
 /// A fresh output folder under the target directory.
@@ -817,18 +809,11 @@ fn datasets_of_a_scan_read_back_with_duckdb_and_pyarrow() {
     assert_eq!(d["roles"]["arrow_types"]["risk_score"], "int64");
     assert_eq!(d["functions"]["duckdb_types"]["public_access"], "BOOLEAN");
     // The shipped QuickSight views run in DuckDB over the same files.
-    let views = Command::new(require_tool("venv/bin/python"))
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("duckdb/views.py"))
-        .arg(&out)
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../athena/views.sql"))
-        .output()
-        .unwrap();
-    assert!(
-        views.status.success(),
-        "{}",
-        String::from_utf8_lossy(&views.stderr)
+    let athena = Path::new(env!("CARGO_MANIFEST_DIR")).join("../athena");
+    let counts = python_json(
+        "duckdb/views.py",
+        &[out.as_os_str(), athena.join("views.sql").as_os_str()],
     );
-    let counts: Value = serde_json::from_slice(&views.stdout).unwrap();
     assert_eq!(counts["v_latest_scan_per_day"], 1);
     assert_eq!(counts["v_account_risk"], 6);
     assert_eq!(counts["v_ou_risk"], 5);
@@ -841,18 +826,10 @@ fn datasets_of_a_scan_read_back_with_duckdb_and_pyarrow() {
 
     // Every documented query runs in DuckDB; "who can pass a role" over the grouped
     // role_permissions equals the analysis's per-action grants.
-    let queries = Command::new(require_tool("venv/bin/python"))
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("duckdb/queries.py"))
-        .arg(&out)
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../athena/queries.sql"))
-        .output()
-        .unwrap();
-    assert!(
-        queries.status.success(),
-        "{}",
-        String::from_utf8_lossy(&queries.stderr)
+    let q = python_json(
+        "duckdb/queries.py",
+        &[out.as_os_str(), athena.join("queries.sql").as_os_str()],
     );
-    let q: Value = serde_json::from_slice(&queries.stdout).unwrap();
     for name in [
         "who_can_pass_role",
         "blocked_by_guardrails",
@@ -917,7 +894,7 @@ fn s3_helper(moto: &Moto, args: &[&str]) -> String {
 }
 
 /// Run `rolescope` with the test environment (dummy credentials, no user AWS config).
-fn rolescope(args: &[&std::ffi::OsStr]) -> Output {
+pub fn rolescope(args: &[&std::ffi::OsStr]) -> Output {
     Command::new(rolescope_bin())
         .args(args)
         .env_clear()
@@ -1131,18 +1108,7 @@ fn scp_recommendations_of_the_seeded_organization_are_accepted_by_organizations(
         );
     }
     // Organizations (moto) accepts every policy and attachment, as apply.sh would make them.
-    let created = Command::new(require_tool("venv/bin/python"))
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("moto/scp.py"))
-        .arg(&moto.url)
-        .arg(&again)
-        .output()
-        .unwrap();
-    assert!(
-        created.status.success(),
-        "{}",
-        String::from_utf8_lossy(&created.stderr)
-    );
-    let created: Value = serde_json::from_slice(&created.stdout).unwrap();
+    let created = python_json("moto/scp.py", &[moto.url.as_ref(), again.as_os_str()]);
     assert_eq!(created.as_array().unwrap().len(), policies.len());
     // The script names every policy file, and the sh syntax is valid.
     let script = std::fs::read_to_string(again.join("scp/apply.sh")).unwrap();

@@ -2,7 +2,7 @@
 //! a killed scan re-run with its scan id gives the same dataset.
 
 use crate::moto::{files, out_dir, rolescope_bin, snapshot_in};
-use crate::support::require_tool;
+use crate::support::python_json;
 use rolescope_model::snapshot::Snapshot;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -131,18 +131,10 @@ fn the_demo_organization_covers_every_check_and_keeps_secrets_out() {
             f.display()
         );
     }
-    let read = Command::new(require_tool("venv/bin/python"))
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("duckdb/read_dataset.py"))
-        .arg(&out)
-        .arg(canary)
-        .output()
-        .unwrap();
-    assert!(
-        read.status.success(),
-        "{}",
-        String::from_utf8_lossy(&read.stderr)
+    let d = python_json(
+        "duckdb/read_dataset.py",
+        &[out.as_os_str(), canary.as_ref()],
     );
-    let d: Value = serde_json::from_slice(&read.stdout).unwrap();
     for (table, v) in d.as_object().unwrap() {
         assert_eq!(v["needle_found"], false, "{table} holds the secret");
     }
