@@ -1127,3 +1127,62 @@ fn scp_recommendations_of_the_seeded_organization_are_accepted_by_organizations(
         .unwrap();
     assert!(syntax.success());
 }
+
+/// A streamed object larger than one part goes up as a multipart upload and arrives whole; a
+/// writer that fails half-way leaves no object behind (the upload is aborted).
+#[test]
+fn streamed_objects_go_up_in_parts_and_a_failed_stream_leaves_nothing() {
+    use rolescope_exporter::destination::{Destination, PART_BYTES, S3Credentials, S3Options};
+    let (moto, _) = seeded();
+    s3_helper(moto, &["create", "rolescope-stream"]);
+    let options = S3Options {
+        region: Some("us-east-1".into()),
+        endpoint_url: Some(moto.url.clone()),
+        credentials: Some(S3Credentials {
+            access_key_id: "testing".into(),
+            secret_access_key: "testing".into(),
+            session_token: None,
+        }),
+    };
+    let dest = Destination::parse("s3://rolescope-stream/big", &options).unwrap();
+    // Two full parts and a short one, written in odd-sized pieces.
+    let total = 2 * PART_BYTES + 12_345;
+    let expected: Vec<u8> = (0..total).map(|i| (i * 7 % 251) as u8).collect();
+    let url = dest
+        .put_streamed("blob.bin", |w| {
+            for chunk in expected.chunks(1_000_003) {
+                w.write_all(chunk)?;
+            }
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(url, "s3://rolescope-stream/big/blob.bin");
+    let failed = dest.put_streamed("broken.bin", |w| {
+        w.write_all(&expected[..PART_BYTES + 10])?;
+        Err(std::io::Error::other("the producer failed"))
+    });
+    let err = failed.unwrap_err().to_string();
+    assert!(
+        err.contains("s3://rolescope-stream/big/broken.bin"),
+        "{err}"
+    );
+
+    let downloaded = out_dir("s3-stream");
+    let keys: Vec<String> = serde_json::from_str(&s3_helper(
+        moto,
+        &[
+            "download",
+            "rolescope-stream",
+            "big",
+            downloaded.to_str().unwrap(),
+        ],
+    ))
+    .unwrap();
+    assert_eq!(keys, vec!["big/blob.bin".to_string()]);
+    let got = std::fs::read(downloaded.join("blob.bin")).unwrap();
+    assert_eq!(got.len(), expected.len());
+    assert!(got == expected, "the object differs from what was streamed");
+    let unfinished: Vec<String> =
+        serde_json::from_str(&s3_helper(moto, &["uploads", "rolescope-stream"])).unwrap();
+    assert!(unfinished.is_empty(), "parts left behind: {unfinished:?}");
+}

@@ -2,6 +2,7 @@
 
 Usage: python s3.py ENDPOINT create BUCKET
        python s3.py ENDPOINT download BUCKET PREFIX DIR   (prints the keys as JSON)
+       python s3.py ENDPOINT uploads BUCKET   (prints the keys of unfinished multipart uploads)
 """
 
 import json
@@ -31,5 +32,8 @@ elif command == "download":
             os.makedirs(os.path.dirname(path), exist_ok=True)
             s3.download_file(bucket, key, path)
     print(json.dumps(sorted(keys)))
+elif command == "uploads":
+    uploads = s3.list_multipart_uploads(Bucket=sys.argv[3]).get("Uploads", [])
+    print(json.dumps(sorted(u["Key"] for u in uploads)))
 else:
     sys.exit(f"unknown command {command}")

@@ -97,14 +97,6 @@ fn account_ref(world: &World, s: &str) -> Result<String> {
     }
 }
 
-/// Peak resident set of this process, from /proc (Linux).
-fn peak_rss_bytes() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
-}
-
 pub fn run(args: DemoArgs) -> Result<ExitCode> {
     crate::scan_cmd::init_logging(args.verbose);
     let spec = match args.scenario.as_str() {
@@ -225,7 +217,12 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
             "throttled": sim.stats().throttled(),
             "calls_by_operation": outcome.calls,
             "min_calls_by_operation": floor.calls,
-            "peak_rss_bytes": peak_rss_bytes(),
+            "peak_rss_bytes": crate::scan_cmd::peak_rss_bytes(),
+            "peak_rss_bytes_by_stage": outcome
+                .peak_rss
+                .iter()
+                .map(|(stage, bytes)| (stage.to_string(), serde_json::json!(bytes)))
+                .collect::<serde_json::Map<_, _>>(),
         });
         std::fs::write(path, serde_json::to_vec_pretty(&report)?)
             .with_context(|| format!("writing {}", path.display()))?;

@@ -50,10 +50,6 @@ pub fn put_snapshot(out: &Destination, snapshot: &Snapshot) -> Result<String> {
         .as_ref()
         .context("the snapshot has no scan record")?;
     let key = snapshot_key(&scan.scan_id, &scan.started_at.date());
-    let mut bytes = Vec::new();
-    snapshot
-        .write_to(&mut bytes)
-        .context("serialising the snapshot")?;
-    out.put(&key, bytes)
+    out.put_streamed(&key, |w| snapshot.write_to(w))
         .with_context(|| format!("writing the snapshot to {}", out.location(&key)))
 }

@@ -207,12 +207,23 @@ pub struct Outcome {
     pub counts: (usize, usize, usize, usize),
     /// Wall time of collection.
     pub collect_secs: f64,
+    /// Peak resident set (Linux) at the end of each stage: collect, snapshot, analysis,
+    /// datasets, scp. The peak only grows, so each figure is the peak up to that stage.
+    pub peak_rss: Vec<(&'static str, Option<u64>)>,
     /// Wall time of analysis.
     pub analysis_secs: f64,
     /// Wall time of the export (datasets and SCPs).
     pub export_secs: f64,
     /// Rows written across the datasets.
     pub rows: usize,
+}
+
+/// Peak resident set of this process so far, from /proc (Linux).
+pub fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
 }
 
 /// Collect → snapshot → analyse → export → SCP recommendations, with progress on stderr and the
@@ -254,6 +265,8 @@ pub fn pipeline(
         let _ = render.await;
         result
     })?;
+    let collect_secs = started.elapsed().as_secs_f64();
+    let mut peak_rss = vec![("collect", peak_rss_bytes())];
 
     let snapshot = &collected.snapshot;
     let scan = snapshot
@@ -262,6 +275,7 @@ pub fn pipeline(
         .context("collector returned no scan record")?;
     // The error names the object; what was collected is lost only if the store refuses it.
     let path = crate::output::put_snapshot(dest, snapshot)?;
+    peak_rss.push(("snapshot", peak_rss_bytes()));
 
     let scanned = snapshot.accounts.iter().filter(|a| a.scanned).count();
     eprintln!("rolescope scan {}", scan.scan_id);
@@ -277,15 +291,16 @@ pub fn pipeline(
         "  errors     {} (see collection_error records)",
         snapshot.collection_errors.len()
     );
-    let collect_secs = started.elapsed().as_secs_f64();
     let t = std::time::Instant::now();
     let analysis = rolescope_analysis::analyze(rolescope_policy::catalog(), snapshot, &p.settings);
     let analysis_secs = t.elapsed().as_secs_f64();
+    peak_rss.push(("analysis", peak_rss_bytes()));
     let t = std::time::Instant::now();
     crate::analyze_cmd::print_summary(&analysis);
     eprintln!("  snapshot   {path}");
     let files = rolescope_exporter::export(rolescope_policy::catalog(), snapshot, &analysis, dest)
         .context("writing the datasets (the snapshot above is complete and can be re-exported with `rolescope analyze --out`)")?;
+    peak_rss.push(("datasets", peak_rss_bytes()));
     let plan = rolescope_analysis::scp::recommend(
         rolescope_policy::catalog(),
         snapshot,
@@ -300,6 +315,7 @@ pub fn pipeline(
         dest,
     )
     .context("writing the SCP recommendations")?;
+    peak_rss.push(("scp", peak_rss_bytes()));
     rolescope_exporter::ddl::export_sql(dest).context("writing the Athena SQL")?;
     eprintln!(
         "  datasets   {} Parquet files under {dest} (Athena SQL in athena/)",
@@ -323,6 +339,7 @@ pub fn pipeline(
             snapshot.collection_errors.len(),
         ),
         collect_secs,
+        peak_rss,
         analysis_secs,
         export_secs,
         rows: rows_written(snapshot, &analysis),

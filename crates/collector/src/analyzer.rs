@@ -57,6 +57,7 @@ pub(crate) async fn collect(
     errors: &mut Vec<CollectionError>,
 ) -> Vec<AccessFinding> {
     let lane = &Lane::regional(account, region);
+    let over = &crate::lane_override!(aa, "access-analyzer", account, region);
     let (analyzers, failed) = all_pages(|token| async move {
         let page = ctx
             .call(
@@ -64,7 +65,12 @@ pub(crate) async fn collect(
                 RateClass::AccessAnalyzer,
                 SERVICE,
                 "ListAnalyzers",
-                client.list_analyzers().set_next_token(token).send(),
+                client
+                    .list_analyzers()
+                    .set_next_token(token)
+                    .customize()
+                    .config_override(over.clone())
+                    .send(),
             )
             .await?;
         Ok((
@@ -98,6 +104,8 @@ pub(crate) async fn collect(
                         .analyzer_arn(analyzer.arn())
                         .filter("resourceType", criterion.clone())
                         .set_next_token(token)
+                        .customize()
+                        .config_override(over.clone())
                         .send(),
                 )
                 .await?;

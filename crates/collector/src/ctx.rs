@@ -41,6 +41,11 @@ impl Lane {
 pub(crate) struct Ctx {
     limiters: Limiters,
     in_flight: Semaphore,
+    /// Permits a per-function call needs before it may take an in-flight slot: three quarters
+    /// of them, so a quarter always stays free for the calls that chain (pagination, AssumeRole,
+    /// IAM, the organization walk). Without it a 10,000-function lane's ListFunctions pages
+    /// each waited behind thousands of other lanes' GetPolicy calls in the one FIFO queue.
+    fan_out: Semaphore,
     progress: Option<mpsc::UnboundedSender<Progress>>,
     calls: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
 }
@@ -53,6 +58,7 @@ impl Ctx {
         Self {
             limiters: Limiters::new(config.rates),
             in_flight: Semaphore::new(config.concurrency.max(1)),
+            fan_out: Semaphore::new((config.concurrency - config.concurrency / 4).max(1)),
             progress,
             calls: Mutex::new(BTreeMap::new()),
         }
@@ -78,37 +84,74 @@ impl Ctx {
     /// Run one SDK call: wait for a token of the lane's bucket, then for an in-flight slot, then
     /// send. Failures come back as a ready-made [`CollectionError`]; the caller decides whether it
     /// is one (GetPolicy's ResourceNotFound is not).
-    pub(crate) async fn call<T, E>(
+    pub(crate) fn call<T, E>(
         &self,
         lane: &Lane,
         class: RateClass,
         service: &'static str,
         operation: &'static str,
         request: impl Future<Output = Result<T, SdkError<E, HttpResponse>>>,
-    ) -> Result<T, CollectionError>
+    ) -> impl Future<Output = Result<T, CollectionError>>
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
-        self.call_with(lane, class, service, operation, true, request)
-            .await
+        // Boxed at once: an SDK request future is ~5 KB, and a call may wait a long time for its
+        // token. Boxed, the caller's (and its task's) state holds a pointer instead.
+        self.call_with(
+            lane,
+            class,
+            service,
+            operation,
+            Slot::Chain,
+            Box::pin(request),
+        )
+    }
+
+    /// Like [`Ctx::call`], for the many independent calls of a fan-out (one per function): they
+    /// never take the in-flight slots kept for chained calls.
+    pub(crate) fn call_fan_out<T, E>(
+        &self,
+        lane: &Lane,
+        class: RateClass,
+        service: &'static str,
+        operation: &'static str,
+        request: impl Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+    ) -> impl Future<Output = Result<T, CollectionError>>
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        self.call_with(
+            lane,
+            class,
+            service,
+            operation,
+            Slot::FanOut,
+            Box::pin(request),
+        )
     }
 
     /// Like [`Ctx::call`], without taking an in-flight slot: for credential refreshes, which run
     /// inside another call that already holds one (taking a second would deadlock once every slot
     /// is held by a call waiting for its credentials).
-    pub(crate) async fn call_for_credentials<T, E>(
+    pub(crate) fn call_for_credentials<T, E>(
         &self,
         lane: &Lane,
         class: RateClass,
         service: &'static str,
         operation: &'static str,
         request: impl Future<Output = Result<T, SdkError<E, HttpResponse>>>,
-    ) -> Result<T, CollectionError>
+    ) -> impl Future<Output = Result<T, CollectionError>>
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
-        self.call_with(lane, class, service, operation, false, request)
-            .await
+        self.call_with(
+            lane,
+            class,
+            service,
+            operation,
+            Slot::None,
+            Box::pin(request),
+        )
     }
 
     async fn call_with<T, E>(
@@ -117,7 +160,7 @@ impl Ctx {
         class: RateClass,
         service: &'static str,
         operation: &'static str,
-        slot: bool,
+        slot: Slot,
         request: impl Future<Output = Result<T, SdkError<E, HttpResponse>>>,
     ) -> Result<T, CollectionError>
     where
@@ -128,10 +171,13 @@ impl Ctx {
             .bucket(lane.account.as_str(), region, class)
             .acquire()
             .await;
-        let _permit = if slot {
-            self.in_flight.acquire().await.ok()
-        } else {
-            None
+        let _fan_out = match slot {
+            Slot::FanOut => self.fan_out.acquire().await.ok(),
+            Slot::Chain | Slot::None => None,
+        };
+        let _permit = match slot {
+            Slot::FanOut | Slot::Chain => self.in_flight.acquire().await.ok(),
+            Slot::None => None,
         };
         *self
             .calls
@@ -153,6 +199,17 @@ impl Ctx {
             }
         })
     }
+}
+
+/// Which in-flight slots a call takes.
+#[derive(Debug, Clone, Copy)]
+enum Slot {
+    /// None (credential refreshes, which run inside a call holding one).
+    None,
+    /// Any slot.
+    Chain,
+    /// A slot, within the fan-out share.
+    FanOut,
 }
 
 /// The error code recorded for an API the endpoint does not implement (emulators, partitions

@@ -6,6 +6,7 @@ use crate::org::next;
 use aws_sdk_lambda as lambda;
 use rolescope_model::{AccountId, CollectionError, Function, FunctionUrl, Timestamp};
 use std::sync::Arc;
+use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 const SERVICE: &str = "lambda";
@@ -57,7 +58,89 @@ pub(crate) async fn collect(
     errors: &mut Vec<CollectionError>,
 ) -> Vec<Function> {
     let lane = Lane::regional(&account, &region);
-    let mut functions = Vec::new();
+    let over = crate::lane_override!(lambda, "lambda", account, region);
+    // The listing runs ahead on its own task and hands over each page as it arrives, so the
+    // lane's per-function calls start with the first page instead of after the last one: in a
+    // 10,000-function lane the 200 pages and the 10,000 URL calls share one quota, and the quota
+    // must never idle while pages are still coming.
+    let (pages_tx, mut pages) = mpsc::channel(2);
+    tokio::spawn(list_pages(
+        ctx.clone(),
+        client.clone(),
+        lane.clone(),
+        over.clone(),
+        pages_tx,
+    ));
+    let mut functions: Vec<Function> = Vec::new();
+    let mut listed = false;
+    let mut url_mode = None;
+    let mut spawned = 0;
+    // Per-function calls: at most LANE_WORKERS functions of a lane at a time, each with its
+    // GetPolicy and its URL call concurrent (they spend different quotas). The token buckets and
+    // the global in-flight cap pace them.
+    let mut tasks = JoinSet::new();
+    loop {
+        while tasks.len() < LANE_WORKERS && spawned < functions.len() {
+            let mode = match url_mode {
+                Some(mode) => mode,
+                None => {
+                    let mode =
+                        url_mode_of(&ctx, &client, &lane, &over, &mut functions[0], errors).await;
+                    url_mode = Some(mode);
+                    mode
+                }
+            };
+            let index = spawned;
+            spawned += 1;
+            let ctx = ctx.clone();
+            let client = client.clone();
+            let lane = lane.clone();
+            let over = over.clone();
+            let name = functions[index].name.clone();
+            let fetch_list = mode == UrlMode::List && index > 0;
+            let fetch_get = mode == UrlMode::GetFallback;
+            tasks.spawn(async move {
+                let (policy, urls) = tokio::join!(
+                    get_policy(&ctx, &client, &lane, &over, &name),
+                    urls(&ctx, &client, &lane, &over, &name, fetch_list, fetch_get)
+                );
+                Done {
+                    index,
+                    policy,
+                    urls,
+                }
+            });
+        }
+        if listed && spawned == functions.len() {
+            break;
+        }
+        tokio::select! {
+            page = pages.recv(), if !listed => match page {
+                Some(Ok(page)) => functions.extend(page.iter().map(|f| to_model(&account, &region, f))),
+                // What was listed so far is kept; the gap is recorded.
+                Some(Err(e)) => errors.push(e),
+                None => listed = true,
+            },
+            Some(joined) = tasks.join_next(), if !tasks.is_empty() => {
+                apply(joined, &mut functions, errors, &account, &region);
+            }
+        }
+    }
+    while let Some(joined) = tasks.join_next().await {
+        apply(joined, &mut functions, errors, &account, &region);
+    }
+    functions.sort_by(|a, b| a.arn.cmp(&b.arn));
+    functions
+}
+
+/// List the lane's functions page by page into `pages`; a failed page ends the listing.
+async fn list_pages(
+    ctx: Arc<Ctx>,
+    client: lambda::Client,
+    lane: Lane,
+    over: lambda::config::Builder,
+    pages: mpsc::Sender<Result<Vec<lambda::types::FunctionConfiguration>, CollectionError>>,
+) {
     let mut marker: Option<String> = None;
     loop {
         let page = ctx
@@ -70,173 +153,214 @@ pub(crate) async fn collect(
                     .list_functions()
                     .max_items(50)
                     .set_marker(marker.clone())
+                    .customize()
+                    .config_override(over.clone())
                     .send(),
             )
             .await;
-        let page = match page {
-            Ok(page) => page,
-            Err(e) => {
-                // What was listed so far is kept; the gap is recorded.
-                errors.push(e);
-                break;
+        match page {
+            Ok(mut page) => {
+                let next_marker = next(page.next_marker(), &marker);
+                if pages
+                    .send(Ok(page.functions.take().unwrap_or_default()))
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+                marker = next_marker;
+                if marker.is_none() {
+                    return;
+                }
             }
-        };
-        functions.extend(
-            page.functions()
-                .iter()
-                .map(|f| to_model(&account, &region, f)),
-        );
-        marker = next(page.next_marker(), &marker);
-        if marker.is_none() {
-            break;
+            Err(e) => {
+                let _ = pages.send(Err(e)).await;
+                return;
+            }
         }
     }
+}
 
-    // Function URLs: ListFunctionUrlConfigs per function (covers aliases). When the endpoint does
-    // not implement it, record that once and fall back to GetFunctionUrlConfig (unqualified).
-    let url_mode = if functions.is_empty() {
-        UrlMode::List
-    } else {
-        match ctx
-            .call(
-                &lane,
+/// Function URLs: ListFunctionUrlConfigs per function (covers aliases). The lane's first
+/// function decides: when the endpoint does not implement it, that is recorded once and the lane
+/// falls back to GetFunctionUrlConfig (unqualified).
+async fn url_mode_of(
+    ctx: &Ctx,
+    client: &lambda::Client,
+    lane: &Lane,
+    over: &lambda::config::Builder,
+    first: &mut Function,
+    errors: &mut Vec<CollectionError>,
+) -> UrlMode {
+    match ctx
+        .call(
+            lane,
+            RateClass::LambdaControl,
+            SERVICE,
+            "ListFunctionUrlConfigs",
+            client
+                .list_function_url_configs()
+                .function_name(&first.name)
+                .customize()
+                .config_override(over.clone())
+                .send(),
+        )
+        .await
+    {
+        Ok(out) => {
+            first.urls = url_list(&out);
+            UrlMode::List
+        }
+        Err(e) if e.error_code == UNSUPPORTED => {
+            errors.push(e);
+            UrlMode::GetFallback
+        }
+        Err(e) => {
+            errors.push(e);
+            UrlMode::List
+        }
+    }
+}
+
+/// Functions of one lane whose per-function calls run at once. A lane's quotas (15 req/s each for
+/// GetPolicy and the control plane) at ~150 ms per call keep about 2.5 calls of each kind in flight;
+/// 8 leaves room for slow responses and retries, and bounds the memory of a 10,000-function lane.
+const LANE_WORKERS: usize = 8;
+
+/// What one function's task found: its policy and URLs (each with its error, if any).
+struct Done {
+    index: usize,
+    policy: Result<Option<String>, CollectionError>,
+    urls: Result<Option<Vec<FunctionUrl>>, CollectionError>,
+}
+
+fn apply(
+    joined: Result<Done, tokio::task::JoinError>,
+    functions: &mut [Function],
+    errors: &mut Vec<CollectionError>,
+    account: &AccountId,
+    region: &str,
+) {
+    match joined {
+        Ok(done) => {
+            match done.policy {
+                Ok(policy) => functions[done.index].resource_policy = policy,
+                Err(e) => errors.push(e),
+            }
+            match done.urls {
+                Ok(Some(urls)) => functions[done.index].urls = urls,
+                Ok(None) => {}
+                Err(e) => errors.push(e),
+            }
+        }
+        Err(join) => errors.push(CollectionError {
+            account_id: Some(account.clone()),
+            region: Some(region.to_string()),
+            service: SERVICE.into(),
+            operation: "GetPolicy".into(),
+            error_code: "InternalError".into(),
+            message: format!("collector task failed: {join}"),
+        }),
+    }
+}
+
+/// The function's resource policy, decoded; `None` when it has none.
+async fn get_policy(
+    ctx: &Ctx,
+    client: &lambda::Client,
+    lane: &Lane,
+    over: &lambda::config::Builder,
+    name: &str,
+) -> Result<Option<String>, CollectionError> {
+    match ctx
+        .call_fan_out(
+            lane,
+            RateClass::LambdaGetPolicy,
+            SERVICE,
+            "GetPolicy",
+            client
+                .get_policy()
+                .function_name(name)
+                .customize()
+                .config_override(over.clone())
+                .send(),
+        )
+        .await
+    {
+        Ok(out) => Ok(out.policy().map(|p| {
+            rolescope_policy::decode::decode_policy_text(p).unwrap_or_else(|_| p.to_string())
+        })),
+        // No resource policy is the normal case, not an error.
+        Err(e) if e.error_code == "ResourceNotFoundException" => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The function's URLs, by ListFunctionUrlConfigs or the GetFunctionUrlConfig fallback; `None`
+/// when this function's URLs are not fetched here.
+async fn urls(
+    ctx: &Ctx,
+    client: &lambda::Client,
+    lane: &Lane,
+    over: &lambda::config::Builder,
+    name: &str,
+    fetch_list: bool,
+    fetch_get: bool,
+) -> Result<Option<Vec<FunctionUrl>>, CollectionError> {
+    if fetch_list {
+        let out = ctx
+            .call_fan_out(
+                lane,
                 RateClass::LambdaControl,
                 SERVICE,
                 "ListFunctionUrlConfigs",
                 client
                     .list_function_url_configs()
-                    .function_name(&functions[0].name)
+                    .function_name(name)
+                    .customize()
+                    .config_override(over.clone())
+                    .send(),
+            )
+            .await?;
+        Ok(Some(url_list(&out)))
+    } else if fetch_get {
+        match ctx
+            .call_fan_out(
+                lane,
+                RateClass::LambdaControl,
+                SERVICE,
+                "GetFunctionUrlConfig",
+                client
+                    .get_function_url_config()
+                    .function_name(name)
+                    .customize()
+                    .config_override(over.clone())
                     .send(),
             )
             .await
         {
-            Ok(out) => {
-                functions[0].urls = out
-                    .function_url_configs()
-                    .iter()
-                    .map(|c| FunctionUrl {
-                        url: c.function_url().to_string(),
-                        auth_type: c.auth_type().as_str().to_string(),
-                    })
-                    .collect();
-                UrlMode::List
-            }
-            Err(e) if e.error_code == UNSUPPORTED => {
-                errors.push(e);
-                UrlMode::GetFallback
-            }
-            Err(e) => {
-                errors.push(e);
-                UrlMode::List
-            }
+            Ok(out) => Ok(Some(vec![FunctionUrl {
+                url: out.function_url().to_string(),
+                auth_type: out.auth_type().as_str().to_string(),
+            }])),
+            Err(e) if e.error_code == "ResourceNotFoundException" => Ok(None),
+            Err(e) => Err(e),
         }
-    };
+    } else {
+        Ok(None)
+    }
+}
 
-    // Per-function calls run concurrently; the token buckets and the global in-flight cap pace them.
-    let mut tasks = JoinSet::new();
-    for (index, function) in functions.iter().enumerate() {
-        let ctx = ctx.clone();
-        let client = client.clone();
-        let lane = lane.clone();
-        let name = function.name.clone();
-        let fetch_list = url_mode == UrlMode::List && index > 0;
-        let fetch_get = url_mode == UrlMode::GetFallback;
-        tasks.spawn(async move {
-            let mut errs = Vec::new();
-            let policy = match ctx
-                .call(
-                    &lane,
-                    RateClass::LambdaGetPolicy,
-                    SERVICE,
-                    "GetPolicy",
-                    client.get_policy().function_name(&name).send(),
-                )
-                .await
-            {
-                Ok(out) => out.policy().map(|p| {
-                    rolescope_policy::decode::decode_policy_text(p)
-                        .unwrap_or_else(|_| p.to_string())
-                }),
-                // No resource policy is the normal case, not an error.
-                Err(e) if e.error_code == "ResourceNotFoundException" => None,
-                Err(e) => {
-                    errs.push(e);
-                    None
-                }
-            };
-            let mut urls = None;
-            if fetch_list {
-                match ctx
-                    .call(
-                        &lane,
-                        RateClass::LambdaControl,
-                        SERVICE,
-                        "ListFunctionUrlConfigs",
-                        client
-                            .list_function_url_configs()
-                            .function_name(&name)
-                            .send(),
-                    )
-                    .await
-                {
-                    Ok(out) => {
-                        urls = Some(
-                            out.function_url_configs()
-                                .iter()
-                                .map(|c| FunctionUrl {
-                                    url: c.function_url().to_string(),
-                                    auth_type: c.auth_type().as_str().to_string(),
-                                })
-                                .collect(),
-                        )
-                    }
-                    Err(e) => errs.push(e),
-                }
-            } else if fetch_get {
-                match ctx
-                    .call(
-                        &lane,
-                        RateClass::LambdaControl,
-                        SERVICE,
-                        "GetFunctionUrlConfig",
-                        client.get_function_url_config().function_name(&name).send(),
-                    )
-                    .await
-                {
-                    Ok(out) => {
-                        urls = Some(vec![FunctionUrl {
-                            url: out.function_url().to_string(),
-                            auth_type: out.auth_type().as_str().to_string(),
-                        }])
-                    }
-                    Err(e) if e.error_code == "ResourceNotFoundException" => {}
-                    Err(e) => errs.push(e),
-                }
-            }
-            (index, policy, urls, errs)
-        });
-    }
-    while let Some(joined) = tasks.join_next().await {
-        match joined {
-            Ok((index, policy, urls, mut errs)) => {
-                functions[index].resource_policy = policy;
-                if let Some(urls) = urls {
-                    functions[index].urls = urls;
-                }
-                errors.append(&mut errs);
-            }
-            Err(join) => errors.push(CollectionError {
-                account_id: Some(account.clone()),
-                region: Some(region.clone()),
-                service: SERVICE.into(),
-                operation: "GetPolicy".into(),
-                error_code: "InternalError".into(),
-                message: format!("collector task failed: {join}"),
-            }),
-        }
-    }
-    functions.sort_by(|a, b| a.arn.cmp(&b.arn));
-    functions
+fn url_list(
+    out: &lambda::operation::list_function_url_configs::ListFunctionUrlConfigsOutput,
+) -> Vec<FunctionUrl> {
+    out.function_url_configs()
+        .iter()
+        .map(|c| FunctionUrl {
+            url: c.function_url().to_string(),
+            auth_type: c.auth_type().as_str().to_string(),
+        })
+        .collect()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

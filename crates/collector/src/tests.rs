@@ -3,6 +3,7 @@
 
 use crate::ctx::Ctx;
 use crate::{CollectorConfig, iam, lambda};
+use aws_config::Region;
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use aws_smithy_runtime_api::http::{Response, StatusCode};
 use aws_smithy_types::DateTime;
@@ -868,4 +869,100 @@ mod orchestration {
         assert_eq!(collected.calls.get("sts:AssumeRole"), Some(&1));
         assert_eq!(snap.functions.len(), 4, "two accounts × two regions");
     }
+}
+
+/// A call waiting for its token holds a pointer to its boxed SDK request, not the request: a
+/// 10,000-function lane's waiting calls must not cost ~20 KB each.
+#[test]
+fn a_waiting_call_is_small() {
+    let conf = aws_sdk_lambda::Config::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .build();
+    let client = aws_sdk_lambda::Client::from_conf(conf);
+    let request = client.get_policy().function_name("f").send();
+    let request_size = std::mem::size_of_val(&request);
+    drop(request);
+    let ctx = ctx();
+    let lane = crate::ctx::Lane::regional(&account(), "us-east-1");
+    let call = ctx.call(
+        &lane,
+        crate::limiter::RateClass::LambdaGetPolicy,
+        "lambda",
+        "GetPolicy",
+        client.get_policy().function_name("f").send(),
+    );
+    let call_size = std::mem::size_of_val(&call);
+    assert!(
+        call_size < 1024 && call_size * 4 < request_size,
+        "a waiting call is {call_size} bytes (the SDK request alone is {request_size})"
+    );
+}
+
+/// A fan-out that fills every slot it may take leaves a quarter of them to chained calls: the
+/// next ListFunctions page of a large lane does not queue behind other lanes' GetPolicy calls.
+#[tokio::test]
+async fn chained_calls_keep_a_share_of_the_slots_during_a_fan_out() {
+    use aws_sdk_lambda::operation::get_policy::GetPolicyError;
+    type Reply = Result<
+        (),
+        aws_smithy_runtime_api::client::result::SdkError<
+            GetPolicyError,
+            aws_smithy_runtime_api::client::orchestrator::HttpResponse,
+        >,
+    >;
+    let config = CollectorConfig {
+        concurrency: 8,
+        ..CollectorConfig::default()
+    };
+    let ctx = Arc::new(Ctx::new(&config, None));
+    let (release, gate) = tokio::sync::watch::channel(false);
+    let started = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut fan_out = tokio::task::JoinSet::new();
+    for i in 0..20 {
+        let ctx = ctx.clone();
+        let mut gate = gate.clone();
+        let started = started.clone();
+        // One lane per call: no token bucket waits.
+        let lane = crate::ctx::Lane::regional(&account(), &format!("region-{i}"));
+        fan_out.spawn(async move {
+            ctx.call_fan_out(
+                &lane,
+                crate::limiter::RateClass::LambdaGetPolicy,
+                "lambda",
+                "GetPolicy",
+                async move {
+                    started.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let _ = gate.wait_for(|open| *open).await;
+                    Reply::Ok(())
+                },
+            )
+            .await
+        });
+    }
+    while started.load(std::sync::atomic::Ordering::SeqCst) < 6 {
+        tokio::task::yield_now().await;
+    }
+    // Six fan-out calls hold their share (8 − 8/4); the other 14 wait for it.
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    assert_eq!(started.load(std::sync::atomic::Ordering::SeqCst), 6);
+    // Chained calls still get through, two at a time, while the fan-out waits.
+    for i in 0..4 {
+        let lane = crate::ctx::Lane::regional(&account(), &format!("chain-{i}"));
+        let done = tokio::time::timeout(
+            std::time::Duration::from_secs(1),
+            ctx.call(
+                &lane,
+                crate::limiter::RateClass::LambdaControl,
+                "lambda",
+                "ListFunctions",
+                async { Reply::Ok(()) },
+            ),
+        )
+        .await;
+        assert!(matches!(done, Ok(Ok(()))), "chained call {i} was starved");
+    }
+    release.send(true).unwrap();
+    let results = fan_out.join_all().await;
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 20);
 }

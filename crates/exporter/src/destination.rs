@@ -171,6 +171,28 @@ impl Destination {
         }
     }
 
+    /// Store what `write` writes under `key` atomically, streaming it: a local file is written
+    /// in place under a hidden temporary name, an S3 object goes up in 8 MiB parts, so a large
+    /// object (a snapshot of 300,000 functions) is never held in memory whole.
+    pub fn put_streamed(
+        &self,
+        key: &str,
+        write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+    ) -> Result<String, DestinationError> {
+        match self {
+            Destination::Local(dir) => {
+                let path = dir.join(key);
+                write_file_atomically_with(&path, |file| {
+                    let mut buffered = std::io::BufWriter::with_capacity(1 << 20, file);
+                    write(&mut buffered)?;
+                    std::io::Write::flush(&mut buffered)
+                })?;
+                Ok(path.display().to_string())
+            }
+            Destination::S3(s3) => s3.put_streamed(key, write),
+        }
+    }
+
     /// Where a key goes, for messages.
     pub fn location(&self, key: &str) -> String {
         match self {
@@ -200,6 +222,39 @@ impl S3Destination {
 
     fn url(&self, key: &str) -> String {
         format!("s3://{}/{}", self.bucket, self.object(key))
+    }
+
+    fn put_streamed(
+        &self,
+        key: &str,
+        write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+    ) -> Result<String, DestinationError> {
+        let url = self.url(key);
+        let mut parts = PartWriter {
+            s3: self,
+            path: self.object(key),
+            buffer: Vec::with_capacity(PART_BYTES),
+            upload: None,
+        };
+        let written = write(&mut parts);
+        let result = match written {
+            Ok(()) => parts.finish(),
+            Err(e) => Err(object_store::Error::Generic {
+                store: "S3",
+                source: Box::new(e),
+            }),
+        };
+        if result.is_err()
+            && let Some(mut upload) = parts.upload.take()
+        {
+            // Nothing becomes visible; free the parts.
+            let _ = self.runtime.block_on(upload.abort());
+        }
+        result.map_err(|source| DestinationError::S3 {
+            url: url.clone(),
+            source,
+        })?;
+        Ok(url)
     }
 
     fn put(&self, key: &str, bytes: Vec<u8>) -> Result<String, DestinationError> {
@@ -238,9 +293,79 @@ impl S3Destination {
     }
 }
 
+/// Buffers writes into parts; the first full part starts a multipart upload. An object smaller
+/// than one part is a single PUT.
+struct PartWriter<'a> {
+    s3: &'a S3Destination,
+    path: ObjectPath,
+    buffer: Vec<u8>,
+    upload: Option<Box<dyn object_store::MultipartUpload>>,
+}
+
+impl PartWriter<'_> {
+    fn send_part(&mut self) -> Result<(), object_store::Error> {
+        let part = PutPayload::from(std::mem::take(&mut self.buffer));
+        self.buffer.reserve(PART_BYTES);
+        let s3 = self.s3;
+        let path = &self.path;
+        let upload = &mut self.upload;
+        s3.runtime.block_on(async {
+            if upload.is_none() {
+                *upload = Some(s3.store.put_multipart(path).await?);
+            }
+            match upload {
+                Some(upload) => upload.put_part(part).await,
+                None => Ok(()),
+            }
+        })
+    }
+
+    fn finish(&mut self) -> Result<(), object_store::Error> {
+        if self.upload.is_none() {
+            let bytes = PutPayload::from(std::mem::take(&mut self.buffer));
+            return self
+                .s3
+                .runtime
+                .block_on(self.s3.store.put(&self.path, bytes))
+                .map(|_| ());
+        }
+        if !self.buffer.is_empty() {
+            self.send_part()?;
+        }
+        match self.upload.as_mut() {
+            Some(upload) => self.s3.runtime.block_on(upload.complete()).map(|_| ()),
+            None => Ok(()),
+        }
+    }
+}
+
+impl std::io::Write for PartWriter<'_> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        let room = PART_BYTES - self.buffer.len();
+        let n = bytes.len().min(room);
+        self.buffer.extend_from_slice(&bytes[..n]);
+        if self.buffer.len() == PART_BYTES {
+            self.send_part().map_err(std::io::Error::other)?;
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// Write under a hidden temporary name in the same folder (created if missing), sync, rename.
 /// On failure the temporary file is removed and nothing appears under `path`.
 pub fn write_file_atomically(path: &Path, bytes: &[u8]) -> Result<(), DestinationError> {
+    use std::io::Write;
+    write_file_atomically_with(path, |file| file.write_all(bytes))
+}
+
+fn write_file_atomically_with(
+    path: &Path,
+    write: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
+) -> Result<(), DestinationError> {
     let io = |source| DestinationError::Io {
         path: path.to_path_buf(),
         source,
@@ -253,9 +378,8 @@ pub fn write_file_atomically(path: &Path, bytes: &[u8]) -> Result<(), Destinatio
     let tmp = dir.join(format!(".{name}.partial"));
     std::fs::create_dir_all(dir).map_err(io)?;
     let result = (|| {
-        use std::io::Write;
         let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(bytes)?;
+        write(&mut file)?;
         file.sync_all()?;
         std::fs::rename(&tmp, path)
     })();
