@@ -75,23 +75,56 @@ pub struct RolePermissions {
 
 /// Grouped permissions and service access for every role of the snapshot, in snapshot order.
 pub fn role_permissions(cat: &Catalog, snapshot: &Snapshot) -> Vec<RolePermissions> {
-    let index = inputs::Index::new(snapshot);
-    let mut la_by_role: HashMap<&str, Vec<&LastAccessed>> = HashMap::new();
-    for la in &snapshot.last_accessed {
-        la_by_role.entry(la.role_arn.as_str()).or_default().push(la);
+    Permissions::new(cat, snapshot).of(&snapshot.roles)
+}
+
+/// What grouping needs from a snapshot, built once, so that the roles can be grouped a slice
+/// at a time: the exporter streams 100,000 roles' groups without holding them all.
+pub struct Permissions<'a> {
+    cat: &'a Catalog,
+    index: inputs::Index<'a>,
+    last_accessed: HashMap<&'a str, Vec<&'a LastAccessed>>,
+}
+
+impl std::fmt::Debug for Permissions<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Permissions").finish_non_exhaustive()
     }
-    snapshot
-        .roles
-        .par_iter()
-        .map(|role| {
-            let la = la_by_role
-                .get(role.arn.as_str())
-                .map(Vec::as_slice)
-                .unwrap_or(&[]);
-            let grants = grants_of(cat, &index, role, la);
-            group(cat, &role.arn, role.account_id.as_str(), &grants, la)
-        })
-        .collect()
+}
+
+impl<'a> Permissions<'a> {
+    /// Index the snapshot.
+    pub fn new(cat: &'a Catalog, snapshot: &'a Snapshot) -> Self {
+        let mut last_accessed: HashMap<&str, Vec<&LastAccessed>> = HashMap::new();
+        for la in &snapshot.last_accessed {
+            last_accessed
+                .entry(la.role_arn.as_str())
+                .or_default()
+                .push(la);
+        }
+        Self {
+            cat,
+            index: inputs::Index::new(snapshot),
+            last_accessed,
+        }
+    }
+
+    /// Grouped permissions and service access of these roles (of the indexed snapshot), in
+    /// their order.
+    pub fn of(&self, roles: &[rolescope_model::Role]) -> Vec<RolePermissions> {
+        roles
+            .par_iter()
+            .map(|role| {
+                let la = self
+                    .last_accessed
+                    .get(role.arn.as_str())
+                    .map(Vec::as_slice)
+                    .unwrap_or(&[]);
+                let grants = grants_of(self.cat, &self.index, role, la);
+                group(self.cat, &role.arn, role.account_id.as_str(), &grants, la)
+            })
+            .collect()
+    }
 }
 
 /// Group one role's grants.

@@ -171,26 +171,57 @@ impl Destination {
         }
     }
 
-    /// Store what `write` writes under `key` atomically, streaming it: a local file is written
-    /// in place under a hidden temporary name, an S3 object goes up in 8 MiB parts, so a large
-    /// object (a snapshot of 300,000 functions) is never held in memory whole.
+    /// Store what `write` writes under `key` atomically, streaming it (see [`Destination::writer`]).
     pub fn put_streamed(
         &self,
         key: &str,
         write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
     ) -> Result<String, DestinationError> {
-        match self {
+        let mut object = self.writer(key)?;
+        if let Err(e) = write(&mut object) {
+            return Err(object.failed(e));
+        }
+        object.commit()
+    }
+
+    /// Start an object under `key`, streamed: a local file is written under a hidden temporary
+    /// name and renamed on [`ObjectWriter::commit`]; an S3 object goes up in 8 MiB parts and is
+    /// completed on commit. Large objects (a snapshot of 300,000 functions, a table of millions
+    /// of rows) are never held in memory whole. A writer dropped without commit leaves nothing.
+    pub fn writer(&self, key: &str) -> Result<ObjectWriter<'_>, DestinationError> {
+        let location = self.location(key);
+        let state = match self {
             Destination::Local(dir) => {
                 let path = dir.join(key);
-                write_file_atomically_with(&path, |file| {
-                    let mut buffered = std::io::BufWriter::with_capacity(1 << 20, file);
-                    write(&mut buffered)?;
-                    std::io::Write::flush(&mut buffered)
-                })?;
-                Ok(path.display().to_string())
+                let io = |source| DestinationError::Io {
+                    path: path.clone(),
+                    source,
+                };
+                let parent = path.parent().unwrap_or(Path::new("."));
+                let name = path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let tmp = parent.join(format!(".{name}.partial"));
+                std::fs::create_dir_all(parent).map_err(io)?;
+                let file = std::fs::File::create(&tmp).map_err(io)?;
+                WriterState::Local {
+                    file: std::io::BufWriter::with_capacity(1 << 20, file),
+                    tmp,
+                    path,
+                }
             }
-            Destination::S3(s3) => s3.put_streamed(key, write),
-        }
+            Destination::S3(s3) => WriterState::S3(PartWriter {
+                s3,
+                path: s3.object(key),
+                buffer: Vec::with_capacity(PART_BYTES),
+                upload: None,
+            }),
+        };
+        Ok(ObjectWriter {
+            state: Some(state),
+            location,
+        })
     }
 
     /// Where a key goes, for messages.
@@ -222,39 +253,6 @@ impl S3Destination {
 
     fn url(&self, key: &str) -> String {
         format!("s3://{}/{}", self.bucket, self.object(key))
-    }
-
-    fn put_streamed(
-        &self,
-        key: &str,
-        write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
-    ) -> Result<String, DestinationError> {
-        let url = self.url(key);
-        let mut parts = PartWriter {
-            s3: self,
-            path: self.object(key),
-            buffer: Vec::with_capacity(PART_BYTES),
-            upload: None,
-        };
-        let written = write(&mut parts);
-        let result = match written {
-            Ok(()) => parts.finish(),
-            Err(e) => Err(object_store::Error::Generic {
-                store: "S3",
-                source: Box::new(e),
-            }),
-        };
-        if result.is_err()
-            && let Some(mut upload) = parts.upload.take()
-        {
-            // Nothing becomes visible; free the parts.
-            let _ = self.runtime.block_on(upload.abort());
-        }
-        result.map_err(|source| DestinationError::S3 {
-            url: url.clone(),
-            source,
-        })?;
-        Ok(url)
     }
 
     fn put(&self, key: &str, bytes: Vec<u8>) -> Result<String, DestinationError> {
@@ -293,6 +291,121 @@ impl S3Destination {
     }
 }
 
+/// An object being written (see [`Destination::writer`]).
+pub struct ObjectWriter<'a> {
+    state: Option<WriterState<'a>>,
+    location: String,
+}
+
+enum WriterState<'a> {
+    Local {
+        file: std::io::BufWriter<std::fs::File>,
+        tmp: PathBuf,
+        path: PathBuf,
+    },
+    S3(PartWriter<'a>),
+}
+
+impl std::fmt::Debug for ObjectWriter<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ObjectWriter")
+            .field("location", &self.location)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ObjectWriter<'_> {
+    /// Where the object goes (a path or an `s3://` URL).
+    pub fn location(&self) -> &str {
+        &self.location
+    }
+
+    /// Make the object visible under its key; returns where it went.
+    pub fn commit(mut self) -> Result<String, DestinationError> {
+        match self.state.take() {
+            Some(WriterState::Local { file, tmp, path }) => {
+                let io = |source| DestinationError::Io {
+                    path: path.clone(),
+                    source,
+                };
+                let result = (|| {
+                    let file = file.into_inner().map_err(|e| e.into_error())?;
+                    file.sync_all()?;
+                    std::fs::rename(&tmp, &path)
+                })();
+                if result.is_err() {
+                    let _ = std::fs::remove_file(&tmp);
+                }
+                result.map_err(io)?;
+                Ok(path.display().to_string())
+            }
+            Some(WriterState::S3(mut parts)) => match parts.finish() {
+                Ok(()) => Ok(self.location.clone()),
+                Err(source) => {
+                    parts.abort();
+                    Err(DestinationError::S3 {
+                        url: self.location.clone(),
+                        source,
+                    })
+                }
+            },
+            None => Ok(self.location.clone()),
+        }
+    }
+
+    /// The error for a failed write into this object, naming it; the object is abandoned.
+    pub fn failed(mut self, source: std::io::Error) -> DestinationError {
+        self.abandon();
+        match self.location.starts_with("s3://") {
+            true => DestinationError::S3 {
+                url: self.location.clone(),
+                source: object_store::Error::Generic {
+                    store: "S3",
+                    source: Box::new(source),
+                },
+            },
+            false => DestinationError::Io {
+                path: PathBuf::from(&self.location),
+                source,
+            },
+        }
+    }
+
+    fn abandon(&mut self) {
+        match self.state.take() {
+            Some(WriterState::Local { file, tmp, .. }) => {
+                drop(file);
+                let _ = std::fs::remove_file(&tmp);
+            }
+            Some(WriterState::S3(mut parts)) => parts.abort(),
+            None => {}
+        }
+    }
+}
+
+impl Drop for ObjectWriter<'_> {
+    fn drop(&mut self) {
+        self.abandon();
+    }
+}
+
+impl std::io::Write for ObjectWriter<'_> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        match self.state.as_mut() {
+            Some(WriterState::Local { file, .. }) => file.write(bytes),
+            Some(WriterState::S3(parts)) => parts.write(bytes),
+            None => Err(std::io::Error::other("the object was already committed")),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self.state.as_mut() {
+            Some(WriterState::Local { file, .. }) => file.flush(),
+            _ => Ok(()),
+        }
+    }
+}
+
 /// Buffers writes into parts; the first full part starts a multipart upload. An object smaller
 /// than one part is a single PUT.
 struct PartWriter<'a> {
@@ -318,6 +431,13 @@ impl PartWriter<'_> {
                 None => Ok(()),
             }
         })
+    }
+
+    /// Free the uploaded parts of an unfinished upload.
+    fn abort(&mut self) {
+        if let Some(mut upload) = self.upload.take() {
+            let _ = self.s3.runtime.block_on(upload.abort());
+        }
     }
 
     fn finish(&mut self) -> Result<(), object_store::Error> {
@@ -359,32 +479,14 @@ impl std::io::Write for PartWriter<'_> {
 /// On failure the temporary file is removed and nothing appears under `path`.
 pub fn write_file_atomically(path: &Path, bytes: &[u8]) -> Result<(), DestinationError> {
     use std::io::Write;
-    write_file_atomically_with(path, |file| file.write_all(bytes))
-}
-
-fn write_file_atomically_with(
-    path: &Path,
-    write: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
-) -> Result<(), DestinationError> {
-    let io = |source| DestinationError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let dir = path.parent().unwrap_or(Path::new("."));
+    let dir = Destination::Local(path.parent().unwrap_or(Path::new(".")).to_path_buf());
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.partial"));
-    std::fs::create_dir_all(dir).map_err(io)?;
-    let result = (|| {
-        let mut file = std::fs::File::create(&tmp)?;
-        write(&mut file)?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+    let mut object = dir.writer(&name)?;
+    if let Err(e) = object.write_all(bytes) {
+        return Err(object.failed(e));
     }
-    result.map_err(io)
+    object.commit().map(|_| ())
 }

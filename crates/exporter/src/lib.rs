@@ -18,7 +18,7 @@ pub use destination::{Destination, S3Credentials, S3Options};
 use rolescope_analysis::Analysis;
 use rolescope_model::snapshot::Snapshot;
 use std::collections::HashMap;
-use table::batch;
+use table::{Row, batch};
 use tables::*;
 
 /// Exporting failed.
@@ -36,6 +36,42 @@ pub enum ExportError {
     /// Storing a file failed.
     #[error(transparent)]
     Destination(#[from] destination::DestinationError),
+}
+
+/// Rows per record batch handed to the Parquet writer: the rows of a table are converted and
+/// encoded this many at a time, never all at once.
+const BATCH_ROWS: usize = 16 * 1024;
+
+/// Roles grouped per slice for the permission tables. An administrator role expands to ~22,000
+/// grants before grouping, so a slice is kept small.
+const PERMISSION_ROLES: usize = 64;
+
+/// Write one table from its rows, a batch at a time; returns where it went.
+fn write_rows<R: Row>(
+    out: &Destination,
+    date: &str,
+    scan_id: &str,
+    rows: impl IntoIterator<Item = R>,
+) -> Result<String, ExportError> {
+    let mut writer = writer::TableWriter::create(
+        out,
+        R::TABLE.name,
+        date,
+        scan_id,
+        std::sync::Arc::new(R::TABLE.schema()),
+    )?;
+    let mut chunk = Vec::with_capacity(BATCH_ROWS);
+    for row in rows {
+        chunk.push(row);
+        if chunk.len() == BATCH_ROWS {
+            writer.write(&batch(&chunk)?)?;
+            chunk.clear();
+        }
+    }
+    if !chunk.is_empty() {
+        writer.write(&batch(&chunk)?)?;
+    }
+    Ok(writer.finish()?)
 }
 
 /// Score and level by id (function ARN, account id, OU id).
@@ -82,14 +118,12 @@ pub fn export(
         .collect();
 
     let mut files = Vec::new();
-    let mut put = |table: &str, b: arrow_array::RecordBatch| -> Result<(), ExportError> {
-        files.push(writer::write_table(out, table, &date, &id, &b)?);
-        Ok(())
-    };
 
-    put(
-        "scan_runs",
-        batch(&[ScanRun {
+    files.push(write_rows(
+        out,
+        &date,
+        &id,
+        [ScanRun {
             scan_id: id.clone(),
             started_at: scan.started_at.millis,
             finished_at: scan.finished_at.millis,
@@ -102,13 +136,14 @@ pub fn export(
             findings: analysis.findings.len() as i64,
             collection_errors: snapshot.collection_errors.len() as i64,
             tool_version: scan.tool_version.clone(),
-        }])?,
-    )?;
+        }],
+    )?);
 
-    let accounts: Vec<AccountRow> = snapshot
-        .accounts
-        .iter()
-        .map(|a| {
+    files.push(write_rows::<AccountRow>(
+        out,
+        &date,
+        &id,
+        snapshot.accounts.iter().map(|a| {
             let (score, level) = account_score
                 .get(a.account_id.as_str())
                 .copied()
@@ -123,15 +158,15 @@ pub fn export(
                 risk_score: score,
                 risk_level: level.to_string(),
             }
-        })
-        .collect();
-    put("accounts", batch(&accounts)?)?;
+        }),
+    )?);
 
     let ou_score = scores(&analysis.org_units);
-    let units: Vec<OrgUnitRow> = snapshot
-        .org_units
-        .iter()
-        .map(|u| {
+    files.push(write_rows::<OrgUnitRow>(
+        out,
+        &date,
+        &id,
+        snapshot.org_units.iter().map(|u| {
             let (score, level) = ou_score.get(u.id.as_str()).copied().unwrap_or((0, "none"));
             OrgUnitRow {
                 scan_id: id.clone(),
@@ -142,14 +177,14 @@ pub fn export(
                 risk_score: score,
                 risk_level: level.to_string(),
             }
-        })
-        .collect();
-    put("org_units", batch(&units)?)?;
+        }),
+    )?);
 
-    let scps: Vec<ScpRow> = snapshot
-        .control_policies
-        .iter()
-        .flat_map(|p| {
+    files.push(write_rows::<ScpRow>(
+        out,
+        &date,
+        &id,
+        snapshot.control_policies.iter().flat_map(|p| {
             let id = &id;
             let kind = wire_name(p.policy_type);
             p.targets.iter().map(move |t| ScpRow {
@@ -160,14 +195,14 @@ pub fn export(
                 target_id: t.clone(),
                 content: p.document.clone(),
             })
-        })
-        .collect();
-    put("scps", batch(&scps)?)?;
+        }),
+    )?);
 
-    let functions: Vec<FunctionRow> = snapshot
-        .functions
-        .iter()
-        .map(|f| {
+    files.push(write_rows::<FunctionRow>(
+        out,
+        &date,
+        &id,
+        snapshot.functions.iter().map(|f| {
             let (score, level) = function_score
                 .get(f.arn.as_str())
                 .copied()
@@ -196,14 +231,14 @@ pub fn export(
                 risk_score: score,
                 risk_level: level.to_string(),
             }
-        })
-        .collect();
-    put("functions", batch(&functions)?)?;
+        }),
+    )?);
 
-    let roles: Vec<RoleRow> = snapshot
-        .roles
-        .iter()
-        .map(|r| {
+    files.push(write_rows::<RoleRow>(
+        out,
+        &date,
+        &id,
+        snapshot.roles.iter().map(|r| {
             let a = roles_by_arn.get(r.arn.as_str());
             RoleRow {
                 scan_id: id.clone(),
@@ -229,9 +264,8 @@ pub fn export(
                     .unwrap_or_default(),
                 suggested_policy: a.and_then(|a| a.suggested_policy.clone()),
             }
-        })
-        .collect();
-    put("roles", batch(&roles)?)?;
+        }),
+    )?);
 
     let managed: HashMap<&str, &rolescope_model::ManagedPolicy> = snapshot
         .managed_policies
@@ -245,8 +279,8 @@ pub fn export(
                 .map(|m| m.document.clone())
         })
     };
-    let mut role_policies = Vec::new();
-    for r in &snapshot.roles {
+    let role_policies = snapshot.roles.iter().flat_map(|r| {
+        let mut rows = Vec::new();
         let row = |kind: &str, name: String, arn: Option<String>, document: Option<String>| {
             RolePolicyRow {
                 scan_id: id.clone(),
@@ -259,7 +293,7 @@ pub fn export(
             }
         };
         for p in &r.inline_policies {
-            role_policies.push(row(
+            rows.push(row(
                 "inline",
                 p.name.clone(),
                 None,
@@ -268,56 +302,80 @@ pub fn export(
         }
         for arn in &r.attached_policy_arns {
             let name = arn.rsplit('/').next().unwrap_or(arn).to_string();
-            role_policies.push(row("managed", name, Some(arn.clone()), document_of(arn)));
+            rows.push(row("managed", name, Some(arn.clone()), document_of(arn)));
         }
         if let Some(arn) = &r.boundary_arn {
             let name = arn.rsplit('/').next().unwrap_or(arn).to_string();
-            role_policies.push(row("boundary", name, Some(arn.clone()), document_of(arn)));
+            rows.push(row("boundary", name, Some(arn.clone()), document_of(arn)));
         }
-    }
-    put("role_policies", batch(&role_policies)?)?;
+        rows
+    });
+    files.push(write_rows::<RolePolicyRow>(out, &date, &id, role_policies)?);
 
-    let permissions = rolescope_analysis::permissions::role_permissions(cat, snapshot);
-    let groups: Vec<RolePermissionRow> = permissions
-        .iter()
-        .flat_map(|p| &p.groups)
-        .map(|g| RolePermissionRow {
-            scan_id: id.clone(),
-            account_id: g.account_id.clone(),
-            role_arn: g.role_arn.clone(),
-            service: g.service.clone(),
-            status: g.status.as_str().to_string(),
-            action_pattern: g.action_pattern.clone(),
-            actions: g.actions.clone(),
-            action_count: g.action_count as i64,
-            resources: g.resources.clone(),
-            conditional: g.conditional,
-            granted_by: g.granted_by.clone(),
-        })
-        .collect();
-    put("role_permissions", batch(&groups)?)?;
-    let access: Vec<RoleServiceAccessRow> = permissions
-        .iter()
-        .flat_map(|p| &p.service_access)
-        .map(|a| RoleServiceAccessRow {
-            scan_id: id.clone(),
-            account_id: a.account_id.clone(),
-            role_arn: a.role_arn.clone(),
-            service: a.service.clone(),
-            access_level: a.access_level.to_string(),
-            actions_granted: a.actions_granted as i64,
-            actions_blocked: a.actions_blocked as i64,
-            actions_used: a.actions_used.map(|n| n as i64),
-            last_accessed_at: a.last_accessed_at.map(|t| t.millis),
-        })
-        .collect();
-    put("role_service_access", batch(&access)?)?;
+    // Both permission tables are streamed a slice of roles at a time: grouping is the heaviest
+    // step of the export, and 100,000 roles' groups must not sit in memory at once.
+    let permissions = rolescope_analysis::permissions::Permissions::new(cat, snapshot);
+    let schema = |def: table::TableDef| std::sync::Arc::new(def.schema());
+    let mut groups_out = writer::TableWriter::create(
+        out,
+        RolePermissionRow::TABLE.name,
+        &date,
+        &id,
+        schema(RolePermissionRow::TABLE),
+    )?;
+    let mut access_out = writer::TableWriter::create(
+        out,
+        RoleServiceAccessRow::TABLE.name,
+        &date,
+        &id,
+        schema(RoleServiceAccessRow::TABLE),
+    )?;
+    for roles in snapshot.roles.chunks(PERMISSION_ROLES) {
+        let chunk = permissions.of(roles);
+        let groups: Vec<RolePermissionRow> = chunk
+            .iter()
+            .flat_map(|p| &p.groups)
+            .map(|g| RolePermissionRow {
+                scan_id: id.clone(),
+                account_id: g.account_id.clone(),
+                role_arn: g.role_arn.clone(),
+                service: g.service.clone(),
+                status: g.status.as_str().to_string(),
+                action_pattern: g.action_pattern.clone(),
+                actions: g.actions.clone(),
+                action_count: g.action_count as i64,
+                resources: g.resources.clone(),
+                conditional: g.conditional,
+                granted_by: g.granted_by.clone(),
+            })
+            .collect();
+        groups_out.write(&batch(&groups)?)?;
+        let access: Vec<RoleServiceAccessRow> = chunk
+            .iter()
+            .flat_map(|p| &p.service_access)
+            .map(|a| RoleServiceAccessRow {
+                scan_id: id.clone(),
+                account_id: a.account_id.clone(),
+                role_arn: a.role_arn.clone(),
+                service: a.service.clone(),
+                access_level: a.access_level.to_string(),
+                actions_granted: a.actions_granted as i64,
+                actions_blocked: a.actions_blocked as i64,
+                actions_used: a.actions_used.map(|n| n as i64),
+                last_accessed_at: a.last_accessed_at.map(|t| t.millis),
+            })
+            .collect();
+        access_out.write(&batch(&access)?)?;
+    }
+    files.push(groups_out.finish()?);
+    files.push(access_out.finish()?);
     drop(permissions);
 
-    let findings: Vec<FindingRow> = analysis
-        .findings
-        .iter()
-        .map(|f| FindingRow {
+    files.push(write_rows::<FindingRow>(
+        out,
+        &date,
+        &id,
+        analysis.findings.iter().map(|f| FindingRow {
             scan_id: id.clone(),
             finding_id: f.finding_id.clone(),
             check_id: f.check_id.to_string(),
@@ -329,23 +387,25 @@ pub fn export(
             title: f.title.clone(),
             detail: f.detail.to_string(),
             mitigated_by: f.mitigated_by.clone(),
-        })
-        .collect();
-    put("findings", batch(&findings)?)?;
+        }),
+    )?);
 
-    let errors: Vec<CollectionErrorRow> = snapshot
-        .collection_errors
-        .iter()
-        .map(|e| CollectionErrorRow {
-            scan_id: id.clone(),
-            account_id: e.account_id.as_ref().map(|a| a.to_string()),
-            region: e.region.clone(),
-            service: e.service.clone(),
-            operation: e.operation.clone(),
-            error_code: e.error_code.clone(),
-            message: e.message.clone(),
-        })
-        .collect();
-    put("collection_errors", batch(&errors)?)?;
+    files.push(write_rows::<CollectionErrorRow>(
+        out,
+        &date,
+        &id,
+        snapshot
+            .collection_errors
+            .iter()
+            .map(|e| CollectionErrorRow {
+                scan_id: id.clone(),
+                account_id: e.account_id.as_ref().map(|a| a.to_string()),
+                region: e.region.clone(),
+                service: e.service.clone(),
+                operation: e.operation.clone(),
+                error_code: e.error_code.clone(),
+                message: e.message.clone(),
+            }),
+    )?);
     Ok(files)
 }

@@ -444,3 +444,70 @@ fn scp_recommendations_are_written_as_files_table_summary_and_script() {
     );
     assert!(written.len() > plan.recommendations.len() + 2);
 }
+
+#[test]
+fn a_table_larger_than_a_batch_is_streamed_into_one_file_in_order() {
+    let out = temp("streamed");
+    let dest = Destination::local(&out);
+    let n = 40_000;
+    let rows = (0..n).map(|i| CollectionErrorRow {
+        scan_id: "scan-1".into(),
+        account_id: Some(format!("{i:012}")),
+        region: (i % 3 == 0).then(|| "eu-west-1".to_string()),
+        service: "lambda".into(),
+        operation: "GetPolicy".into(),
+        error_code: "Throttling".into(),
+        message: format!("row {i}"),
+    });
+    crate::write_rows(&dest, "2027-01-15", "scan-1", rows).unwrap();
+    let batches = read_table(&out, "collection_errors");
+    let accounts: Vec<Option<String>> = batches
+        .iter()
+        .flat_map(|b| strings(b, "account_id"))
+        .collect();
+    assert_eq!(accounts.len(), n, "every row, once");
+    for (i, account) in accounts.iter().enumerate() {
+        assert_eq!(account.as_deref(), Some(format!("{i:012}").as_str()));
+    }
+    let regions: Vec<Option<String>> = batches.iter().flat_map(|b| strings(b, "region")).collect();
+    assert_eq!(
+        regions.iter().filter(|r| r.is_some()).count(),
+        n.div_ceil(3)
+    );
+}
+
+#[test]
+fn an_object_writer_dropped_before_commit_leaves_nothing() {
+    use std::io::Write;
+    let out = temp("dropped");
+    let dest = Destination::local(&out);
+    {
+        let mut object = dest.writer("t/dt=2027-01-15/x.parquet").unwrap();
+        object.write_all(&[1u8; 4096]).unwrap();
+        // A failure between here and commit (a panic, an encoder error) drops the writer.
+    }
+    let mut left = Vec::new();
+    for entry in walk(&out) {
+        left.push(entry);
+    }
+    assert!(left.is_empty(), "left behind: {left:?}");
+    let mut object = dest.writer("t/dt=2027-01-15/x.parquet").unwrap();
+    object.write_all(b"whole").unwrap();
+    let at = object.commit().unwrap();
+    assert_eq!(std::fs::read(&at).unwrap(), b"whole");
+    assert_eq!(walk(&out).len(), 1);
+}
+
+/// Every file under `dir`, hidden ones included.
+fn walk(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}

@@ -1,8 +1,9 @@
 //! The partitioned dataset layout and Parquet encoding: `<table>/dt=<YYYY-MM-DD>/<scan_id>.parquet`,
 //! ZSTD, one object per table and scan, stored atomically through a [`Destination`].
 
-use crate::destination::{Destination, DestinationError};
+use crate::destination::{Destination, DestinationError, ObjectWriter};
 use arrow_array::RecordBatch;
+use arrow_schema::SchemaRef;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
@@ -31,16 +32,19 @@ pub fn table_key(table: &str, date: &str, scan_id: &str) -> String {
     format!("{table}/dt={date}/{scan_id}.parquet")
 }
 
-/// Encode one batch as a Parquet file in memory.
-pub fn encode(batch: &RecordBatch) -> Result<Vec<u8>, parquet::errors::ParquetError> {
-    let props = WriterProperties::builder()
+fn properties() -> WriterProperties {
+    WriterProperties::builder()
         .set_compression(Compression::ZSTD(
             ZstdLevel::try_new(3).expect("valid level"),
         ))
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
         .set_created_by(format!("rolescope {}", env!("CARGO_PKG_VERSION")))
-        .build();
-    let mut writer = ArrowWriter::try_new(Vec::new(), batch.schema(), Some(props))?;
+        .build()
+}
+
+/// Encode one batch as a Parquet file in memory.
+pub fn encode(batch: &RecordBatch) -> Result<Vec<u8>, parquet::errors::ParquetError> {
+    let mut writer = ArrowWriter::try_new(Vec::new(), batch.schema(), Some(properties()))?;
     writer.write(batch)?;
     writer.into_inner()
 }
@@ -53,10 +57,71 @@ pub fn write_table(
     scan_id: &str,
     batch: &RecordBatch,
 ) -> Result<String, WriteError> {
-    let key = table_key(table, date, scan_id);
-    let bytes = encode(batch).map_err(|source| WriteError::Parquet {
-        location: out.location(&key),
-        source,
-    })?;
-    Ok(out.put(&key, bytes)?)
+    let mut writer = TableWriter::create(out, table, date, scan_id, batch.schema())?;
+    writer.write(batch)?;
+    writer.finish()
+}
+
+/// One table's Parquet object, written batch by batch as the rows are produced, so a table of
+/// millions of rows never sits in memory whole. Nothing is visible until [`TableWriter::finish`].
+pub struct TableWriter<'a> {
+    parquet: ArrowWriter<ObjectWriter<'a>>,
+    location: String,
+}
+
+impl std::fmt::Debug for TableWriter<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TableWriter")
+            .field("location", &self.location)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> TableWriter<'a> {
+    /// Start `<table>/dt=<date>/<scan_id>.parquet` with this schema.
+    pub fn create(
+        out: &'a Destination,
+        table: &str,
+        date: &str,
+        scan_id: &str,
+        schema: SchemaRef,
+    ) -> Result<Self, WriteError> {
+        let object = out.writer(&table_key(table, date, scan_id))?;
+        let location = object.location().to_string();
+        let parquet =
+            ArrowWriter::try_new(object, schema, Some(properties())).map_err(|source| {
+                WriteError::Parquet {
+                    location: location.clone(),
+                    source,
+                }
+            })?;
+        Ok(Self { parquet, location })
+    }
+
+    /// Append rows.
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<(), WriteError> {
+        self.parquet
+            .write(batch)
+            .map_err(|source| self.error(source))
+    }
+
+    /// Close the file and make it visible; returns where it went.
+    pub fn finish(self) -> Result<String, WriteError> {
+        let location = self.location;
+        let object = self
+            .parquet
+            .into_inner()
+            .map_err(|source| WriteError::Parquet {
+                location: location.clone(),
+                source,
+            })?;
+        Ok(object.commit()?)
+    }
+
+    fn error(&self, source: parquet::errors::ParquetError) -> WriteError {
+        WriteError::Parquet {
+            location: self.location.clone(),
+            source,
+        }
+    }
 }
