@@ -184,10 +184,11 @@ pub fn bench() -> Result<()> {
 }
 
 /// Org-scale scans of the simulator's scenarios through the real collector, against the lower
-/// bound computed from the same spec. BENCH_SCENARIOS (default `m,l`) and BENCH_TIME_SCALE
-/// (default 10 for m, 5 for l) select them.
+/// bound computed from the same spec. BENCH_SCENARIOS lists `scenario@time-scale` runs (default
+/// `m@10,m@2,l@5,l@2`: each scenario once where the two cores saturate and once where they do
+/// not).
 fn bench_org() -> Result<()> {
-    let scenarios = std::env::var("BENCH_SCENARIOS").unwrap_or_else(|_| "m,l".into());
+    let runs = std::env::var("BENCH_SCENARIOS").unwrap_or_else(|_| "m@10,m@2,l@5,l@2".into());
     let dir = root().join("target/bench-org");
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;
@@ -195,33 +196,17 @@ fn bench_org() -> Result<()> {
     let bin = root().join("target/release/rolescope");
     println!();
     println!(
-        "| scenario | accounts × regions | functions | time scale | wall (collect) | bound | ratio | API calls / min | retries | throttled | peak RSS | analysis | export |"
+        "| scenario | accounts × regions | functions | time scale | collect | bound | ratio | API calls / min | retries | throttled | peak RSS: collect / whole run | analysis | export |"
     );
     println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
-    for scenario in scenarios
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
-        let k = std::env::var("BENCH_TIME_SCALE").unwrap_or_else(|_| {
-            if scenario == "l" {
-                "5".into()
-            } else {
-                "10".into()
-            }
-        });
-        let report = dir.join(format!("{scenario}.json"));
+    for run_spec in runs.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let (scenario, k) = run_spec.split_once('@').unwrap_or((run_spec, "5"));
+        let name = format!("{scenario}-k{k}");
+        let report = dir.join(format!("{name}.json"));
         let status = Command::new(&bin)
-            .args([
-                "demo",
-                "--quiet",
-                "--scenario",
-                scenario,
-                "--time-scale",
-                &k,
-            ])
+            .args(["demo", "--quiet", "--scenario", scenario, "--time-scale", k])
             .args(["--latency-ms", "50,150", "--concurrency", "256", "--out"])
-            .arg(dir.join(scenario))
+            .arg(dir.join(&name))
             .arg("--bench-report")
             .arg(&report)
             .status()
@@ -233,7 +218,7 @@ fn bench_org() -> Result<()> {
         let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&report)?)?;
         let f = |k: &str| r[k].as_f64().unwrap_or(0.0);
         println!(
-            "| {scenario} | {} × {} | {} | {k} | {:.1} s | {:.1} s | {:.2}× | {} / {} ({:.3}×) | {} | {} | {:.0} MiB | {:.1} s | {:.1} s |",
+            "| {scenario} | {} × {} | {} | {k} | {:.1} s | {:.1} s | {:.2}× | {} / {} ({:.3}×) | {} | {} | {:.0} / {:.0} MiB | {:.1} s | {:.1} s |",
             r["accounts"],
             r["regions"],
             r["functions_collected"],
@@ -245,6 +230,10 @@ fn bench_org() -> Result<()> {
             f("api_calls_ratio"),
             r["retries"],
             r["throttled"],
+            r["peak_rss_bytes_by_stage"]["collect"]
+                .as_f64()
+                .unwrap_or(0.0)
+                / 1048576.0,
             f("peak_rss_bytes") / 1048576.0,
             f("analysis_seconds"),
             f("export_seconds"),

@@ -440,12 +440,12 @@ pub fn policy_verdicts(cat: &Catalog, policy: &Policy) -> Verdicts {
     let live = |id: &str| {
         findings
             .iter()
-            .any(|f| f.check_id == id && f.mitigated_by.is_none() && f.detail["narrowed"] != true)
+            .any(|f| f.check_id == id && f.mitigated_by.is_none() && f.detail.value()["narrowed"] != true)
     };
     let privesc = findings.iter().any(|f| {
         f.check_id == "RS-PRIVESC-001"
             && f.mitigated_by.is_none()
-            && f.detail["paths"]
+            && f.detail.value()["paths"]
                 .as_array()
                 .is_some_and(|paths| paths.iter().any(|p| p["conditional"] == false))
     });

@@ -65,12 +65,14 @@ pub(crate) async fn collect(
                 RateClass::AccessAnalyzer,
                 SERVICE,
                 "ListAnalyzers",
-                client
-                    .list_analyzers()
-                    .set_next_token(token)
-                    .customize()
-                    .config_override(over.clone())
-                    .send(),
+                || {
+                    client
+                        .list_analyzers()
+                        .set_next_token(token)
+                        .customize()
+                        .config_override(over.clone())
+                        .send()
+                },
             )
             .await?;
         Ok((
@@ -99,14 +101,16 @@ pub(crate) async fn collect(
                     RateClass::AccessAnalyzer,
                     SERVICE,
                     "ListFindingsV2",
-                    client
-                        .list_findings_v2()
-                        .analyzer_arn(analyzer.arn())
-                        .filter("resourceType", criterion.clone())
-                        .set_next_token(token)
-                        .customize()
-                        .config_override(over.clone())
-                        .send(),
+                    || {
+                        client
+                            .list_findings_v2()
+                            .analyzer_arn(analyzer.arn())
+                            .filter("resourceType", criterion.clone())
+                            .set_next_token(token)
+                            .customize()
+                            .config_override(over.clone())
+                            .send()
+                    },
                 )
                 .await?;
             Ok((

@@ -34,14 +34,15 @@ const REFRESH_BEFORE: Duration = Duration::from_secs(300);
 impl AssumedRole {
     async fn assume(&self, refresh: bool) -> Result<Credentials, CollectionError> {
         let lane = Lane::global(&self.caller);
-        let request = self
-            .sts
-            .assume_role()
-            .role_arn(&self.role_arn)
-            .role_session_name(&self.session_name)
-            .set_external_id(self.external_id.clone())
-            .duration_seconds(self.duration.as_secs().clamp(900, 43_200) as i32)
-            .send();
+        let request = || {
+            self.sts
+                .assume_role()
+                .role_arn(&self.role_arn)
+                .role_session_name(&self.session_name)
+                .set_external_id(self.external_id.clone())
+                .duration_seconds(self.duration.as_secs().clamp(900, 43_200) as i32)
+                .send()
+        };
         let out = if refresh {
             self.ctx
                 .call_for_credentials(&lane, RateClass::Sts, "sts", "AssumeRole", request)

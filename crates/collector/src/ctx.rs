@@ -82,88 +82,69 @@ impl Ctx {
     }
 
     /// Run one SDK call: wait for a token of the lane's bucket, then for an in-flight slot, then
-    /// send. Failures come back as a ready-made [`CollectionError`]; the caller decides whether it
+    /// build the request with `request` and send it. Failures come back as a ready-made [`CollectionError`]; the caller decides whether it
     /// is one (GetPolicy's ResourceNotFound is not).
-    pub(crate) fn call<T, E>(
+    pub(crate) fn call<T, E, F>(
         &self,
         lane: &Lane,
         class: RateClass,
         service: &'static str,
         operation: &'static str,
-        request: impl Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+        request: impl FnOnce() -> F,
     ) -> impl Future<Output = Result<T, CollectionError>>
     where
+        F: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
-        // Boxed at once: an SDK request future is ~5 KB, and a call may wait a long time for its
-        // token. Boxed, the caller's (and its task's) state holds a pointer instead.
-        self.call_with(
-            lane,
-            class,
-            service,
-            operation,
-            Slot::Chain,
-            Box::pin(request),
-        )
+        self.call_with(lane, class, service, operation, Slot::Chain, request)
     }
 
     /// Like [`Ctx::call`], for the many independent calls of a fan-out (one per function): they
     /// never take the in-flight slots kept for chained calls.
-    pub(crate) fn call_fan_out<T, E>(
+    pub(crate) fn call_fan_out<T, E, F>(
         &self,
         lane: &Lane,
         class: RateClass,
         service: &'static str,
         operation: &'static str,
-        request: impl Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+        request: impl FnOnce() -> F,
     ) -> impl Future<Output = Result<T, CollectionError>>
     where
+        F: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
-        self.call_with(
-            lane,
-            class,
-            service,
-            operation,
-            Slot::FanOut,
-            Box::pin(request),
-        )
+        self.call_with(lane, class, service, operation, Slot::FanOut, request)
     }
 
     /// Like [`Ctx::call`], without taking an in-flight slot: for credential refreshes, which run
     /// inside another call that already holds one (taking a second would deadlock once every slot
     /// is held by a call waiting for its credentials).
-    pub(crate) fn call_for_credentials<T, E>(
+    pub(crate) fn call_for_credentials<T, E, F>(
         &self,
         lane: &Lane,
         class: RateClass,
         service: &'static str,
         operation: &'static str,
-        request: impl Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+        request: impl FnOnce() -> F,
     ) -> impl Future<Output = Result<T, CollectionError>>
     where
+        F: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
-        self.call_with(
-            lane,
-            class,
-            service,
-            operation,
-            Slot::None,
-            Box::pin(request),
-        )
+        self.call_with(lane, class, service, operation, Slot::None, request)
     }
 
-    async fn call_with<T, E>(
+    async fn call_with<T, E, F>(
         &self,
         lane: &Lane,
         class: RateClass,
         service: &'static str,
         operation: &'static str,
         slot: Slot,
-        request: impl Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+        request: impl FnOnce() -> F,
     ) -> Result<T, CollectionError>
     where
+        F: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
         let region = lane.region.as_deref().unwrap_or("global");
@@ -186,7 +167,9 @@ impl Ctx {
             .entry((service, operation))
             .or_default() += 1;
         self.emit(Progress::ApiCall { operation });
-        request.await.map_err(|err| {
+        // The SDK request (~5 KB of future, plus its input) is built only now, with a token and a
+        // slot in hand, and boxed: a call that waits holds its small closure, not the request.
+        Box::pin(request()).await.map_err(|err| {
             let (error_code, message) = classify(&err);
             tracing::debug!(account = %lane.account, region, service, operation, error_code, "call failed");
             CollectionError {

@@ -135,13 +135,15 @@ pub(crate) async fn collect(
                 RateClass::Iam,
                 SERVICE,
                 "GetAccountAuthorizationDetails",
-                client
-                    .get_account_authorization_details()
-                    .filter(EntityType::Role)
-                    .filter(EntityType::LocalManagedPolicy)
-                    .max_items(1000)
-                    .set_marker(marker.clone())
-                    .send(),
+                || {
+                    client
+                        .get_account_authorization_details()
+                        .filter(EntityType::Role)
+                        .filter(EntityType::LocalManagedPolicy)
+                        .max_items(1000)
+                        .set_marker(marker.clone())
+                        .send()
+                },
             )
             .await
         {
@@ -224,13 +226,9 @@ async fn fetch_managed(
 ) -> Option<ManagedPolicy> {
     let lane = Lane::global(account);
     let policy = match ctx
-        .call(
-            &lane,
-            RateClass::Iam,
-            SERVICE,
-            "GetPolicy",
-            client.get_policy().policy_arn(arn).send(),
-        )
+        .call(&lane, RateClass::Iam, SERVICE, "GetPolicy", || {
+            client.get_policy().policy_arn(arn).send()
+        })
         .await
     {
         Ok(out) => out.policy?.clone(),
@@ -241,17 +239,13 @@ async fn fetch_managed(
     };
     let version = policy.default_version_id()?.to_string();
     let doc = match ctx
-        .call(
-            &lane,
-            RateClass::Iam,
-            SERVICE,
-            "GetPolicyVersion",
+        .call(&lane, RateClass::Iam, SERVICE, "GetPolicyVersion", || {
             client
                 .get_policy_version()
                 .policy_arn(arn)
                 .version_id(&version)
-                .send(),
-        )
+                .send()
+        })
         .await
     {
         Ok(out) => out.policy_version?.document?,
@@ -289,11 +283,13 @@ pub(crate) async fn last_accessed(
                 RateClass::Iam,
                 SERVICE,
                 "GenerateServiceLastAccessedDetails",
-                client
-                    .generate_service_last_accessed_details()
-                    .arn(arn)
-                    .granularity(AccessAdvisorUsageGranularityType::ActionLevel)
-                    .send(),
+                || {
+                    client
+                        .generate_service_last_accessed_details()
+                        .arn(arn)
+                        .granularity(AccessAdvisorUsageGranularityType::ActionLevel)
+                        .send()
+                },
             )
             .await
         {
@@ -366,11 +362,13 @@ async fn job_result(
                 RateClass::Iam,
                 SERVICE,
                 "GetServiceLastAccessedDetails",
-                client
-                    .get_service_last_accessed_details()
-                    .job_id(job)
-                    .set_marker(marker.clone())
-                    .send(),
+                || {
+                    client
+                        .get_service_last_accessed_details()
+                        .job_id(job)
+                        .set_marker(marker.clone())
+                        .send()
+                },
             )
             .await?;
         match page.job_status() {

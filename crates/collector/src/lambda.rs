@@ -57,20 +57,18 @@ pub(crate) async fn collect(
     region: String,
     errors: &mut Vec<CollectionError>,
 ) -> Vec<Function> {
-    let lane = Lane::regional(&account, &region);
-    let over = crate::lane_override!(lambda, "lambda", account, region);
+    let on = Arc::new(LaneClient {
+        ctx,
+        client,
+        lane: Lane::regional(&account, &region),
+        over: crate::lane_override!(lambda, "lambda", account, region),
+    });
     // The listing runs ahead on its own task and hands over each page as it arrives, so the
     // lane's per-function calls start with the first page instead of after the last one: in a
     // 10,000-function lane the 200 pages and the 10,000 URL calls share one quota, and the quota
     // must never idle while pages are still coming.
     let (pages_tx, mut pages) = mpsc::channel(2);
-    tokio::spawn(list_pages(
-        ctx.clone(),
-        client.clone(),
-        lane.clone(),
-        over.clone(),
-        pages_tx,
-    ));
+    tokio::spawn(list_pages(on.clone(), pages_tx));
     let mut functions: Vec<Function> = Vec::new();
     let mut listed = false;
     let mut url_mode = None;
@@ -84,25 +82,21 @@ pub(crate) async fn collect(
             let mode = match url_mode {
                 Some(mode) => mode,
                 None => {
-                    let mode =
-                        url_mode_of(&ctx, &client, &lane, &over, &mut functions[0], errors).await;
+                    let mode = url_mode_of(&on, &mut functions[0], errors).await;
                     url_mode = Some(mode);
                     mode
                 }
             };
             let index = spawned;
             spawned += 1;
-            let ctx = ctx.clone();
-            let client = client.clone();
-            let lane = lane.clone();
-            let over = over.clone();
+            let on = on.clone();
             let name = functions[index].name.clone();
             let fetch_list = mode == UrlMode::List && index > 0;
             let fetch_get = mode == UrlMode::GetFallback;
             tasks.spawn(async move {
                 let (policy, urls) = tokio::join!(
-                    get_policy(&ctx, &client, &lane, &over, &name),
-                    urls(&ctx, &client, &lane, &over, &name, fetch_list, fetch_get)
+                    get_policy(&on, &name),
+                    urls(&on, &name, fetch_list, fetch_get)
                 );
                 Done {
                     index,
@@ -118,7 +112,7 @@ pub(crate) async fn collect(
             page = pages.recv(), if !listed => match page {
                 Some(Ok(page)) => functions.extend(page.iter().map(|f| to_model(&account, &region, f))),
                 // What was listed so far is kept; the gap is recorded.
-                Some(Err(e)) => errors.push(e),
+                Some(Err(e)) => errors.push(*e),
                 None => listed = true,
             },
             Some(joined) = tasks.join_next(), if !tasks.is_empty() => {
@@ -135,27 +129,28 @@ pub(crate) async fn collect(
 
 /// List the lane's functions page by page into `pages`; a failed page ends the listing.
 async fn list_pages(
-    ctx: Arc<Ctx>,
-    client: lambda::Client,
-    lane: Lane,
-    over: lambda::config::Builder,
-    pages: mpsc::Sender<Result<Vec<lambda::types::FunctionConfiguration>, CollectionError>>,
+    on: Arc<LaneClient>,
+    // The error is boxed: a channel allocates 32 slots at once, and each lane has one.
+    pages: mpsc::Sender<Result<Vec<lambda::types::FunctionConfiguration>, Box<CollectionError>>>,
 ) {
     let mut marker: Option<String> = None;
     loop {
-        let page = ctx
+        let page = on
+            .ctx
             .call(
-                &lane,
+                &on.lane,
                 RateClass::LambdaControl,
                 SERVICE,
                 "ListFunctions",
-                client
-                    .list_functions()
-                    .max_items(50)
-                    .set_marker(marker.clone())
-                    .customize()
-                    .config_override(over.clone())
-                    .send(),
+                || {
+                    on.client
+                        .list_functions()
+                        .max_items(50)
+                        .set_marker(marker.clone())
+                        .customize()
+                        .config_override(on.over.clone())
+                        .send()
+                },
             )
             .await;
         match page {
@@ -174,7 +169,7 @@ async fn list_pages(
                 }
             }
             Err(e) => {
-                let _ = pages.send(Err(e)).await;
+                let _ = pages.send(Err(Box::new(e))).await;
                 return;
             }
         }
@@ -185,25 +180,25 @@ async fn list_pages(
 /// function decides: when the endpoint does not implement it, that is recorded once and the lane
 /// falls back to GetFunctionUrlConfig (unqualified).
 async fn url_mode_of(
-    ctx: &Ctx,
-    client: &lambda::Client,
-    lane: &Lane,
-    over: &lambda::config::Builder,
+    on: &LaneClient,
     first: &mut Function,
     errors: &mut Vec<CollectionError>,
 ) -> UrlMode {
-    match ctx
+    match on
+        .ctx
         .call(
-            lane,
+            &on.lane,
             RateClass::LambdaControl,
             SERVICE,
             "ListFunctionUrlConfigs",
-            client
-                .list_function_url_configs()
-                .function_name(&first.name)
-                .customize()
-                .config_override(over.clone())
-                .send(),
+            || {
+                on.client
+                    .list_function_url_configs()
+                    .function_name(&first.name)
+                    .customize()
+                    .config_override(on.over.clone())
+                    .send()
+            },
         )
         .await
     {
@@ -264,26 +259,32 @@ fn apply(
     }
 }
 
+/// What every per-function call of a lane shares, behind one `Arc`: a lane's tasks hold a
+/// pointer each rather than their own copies of the client and its configuration override.
+struct LaneClient {
+    ctx: Arc<Ctx>,
+    client: lambda::Client,
+    lane: Lane,
+    over: lambda::config::Builder,
+}
+
 /// The function's resource policy, decoded; `None` when it has none.
-async fn get_policy(
-    ctx: &Ctx,
-    client: &lambda::Client,
-    lane: &Lane,
-    over: &lambda::config::Builder,
-    name: &str,
-) -> Result<Option<String>, CollectionError> {
-    match ctx
+async fn get_policy(on: &LaneClient, name: &str) -> Result<Option<String>, CollectionError> {
+    match on
+        .ctx
         .call_fan_out(
-            lane,
+            &on.lane,
             RateClass::LambdaGetPolicy,
             SERVICE,
             "GetPolicy",
-            client
-                .get_policy()
-                .function_name(name)
-                .customize()
-                .config_override(over.clone())
-                .send(),
+            || {
+                on.client
+                    .get_policy()
+                    .function_name(name)
+                    .customize()
+                    .config_override(on.over.clone())
+                    .send()
+            },
         )
         .await
     {
@@ -299,43 +300,46 @@ async fn get_policy(
 /// The function's URLs, by ListFunctionUrlConfigs or the GetFunctionUrlConfig fallback; `None`
 /// when this function's URLs are not fetched here.
 async fn urls(
-    ctx: &Ctx,
-    client: &lambda::Client,
-    lane: &Lane,
-    over: &lambda::config::Builder,
+    on: &LaneClient,
     name: &str,
     fetch_list: bool,
     fetch_get: bool,
 ) -> Result<Option<Vec<FunctionUrl>>, CollectionError> {
     if fetch_list {
-        let out = ctx
+        let out = on
+            .ctx
             .call_fan_out(
-                lane,
+                &on.lane,
                 RateClass::LambdaControl,
                 SERVICE,
                 "ListFunctionUrlConfigs",
-                client
-                    .list_function_url_configs()
-                    .function_name(name)
-                    .customize()
-                    .config_override(over.clone())
-                    .send(),
+                || {
+                    on.client
+                        .list_function_url_configs()
+                        .function_name(name)
+                        .customize()
+                        .config_override(on.over.clone())
+                        .send()
+                },
             )
             .await?;
         Ok(Some(url_list(&out)))
     } else if fetch_get {
-        match ctx
+        match on
+            .ctx
             .call_fan_out(
-                lane,
+                &on.lane,
                 RateClass::LambdaControl,
                 SERVICE,
                 "GetFunctionUrlConfig",
-                client
-                    .get_function_url_config()
-                    .function_name(name)
-                    .customize()
-                    .config_override(over.clone())
-                    .send(),
+                || {
+                    on.client
+                        .get_function_url_config()
+                        .function_name(name)
+                        .customize()
+                        .config_override(on.over.clone())
+                        .send()
+                },
             )
             .await
         {

@@ -37,7 +37,7 @@ pub(crate) async fn walk(
             RateClass::Organizations,
             SERVICE,
             "DescribeOrganization",
-            client.describe_organization().send(),
+            || client.describe_organization().send(),
         )
         .await?;
     let mut view = OrgView {
@@ -47,13 +47,9 @@ pub(crate) async fn walk(
 
     let (roots, failed) = all_pages(|token| async move {
         let page = ctx
-            .call(
-                lane,
-                RateClass::Organizations,
-                SERVICE,
-                "ListRoots",
-                client.list_roots().set_next_token(token).send(),
-            )
+            .call(lane, RateClass::Organizations, SERVICE, "ListRoots", || {
+                client.list_roots().set_next_token(token).send()
+            })
             .await?;
         Ok((page.roots().to_vec(), page.next_token().map(str::to_string)))
     })
@@ -96,11 +92,13 @@ pub(crate) async fn walk(
                     RateClass::Organizations,
                     SERVICE,
                     "ListOrganizationalUnitsForParent",
-                    client
-                        .list_organizational_units_for_parent()
-                        .parent_id(parent_ref)
-                        .set_next_token(token)
-                        .send(),
+                    || {
+                        client
+                            .list_organizational_units_for_parent()
+                            .parent_id(parent_ref)
+                            .set_next_token(token)
+                            .send()
+                    },
                 )
                 .await?;
             Ok((
@@ -141,11 +139,13 @@ pub(crate) async fn walk(
                     RateClass::Organizations,
                     SERVICE,
                     "ListAccountsForParent",
-                    client
-                        .list_accounts_for_parent()
-                        .parent_id(parent_ref)
-                        .set_next_token(token)
-                        .send(),
+                    || {
+                        client
+                            .list_accounts_for_parent()
+                            .parent_id(parent_ref)
+                            .set_next_token(token)
+                            .send()
+                    },
                 )
                 .await?;
             Ok((
@@ -234,11 +234,13 @@ async fn policies(
                 RateClass::Organizations,
                 SERVICE,
                 "ListPolicies",
-                client
-                    .list_policies()
-                    .filter(filter.clone())
-                    .set_next_token(token)
-                    .send(),
+                || {
+                    client
+                        .list_policies()
+                        .filter(filter.clone())
+                        .set_next_token(token)
+                        .send()
+                },
             )
             .await?;
         Ok((
@@ -259,7 +261,7 @@ async fn policies(
                 RateClass::Organizations,
                 SERVICE,
                 "DescribePolicy",
-                client.describe_policy().policy_id(id).send(),
+                || client.describe_policy().policy_id(id).send(),
             )
             .await
         {
@@ -294,11 +296,13 @@ async fn policies(
                     RateClass::Organizations,
                     SERVICE,
                     "ListTargetsForPolicy",
-                    client
-                        .list_targets_for_policy()
-                        .policy_id(id)
-                        .set_next_token(token)
-                        .send(),
+                    || {
+                        client
+                            .list_targets_for_policy()
+                            .policy_id(id)
+                            .set_next_token(token)
+                            .send()
+                    },
                 )
                 .await?;
             Ok((

@@ -43,18 +43,14 @@ pub(crate) async fn discover(
     let lane = &Lane::global(account);
     let (mut regions, failed) = all_pages(|token| async move {
         let page = ctx
-            .call(
-                lane,
-                RateClass::Other,
-                "account",
-                "ListRegions",
+            .call(lane, RateClass::Other, "account", "ListRegions", || {
                 client
                     .list_regions()
                     .region_opt_status_contains(RegionOptStatus::Enabled)
                     .region_opt_status_contains(RegionOptStatus::EnabledByDefault)
                     .set_next_token(token)
-                    .send(),
-            )
+                    .send()
+            })
             .await?;
         let enabled = page
             .regions()
