@@ -438,9 +438,9 @@ pub fn policy_verdicts(cat: &Catalog, policy: &Policy) -> Verdicts {
     };
     let findings = checks::role_findings(cat, &facts, &Settings::default());
     let live = |id: &str| {
-        findings
-            .iter()
-            .any(|f| f.check_id == id && f.mitigated_by.is_none() && f.detail.value()["narrowed"] != true)
+        findings.iter().any(|f| {
+            f.check_id == id && f.mitigated_by.is_none() && f.detail.value()["narrowed"] != true
+        })
     };
     let privesc = findings.iter().any(|f| {
         f.check_id == "RS-PRIVESC-001"

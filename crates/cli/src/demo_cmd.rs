@@ -171,7 +171,7 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
     };
     let started = Instant::now();
     let outcome = pipeline(
-        &runtime,
+        runtime,
         config,
         &Pipeline {
             dest,

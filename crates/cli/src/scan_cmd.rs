@@ -167,7 +167,7 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
         .build()
         .context("starting the async runtime")?;
     let outcome = pipeline(
-        &runtime,
+        runtime,
         config,
         &Pipeline {
             dest,
@@ -229,7 +229,7 @@ pub fn peak_rss_bytes() -> Option<u64> {
 /// Collect → snapshot → analyse → export → SCP recommendations, with progress on stderr and the
 /// summary at the end. Shared by `scan` and `demo`.
 pub fn pipeline(
-    runtime: &tokio::runtime::Runtime,
+    runtime: tokio::runtime::Runtime,
     config: CollectorConfig,
     p: &Pipeline,
 ) -> Result<Outcome> {
@@ -265,6 +265,10 @@ pub fn pipeline(
         let _ = render.await;
         result
     })?;
+    // Collection is over: stop the runtime, so its worker threads exit and the allocator
+    // returns what they freed (an idle thread's freed pages otherwise stay resident through the
+    // analysis and the export: ~250 MB at 2,000 accounts).
+    runtime.shutdown_timeout(std::time::Duration::from_secs(5));
     let collect_secs = started.elapsed().as_secs_f64();
     let mut peak_rss = vec![("collect", peak_rss_bytes())];
 
