@@ -196,9 +196,9 @@ fn bench_org() -> Result<()> {
     let bin = root().join("target/release/rolescope");
     println!();
     println!(
-        "| scenario | accounts × regions | functions | time scale | collect | bound | ratio | API calls / min | retries | throttled | peak RSS: collect / whole run | analysis | export |"
+        "| scenario | accounts × regions | functions | time scale | collect | bound | ratio | largest lane: first call, req/s | API calls / min | retries | throttled | peak RSS: collect / whole run | analysis | export |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for run_spec in runs.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         let (scenario, k) = run_spec.split_once('@').unwrap_or((run_spec, "5"));
         let name = format!("{scenario}-k{k}");
@@ -217,14 +217,17 @@ fn bench_org() -> Result<()> {
         );
         let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&report)?)?;
         let f = |k: &str| r[k].as_f64().unwrap_or(0.0);
+        let lane = |k: &str| r["busiest_lambda_lane"][k].as_f64().unwrap_or(0.0);
         println!(
-            "| {scenario} | {} × {} | {} | {k} | {:.1} s | {:.1} s | {:.2}× | {} / {} ({:.3}×) | {} | {} | {:.0} / {:.0} MiB | {:.1} s | {:.1} s |",
+            "| {scenario} | {} × {} | {} | {k} | {:.1} s | {:.1} s | {:.2}× | {:.1} s, {:.1} | {} / {} ({:.3}×) | {} | {} | {:.0} / {:.0} MiB | {:.1} s | {:.1} s |",
             r["accounts"],
             r["regions"],
             r["functions_collected"],
             f("collect_seconds"),
             f("bound_seconds"),
             f("ratio_to_bound"),
+            lane("first_request_seconds"),
+            lane("requests_per_second"),
             r["api_calls"],
             r["api_calls_min"],
             f("api_calls_ratio"),

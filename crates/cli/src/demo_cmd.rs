@@ -191,6 +191,18 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
         sim.stats().injected()
     );
     if let Some(path) = &args.bench_report {
+        let busiest = sim.stats().busiest_lambda_lane().map(|lane| {
+            let from = lane.first.saturating_duration_since(started).as_secs_f64();
+            let to = lane.last.saturating_duration_since(started).as_secs_f64();
+            serde_json::json!({
+                "account": lane.account,
+                "region": lane.region,
+                "requests": lane.requests,
+                "first_request_seconds": from,
+                "last_request_seconds": to,
+                "requests_per_second": lane.requests as f64 / (to - from).max(1e-9),
+            })
+        });
         let report = serde_json::json!({
             "scenario": args.scenario,
             "time_scale": args.time_scale,
@@ -215,6 +227,7 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
             "http_requests": served,
             "retries": served.saturating_sub(logical),
             "throttled": sim.stats().throttled(),
+            "busiest_lambda_lane": busiest,
             "calls_by_operation": outcome.calls,
             "min_calls_by_operation": floor.calls,
             "peak_rss_bytes": crate::scan_cmd::peak_rss_bytes(),

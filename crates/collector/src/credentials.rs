@@ -33,7 +33,7 @@ const REFRESH_BEFORE: Duration = Duration::from_secs(300);
 
 impl AssumedRole {
     async fn assume(&self, refresh: bool) -> Result<Credentials, CollectionError> {
-        let lane = Lane::global(&self.caller);
+        let lane = Lane::discovery(&self.caller);
         let request = || {
             self.sts
                 .assume_role()

@@ -3,6 +3,7 @@
 
 use crate::limiter::{Limiters, RateClass};
 use crate::progress::Progress;
+use crate::slots::{OwnedSlotPermit, Slots};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::display::DisplayErrorContext;
@@ -10,15 +11,22 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use rolescope_model::{AccountId, CollectionError};
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::sync::Mutex;
-use tokio::sync::{Semaphore, mpsc};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use tokio::sync::mpsc;
+
+/// The backlog of a lane whose work is not known yet: the highest priority.
+pub(crate) const DISCOVERY: u64 = u64::MAX;
 
 /// Where a call goes: the account and region whose quota it spends.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) struct Lane {
     pub account: AccountId,
     /// `None` for global services.
     pub region: Option<String>,
+    /// Calls the lane still has to make, as far as it knows: its calls' priority for in-flight
+    /// slots (see [`crate::slots`]).
+    backlog: AtomicU64,
 }
 
 impl Lane {
@@ -26,6 +34,7 @@ impl Lane {
         Self {
             account: account.clone(),
             region: None,
+            backlog: AtomicU64::new(0),
         }
     }
 
@@ -33,19 +42,39 @@ impl Lane {
         Self {
             account: account.clone(),
             region: Some(region.to_string()),
+            backlog: AtomicU64::new(0),
         }
+    }
+
+    /// A global lane whose calls find work (the organization walk, AssumeRole, the enabled
+    /// regions): served before every lane whose work is known, since the largest lane may be
+    /// behind any of them.
+    pub(crate) fn discovery(account: &AccountId) -> Self {
+        let lane = Self::global(account);
+        lane.set_backlog(DISCOVERY);
+        lane
+    }
+
+    /// Record how many calls the lane still has to make ([`DISCOVERY`] while unknown).
+    pub(crate) fn set_backlog(&self, calls: u64) {
+        self.backlog.store(calls, Ordering::Relaxed);
     }
 }
 
 #[derive(Debug)]
 pub(crate) struct Ctx {
     limiters: Limiters,
-    in_flight: Semaphore,
+    in_flight: Slots,
     /// Permits a per-function call needs before it may take an in-flight slot: three quarters
     /// of them, so a quarter always stays free for the calls that chain (pagination, AssumeRole,
     /// IAM, the organization walk). Without it a 10,000-function lane's ListFunctions pages
     /// each waited behind thousands of other lanes' GetPolicy calls in the one FIFO queue.
-    fan_out: Semaphore,
+    fan_out: Slots,
+    /// Functions whose per-function calls may be under way at once, over all lanes: twice the
+    /// in-flight cap. A function's task is spawned only with one in hand (largest backlog
+    /// first), so the calls waiting for a slot stay a few hundred, not one per listed function
+    /// (at 2,000 accounts × 17 regions, 8 waiting tasks per lane were a third of the memory).
+    functions: Arc<Slots>,
     progress: Option<mpsc::UnboundedSender<Progress>>,
     calls: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
 }
@@ -57,8 +86,9 @@ impl Ctx {
     ) -> Self {
         Self {
             limiters: Limiters::new(config.rates),
-            in_flight: Semaphore::new(config.concurrency.max(1)),
-            fan_out: Semaphore::new((config.concurrency - config.concurrency / 4).max(1)),
+            in_flight: Slots::new(config.concurrency.max(1)),
+            fan_out: Slots::new((config.concurrency - config.concurrency / 4).max(1)),
+            functions: Arc::new(Slots::new(2 * config.concurrency.max(8))),
             progress,
             calls: Mutex::new(BTreeMap::new()),
         }
@@ -71,6 +101,14 @@ impl Ctx {
         }
     }
 
+    /// Wait for the right to start one function's calls on `lane` (see the `functions` field).
+    pub(crate) async fn function_ticket(&self, lane: &Lane) -> OwnedSlotPermit {
+        self.functions
+            .clone()
+            .acquire_owned(lane.backlog.load(Ordering::Relaxed))
+            .await
+    }
+
     /// API calls made so far, keyed `service:Operation` (e.g. `lambda:GetPolicy`).
     pub(crate) fn calls(&self) -> BTreeMap<String, u64> {
         self.calls
@@ -81,8 +119,8 @@ impl Ctx {
             .collect()
     }
 
-    /// Run one SDK call: wait for a token of the lane's bucket, then for an in-flight slot, then
-    /// build the request with `request` and send it. Failures come back as a ready-made [`CollectionError`]; the caller decides whether it
+    /// Run one SDK call: wait for a token of the lane's bucket, then for an in-flight slot (lanes
+    /// with the largest backlog first), then build the request with `request` and send it. Failures come back as a ready-made [`CollectionError`]; the caller decides whether it
     /// is one (GetPolicy's ResourceNotFound is not).
     pub(crate) fn call<T, E, F>(
         &self,
@@ -152,12 +190,13 @@ impl Ctx {
             .bucket(lane.account.as_str(), region, class)
             .acquire()
             .await;
+        let priority = lane.backlog.load(Ordering::Relaxed);
         let _fan_out = match slot {
-            Slot::FanOut => self.fan_out.acquire().await.ok(),
+            Slot::FanOut => Some(self.fan_out.acquire(priority).await),
             Slot::Chain | Slot::None => None,
         };
         let _permit = match slot {
-            Slot::FanOut | Slot::Chain => self.in_flight.acquire().await.ok(),
+            Slot::FanOut | Slot::Chain => Some(self.in_flight.acquire(priority).await),
             Slot::None => None,
         };
         *self

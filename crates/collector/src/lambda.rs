@@ -1,6 +1,6 @@
 //! Lambda, per account and region: functions, resource policies, function URLs.
 
-use crate::ctx::{Ctx, Lane, UNSUPPORTED};
+use crate::ctx::{Ctx, DISCOVERY, Lane, UNSUPPORTED};
 use crate::limiter::RateClass;
 use crate::org::next;
 use aws_sdk_lambda as lambda;
@@ -67,6 +67,8 @@ pub(crate) async fn collect(
     // lane's per-function calls start with the first page instead of after the last one: in a
     // 10,000-function lane the 200 pages and the 10,000 URL calls share one quota, and the quota
     // must never idle while pages are still coming.
+    // Until its first page arrives, the lane may be the largest of the scan.
+    on.lane.set_backlog(DISCOVERY);
     let (pages_tx, mut pages) = mpsc::channel(2);
     tokio::spawn(list_pages(on.clone(), pages_tx));
     let mut functions: Vec<Function> = Vec::new();
@@ -74,10 +76,17 @@ pub(crate) async fn collect(
     let mut url_mode = None;
     let mut spawned = 0;
     // Per-function calls: at most LANE_WORKERS functions of a lane at a time, each with its
-    // GetPolicy and its URL call concurrent (they spend different quotas). The token buckets and
-    // the global in-flight cap pace them.
+    // GetPolicy and its URL call concurrent (they spend different quotas), each started only
+    // with one of the scan's function tickets. The token buckets and the global in-flight cap
+    // pace them.
     let mut tasks = JoinSet::new();
     loop {
+        // Two calls per function not done yet, and a page's worth while pages are still coming.
+        if listed || !functions.is_empty() {
+            let pending = functions.len() - spawned + tasks.len();
+            on.lane
+                .set_backlog(2 * pending as u64 + if listed { 0 } else { 100 });
+        }
         while tasks.len() < LANE_WORKERS && spawned < functions.len() {
             let mode = match url_mode {
                 Some(mode) => mode,
@@ -87,6 +96,7 @@ pub(crate) async fn collect(
                     mode
                 }
             };
+            let ticket = on.ctx.function_ticket(&on.lane).await;
             let index = spawned;
             spawned += 1;
             let on = on.clone();
@@ -94,6 +104,7 @@ pub(crate) async fn collect(
             let fetch_list = mode == UrlMode::List && index > 0;
             let fetch_get = mode == UrlMode::GetFallback;
             tasks.spawn(async move {
+                let _ticket = ticket;
                 let (policy, urls) = tokio::join!(
                     get_policy(&on, &name),
                     urls(&on, &name, fetch_list, fetch_get)
@@ -219,8 +230,7 @@ async fn url_mode_of(
 
 /// Functions of one lane whose per-function calls run at once. A lane's quotas (15 req/s each for
 /// GetPolicy and the control plane) at ~150 ms per call keep about 2.5 calls of each kind in flight;
-/// 8 leave room for slow responses and retries, and 34,000 lanes × 8 bound the memory. More do
-/// not help: calls that hold a token while they wait for an in-flight slot are sent in a bunch
+/// 8 leave room for slow responses and retries. More do not help: calls that hold a token while they wait for an in-flight slot are sent in a bunch
 /// when slots free up, and a bunch larger than the half second of AWS's burst the client leaves
 /// unspent (7 calls at 15 req/s) is throttled. Up to 64 for large lanes cut scenario l by 5% and
 /// cost 8,920 throttled requests and 97 collection errors (docs/benchmarks.md).

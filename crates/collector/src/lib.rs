@@ -20,6 +20,7 @@ mod org;
 pub mod permissions;
 mod progress;
 mod regions;
+mod slots;
 #[cfg(test)]
 mod tests;
 
@@ -219,53 +220,6 @@ pub(crate) async fn collect_with(
         caller,
         global
     );
-    let view = match org::walk(&ctx, &orgs, &caller, &mut errors).await {
-        Ok(view) => view,
-        Err(e) => {
-            // Not an organization's management or delegated-admin account: scan the caller's own.
-            tracing::warn!(code = %e.error_code, "organization not readable; scanning the caller's account only");
-            errors.push(e);
-            org::OrgView {
-                accounts: vec![Account {
-                    account_id: caller.clone(),
-                    name: caller.to_string(),
-                    status: AccountStatus::Active,
-                    parent_id: String::new(),
-                    ou_path: String::new(),
-                    scanned: false,
-                }],
-                ..org::OrgView::default()
-            }
-        }
-    };
-    let mut accounts = view.accounts;
-    let targets = select_accounts(&config, &accounts, &view.units);
-    for e in &errors {
-        ctx.emit(Progress::Error(e.clone()));
-    }
-
-    let mut to_scan = Vec::new();
-    for account in accounts.iter_mut() {
-        if !targets.contains(&account.account_id) {
-            continue;
-        }
-        if account.status != AccountStatus::Active {
-            let e = CollectionError {
-                account_id: Some(account.account_id.clone()),
-                region: None,
-                service: "organizations".into(),
-                operation: "ScanAccount".into(),
-                error_code: "AccountSuspended".into(),
-                message: format!("account status {:?}: skipped", account.status),
-            };
-            ctx.emit(Progress::Error(e.clone()));
-            errors.push(e);
-            continue;
-        }
-        to_scan.push(account.account_id.clone());
-    }
-    ctx.emit(Progress::AccountsPlanned(to_scan.len()));
-
     let shared = Arc::new(Shared {
         config,
         base,
@@ -273,17 +227,39 @@ pub(crate) async fn collect_with(
         partition,
         global: global.to_string(),
     });
-    let mut tasks = JoinSet::new();
-    for account in to_scan {
-        let ctx = ctx.clone();
-        let shared = shared.clone();
-        tasks.spawn(async move {
-            ctx.emit(Progress::AccountStarted(account.clone()));
-            let result = scan_account(&ctx, &shared, &account).await;
-            ctx.emit(Progress::AccountFinished(account.clone()));
-            (account, result)
-        });
+    // Accounts are scanned as the walk lists them; the walk goes on meanwhile.
+    let (found_tx, found_rx) = mpsc::unbounded_channel();
+    let (walked, mut plan) = tokio::join!(
+        org::walk(&ctx, &orgs, &caller, &mut errors, found_tx),
+        plan(&ctx, &shared, found_rx),
+    );
+    let view = match walked {
+        Ok(view) => view,
+        Err(e) => {
+            // Not an organization's management or delegated-admin account: scan the caller's own.
+            tracing::warn!(code = %e.error_code, "organization not readable; scanning the caller's account only");
+            errors.push(e);
+            let own = Account {
+                account_id: caller.clone(),
+                name: caller.to_string(),
+                status: AccountStatus::Active,
+                parent_id: String::new(),
+                ou_path: String::new(),
+                scanned: false,
+            };
+            plan.offer(&ctx, &shared, &own);
+            org::OrgView {
+                accounts: vec![own],
+                ..org::OrgView::default()
+            }
+        }
+    };
+    for e in &errors {
+        ctx.emit(Progress::Error(e.clone()));
     }
+    errors.append(&mut plan.errors);
+    let mut accounts = view.accounts;
+    let mut tasks = plan.tasks;
     let mut snapshot = Snapshot::default();
     let mut regions_seen = BTreeSet::new();
     while let Some(joined) = tasks.join_next().await {
@@ -382,36 +358,91 @@ fn new_scan_id(started: Timestamp) -> String {
     )
 }
 
-/// Accounts the configuration selects: OU filter (recursive), account filter, exclusions.
-fn select_accounts(
-    config: &CollectorConfig,
-    accounts: &[Account],
-    units: &[rolescope_model::OrgUnit],
-) -> BTreeSet<AccountId> {
-    let mut in_scope: BTreeSet<String> = BTreeSet::new();
-    if let Some(ous) = &config.ous {
-        in_scope.extend(ous.iter().cloned());
-        // Close over descendants: units are listed parents first.
-        for unit in units {
-            if let Some(parent) = &unit.parent_id
-                && in_scope.contains(parent)
-            {
-                in_scope.insert(unit.id.clone());
-            }
+/// The accounts to scan, chosen as the organization walk finds them: the OU filter (recursive),
+/// the account filter and the exclusions. Each chosen account's scan starts at once.
+struct Plan {
+    /// Units under a selected OU (the selected ones included); units arrive parents first.
+    in_scope: BTreeSet<String>,
+    planned: usize,
+    tasks: JoinSet<(AccountId, AccountResult)>,
+    errors: Vec<CollectionError>,
+}
+
+impl Plan {
+    fn unit(&mut self, config: &CollectorConfig, unit: &rolescope_model::OrgUnit) {
+        let selected = config
+            .ous
+            .as_ref()
+            .is_some_and(|ous| ous.contains(&unit.id));
+        let under_selected = unit
+            .parent_id
+            .as_ref()
+            .is_some_and(|parent| self.in_scope.contains(parent));
+        if selected || under_selected {
+            self.in_scope.insert(unit.id.clone());
         }
     }
-    accounts
-        .iter()
-        .filter(|a| config.ous.is_none() || in_scope.contains(&a.parent_id))
-        .filter(|a| {
-            config
+
+    fn selects(&self, config: &CollectorConfig, account: &Account) -> bool {
+        (config.ous.is_none() || self.in_scope.contains(&account.parent_id))
+            && config
                 .accounts
                 .as_ref()
-                .is_none_or(|list| list.contains(&a.account_id))
-        })
-        .filter(|a| !config.exclude_accounts.contains(&a.account_id))
-        .map(|a| a.account_id.clone())
-        .collect()
+                .is_none_or(|list| list.contains(&account.account_id))
+            && !config.exclude_accounts.contains(&account.account_id)
+    }
+
+    /// Start scanning `account` if the configuration selects it and it is active.
+    fn offer(&mut self, ctx: &Arc<Ctx>, shared: &Arc<Shared>, account: &Account) {
+        if !self.selects(&shared.config, account) {
+            return;
+        }
+        if account.status != AccountStatus::Active {
+            let e = CollectionError {
+                account_id: Some(account.account_id.clone()),
+                region: None,
+                service: "organizations".into(),
+                operation: "ScanAccount".into(),
+                error_code: "AccountSuspended".into(),
+                message: format!("account status {:?}: skipped", account.status),
+            };
+            ctx.emit(Progress::Error(e.clone()));
+            self.errors.push(e);
+            return;
+        }
+        self.planned += 1;
+        ctx.emit(Progress::AccountsPlanned(self.planned));
+        let ctx = ctx.clone();
+        let shared = shared.clone();
+        let account = account.account_id.clone();
+        self.tasks.spawn(async move {
+            ctx.emit(Progress::AccountStarted(account.clone()));
+            let result = scan_account(&ctx, &shared, &account).await;
+            ctx.emit(Progress::AccountFinished(account.clone()));
+            (account, result)
+        });
+    }
+}
+
+/// Plan the scan from what the organization walk sends, until it has sent everything.
+async fn plan(
+    ctx: &Arc<Ctx>,
+    shared: &Arc<Shared>,
+    mut found: mpsc::UnboundedReceiver<org::Found>,
+) -> Plan {
+    let mut plan = Plan {
+        in_scope: BTreeSet::new(),
+        planned: 0,
+        tasks: JoinSet::new(),
+        errors: Vec::new(),
+    };
+    while let Some(item) = found.recv().await {
+        match item {
+            org::Found::Unit(unit) => plan.unit(&shared.config, &unit),
+            org::Found::Account(account) => plan.offer(ctx, shared, &account),
+        }
+    }
+    plan
 }
 
 #[derive(Debug)]

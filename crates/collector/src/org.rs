@@ -8,6 +8,16 @@ use rolescope_model::{
     Account, AccountId, AccountStatus, CollectionError, ControlPolicy, ControlPolicyType, OrgUnit,
 };
 use std::collections::VecDeque;
+use tokio::sync::mpsc;
+
+/// A unit or account as the walk finds it, sent while the walk goes on so that scanning starts
+/// with the first page of accounts (the walk of 2,000 accounts takes seconds of Organizations'
+/// rate, and the AssumeRole calls are paced anyway).
+#[derive(Debug, Clone)]
+pub(crate) enum Found {
+    Unit(OrgUnit),
+    Account(Account),
+}
 
 /// What the organization walk found.
 #[derive(Debug, Default)]
@@ -20,16 +30,22 @@ pub(crate) struct OrgView {
 
 const SERVICE: &str = "organizations";
 
-/// Walk the organization from the caller's account. `Err` means the organization cannot be read
-/// at all (not a member, not the management or delegated-admin account): the caller falls back
-/// to scanning its own account.
+/// Walk the organization from the caller's account, sending each unit (parents before children)
+/// and account to `found` as it is listed. `Err` means the organization cannot be read at all
+/// (not a member, not the management or delegated-admin account): the caller falls back to
+/// scanning its own account.
 pub(crate) async fn walk(
     ctx: &Ctx,
     client: &orgs::Client,
     caller: &AccountId,
     errors: &mut Vec<CollectionError>,
+    found: mpsc::UnboundedSender<Found>,
 ) -> Result<OrgView, CollectionError> {
-    let lane = Lane::global(caller);
+    // The receiver going away (a scan that stops early) must not stop the walk.
+    let send = |item: Found| {
+        let _ = found.send(item);
+    };
+    let lane = Lane::discovery(caller);
     let lane = &lane;
     let org = ctx
         .call(
@@ -75,12 +91,14 @@ pub(crate) async fn walk(
     for root in &roots {
         let id = root.id().unwrap_or_default().to_string();
         let name = root.name().unwrap_or("Root").to_string();
-        view.units.push(OrgUnit {
+        let unit = OrgUnit {
             id: id.clone(),
             name: name.clone(),
             parent_id: None,
             path: name.clone(),
-        });
+        };
+        send(Found::Unit(unit.clone()));
+        view.units.push(unit);
         queue.push_back((id, name));
     }
     while let Some((parent, path)) = queue.pop_front() {
@@ -124,12 +142,14 @@ pub(crate) async fn walk(
                 continue;
             }
             let child_path = format!("{path}/{name}");
-            view.units.push(OrgUnit {
+            let unit = OrgUnit {
                 id: id.clone(),
                 name,
                 parent_id: Some(parent.clone()),
                 path: child_path.clone(),
-            });
+            };
+            send(Found::Unit(unit.clone()));
+            view.units.push(unit);
             queue.push_back((id, child_path));
         }
         let (accounts, failed) = all_pages(|token| async move {
@@ -171,16 +191,20 @@ pub(crate) async fn walk(
                     continue;
                 }
             };
-            view.accounts.push(Account {
+            let account = Account {
                 account_id,
                 name: account.name().unwrap_or_default().to_string(),
                 status: account_status(account),
                 parent_id: parent.clone(),
                 ou_path: path.clone(),
                 scanned: false,
-            });
+            };
+            send(Found::Account(account.clone()));
+            view.accounts.push(account);
         }
     }
+    // Every account is out: the policies below are read while the accounts are scanned.
+    drop(found);
 
     for (kind, wanted) in [
         (ControlPolicyType::ServiceControlPolicy, scp_enabled),
@@ -220,7 +244,7 @@ async fn policies(
     kind: ControlPolicyType,
     errors: &mut Vec<CollectionError>,
 ) -> Result<Vec<ControlPolicy>, CollectionError> {
-    let lane = Lane::global(caller);
+    let lane = Lane::discovery(caller);
     let filter = match kind {
         ControlPolicyType::ServiceControlPolicy => PolicyType::ServiceControlPolicy,
         ControlPolicyType::ResourceControlPolicy => PolicyType::ResourceControlPolicy,

@@ -5,7 +5,7 @@ use rolescope_model::{AccountId, CollectionError};
 /// One thing that happened during a scan.
 #[derive(Debug, Clone)]
 pub enum Progress {
-    /// The organization walk finished: this many accounts will be scanned.
+    /// This many accounts are planned so far (it grows while the organization walk lists them).
     AccountsPlanned(usize),
     /// An account's collection started.
     AccountStarted(AccountId),

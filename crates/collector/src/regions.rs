@@ -40,7 +40,7 @@ pub(crate) async fn discover(
     account: &AccountId,
     errors: &mut Vec<CollectionError>,
 ) -> Vec<String> {
-    let lane = &Lane::global(account);
+    let lane = &Lane::discovery(account);
     let (mut regions, failed) = all_pages(|token| async move {
         let page = ctx
             .call(lane, RateClass::Other, "account", "ListRegions", || {

@@ -966,3 +966,145 @@ async fn chained_calls_keep_a_share_of_the_slots_during_a_fan_out() {
     let results = fan_out.join_all().await;
     assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 20);
 }
+
+/// Freed in-flight slots go to discovery calls first (their lane's work is unknown, so it may be
+/// the largest), then to the lane with the largest backlog, then in arrival order.
+#[tokio::test]
+async fn slots_go_to_discovery_then_to_the_largest_backlog() {
+    use aws_sdk_lambda::operation::get_policy::GetPolicyError;
+    type Reply = Result<
+        (),
+        aws_smithy_runtime_api::client::result::SdkError<
+            GetPolicyError,
+            aws_smithy_runtime_api::client::orchestrator::HttpResponse,
+        >,
+    >;
+    let config = CollectorConfig {
+        concurrency: 1,
+        ..CollectorConfig::default()
+    };
+    let ctx = Arc::new(Ctx::new(&config, None));
+    let (release, gate) = tokio::sync::watch::channel(false);
+    let holder = {
+        let ctx = ctx.clone();
+        let mut gate = gate.clone();
+        tokio::spawn(async move {
+            let lane = crate::ctx::Lane::regional(&account(), "holder");
+            ctx.call(
+                &lane,
+                crate::limiter::RateClass::LambdaControl,
+                "lambda",
+                "ListFunctions",
+                || async move {
+                    let _ = gate.wait_for(|open| *open).await;
+                    Reply::Ok(())
+                },
+            )
+            .await
+        })
+    };
+    tokio::task::yield_now().await;
+    let order = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut waiting = Vec::new();
+    // Arrival order: small lane, large lane, discovery, another small lane.
+    for (name, backlog) in [
+        ("small-1", Some(4)),
+        ("large", Some(10_000)),
+        ("discovery", None),
+        ("small-2", Some(4)),
+    ] {
+        let ctx = ctx.clone();
+        let order = order.clone();
+        waiting.push(tokio::spawn(async move {
+            let lane = match backlog {
+                Some(calls) => {
+                    let lane = crate::ctx::Lane::regional(&account(), name);
+                    lane.set_backlog(calls);
+                    lane
+                }
+                None => crate::ctx::Lane::discovery(&account()),
+            };
+            ctx.call(
+                &lane,
+                crate::limiter::RateClass::Other,
+                "test",
+                "Op",
+                || async move {
+                    order.lock().unwrap().push(name);
+                    Reply::Ok(())
+                },
+            )
+            .await
+        }));
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    assert!(order.lock().unwrap().is_empty(), "the one slot is held");
+    release.send(true).unwrap();
+    assert!(holder.await.unwrap().is_ok());
+    for call in waiting {
+        assert!(call.await.unwrap().is_ok());
+    }
+    assert_eq!(
+        *order.lock().unwrap(),
+        ["discovery", "large", "small-1", "small-2"]
+    );
+}
+
+/// The scan plan chooses accounts as the walk sends them: an OU filter covers the units found
+/// under it later (parents arrive first), the account filter and the exclusions apply.
+#[test]
+fn the_plan_selects_accounts_as_the_walk_finds_them() {
+    use rolescope_model::{Account, AccountStatus, OrgUnit};
+    let id = |n: &str| AccountId::new(n).unwrap();
+    let config = CollectorConfig {
+        ous: Some(vec!["ou-work".into()]),
+        exclude_accounts: vec![id("000000000003")],
+        ..CollectorConfig::default()
+    };
+    let unit = |id: &str, parent: Option<&str>| OrgUnit {
+        id: id.into(),
+        name: id.into(),
+        parent_id: parent.map(str::to_string),
+        path: id.into(),
+    };
+    let account = |n: &str, parent: &str| Account {
+        account_id: id(n),
+        name: n.into(),
+        status: AccountStatus::Active,
+        parent_id: parent.into(),
+        ou_path: String::new(),
+        scanned: false,
+    };
+    let mut plan = crate::Plan {
+        in_scope: Default::default(),
+        planned: 0,
+        tasks: tokio::task::JoinSet::new(),
+        errors: Vec::new(),
+    };
+    for u in [
+        unit("r-root", None),
+        unit("ou-work", Some("r-root")),
+        unit("ou-prod", Some("ou-work")),
+        unit("ou-sandbox", Some("r-root")),
+    ] {
+        plan.unit(&config, &u);
+    }
+    let chosen: Vec<bool> = [
+        account("000000000001", "ou-prod"),
+        account("000000000002", "ou-work"),
+        account("000000000003", "ou-prod"),
+        account("000000000004", "ou-sandbox"),
+        account("000000000005", "r-root"),
+    ]
+    .iter()
+    .map(|a| plan.selects(&config, a))
+    .collect();
+    assert_eq!(chosen, [true, true, false, false, false]);
+
+    let only = CollectorConfig {
+        accounts: Some(vec![id("000000000004")]),
+        ..CollectorConfig::default()
+    };
+    assert!(plan.selects(&only, &account("000000000004", "ou-sandbox")));
+    assert!(!plan.selects(&only, &account("000000000001", "ou-prod")));
+}

@@ -87,6 +87,23 @@ pub struct Stats {
     requests: Mutex<BTreeMap<String, u64>>,
     throttled: AtomicU64,
     injected: AtomicU64,
+    /// Admitted Lambda requests per (account, region) lane: first, last, count.
+    lambda_lanes: Mutex<HashMap<(String, String), LaneSpan>>,
+}
+
+/// When one lane's admitted requests arrived.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LaneSpan {
+    /// The lane's account.
+    pub account: String,
+    /// The lane's region.
+    pub region: String,
+    /// Admitted requests.
+    pub requests: u64,
+    /// The first one's arrival.
+    pub first: Instant,
+    /// The last one's arrival.
+    pub last: Instant,
 }
 
 impl Stats {
@@ -103,6 +120,36 @@ impl Stats {
     /// Requests answered with an injected 5xx or hang.
     pub fn injected(&self) -> u64 {
         self.injected.load(Ordering::Relaxed)
+    }
+
+    /// The Lambda lane with the most admitted requests (the critical path of a long-tailed
+    /// organization), for benchmark reports: how late it started and how close to its quota it ran.
+    pub fn busiest_lambda_lane(&self) -> Option<LaneSpan> {
+        let lanes = self.lambda_lanes.lock().expect("stats lock");
+        lanes
+            .values()
+            .max_by(|a, b| {
+                (a.requests, &b.account, &b.region).cmp(&(b.requests, &a.account, &a.region))
+            })
+            .cloned()
+    }
+
+    fn admitted_lambda(&self, account: &str, region: &str) {
+        let now = Instant::now();
+        let mut lanes = self.lambda_lanes.lock().expect("stats lock");
+        lanes
+            .entry((account.to_string(), region.to_string()))
+            .and_modify(|span| {
+                span.requests += 1;
+                span.last = now;
+            })
+            .or_insert_with(|| LaneSpan {
+                account: account.to_string(),
+                region: region.to_string(),
+                requests: 1,
+                first: now,
+                last: now,
+            });
     }
 }
 
@@ -413,6 +460,9 @@ async fn handle(state: &Arc<State>, req: &HttpRequest) -> HttpResponse {
     {
         state.stats.throttled.fetch_add(1, Ordering::Relaxed);
         return wire::throttled(&service);
+    }
+    if service == "lambda" {
+        state.stats.admitted_lambda(&account, &region);
     }
     wire::dispatch(state, req, &account, &region, &service, &op)
 }
