@@ -899,18 +899,19 @@ fn a_waiting_call_is_small() {
     );
 }
 
+/// What a stand-in SDK call returns in the scheduling tests.
+type Reply = Result<
+    (),
+    aws_smithy_runtime_api::client::result::SdkError<
+        aws_sdk_lambda::operation::get_policy::GetPolicyError,
+        aws_smithy_runtime_api::client::orchestrator::HttpResponse,
+    >,
+>;
+
 /// A fan-out that fills every slot it may take leaves a quarter of them to chained calls: the
 /// next ListFunctions page of a large lane does not queue behind other lanes' GetPolicy calls.
 #[tokio::test]
 async fn chained_calls_keep_a_share_of_the_slots_during_a_fan_out() {
-    use aws_sdk_lambda::operation::get_policy::GetPolicyError;
-    type Reply = Result<
-        (),
-        aws_smithy_runtime_api::client::result::SdkError<
-            GetPolicyError,
-            aws_smithy_runtime_api::client::orchestrator::HttpResponse,
-        >,
-    >;
     let config = CollectorConfig {
         concurrency: 8,
         ..CollectorConfig::default()
@@ -971,14 +972,6 @@ async fn chained_calls_keep_a_share_of_the_slots_during_a_fan_out() {
 /// the largest), then to the lane with the largest backlog, then in arrival order.
 #[tokio::test]
 async fn slots_go_to_discovery_then_to_the_largest_backlog() {
-    use aws_sdk_lambda::operation::get_policy::GetPolicyError;
-    type Reply = Result<
-        (),
-        aws_smithy_runtime_api::client::result::SdkError<
-            GetPolicyError,
-            aws_smithy_runtime_api::client::orchestrator::HttpResponse,
-        >,
-    >;
     let config = CollectorConfig {
         concurrency: 1,
         ..CollectorConfig::default()
