@@ -72,8 +72,8 @@ pub(crate) struct Ctx {
     fan_out: Slots,
     /// Functions whose per-function calls may be under way at once, over all lanes: twice the
     /// in-flight cap. A function's task is spawned only with one in hand (largest backlog
-    /// first), so the calls waiting for a slot stay a few hundred, not one per listed function
-    /// (at 2,000 accounts × 17 regions, 8 waiting tasks per lane were a third of the memory).
+    /// first), so the calls waiting for a slot stay a few hundred, not 8 for every lane listed
+    /// so far (at 2,000 accounts × 17 regions every lane is listed within seconds).
     functions: Arc<Slots>,
     progress: Option<mpsc::UnboundedSender<Progress>>,
     calls: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
@@ -120,8 +120,9 @@ impl Ctx {
     }
 
     /// Run one SDK call: wait for a token of the lane's bucket, then for an in-flight slot (lanes
-    /// with the largest backlog first), then build the request with `request` and send it. Failures come back as a ready-made [`CollectionError`]; the caller decides whether it
-    /// is one (GetPolicy's ResourceNotFound is not).
+    /// with the largest backlog first), then build the request with `request` and send it.
+    /// Failures come back as a ready-made [`CollectionError`]; the caller decides whether it is
+    /// one (GetPolicy's ResourceNotFound is not).
     pub(crate) fn call<T, E, F>(
         &self,
         lane: &Lane,

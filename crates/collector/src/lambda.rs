@@ -230,8 +230,9 @@ async fn url_mode_of(
 
 /// Functions of one lane whose per-function calls run at once. A lane's quotas (15 req/s each for
 /// GetPolicy and the control plane) at ~150 ms per call keep about 2.5 calls of each kind in flight;
-/// 8 leave room for slow responses and retries. More do not help: calls that hold a token while they wait for an in-flight slot are sent in a bunch
-/// when slots free up, and a bunch larger than the half second of AWS's burst the client leaves
+/// 8 leave room for slow responses and retries. More did not help (measured before slots went to
+/// the largest lane first): calls that hold a token while they wait for an in-flight slot are
+/// sent in a bunch when slots free up, and a bunch larger than the half second of AWS's burst the client leaves
 /// unspent (7 calls at 15 req/s) is throttled. Up to 64 for large lanes cut scenario l by 5% and
 /// cost 8,920 throttled requests and 97 collection errors (docs/benchmarks.md).
 const LANE_WORKERS: usize = 8;
