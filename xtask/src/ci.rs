@@ -199,6 +199,7 @@ fn bench_org() -> Result<()> {
         "| scenario | accounts × regions | functions | time scale | collect | bound | ratio | largest lane: first call, req/s | API calls / min | retries | throttled | peak RSS: collect / whole run | analysis | export |"
     );
     println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    let mut reports = Vec::new();
     for run_spec in runs.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         let (scenario, k) = run_spec.split_once('@').unwrap_or((run_spec, "5"));
         let name = format!("{scenario}-k{k}");
@@ -216,6 +217,7 @@ fn bench_org() -> Result<()> {
             "scenario {scenario} failed"
         );
         let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&report)?)?;
+        reports.push((name.clone(), r.clone()));
         let f = |k: &str| r[k].as_f64().unwrap_or(0.0);
         let lane = |k: &str| r["busiest_lambda_lane"][k].as_f64().unwrap_or(0.0);
         println!(
@@ -242,8 +244,56 @@ fn bench_org() -> Result<()> {
             f("export_seconds"),
         );
     }
+    println!();
+    println!(
+        "| scenario | time scale | roles | analysis | roles/s | main-table rows | datasets | rows/s | Parquet | Parquet MB/s | SCPs |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    for (name, r) in &reports {
+        let f = |k: &str| r[k].as_f64().unwrap_or(0.0);
+        let mb = parquet_bytes(&dir.join(name)) as f64 / 1e6;
+        println!(
+            "| {} | {} | {} | {:.1} s | {:.0} | {} | {:.1} s | {:.0} | {:.1} MB | {:.2} | {:.1} s |",
+            r["scenario"].as_str().unwrap_or_default(),
+            r["time_scale"],
+            r["roles"],
+            f("analysis_seconds"),
+            f("roles") / f("analysis_seconds").max(1e-9),
+            r["rows_written"],
+            f("datasets_seconds"),
+            f("rows_written") / f("datasets_seconds").max(1e-9),
+            mb,
+            mb / f("datasets_seconds").max(1e-9),
+            f("scp_seconds"),
+        );
+    }
     println!("\nReports: {}", dir.display());
     Ok(())
+}
+
+/// Bytes of the datasets' Parquet files under `dir`, recursively (the SCP recommendations, written
+/// in the SCP stage, are left out).
+fn parquet_bytes(dir: &std::path::Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| {
+            let path = e.path();
+            if path.is_dir() {
+                if path.ends_with("scp_recommendations") {
+                    0
+                } else {
+                    parquet_bytes(&path)
+                }
+            } else if path.extension().is_some_and(|x| x == "parquet") {
+                e.metadata().map(|m| m.len()).unwrap_or(0)
+            } else {
+                0
+            }
+        })
+        .sum()
 }
 
 /// Side by side with Cloudsplaining on the same get-account-authorization-details input.

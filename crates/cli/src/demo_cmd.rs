@@ -218,6 +218,8 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
             "collect_seconds": outcome.collect_secs,
             "analysis_seconds": outcome.analysis_secs,
             "export_seconds": outcome.export_secs,
+            "datasets_seconds": outcome.datasets_secs,
+            "scp_seconds": outcome.scp_secs,
             "rows_written": outcome.rows,
             "bound_seconds": floor.seconds,
             "ratio_to_bound": outcome.collect_secs / floor.seconds.max(1e-9),

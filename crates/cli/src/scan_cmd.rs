@@ -214,6 +214,10 @@ pub struct Outcome {
     pub analysis_secs: f64,
     /// Wall time of the export (datasets and SCPs).
     pub export_secs: f64,
+    /// Of which: writing the datasets.
+    pub datasets_secs: f64,
+    /// Of which: recommending and writing the SCPs.
+    pub scp_secs: f64,
     /// Rows written across the datasets.
     pub rows: usize,
 }
@@ -302,9 +306,12 @@ pub fn pipeline(
     let t = std::time::Instant::now();
     crate::analyze_cmd::print_summary(&analysis);
     eprintln!("  snapshot   {path}");
+    let datasets_started = std::time::Instant::now();
     let files = rolescope_exporter::export(rolescope_policy::catalog(), snapshot, &analysis, dest)
         .context("writing the datasets (the snapshot above is complete and can be re-exported with `rolescope analyze --out`)")?;
+    let datasets_secs = datasets_started.elapsed().as_secs_f64();
     peak_rss.push(("datasets", peak_rss_bytes()));
+    let scp_started = std::time::Instant::now();
     let plan = rolescope_analysis::scp::recommend(
         rolescope_policy::catalog(),
         snapshot,
@@ -319,6 +326,7 @@ pub fn pipeline(
         dest,
     )
     .context("writing the SCP recommendations")?;
+    let scp_secs = scp_started.elapsed().as_secs_f64();
     peak_rss.push(("scp", peak_rss_bytes()));
     rolescope_exporter::ddl::export_sql(dest).context("writing the Athena SQL")?;
     eprintln!(
@@ -346,6 +354,8 @@ pub fn pipeline(
         peak_rss,
         analysis_secs,
         export_secs,
+        datasets_secs,
+        scp_secs,
         rows: rows_written(snapshot, &analysis),
     })
 }
