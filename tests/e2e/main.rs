@@ -7,6 +7,7 @@
 mod casegen;
 mod cloudsplaining;
 mod fidelity;
+mod golden;
 mod iam_oracle;
 mod interrupted;
 mod moto;

@@ -1,0 +1,106 @@
+//! Golden outputs: fixed snapshots (the demo organization and the moto organization, as scans of
+//! them wrote them) run through the commands that write datasets, and every file they write
+//! compared with the digests kept in `tests/golden/<case>.expected.json`.
+//!
+//! A refactoring must keep every digest. A change that means to change the output rewrites the
+//! expectations with `UPDATE_EXPECT=1 cargo test -p rolescope-tests --test e2e golden`, and the
+//! diff of the `.expected.json` files shows what changed.
+
+use crate::moto::{files, out_dir, rolescope};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+
+fn golden_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("golden")
+}
+
+/// Path (relative to `out`) → SHA-256 of every file under `out`, and of stdout under `"-"`.
+fn digests(out: &Path, stdout: &[u8]) -> Map<String, Value> {
+    let mut map = Map::new();
+    map.insert("-".into(), hex(stdout).into());
+    for path in files(out) {
+        let rel = path
+            .strip_prefix(out)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        map.insert(rel, hex(&std::fs::read(&path).unwrap()).into());
+    }
+    map
+}
+
+fn hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Run one command per case and compare (or, with `UPDATE_EXPECT=1`, rewrite) the digests.
+fn check(case: &str, commands: &[(&str, &[&str])]) {
+    let snapshot = golden_dir().join(format!("{case}.jsonl"));
+    let mut actual = Map::new();
+    for (name, args) in commands {
+        let out = out_dir(&format!("golden-{case}-{name}"));
+        let mut argv: Vec<&OsStr> = args.iter().map(OsStr::new).collect();
+        argv.extend([
+            OsStr::new("--snapshot"),
+            snapshot.as_os_str(),
+            OsStr::new("--out"),
+            out.as_os_str(),
+        ]);
+        let run = rolescope(&argv);
+        assert!(
+            run.status.code().is_some_and(|c| c < 2),
+            "{name}: {}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        actual.insert(name.to_string(), Value::Object(digests(&out, &run.stdout)));
+    }
+    let expected_path = golden_dir().join(format!("{case}.expected.json"));
+    if std::env::var_os("UPDATE_EXPECT").is_some() {
+        let text = serde_json::to_string_pretty(&Value::Object(actual)).unwrap() + "\n";
+        std::fs::write(&expected_path, text).unwrap();
+        return;
+    }
+    let expected: Map<String, Value> = serde_json::from_str(
+        &std::fs::read_to_string(&expected_path)
+            .unwrap_or_else(|e| panic!("{}: {e}", expected_path.display())),
+    )
+    .unwrap();
+    let mut differences = Vec::new();
+    for (command, files) in &expected {
+        for (file, digest) in files.as_object().unwrap() {
+            let got = actual.get(command).and_then(|c| c.get(file));
+            if got != Some(digest) {
+                differences.push(format!("{command}: {file}"));
+            }
+        }
+    }
+    for (command, files) in &actual {
+        for file in files.as_object().unwrap().keys() {
+            if expected.get(command).and_then(|c| c.get(file)).is_none() {
+                differences.push(format!("{command}: {file} (new)"));
+            }
+        }
+    }
+    assert!(
+        differences.is_empty(),
+        "outputs differ from {} (UPDATE_EXPECT=1 rewrites it if the change is meant):\n  {}",
+        expected_path.display(),
+        differences.join("\n  ")
+    );
+}
+
+const COMMANDS: &[(&str, &[&str])] = &[
+    ("analyze", &["analyze"]),
+    ("analyze-roles", &["analyze", "--roles"]),
+    ("scp", &["scp"]),
+];
+
+#[test]
+fn the_demo_snapshot_gives_the_golden_outputs() {
+    check("demo", COMMANDS);
+}
