@@ -14,3 +14,4 @@ mod moto;
 mod permissions;
 mod simulator;
 mod support;
+mod tidy;

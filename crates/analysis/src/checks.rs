@@ -372,8 +372,28 @@ pub struct RoleFacts<'a> {
     pub functions: &'a [&'a Function],
     /// Last-accessed rows, if collected.
     pub last_accessed: &'a [&'a LastAccessed],
+    /// A Lambda execution role ([`crate::evaluate::is_lambda_role`]).
+    pub is_lambda: bool,
+    /// Granted services unused within the window, when last-accessed data exists.
+    pub unused_services: Option<&'a [&'a str]>,
     /// Reference time (the scan's end) for "recently".
     pub now: Timestamp,
+}
+
+impl<'a> RoleFacts<'a> {
+    /// The facts of an evaluated role.
+    pub fn of(r: &'a crate::EvaluatedRole<'a>, now: Timestamp) -> Self {
+        RoleFacts {
+            role: r.role,
+            policies: &r.policies,
+            summary: &r.summary,
+            functions: &r.functions,
+            last_accessed: &r.last_accessed,
+            is_lambda: r.is_lambda,
+            unused_services: r.unused_services.as_deref(),
+            now,
+        }
+    }
 }
 
 fn unrestricted(stmt: &Statement) -> bool {
@@ -424,8 +444,7 @@ pub fn role_findings(cat: &Catalog, facts: &RoleFacts<'_>, settings: &Settings) 
     let acct = &role.account_id;
     let arn = role.arn.as_str();
     let mut out = Vec::new();
-    let is_lambda_role = !facts.functions.is_empty()
-        || trusts_service(facts.policies.trust.as_ref(), "lambda.amazonaws.com");
+    let is_lambda_role = facts.is_lambda;
 
     // Admin policies attached.
     for admin in ADMIN_POLICIES {
@@ -729,27 +748,10 @@ pub fn role_findings(cat: &Catalog, facts: &RoleFacts<'_>, settings: &Settings) 
             format!("{} not used for {} days", role.name, (facts.now.millis - since.millis) / 86_400_000),
             json!({"last_used_at": role.last_used_at.map(|t| t.to_rfc3339()), "created_at": role.created_at.map(|t| t.to_rfc3339())}), None));
     }
-    if !facts.last_accessed.is_empty() {
-        let granted: BTreeSet<&str> = facts
-            .summary
-            .allowed()
-            .map(|g| {
-                cat.service_of(&cat.actions[g.action as usize])
-                    .prefix
-                    .as_str()
-            })
-            .collect();
-        let unused: Vec<&str> = facts
-            .last_accessed
-            .iter()
-            .filter(|la| granted.contains(la.service.as_str()))
-            .filter(|la| {
-                la.last_accessed_at
-                    .is_none_or(|t| facts.now.millis - t.millis > horizon)
-            })
-            .map(|la| la.service.as_str())
-            .collect();
-        if !unused.is_empty() {
+    if let Some(unused) = facts.unused_services
+        && !unused.is_empty()
+    {
+        {
             out.push(Finding::new(
                 check("RS-UNUSED-002"),
                 acct,
@@ -919,17 +921,6 @@ fn has_condition(s: &Statement, keys: &[&str]) -> bool {
     s.conditions
         .iter()
         .any(|c| keys.iter().any(|k| c.key.eq_ignore_ascii_case(k)))
-}
-
-fn trusts_service(trust: Option<&Policy>, service: &str) -> bool {
-    trust.is_some_and(|t| {
-        t.statements.iter().any(|s| {
-            s.effect == Effect::Allow
-                && principals(s)
-                    .iter()
-                    .any(|(k, id)| *k == PrincipalKind::Service && *id == service)
-        })
-    })
 }
 
 /// The account id in a principal (`123456789012`, `arn:aws:iam::123456789012:root`, role ARNs).

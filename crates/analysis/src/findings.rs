@@ -138,6 +138,12 @@ pub fn stable_id(parts: &[&str]) -> String {
 }
 
 impl Finding {
+    /// Whether this live finding says its function can be invoked by anyone (a public resource
+    /// policy or an unauthenticated URL): the one definition of a public function.
+    pub fn makes_public(&self) -> bool {
+        matches!(self.check_id, "RS-PUBLIC-001" | "RS-PUBLIC-003") && self.mitigated_by.is_none()
+    }
+
     /// Build a finding; `key` distinguishes several findings of one check on one resource.
     // Every argument is a distinct field of the finding; a builder would only rename them.
     #[allow(clippy::too_many_arguments)]

@@ -2,7 +2,8 @@
 //! customer-managed, AWS-managed), its boundary, and the SCP chain of its account.
 
 use rolescope_model::snapshot::Snapshot;
-use rolescope_model::{ControlPolicyType, Role};
+use rolescope_model::tree::OrgTree;
+use rolescope_model::{ControlPolicy, ControlPolicyType, Role};
 use rolescope_policy::Policy;
 use std::collections::HashMap;
 
@@ -34,13 +35,18 @@ pub struct Unusable {
     pub reason: String,
 }
 
+/// Parsed SCP levels (root first) of one chain, with the SCPs that could not be used.
+type Chain = (Vec<Vec<Policy>>, Vec<Unusable>);
+
 /// Lookups shared by every role of a snapshot.
 #[derive(Debug)]
 pub struct Index<'a> {
     /// Customer-managed (and fetched AWS-managed) documents by ARN.
     managed: HashMap<&'a str, &'a str>,
-    /// Parsed SCP levels per account (root first), with unusable SCPs.
-    scp_levels: HashMap<&'a str, (Vec<Vec<Policy>>, Vec<Unusable>)>,
+    /// Distinct SCP chains, parsed once: accounts under the same OUs with the same SCPs share one.
+    chains: Vec<Chain>,
+    /// Account id → its chain in `chains`.
+    chain_of: HashMap<&'a str, usize>,
     /// Every managed policy a role references, parsed once (a popular AWS managed policy is
     /// attached to thousands of roles).
     parsed: HashMap<&'a str, Option<Result<Policy, String>>>,
@@ -54,58 +60,41 @@ impl<'a> Index<'a> {
             .iter()
             .map(|m| (m.arn.as_str(), m.document.as_str()))
             .collect();
-        let parents: HashMap<&str, Option<&str>> = snapshot
-            .org_units
-            .iter()
-            .map(|u| (u.id.as_str(), u.parent_id.as_deref()))
-            .collect();
-        let mut scp_levels = HashMap::new();
+        let tree = OrgTree::new(snapshot);
         let scps: Vec<_> = snapshot
             .control_policies
             .iter()
             .filter(|p| p.policy_type == ControlPolicyType::ServiceControlPolicy)
             .collect();
+        // An account's chain is named by the SCPs of each of its levels (root first).
+        let mut chain_ids: HashMap<Vec<Vec<&str>>, usize> = HashMap::new();
+        let mut chains = Vec::new();
+        let mut chain_of = HashMap::new();
         for account in &snapshot.accounts {
-            // Chain from the account up to the root, then reversed: root first.
-            let mut chain = vec![account.account_id.as_str()];
-            let mut at = Some(account.parent_id.as_str());
-            while let Some(id) = at.filter(|id| !id.is_empty()) {
-                chain.push(id);
-                at = parents.get(id).copied().flatten();
-            }
-            chain.reverse();
-            let mut levels = Vec::new();
-            let mut unusable = Vec::new();
-            for target in chain {
-                let mut level = Vec::new();
-                for p in scps
-                    .iter()
-                    .filter(|p| p.targets.iter().any(|t| t == target))
-                {
-                    match Policy::parse(&p.document) {
-                        Ok(policy) => level.push(policy),
-                        Err(e) => unusable.push(Unusable {
-                            what: format!("SCP {} ({})", p.name, p.id),
-                            reason: e.to_string(),
-                        }),
-                    }
-                }
-                // AWS requires at least one SCP at every node (FullAWSAccess by default), so an
-                // empty level means the data is missing (a policy could not be read or listed),
-                // not "deny everything": it is left out rather than treated as a closed gate.
-                if !level.is_empty() {
-                    levels.push(level);
-                }
-            }
-            // An organization without SCP data (single-account scan) has no SCP gate at all.
-            if scps.is_empty() {
-                levels.clear();
-            }
-            scp_levels.insert(account.account_id.as_str(), (levels, unusable));
+            let key: Vec<Vec<&str>> = if scps.is_empty() {
+                // An organization without SCP data (single-account scan) has no SCP gate at all.
+                Vec::new()
+            } else {
+                tree.targets_of(account.account_id.as_str())
+                    .into_iter()
+                    .map(|target| {
+                        scps.iter()
+                            .filter(|p| p.targets.iter().any(|t| t == target))
+                            .map(|p| p.id.as_str())
+                            .collect()
+                    })
+                    .collect()
+            };
+            let n = *chain_ids.entry(key).or_insert_with_key(|key| {
+                chains.push(parse_chain(key, &scps));
+                chains.len() - 1
+            });
+            chain_of.insert(account.account_id.as_str(), n);
         }
         let mut index = Index {
             managed,
-            scp_levels,
+            chains,
+            chain_of,
             parsed: HashMap::new(),
         };
         let mut parsed = HashMap::new();
@@ -147,11 +136,45 @@ impl<'a> Index<'a> {
 
     /// SCP levels (root first) governing an account.
     pub fn scps(&self, account: &str) -> (&[Vec<Policy>], &[Unusable]) {
-        match self.scp_levels.get(account) {
+        match self.chain_of.get(account).map(|n| &self.chains[*n]) {
             Some((levels, unusable)) => (levels, unusable),
             None => (&[], &[]),
         }
     }
+
+    /// The number of the SCP chain governing an account: accounts with the same number have the
+    /// same SCPs at every level.
+    pub fn chain_number(&self, account: &str) -> Option<usize> {
+        self.chain_of.get(account).copied()
+    }
+}
+
+/// Parse the SCPs of a chain named by policy ids per level.
+fn parse_chain(levels: &[Vec<&str>], scps: &[&ControlPolicy]) -> Chain {
+    let mut parsed = Vec::new();
+    let mut unusable = Vec::new();
+    for ids in levels {
+        let mut level = Vec::new();
+        for p in ids
+            .iter()
+            .filter_map(|id| scps.iter().find(|p| p.id == *id))
+        {
+            match Policy::parse(&p.document) {
+                Ok(policy) => level.push(policy),
+                Err(e) => unusable.push(Unusable {
+                    what: format!("SCP {} ({})", p.name, p.id),
+                    reason: e.to_string(),
+                }),
+            }
+        }
+        // AWS requires at least one SCP at every node (FullAWSAccess by default), so an empty
+        // level means the data is missing (a policy could not be read or listed), not "deny
+        // everything": it is left out rather than treated as a closed gate.
+        if !level.is_empty() {
+            parsed.push(level);
+        }
+    }
+    (parsed, unusable)
 }
 
 /// A role's parsed policies.

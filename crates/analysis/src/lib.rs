@@ -7,6 +7,7 @@
 //! least-privilege suggestions follow (issue 4).
 
 pub mod checks;
+pub mod evaluate;
 pub mod findings;
 pub mod inputs;
 pub mod permissions;
@@ -20,11 +21,12 @@ pub mod suggest;
 mod tests;
 
 pub use checks::{CHECKS, Settings};
+pub use evaluate::{Evaluated, EvaluatedRole};
 pub use findings::{Category, Check, Finding, Severity};
 
 use rayon::prelude::*;
+use rolescope_model::Timestamp;
 use rolescope_model::snapshot::Snapshot;
-use rolescope_model::{Function, LastAccessed, Timestamp};
 use rolescope_policy::summary::{GrantStatus, PrincipalPolicies, effective_permissions};
 use rolescope_policy::{Catalog, Policy};
 use serde::Serialize;
@@ -88,23 +90,17 @@ pub struct Analysis {
     pub findings: Vec<Finding>,
 }
 
-/// Analyse a snapshot.
+/// Analyse a snapshot: [`Evaluated::new`] then [`analyze_evaluated`].
 pub fn analyze(cat: &Catalog, snapshot: &Snapshot, settings: &Settings) -> Analysis {
-    let index = inputs::Index::new(snapshot);
-    let now = snapshot
-        .scan
-        .as_ref()
-        .map(|s| s.finished_at)
-        .unwrap_or(Timestamp::from_millis(0));
-    let mut by_role: HashMap<&str, Vec<&Function>> = HashMap::new();
-    for f in &snapshot.functions {
-        by_role.entry(f.role_arn.as_str()).or_default().push(f);
-    }
-    let mut la_by_role: HashMap<&str, Vec<&LastAccessed>> = HashMap::new();
-    for la in &snapshot.last_accessed {
-        la_by_role.entry(la.role_arn.as_str()).or_default().push(la);
-    }
+    analyze_evaluated(
+        &Evaluated::new(cat, snapshot, settings.unused_days),
+        settings,
+    )
+}
 
+/// Findings, scores and suggestions of an evaluated organization.
+pub fn analyze_evaluated(ev: &Evaluated<'_>, settings: &Settings) -> Analysis {
+    let snapshot = ev.snapshot;
     let org_accounts: BTreeSet<&str> = snapshot
         .accounts
         .iter()
@@ -119,131 +115,14 @@ pub fn analyze(cat: &Catalog, snapshot: &Snapshot, settings: &Settings) -> Analy
         .functions
         .iter()
         .zip(&function_findings)
-        .filter(|(_, fs)| {
-            fs.iter()
-                .any(|f| matches!(f.check_id, "RS-PUBLIC-001" | "RS-PUBLIC-003"))
-        })
+        .filter(|(_, fs)| fs.iter().any(Finding::makes_public))
         .map(|(f, _)| f.arn.as_str())
         .collect();
-    let horizon = settings.unused_days * 86_400_000;
 
-    let per_role: Vec<(RoleAnalysis, Vec<Finding>)> = snapshot
+    let per_role: Vec<(RoleAnalysis, Vec<Finding>)> = ev
         .roles
         .par_iter()
-        .map(|role| {
-            let policies = inputs::resolve(&index, role);
-            let identity: Vec<Policy> = policies.identity.iter().map(|(_, p)| p.clone()).collect();
-            // Unreadable SCPs are reported once per SCP below, not per role.
-            let (scps, _) = index.scps(role.account_id.as_str());
-            let summary = effective_permissions(
-                cat,
-                &PrincipalPolicies {
-                    identity: &identity,
-                    boundary: policies.boundary.as_ref(),
-                    scps,
-                },
-            );
-            let functions = by_role
-                .get(role.arn.as_str())
-                .map(Vec::as_slice)
-                .unwrap_or(&[]);
-            let last_accessed = la_by_role
-                .get(role.arn.as_str())
-                .map(Vec::as_slice)
-                .unwrap_or(&[]);
-            let facts = checks::RoleFacts {
-                role,
-                policies: &policies,
-                summary: &summary,
-                functions,
-                last_accessed,
-                now,
-            };
-            let findings = checks::role_findings(cat, &facts, settings);
-            let count = |s: GrantStatus| summary.grants.iter().filter(|g| g.status == s).count();
-            let is_lambda_role =
-                !functions.is_empty() || role.trust_policy.contains("lambda.amazonaws.com");
-            let granted: BTreeSet<&str> = summary
-                .allowed()
-                .map(|g| {
-                    cat.service_of(&cat.actions[g.action as usize])
-                        .prefix
-                        .as_str()
-                })
-                .collect();
-            let unused_services = (!last_accessed.is_empty()).then(|| {
-                let used: BTreeSet<&str> = last_accessed
-                    .iter()
-                    .filter(|la| {
-                        la.last_accessed_at
-                            .is_some_and(|t| now.millis - t.millis <= horizon)
-                    })
-                    .map(|la| la.service.as_str())
-                    .collect();
-                granted
-                    .iter()
-                    .filter(|s| !used.contains(*s))
-                    .map(|s| s.to_string())
-                    .collect::<Vec<_>>()
-            });
-            let suggested_policy = (is_lambda_role && !last_accessed.is_empty())
-                .then(|| {
-                    let used = suggest::used_actions(cat, last_accessed, now, horizon);
-                    let documents: Vec<(&str, &Policy)> = policies
-                        .identity
-                        .iter()
-                        .filter_map(|(source, parsed)| {
-                            let text = match source {
-                                inputs::Source::Inline(name) => role
-                                    .inline_policies
-                                    .iter()
-                                    .find(|p| &p.name == name)
-                                    .map(|p| p.document.as_str()),
-                                inputs::Source::Managed(arn) => index.managed_document(arn),
-                            }?;
-                            Some((text, parsed))
-                        })
-                        .collect();
-                    let value = suggest::suggest(cat, &documents, &used)?;
-                    let parsed = Policy::parse(&value.to_string()).ok()?;
-                    // Never suggest more than the role has; a failure here is a bug, not data.
-                    suggest::is_subset(cat, &identity, &parsed).then(|| value.to_string())
-                })
-                .flatten();
-            let role_findings: Vec<&Finding> = findings.iter().collect();
-            let score = score::role_score(
-                &role_findings,
-                score::RoleInputs {
-                    functions: functions.len(),
-                    public_functions: functions
-                        .iter()
-                        .filter(|f| public.contains(f.arn.as_str()))
-                        .count(),
-                    reach: (summary.allowed().count() as f64) / cat.len().max(1) as f64,
-                    unused_share: unused_services
-                        .as_ref()
-                        .map(|u| u.len() as f64 / granted.len().max(1) as f64),
-                },
-            );
-            (
-                RoleAnalysis {
-                    role_arn: role.arn.clone(),
-                    account_id: role.account_id.to_string(),
-                    is_lambda_role,
-                    function_count: functions.len(),
-                    allowed: count(GrantStatus::Allowed),
-                    allowed_under_conditions: count(GrantStatus::AllowedUnderConditions),
-                    blocked_by_boundary: count(GrantStatus::BlockedByBoundary),
-                    blocked_by_scp: count(GrantStatus::BlockedByScp),
-                    explicitly_denied: count(GrantStatus::ExplicitlyDenied),
-                    granted_services: granted.iter().map(|s| s.to_string()).collect(),
-                    unused_services,
-                    score,
-                    suggested_policy,
-                },
-                findings,
-            )
-        })
+        .map(|r| role_analysis(ev, r, settings, &public))
         .collect();
 
     let mut findings: Vec<Finding> = function_findings.iter().flatten().cloned().collect();
@@ -251,7 +130,7 @@ pub fn analyze(cat: &Catalog, snapshot: &Snapshot, settings: &Settings) -> Analy
     // SCPs that cannot be parsed: once per SCP, not per role.
     let mut bad_scps = BTreeMap::new();
     for account in &snapshot.accounts {
-        for u in index.scps(account.account_id.as_str()).1 {
+        for u in ev.index.scps(account.account_id.as_str()).1 {
             bad_scps
                 .entry(u.what.clone())
                 .or_insert((account.account_id.clone(), u.reason.clone()));
@@ -275,7 +154,7 @@ pub fn analyze(cat: &Catalog, snapshot: &Snapshot, settings: &Settings) -> Analy
         findings.append(&mut f);
     }
     roles.sort_by(|a, b| a.role_arn.cmp(&b.role_arn));
-    let (functions, accounts, org_units) = roll_up(snapshot, &roles, &function_findings);
+    let (functions, accounts, org_units) = roll_up(ev, &roles, &function_findings);
     findings.sort_by(|a, b| {
         (&a.account_id, &a.resource_arn, a.check_id, &a.finding_id).cmp(&(
             &b.account_id,
@@ -293,12 +172,76 @@ pub fn analyze(cat: &Catalog, snapshot: &Snapshot, settings: &Settings) -> Analy
     }
 }
 
+/// One role's findings, score and suggestion.
+fn role_analysis(
+    ev: &Evaluated<'_>,
+    r: &EvaluatedRole<'_>,
+    settings: &Settings,
+    public: &BTreeSet<&str>,
+) -> (RoleAnalysis, Vec<Finding>) {
+    let cat = ev.cat;
+    let role = r.role;
+    let summary = &*r.summary;
+    let facts = checks::RoleFacts::of(r, ev.now);
+    let findings = checks::role_findings(cat, &facts, settings);
+    let count = |s: GrantStatus| summary.grants.iter().filter(|g| g.status == s).count();
+    let suggested_policy = (r.is_lambda && !r.last_accessed.is_empty())
+        .then(|| {
+            let horizon = settings.unused_days * 86_400_000;
+            let used = suggest::used_actions(cat, &r.last_accessed, ev.now, horizon);
+            let value = suggest::suggest(cat, &ev.documents(r), &used)?;
+            let parsed = Policy::parse(&value.to_string()).ok()?;
+            // Never suggest more than the role has; a failure here is a bug, not data.
+            suggest::is_subset(cat, &r.identity(), &parsed).then(|| value.to_string())
+        })
+        .flatten();
+    let role_findings: Vec<&Finding> = findings.iter().collect();
+    let score = score::role_score(
+        &role_findings,
+        score::RoleInputs {
+            functions: r.functions.len(),
+            public_functions: r
+                .functions
+                .iter()
+                .filter(|f| public.contains(f.arn.as_str()))
+                .count(),
+            reach: (summary.allowed().count() as f64) / cat.len().max(1) as f64,
+            unused_share: r
+                .unused_services
+                .as_ref()
+                .map(|u| u.len() as f64 / r.granted_services.len().max(1) as f64),
+        },
+    );
+    (
+        RoleAnalysis {
+            role_arn: role.arn.clone(),
+            account_id: role.account_id.to_string(),
+            is_lambda_role: r.is_lambda,
+            function_count: r.functions.len(),
+            allowed: count(GrantStatus::Allowed),
+            allowed_under_conditions: count(GrantStatus::AllowedUnderConditions),
+            blocked_by_boundary: count(GrantStatus::BlockedByBoundary),
+            blocked_by_scp: count(GrantStatus::BlockedByScp),
+            explicitly_denied: count(GrantStatus::ExplicitlyDenied),
+            granted_services: r.granted_services.iter().map(|s| s.to_string()).collect(),
+            unused_services: r
+                .unused_services
+                .as_ref()
+                .map(|u| u.iter().map(|s| s.to_string()).collect()),
+            score,
+            suggested_policy,
+        },
+        findings,
+    )
+}
+
 /// Function, account and OU scores from the role scores.
 fn roll_up(
-    snapshot: &Snapshot,
+    ev: &Evaluated<'_>,
     roles: &[RoleAnalysis],
     function_findings: &[Vec<Finding>],
 ) -> (Vec<RollUp>, Vec<RollUp>, Vec<RollUp>) {
+    let snapshot = ev.snapshot;
     let role_score: HashMap<&str, i32> = roles
         .iter()
         .map(|r| (r.role_arn.as_str(), r.score.score))
@@ -351,11 +294,6 @@ fn roll_up(
         })
         .collect();
     // An OU's score is the worst account anywhere below it.
-    let parents: HashMap<&str, Option<&str>> = snapshot
-        .org_units
-        .iter()
-        .map(|u| (u.id.as_str(), u.parent_id.as_deref()))
-        .collect();
     let mut ou_score: BTreeMap<&str, i32> = snapshot
         .org_units
         .iter()
@@ -366,11 +304,9 @@ fn roll_up(
             .get(a.account_id.as_str())
             .copied()
             .unwrap_or(0);
-        let mut at = Some(a.parent_id.as_str());
-        while let Some(id) = at.filter(|id| !id.is_empty()) {
+        for id in ev.tree.ancestors(a.account_id.as_str()) {
             let e = ou_score.entry(id).or_insert(0);
             *e = (*e).max(s);
-            at = parents.get(id).copied().flatten();
         }
     }
     let org_units = ou_score
@@ -434,6 +370,8 @@ pub fn policy_verdicts(cat: &Catalog, policy: &Policy) -> Verdicts {
         summary: &summary,
         functions: &[],
         last_accessed: &[],
+        is_lambda: false,
+        unused_services: None,
         now: Timestamp::from_millis(0),
     };
     let findings = checks::role_findings(cat, &facts, &Settings::default());
@@ -478,34 +416,16 @@ pub struct GrantRow {
 
 /// The effective permissions of one role of a snapshot, one row per granted action.
 pub fn role_grants(cat: &Catalog, snapshot: &Snapshot, role_arn: &str) -> Option<Vec<GrantRow>> {
-    let role = snapshot.roles.iter().find(|r| r.arn == role_arn)?;
-    let index = inputs::Index::new(snapshot);
-    let la: Vec<&LastAccessed> = snapshot
-        .last_accessed
-        .iter()
-        .filter(|l| l.role_arn == role_arn)
-        .collect();
-    Some(grants_of(cat, &index, role, &la))
+    snapshot.roles.iter().find(|r| r.arn == role_arn)?;
+    let ev = Evaluated::new(cat, snapshot, Settings::default().unused_days);
+    Some(grants_of(cat, ev.role(role_arn)?))
 }
 
-/// One row per action the identity policies of `role` grant, with what becomes of it.
-pub(crate) fn grants_of(
-    cat: &Catalog,
-    index: &inputs::Index<'_>,
-    role: &rolescope_model::Role,
-    la: &[&LastAccessed],
-) -> Vec<GrantRow> {
-    let policies = inputs::resolve(index, role);
-    let identity: Vec<Policy> = policies.identity.iter().map(|(_, p)| p.clone()).collect();
-    let (scps, _) = index.scps(role.account_id.as_str());
-    let summary = effective_permissions(
-        cat,
-        &PrincipalPolicies {
-            identity: &identity,
-            boundary: policies.boundary.as_ref(),
-            scps,
-        },
-    );
+/// One row per action the identity policies of a role grant, with what becomes of it.
+pub(crate) fn grants_of(cat: &Catalog, r: &EvaluatedRole<'_>) -> Vec<GrantRow> {
+    let policies = &r.policies;
+    let summary = &*r.summary;
+    let la = &r.last_accessed;
     let mut rows = Vec::with_capacity(summary.grants.len());
     for g in &summary.grants {
         let action = &cat.actions[g.action as usize];

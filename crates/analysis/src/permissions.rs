@@ -9,13 +9,13 @@
 //! [`ServiceAccess`] adds, per role, service and access level, how many actions are granted and
 //! how many of them were used, from last-accessed data.
 
-use crate::{GrantRow, grants_of, inputs};
+use crate::{Evaluated, EvaluatedRole, GrantRow, grants_of};
 use rayon::prelude::*;
 use rolescope_model::snapshot::Snapshot;
 use rolescope_model::{LastAccessed, Timestamp};
 use rolescope_policy::Catalog;
 use rolescope_policy::summary::GrantStatus;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Actions of one role sharing service, status, resource scope and conditionality.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,56 +75,26 @@ pub struct RolePermissions {
 
 /// Grouped permissions and service access for every role of the snapshot, in snapshot order.
 pub fn role_permissions(cat: &Catalog, snapshot: &Snapshot) -> Vec<RolePermissions> {
-    Permissions::new(cat, snapshot).of(&snapshot.roles)
+    let ev = Evaluated::new(cat, snapshot, crate::Settings::default().unused_days);
+    of(&ev, &ev.roles)
 }
 
-/// What grouping needs from a snapshot, built once, so that the roles can be grouped a slice
-/// at a time: the exporter streams 100,000 roles' groups without holding them all.
-pub struct Permissions<'a> {
-    cat: &'a Catalog,
-    index: inputs::Index<'a>,
-    last_accessed: HashMap<&'a str, Vec<&'a LastAccessed>>,
-}
-
-impl std::fmt::Debug for Permissions<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Permissions").finish_non_exhaustive()
-    }
-}
-
-impl<'a> Permissions<'a> {
-    /// Index the snapshot.
-    pub fn new(cat: &'a Catalog, snapshot: &'a Snapshot) -> Self {
-        let mut last_accessed: HashMap<&str, Vec<&LastAccessed>> = HashMap::new();
-        for la in &snapshot.last_accessed {
-            last_accessed
-                .entry(la.role_arn.as_str())
-                .or_default()
-                .push(la);
-        }
-        Self {
-            cat,
-            index: inputs::Index::new(snapshot),
-            last_accessed,
-        }
-    }
-
-    /// Grouped permissions and service access of these roles (of the indexed snapshot), in
-    /// their order.
-    pub fn of(&self, roles: &[rolescope_model::Role]) -> Vec<RolePermissions> {
-        roles
-            .par_iter()
-            .map(|role| {
-                let la = self
-                    .last_accessed
-                    .get(role.arn.as_str())
-                    .map(Vec::as_slice)
-                    .unwrap_or(&[]);
-                let grants = grants_of(self.cat, &self.index, role, la);
-                group(self.cat, &role.arn, role.account_id.as_str(), &grants, la)
-            })
-            .collect()
-    }
+/// Grouped permissions and service access of these evaluated roles, in their order. The
+/// exporter calls it a slice at a time, so 100,000 roles' groups are never held at once.
+pub fn of(ev: &Evaluated<'_>, roles: &[EvaluatedRole<'_>]) -> Vec<RolePermissions> {
+    roles
+        .par_iter()
+        .map(|r| {
+            let grants = grants_of(ev.cat, r);
+            group(
+                ev.cat,
+                &r.role.arn,
+                r.role.account_id.as_str(),
+                &grants,
+                &r.last_accessed,
+            )
+        })
+        .collect()
 }
 
 /// Group one role's grants.

@@ -9,12 +9,10 @@
 //! account itself when it sits directly under the root (a root SCP would reach every account).
 //! Each recommendation is judged against every account under its target.
 
-use crate::Analysis;
-use crate::inputs::Index;
-use rolescope_model::snapshot::Snapshot;
+use crate::{Analysis, Evaluated};
+use rayon::prelude::*;
 use rolescope_model::{ControlPolicyType, Role, Timestamp};
 use rolescope_policy::context::Context;
-use rolescope_policy::summary::{PrincipalPolicies, effective_permissions};
 use rolescope_policy::{Catalog, Decision, Policy, PolicySet, Request};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -247,12 +245,9 @@ struct Usage {
 
 /// The observed world the recommender and the simulator work on.
 pub struct Observed<'a> {
-    cat: &'a Catalog,
-    snapshot: &'a Snapshot,
-    index: Index<'a>,
+    ev: &'a Evaluated<'a>,
     usage: HashMap<&'a str, Usage>,
     lambda_roles: BTreeSet<&'a str>,
-    functions_by_role: HashMap<&'a str, Vec<&'a rolescope_model::Function>>,
 }
 
 impl std::fmt::Debug for Observed<'_> {
@@ -265,96 +260,67 @@ impl std::fmt::Debug for Observed<'_> {
 }
 
 impl<'a> Observed<'a> {
-    /// Index a snapshot and its analysis; `window_days` bounds what counts as used.
-    pub fn new(
-        cat: &'a Catalog,
-        snapshot: &'a Snapshot,
-        analysis: &'a Analysis,
-        window_days: i64,
-    ) -> Self {
-        let index = Index::new(snapshot);
-        let now = snapshot
-            .scan
-            .as_ref()
-            .map(|s| s.finished_at)
-            .unwrap_or(Timestamp::from_millis(0));
-        let horizon = now.millis - window_days * 86_400_000;
+    /// What each role of an evaluated organization used; `window_days` bounds what counts as used.
+    pub fn new(ev: &'a Evaluated<'a>, window_days: i64) -> Self {
+        let cat = ev.cat;
+        let horizon = ev.now.millis - window_days * 86_400_000;
         let recent = |t: &Option<Timestamp>| t.is_some_and(|t| t.millis >= horizon);
-        let mut functions_by_role: HashMap<&str, Vec<&rolescope_model::Function>> = HashMap::new();
-        for f in &snapshot.functions {
-            functions_by_role.entry(&f.role_arn).or_default().push(f);
-        }
-        let lambda_roles: BTreeSet<&str> = analysis
+        let lambda_roles: BTreeSet<&str> = ev
             .roles
             .iter()
-            .filter(|r| r.is_lambda_role)
-            .map(|r| r.role_arn.as_str())
+            .filter(|r| r.is_lambda)
+            .map(|r| r.role.arn.as_str())
             .collect();
-        let mut usage: HashMap<&str, Usage> = HashMap::new();
-        for role in &snapshot.roles {
-            let u = usage.entry(&role.arn).or_default();
-            for f in functions_by_role
-                .get(role.arn.as_str())
-                .into_iter()
-                .flatten()
-            {
-                u.regions.insert(f.region.clone());
-            }
-            if let Some(r) = &role.last_used_region {
-                u.regions.insert(r.clone());
-            }
-        }
-        let mut service_level: Vec<(&str, &str)> = Vec::new();
-        for la in &snapshot.last_accessed {
-            let Some(u) = usage.get_mut(la.role_arn.as_str()) else {
-                continue;
-            };
-            u.known = true;
-            if !recent(&la.last_accessed_at) {
-                continue;
-            }
-            u.services.insert(la.service.clone());
-            if la.actions.is_empty() {
-                service_level.push((&la.role_arn, &la.service));
-            } else {
-                u.actions.extend(
-                    la.actions
-                        .iter()
-                        .filter(|(_, t)| recent(t))
-                        .map(|(a, _)| canonical(cat, a)),
-                );
-            }
-        }
-        // Service-level data only: count every action of the service the role may call as used.
-        for (arn, service) in service_level {
-            let Some(role) = snapshot.roles.iter().find(|r| r.arn == arn) else {
-                continue;
-            };
-            let allowed = allowed_actions(cat, &index, role);
-            let prefix = format!("{service}:");
-            if let Some(u) = usage.get_mut(arn) {
-                u.actions.extend(
-                    allowed
-                        .into_iter()
-                        .filter(|a| a.to_ascii_lowercase().starts_with(&prefix)),
-                );
-            }
-        }
+        let usage = ev
+            .roles
+            .par_iter()
+            .map(|r| {
+                let mut u = Usage::default();
+                u.regions
+                    .extend(r.functions.iter().map(|f| f.region.clone()));
+                u.regions.extend(r.role.last_used_region.iter().cloned());
+                for la in &r.last_accessed {
+                    u.known = true;
+                    if !recent(&la.last_accessed_at) {
+                        continue;
+                    }
+                    u.services.insert(la.service.clone());
+                    if la.actions.is_empty() {
+                        // Service-level data only: every action of the service the role may
+                        // call counts as used.
+                        let prefix = format!("{}:", la.service);
+                        u.actions.extend(
+                            r.summary
+                                .allowed()
+                                .map(|g| &cat.actions[g.action as usize].full_name)
+                                .filter(|a| a.to_ascii_lowercase().starts_with(&prefix))
+                                .cloned(),
+                        );
+                    } else {
+                        u.actions.extend(
+                            la.actions
+                                .iter()
+                                .filter(|(_, t)| recent(t))
+                                .map(|(a, _)| canonical(cat, a)),
+                        );
+                    }
+                }
+                (r.role.arn.as_str(), u)
+            })
+            .collect();
         Observed {
-            cat,
-            snapshot,
-            index,
+            ev,
             usage,
             lambda_roles,
-            functions_by_role,
         }
     }
 
     /// Roles of the accounts under a target.
     fn roles_in(&self, accounts: &BTreeSet<&str>) -> Vec<&'a Role> {
-        self.snapshot
+        self.ev
             .roles
             .iter()
+            .map(|r| r.role)
             .filter(|r| accounts.contains(r.account_id.as_str()))
             .collect()
     }
@@ -425,12 +391,7 @@ impl<'a> Observed<'a> {
             }
         }
         for arn in impact.denied.keys() {
-            for f in self
-                .functions_by_role
-                .get(arn.as_str())
-                .into_iter()
-                .flatten()
-            {
+            for f in self.ev.functions_of(arn) {
                 impact.functions.insert(f.arn.clone());
             }
         }
@@ -455,7 +416,7 @@ impl<'a> Observed<'a> {
         };
         !accounts.is_empty()
             && accounts.iter().all(|acct| {
-                let (levels, _) = self.index.scps(acct);
+                let (levels, _) = self.ev.index.scps(acct);
                 if levels.is_empty() {
                     return false;
                 }
@@ -490,48 +451,20 @@ impl<'a> Observed<'a> {
 /// Simulate a hand-written SCP attached at `target_id` (root, OU or account id) against what the
 /// scan observed under it. Errors name what is wrong with the policy or the target.
 pub fn simulate_policy(
-    cat: &Catalog,
-    snapshot: &Snapshot,
-    analysis: &Analysis,
+    ev: &Evaluated<'_>,
     target_id: &str,
     policy_json: &str,
     settings: &ScpSettings,
 ) -> Result<Impact, String> {
     let policy = Policy::parse(policy_json).map_err(|e| format!("the policy: {e}"))?;
-    let accounts = accounts_under(snapshot, target_id);
+    let accounts = ev.tree.accounts_under(target_id);
     if accounts.is_empty() {
         return Err(format!(
             "{target_id} is no root, OU or account of the snapshot"
         ));
     }
-    let observed = Observed::new(cat, snapshot, analysis, settings.window_days);
+    let observed = Observed::new(ev, settings.window_days);
     Ok(observed.simulate(&accounts, &policy))
-}
-
-/// Every account a policy attached at `target_id` reaches.
-pub fn accounts_under<'s>(snapshot: &'s Snapshot, target_id: &str) -> BTreeSet<&'s str> {
-    snapshot
-        .accounts
-        .iter()
-        .filter(|a| {
-            if a.account_id.as_str() == target_id {
-                return true;
-            }
-            let mut parent = Some(a.parent_id.as_str());
-            while let Some(p) = parent {
-                if p == target_id {
-                    return true;
-                }
-                parent = snapshot
-                    .org_units
-                    .iter()
-                    .find(|u| u.id == p)
-                    .and_then(|u| u.parent_id.as_deref());
-            }
-            false
-        })
-        .map(|a| a.account_id.as_str())
-        .collect()
 }
 
 /// `Allow * on *`, standing in for FullAWSAccess and for an all-powerful caller.
@@ -547,26 +480,6 @@ fn canonical(cat: &Catalog, action: &str) -> String {
     cat.action(action)
         .map(|a| a.full_name.clone())
         .unwrap_or_else(|| action.to_string())
-}
-
-/// Actions a role's identity policies allow after boundary and SCPs.
-fn allowed_actions(cat: &Catalog, index: &Index<'_>, role: &Role) -> Vec<String> {
-    let policies = crate::inputs::resolve(index, role);
-    let identity: Vec<Policy> = policies.identity.iter().map(|(_, p)| p.clone()).collect();
-    let (scps, _) = index.scps(role.account_id.as_str());
-    effective_permissions(
-        cat,
-        &PrincipalPolicies {
-            identity: &identity,
-            boundary: policies.boundary.as_ref(),
-            scps,
-        },
-    )
-    .grants
-    .iter()
-    .filter(|g| g.status.is_allowed())
-    .map(|g| cat.actions[g.action as usize].full_name.clone())
-    .collect()
 }
 
 /// A context in which every positive condition of the policy's statements (other than the
@@ -717,24 +630,19 @@ struct Target<'a> {
 }
 
 /// Targets: the parent OU of each account with functions, or the account itself under the root.
-fn targets(snapshot: &Snapshot) -> Vec<Target<'_>> {
+fn targets<'a>(ev: &Evaluated<'a>) -> Vec<Target<'a>> {
+    let snapshot = ev.snapshot;
     let with_functions: BTreeSet<&str> = snapshot
         .functions
         .iter()
         .map(|f| f.account_id.as_str())
-        .collect();
-    let roots: BTreeSet<&str> = snapshot
-        .org_units
-        .iter()
-        .filter(|u| u.parent_id.is_none())
-        .map(|u| u.id.as_str())
         .collect();
     let mut out: BTreeMap<String, Target<'_>> = BTreeMap::new();
     for a in &snapshot.accounts {
         if !a.scanned || !with_functions.contains(a.account_id.as_str()) {
             continue;
         }
-        let (id, kind, name) = if roots.contains(a.parent_id.as_str()) || a.parent_id.is_empty() {
+        let (id, kind, name) = if ev.tree.is_root(&a.parent_id) || a.parent_id.is_empty() {
             (a.account_id.to_string(), "account", a.name.clone())
         } else {
             let path = snapshot
@@ -754,7 +662,7 @@ fn targets(snapshot: &Snapshot) -> Vec<Target<'_>> {
     }
     // Every account under each target, nested OUs included.
     for t in out.values_mut() {
-        t.accounts = accounts_under(snapshot, &t.id);
+        t.accounts = ev.tree.accounts_under(&t.id);
     }
     out.into_values().collect()
 }
@@ -780,13 +688,9 @@ struct Candidate {
 }
 
 /// Recommend SCPs for the organization of a snapshot.
-pub fn recommend(
-    cat: &Catalog,
-    snapshot: &Snapshot,
-    analysis: &Analysis,
-    settings: &ScpSettings,
-) -> ScpPlan {
-    let observed = Observed::new(cat, snapshot, analysis, settings.window_days);
+pub fn recommend(ev: &Evaluated<'_>, analysis: &Analysis, settings: &ScpSettings) -> ScpPlan {
+    let (cat, snapshot) = (ev.cat, ev.snapshot);
+    let observed = Observed::new(ev, settings.window_days);
     let mut plan = ScpPlan::default();
     let exempt = || -> Value { json!(settings.exempt_principals) };
     let with_exempt = |mut condition: Value| -> Value {
@@ -807,7 +711,7 @@ pub fn recommend(
             .collect()
     };
 
-    for target in targets(snapshot) {
+    for target in targets(ev) {
         let roles = observed.roles_in(&target.accounts);
         let lambda_roles: Vec<&Role> = roles
             .iter()
@@ -930,7 +834,7 @@ pub fn recommend(
             }
             let relies: BTreeSet<String> = privileged
                 .iter()
-                .flat_map(|arn| observed.functions_by_role.get(arn).into_iter().flatten())
+                .flat_map(|arn| observed.ev.functions_of(arn))
                 .map(|f| f.arn.clone())
                 .collect();
             candidates.push(Candidate {
@@ -1132,9 +1036,11 @@ fn boundary_document(observed: &Observed<'_>, roles: &[&Role]) -> Value {
         match observed.usage.get(r.arn.as_str()) {
             Some(u) if u.known => services.extend(u.services.iter().cloned()),
             _ => services.extend(
-                allowed_actions(observed.cat, &observed.index, r)
-                    .iter()
-                    .filter_map(|a| a.split_once(':').map(|(s, _)| s.to_ascii_lowercase())),
+                observed
+                    .ev
+                    .role(&r.arn)
+                    .into_iter()
+                    .flat_map(|e| e.granted_services.iter().map(|s| s.to_string())),
             ),
         }
     }

@@ -1,8 +1,8 @@
 //! SCP recommendations on seeded scenarios: zero-impact service deny, the same SCP with impact,
 //! public access in use reported, packing under the limits.
 
+use crate::Settings;
 use crate::scp::{Guardrail, ScpSettings, lint, recommend, simulate_policy};
-use crate::{Settings, analyze};
 use rolescope_model::snapshot::Snapshot;
 use rolescope_model::{
     Account, AccountId, AccountStatus, ControlPolicy, ControlPolicyType, Function, FunctionUrl,
@@ -129,8 +129,9 @@ fn org() -> Snapshot {
 }
 
 fn plan(s: &Snapshot, settings: &ScpSettings) -> crate::scp::ScpPlan {
-    let a = analyze(catalog(), s, &Settings::default());
-    recommend(catalog(), s, &a, settings)
+    let ev = crate::Evaluated::new(catalog(), s, Settings::default().unused_days);
+    let a = crate::analyze_evaluated(&ev, &Settings::default());
+    recommend(&ev, &a, settings)
 }
 
 fn with(plan: &crate::scp::ScpPlan, g: Guardrail) -> &crate::scp::Recommendation {
@@ -193,21 +194,13 @@ fn the_same_scp_has_impact_once_a_function_uses_sqs_and_is_not_safe() {
     b.functions.push(function("queue", "queue-fn"));
     b.last_accessed
         .push(used("queue-fn", "sqs", &["sqs:SendMessage"], 7));
-    let analysis = analyze(catalog(), &b, &Settings::default());
+    let ev = crate::Evaluated::new(catalog(), &b, Settings::default().unused_days);
     // The SCP from scenario A names its roles; widen it to the new one as a reviewer would.
     let scp = scp.replace(
         "\"arn:aws:iam::*:role/orders-fn\"",
         "\"arn:aws:iam::*:role/orders-fn\",\"arn:aws:iam::*:role/queue-fn\"",
     );
-    let impact = simulate_policy(
-        catalog(),
-        &b,
-        &analysis,
-        "ou-apps",
-        &scp,
-        &ScpSettings::default(),
-    )
-    .unwrap();
+    let impact = simulate_policy(&ev, "ou-apps", &scp, &ScpSettings::default()).unwrap();
     assert_eq!(
         impact.roles(),
         vec![format!("arn:aws:iam::{ACCT}:role/queue-fn")]

@@ -1,8 +1,8 @@
 //! `rolescope analyze`: a snapshot in, findings out (JSON Lines on stdout), exit code by severity.
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::Args;
-use rolescope_analysis::{Analysis, Settings, Severity, analyze};
+use rolescope_analysis::{Severity, analyze};
 use rolescope_model::snapshot::Snapshot;
 use std::io::Write;
 use std::path::PathBuf;
@@ -19,10 +19,10 @@ pub struct AnalyzeArgs {
     #[arg(long)]
     fail_on: Option<String>,
     /// Days without use after which a role or service counts as unused.
-    #[arg(long, default_value_t = 90)]
+    #[arg(long, default_value_t = rolescope_analysis::Settings::default().unused_days)]
     unused_days: i64,
     /// Functions sharing one role above which the role is reported.
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = rolescope_analysis::Settings::default().shared_role_threshold)]
     shared_role_threshold: usize,
     /// Print this role's effective permissions instead of findings: one JSON line per granted
     /// action (status, access level, resources, granting policies, last use).
@@ -41,6 +41,8 @@ pub struct AnalyzeArgs {
     /// of findings.
     #[arg(long, conflicts_with = "role")]
     roles: bool,
+    #[command(flatten)]
+    scp: crate::scp_cmd::ScpOptions,
 }
 
 /// Parse `--fail-on`.
@@ -54,52 +56,15 @@ pub fn fail_on(value: Option<&str>) -> Result<Option<Severity>> {
         .transpose()
 }
 
-/// Count findings by severity (live ones only) and print the table on stderr.
-pub fn print_summary(analysis: &Analysis) {
-    let mut counts = [0usize; 5];
-    let mut mitigated = 0;
-    for f in &analysis.findings {
-        if f.mitigated_by.is_some() {
-            mitigated += 1;
-        } else {
-            counts[f.severity as usize] += 1;
-        }
-    }
-    eprintln!(
-        "  findings   {} critical · {} high · {} medium · {} low · {} info · {mitigated} mitigated",
-        counts[0], counts[1], counts[2], counts[3], counts[4]
-    );
-}
-
-/// The exit code for a finding set and a threshold.
-pub fn exit_code(analysis: &Analysis, threshold: Option<Severity>) -> ExitCode {
-    match threshold {
-        Some(t)
-            if analysis
-                .findings
-                .iter()
-                .any(|f| f.mitigated_by.is_none() && f.severity <= t) =>
-        {
-            ExitCode::from(1)
-        }
-        _ => ExitCode::SUCCESS,
-    }
-}
-
-pub fn settings(unused_days: i64, shared_role_threshold: usize) -> Result<Settings> {
-    if unused_days < 1 {
-        bail!("--unused-days must be at least 1");
-    }
-    Ok(Settings {
-        unused_days,
-        shared_role_threshold,
-    })
-}
-
 pub fn run(args: AnalyzeArgs) -> Result<ExitCode> {
     let threshold = fail_on(args.fail_on.as_deref())?;
-    let settings = settings(args.unused_days, args.shared_role_threshold)?;
-    let snapshot = Snapshot::read(&args.snapshot).context("reading the snapshot")?;
+    let settings = crate::scp_cmd::settings(
+        args.unused_days,
+        Some(args.shared_role_threshold),
+        &args.scp,
+    )?;
+    let snapshot = Snapshot::read(&args.snapshot)
+        .with_context(|| format!("reading the snapshot {}", args.snapshot.display()))?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     if let Some(role) = &args.role {
@@ -112,7 +77,34 @@ pub fn run(args: AnalyzeArgs) -> Result<ExitCode> {
         out.flush()?;
         return Ok(ExitCode::SUCCESS);
     }
-    let analysis = analyze(rolescope_policy::catalog(), &snapshot, &settings);
+    // With --out, the whole pipeline (datasets, SCPs, SQL) runs and its analysis is printed.
+    let written = match &args.out {
+        Some(target) => {
+            let dest = crate::output::destination(
+                target,
+                args.profile.as_deref(),
+                args.endpoint_url.as_deref(),
+                None,
+            )?;
+            let outcome = rolescope_pipeline::run(
+                &snapshot,
+                &settings,
+                &dest,
+                rolescope_pipeline::SnapshotWrite::Store,
+                &mut |_| {},
+            )?;
+            Some((outcome, dest))
+        }
+        None => None,
+    };
+    let alone;
+    let analysis = match &written {
+        Some((outcome, _)) => &outcome.analysis,
+        None => {
+            alone = analyze(rolescope_policy::catalog(), &snapshot, &settings.analysis);
+            &alone
+        }
+    };
     if args.roles {
         for r in &analysis.roles {
             serde_json::to_writer(&mut out, r)?;
@@ -125,23 +117,21 @@ pub fn run(args: AnalyzeArgs) -> Result<ExitCode> {
         }
     }
     out.flush()?;
-    if let Some(out) = &args.out {
-        let dest = crate::output::destination(
-            out,
-            args.profile.as_deref(),
-            args.endpoint_url.as_deref(),
-            None,
-        )?;
-        let files =
-            rolescope_exporter::export(rolescope_policy::catalog(), &snapshot, &analysis, &dest)
-                .context("writing the datasets")?;
-        eprintln!("  datasets   {} Parquet files under {dest}", files.len());
-    }
     eprintln!(
         "rolescope analyze: {} roles, {} functions",
         analysis.roles.len(),
         snapshot.functions.len()
     );
-    print_summary(&analysis);
-    Ok(exit_code(&analysis, threshold))
+    let summary = match &written {
+        Some((outcome, dest)) => {
+            crate::summary::print_outcome(outcome, dest);
+            outcome.summary.clone()
+        }
+        None => {
+            let summary = rolescope_pipeline::Summary::of(analysis);
+            crate::summary::print_findings(&summary);
+            summary
+        }
+    };
+    Ok(crate::summary::exit_code(&summary, threshold))
 }

@@ -71,9 +71,6 @@ pub struct DemoArgs {
     /// No progress bars.
     #[arg(long, short)]
     quiet: bool,
-    /// Log detail on stderr (-v info, -vv debug).
-    #[arg(long, short, action = clap::ArgAction::Count)]
-    verbose: u8,
 }
 
 /// `member:N` → the N-th member's id.
@@ -98,7 +95,6 @@ fn account_ref(world: &World, s: &str) -> Result<String> {
 }
 
 pub fn run(args: DemoArgs) -> Result<ExitCode> {
-    crate::scan_cmd::init_logging(args.verbose);
     let spec = match args.scenario.as_str() {
         "demo" => Spec::demo(),
         other => Spec::scenario(other)
@@ -178,8 +174,7 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
             quiet: args.quiet,
             strict: args.strict,
             threshold: crate::analyze_cmd::fail_on(args.fail_on.as_deref())?,
-            settings: crate::analyze_cmd::settings(90, 5)?,
-            scp: rolescope_analysis::scp::ScpSettings::default(),
+            settings: rolescope_pipeline::Settings::default(),
         },
     )?;
     let wall = started.elapsed().as_secs_f64();
@@ -203,6 +198,14 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
                 "requests_per_second": lane.requests as f64 / (to - from).max(1e-9),
             })
         });
+        let stage = |names: &[&str]| -> f64 {
+            outcome
+                .stages
+                .iter()
+                .filter(|s| names.contains(&s.name))
+                .map(|s| s.seconds)
+                .sum()
+        };
         let report = serde_json::json!({
             "scenario": args.scenario,
             "time_scale": args.time_scale,
@@ -216,10 +219,16 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
             "collection_errors": outcome.counts.3,
             "wall_seconds": wall,
             "collect_seconds": outcome.collect_secs,
-            "analysis_seconds": outcome.analysis_secs,
-            "export_seconds": outcome.export_secs,
-            "datasets_seconds": outcome.datasets_secs,
-            "scp_seconds": outcome.scp_secs,
+            "stage_seconds": outcome
+                .stages
+                .iter()
+                .map(|s| (s.name.to_string(), serde_json::json!(s.seconds)))
+                .collect::<serde_json::Map<_, _>>(),
+            "after_collection_seconds": stage(&["snapshot", "evaluate", "analysis", "datasets", "scp", "sql", "commit"]),
+            "analysis_seconds": stage(&["evaluate", "analysis"]),
+            "datasets_seconds": stage(&["datasets", "commit"]),
+            "scp_seconds": stage(&["scp"]),
+            "export_seconds": stage(&["datasets", "scp", "sql", "commit"]),
             "rows_written": outcome.rows,
             "bound_seconds": floor.seconds,
             "ratio_to_bound": outcome.collect_secs / floor.seconds.max(1e-9),

@@ -33,6 +33,11 @@ pub struct ImportArgs {
     /// Exit 1 when a live finding at or above this severity exists.
     #[arg(long)]
     fail_on: Option<String>,
+    /// Days without use after which a role or service counts as unused.
+    #[arg(long, default_value_t = rolescope_analysis::Settings::default().unused_days)]
+    unused_days: i64,
+    #[command(flatten)]
+    scp: crate::scp_cmd::ScpOptions,
 }
 
 pub fn run(args: ImportArgs) -> Result<ExitCode> {
@@ -62,22 +67,18 @@ pub fn run(args: ImportArgs) -> Result<ExitCode> {
         args.endpoint_url.as_deref(),
         None,
     )?;
-    let path = crate::output::put_snapshot(&dest, &snapshot)?;
-    let analysis = rolescope_analysis::analyze(
-        rolescope_policy::catalog(),
-        &snapshot,
-        &crate::analyze_cmd::settings(90, 5)?,
-    );
-    let files =
-        rolescope_exporter::export(rolescope_policy::catalog(), &snapshot, &analysis, &dest)
-            .context("writing the datasets")?;
     eprintln!(
         "rolescope import: {} roles, {} functions from account {account}",
         snapshot.roles.len(),
         snapshot.functions.len()
     );
-    crate::analyze_cmd::print_summary(&analysis);
-    eprintln!("  snapshot   {path}");
-    eprintln!("  datasets   {} Parquet files under {dest}", files.len());
-    Ok(crate::analyze_cmd::exit_code(&analysis, threshold))
+    let outcome = rolescope_pipeline::run(
+        &snapshot,
+        &crate::scp_cmd::settings(args.unused_days, None, &args.scp)?,
+        &dest,
+        rolescope_pipeline::SnapshotWrite::Store,
+        &mut |_| {},
+    )?;
+    crate::summary::print_outcome(&outcome, &dest);
+    Ok(crate::summary::exit_code(&outcome.summary, threshold))
 }

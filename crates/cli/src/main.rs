@@ -11,6 +11,7 @@ mod output;
 mod policy_cmd;
 mod scan_cmd;
 mod scp_cmd;
+mod summary;
 
 use clap::{CommandFactory, Parser, Subcommand};
 use std::process::ExitCode;
@@ -31,6 +32,9 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Log detail on stderr (-v: each stage with its duration and counts; -vv: debug).
+    #[arg(long, short, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
 }
 
 #[derive(Debug, Subcommand)]
@@ -52,8 +56,27 @@ enum Command {
     Scp(Box<scp_cmd::ScpArgs>),
 }
 
+/// The one tracing subscriber, on stderr, for every command. At `-v` each pipeline stage is
+/// logged as its span closes, with its duration and item count.
+fn init_logging(verbose: u8) {
+    use tracing_subscriber::fmt::format::FmtSpan;
+    let (level, spans) = match verbose {
+        0 => (tracing::Level::WARN, FmtSpan::NONE),
+        1 => (tracing::Level::INFO, FmtSpan::CLOSE),
+        _ => (tracing::Level::DEBUG, FmtSpan::CLOSE),
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_span_events(spans)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
 fn main() -> ExitCode {
-    let argv = match config::apply(&Cli::command(), std::env::args_os().collect()) {
+    // Built, so the global flags (-v) are known to every subcommand, --config files included.
+    let mut command = Cli::command();
+    command.build();
+    let argv = match config::apply(&command, std::env::args_os().collect()) {
         Ok(argv) => argv,
         Err(e) => {
             eprintln!("rolescope: error: {e:#}");
@@ -61,6 +84,7 @@ fn main() -> ExitCode {
         }
     };
     let cli = Cli::parse_from(argv);
+    init_logging(cli.verbose);
     let result = match cli.command {
         Command::Policy(cmd) => policy_cmd::run(cmd),
         Command::Demo(args) => demo_cmd::run(*args),

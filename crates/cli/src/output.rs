@@ -2,7 +2,6 @@
 
 use anyhow::{Context, Result};
 use rolescope_exporter::{Destination, S3Credentials, S3Options};
-use rolescope_model::snapshot::Snapshot;
 
 /// Where the output of a command goes. For `s3://`, credentials come from the standard AWS chain
 /// (honouring `profile`); `endpoint_url` (or `AWS_ENDPOINT_URL`) points at an S3-compatible store.
@@ -36,20 +35,4 @@ pub fn destination(
         }),
     };
     Destination::parse(out, &options).map_err(Into::into)
-}
-
-/// `snapshots/dt=YYYY-MM-DD/<scan_id>.jsonl`: one object per scan, partitioned like the datasets.
-pub fn snapshot_key(scan_id: &str, date: &str) -> String {
-    format!("snapshots/dt={date}/{scan_id}.jsonl")
-}
-
-/// Store the snapshot atomically; returns where it went.
-pub fn put_snapshot(out: &Destination, snapshot: &Snapshot) -> Result<String> {
-    let scan = snapshot
-        .scan
-        .as_ref()
-        .context("the snapshot has no scan record")?;
-    let key = snapshot_key(&scan.scan_id, &scan.started_at.date());
-    out.put_streamed(&key, |w| snapshot.write_to(w))
-        .with_context(|| format!("writing the snapshot to {}", out.location(&key)))
 }

@@ -83,16 +83,13 @@ pub struct ScanArgs {
     #[arg(long)]
     fail_on: Option<String>,
     /// Days without use after which a role or service counts as unused.
-    #[arg(long, default_value_t = 90)]
+    #[arg(long, default_value_t = rolescope_analysis::Settings::default().unused_days)]
     unused_days: i64,
     #[command(flatten)]
     scp: crate::scp_cmd::ScpOptions,
     /// No progress bars.
     #[arg(long, short)]
     quiet: bool,
-    /// Log detail on stderr (-v info, -vv debug).
-    #[arg(long, short, action = clap::ArgAction::Count)]
-    verbose: u8,
 }
 
 fn account_ids(list: &[String], flag: &str) -> Result<Vec<AccountId>> {
@@ -140,20 +137,7 @@ impl ScanArgs {
     }
 }
 
-pub fn init_logging(verbose: u8) {
-    let level = match verbose {
-        0 => tracing::Level::WARN,
-        1 => tracing::Level::INFO,
-        _ => tracing::Level::DEBUG,
-    };
-    let _ = tracing_subscriber::fmt()
-        .with_max_level(level)
-        .with_writer(std::io::stderr)
-        .try_init();
-}
-
 pub fn run(args: ScanArgs) -> Result<ExitCode> {
-    init_logging(args.verbose);
     let config = args.config()?;
     // Resolve the output before scanning: a bad --out fails in seconds, not after the scan.
     let dest = crate::output::destination(
@@ -174,8 +158,7 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
             quiet: args.quiet,
             strict: args.strict,
             threshold: crate::analyze_cmd::fail_on(args.fail_on.as_deref())?,
-            settings: crate::analyze_cmd::settings(args.unused_days, 5)?,
-            scp: args.scp.settings(args.unused_days)?,
+            settings: crate::scp_cmd::settings(args.unused_days, None, &args.scp)?,
         },
     )?;
     Ok(outcome.exit)
@@ -191,13 +174,11 @@ pub struct Pipeline {
     pub strict: bool,
     /// `--fail-on`.
     pub threshold: Option<rolescope_analysis::Severity>,
-    /// Analysis settings.
-    pub settings: rolescope_analysis::Settings,
-    /// SCP settings.
-    pub scp: rolescope_analysis::scp::ScpSettings,
+    /// Analysis and SCP settings.
+    pub settings: rolescope_pipeline::Settings,
 }
 
-/// What a pipeline run produced, for callers that report more (demo, benchmarks).
+/// What a scan produced, for callers that report more (demo, benchmarks).
 pub struct Outcome {
     /// The exit code.
     pub exit: ExitCode,
@@ -207,18 +188,12 @@ pub struct Outcome {
     pub counts: (usize, usize, usize, usize),
     /// Wall time of collection.
     pub collect_secs: f64,
-    /// Peak resident set (Linux) at the end of each stage: collect, snapshot, analysis,
-    /// datasets, scp. The peak only grows, so each figure is the peak up to that stage.
+    /// The pipeline's stages after collection, with their times.
+    pub stages: Vec<rolescope_pipeline::Stage>,
+    /// Peak resident set (Linux) at the end of collection and of each later stage. The peak
+    /// only grows, so each figure is the peak up to that stage.
     pub peak_rss: Vec<(&'static str, Option<u64>)>,
-    /// Wall time of analysis.
-    pub analysis_secs: f64,
-    /// Wall time of the export (datasets and SCPs).
-    pub export_secs: f64,
-    /// Of which: writing the datasets.
-    pub datasets_secs: f64,
-    /// Of which: recommending and writing the SCPs.
-    pub scp_secs: f64,
-    /// Rows written across the datasets.
+    /// Rows written across the main datasets.
     pub rows: usize,
 }
 
@@ -230,17 +205,13 @@ pub fn peak_rss_bytes() -> Option<u64> {
     Some(kb * 1024)
 }
 
-/// Collect → snapshot → analyse → export → SCP recommendations, with progress on stderr and the
-/// summary at the end. Shared by `scan` and `demo`.
-pub fn pipeline(
+/// Collect with progress bars on stderr, then stop the runtime.
+fn collect(
     runtime: tokio::runtime::Runtime,
     config: CollectorConfig,
-    p: &Pipeline,
-) -> Result<Outcome> {
-    let dest = &p.dest;
-    let started = std::time::Instant::now();
+    quiet: bool,
+) -> Result<rolescope_collector::Collected> {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let quiet = p.quiet;
     let collected = runtime.block_on(async move {
         let render = tokio::spawn(async move {
             let bar = if quiet {
@@ -273,6 +244,22 @@ pub fn pipeline(
     // returns what they freed (an idle thread's freed pages otherwise stay resident through the
     // analysis and the export: ~250 MB at 2,000 accounts).
     runtime.shutdown_timeout(std::time::Duration::from_secs(5));
+    Ok(collected)
+}
+
+/// Collect, then the library pipeline (snapshot, analysis, datasets, SCPs, SQL, commit), with
+/// progress on stderr and the summary at the end. Shared by `scan` and `demo`.
+pub fn pipeline(
+    runtime: tokio::runtime::Runtime,
+    config: CollectorConfig,
+    p: &Pipeline,
+) -> Result<Outcome> {
+    let dest = &p.dest;
+    let started = std::time::Instant::now();
+    let collected = {
+        let _span = tracing::info_span!("stage", stage = "collect").entered();
+        collect(runtime, config, p.quiet)?
+    };
     let collect_secs = started.elapsed().as_secs_f64();
     let mut peak_rss = vec![("collect", peak_rss_bytes())];
 
@@ -281,10 +268,6 @@ pub fn pipeline(
         .scan
         .as_ref()
         .context("collector returned no scan record")?;
-    // The error names the object; what was collected is lost only if the store refuses it.
-    let path = crate::output::put_snapshot(dest, snapshot)?;
-    peak_rss.push(("snapshot", peak_rss_bytes()));
-
     let scanned = snapshot.accounts.iter().filter(|a| a.scanned).count();
     eprintln!("rolescope scan {}", scan.scan_id);
     eprintln!(
@@ -299,47 +282,31 @@ pub fn pipeline(
         "  errors     {} (see collection_error records)",
         snapshot.collection_errors.len()
     );
-    let t = std::time::Instant::now();
-    let analysis = rolescope_analysis::analyze(rolescope_policy::catalog(), snapshot, &p.settings);
-    let analysis_secs = t.elapsed().as_secs_f64();
-    peak_rss.push(("analysis", peak_rss_bytes()));
-    let t = std::time::Instant::now();
-    crate::analyze_cmd::print_summary(&analysis);
-    eprintln!("  snapshot   {path}");
-    let datasets_started = std::time::Instant::now();
-    let files = rolescope_exporter::export(rolescope_policy::catalog(), snapshot, &analysis, dest)
-        .context("writing the datasets (the snapshot above is complete and can be re-exported with `rolescope analyze --out`)")?;
-    let datasets_secs = datasets_started.elapsed().as_secs_f64();
-    peak_rss.push(("datasets", peak_rss_bytes()));
-    let scp_started = std::time::Instant::now();
-    let plan = rolescope_analysis::scp::recommend(
-        rolescope_policy::catalog(),
+    let outcome = rolescope_pipeline::run(
         snapshot,
-        &analysis,
-        &p.scp,
-    );
-    rolescope_exporter::scp::export_scp(
-        &plan,
-        &p.scp,
-        &scan.scan_id,
-        &scan.started_at.date(),
+        &p.settings,
         dest,
+        rolescope_pipeline::SnapshotWrite::Store,
+        &mut |stage| peak_rss.push((stage.name, peak_rss_bytes())),
     )
-    .context("writing the SCP recommendations")?;
-    let scp_secs = scp_started.elapsed().as_secs_f64();
-    peak_rss.push(("scp", peak_rss_bytes()));
-    rolescope_exporter::ddl::export_sql(dest).context("writing the Athena SQL")?;
-    eprintln!(
-        "  datasets   {} Parquet files under {dest} (Athena SQL in athena/)",
-        files.len()
-    );
-    crate::scp_cmd::print_plan(&plan);
-    eprintln!("  SCP review {}", dest.location("scp/README.md"));
-    let export_secs = t.elapsed().as_secs_f64();
+    .map_err(|e| {
+        let stored = !matches!(e, rolescope_pipeline::PipelineError::Snapshot { .. });
+        let key = rolescope_pipeline::snapshot_key(&scan.scan_id, &scan.started_at.date());
+        let e = anyhow::Error::from(e);
+        if stored {
+            e.context(format!(
+                "the snapshot {} is complete: finish with `rolescope analyze --snapshot FILE --out {dest}`",
+                dest.location(&key)
+            ))
+        } else {
+            e
+        }
+    })?;
+    crate::summary::print_outcome(&outcome, dest);
     let exit = if p.strict && !snapshot.collection_errors.is_empty() {
         ExitCode::from(2)
     } else {
-        crate::analyze_cmd::exit_code(&analysis, p.threshold)
+        crate::summary::exit_code(&outcome.summary, p.threshold)
     };
     Ok(Outcome {
         exit,
@@ -347,27 +314,16 @@ pub fn pipeline(
         counts: (
             snapshot.functions.len(),
             snapshot.roles.len(),
-            analysis.findings.len(),
+            outcome.analysis.findings.len(),
             snapshot.collection_errors.len(),
         ),
         collect_secs,
+        stages: outcome.stages.clone(),
         peak_rss,
-        analysis_secs,
-        export_secs,
-        datasets_secs,
-        scp_secs,
-        rows: rows_written(snapshot, &analysis),
+        rows: snapshot.accounts.len()
+            + snapshot.functions.len()
+            + snapshot.roles.len()
+            + outcome.analysis.findings.len()
+            + snapshot.collection_errors.len(),
     })
-}
-
-/// Rows of the main datasets (for throughput figures).
-fn rows_written(
-    snapshot: &rolescope_model::snapshot::Snapshot,
-    analysis: &rolescope_analysis::Analysis,
-) -> usize {
-    snapshot.accounts.len()
-        + snapshot.functions.len()
-        + snapshot.roles.len()
-        + analysis.findings.len()
-        + snapshot.collection_errors.len()
 }

@@ -1,6 +1,6 @@
 //! `rolescope scp`: SCP recommendations from a saved snapshot, or the impact of a hand-written SCP.
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::Args;
 use rolescope_analysis::scp::{ScpPlan, ScpSettings};
 use rolescope_model::snapshot::Snapshot;
@@ -11,43 +11,48 @@ use std::process::ExitCode;
 /// Knobs shared by `scan` and `scp`.
 #[derive(Debug, Args)]
 pub struct ScpOptions {
-    /// Characters per SCP (AWS default 5,120; some organizations have 10,240).
-    #[arg(long, default_value_t = 5_120)]
+    /// Characters per SCP (AWS's quota; lower it if your organization's is lower).
+    #[arg(long, default_value_t = ScpSettings::default().max_chars)]
     scp_max_chars: usize,
-    /// SCPs per root/OU/account, FullAWSAccess included (AWS default 5).
-    #[arg(long, default_value_t = 5)]
+    /// SCPs per root/OU/account, FullAWSAccess included (AWS's quota).
+    #[arg(long, default_value_t = ScpSettings::default().max_per_target)]
     scp_max_per_target: usize,
     /// Principal ARN pattern every guardrail exempts (repeatable; break-glass, pipelines).
     /// Default: OrganizationAccountAccessRole.
     #[arg(long = "exempt-principal", value_name = "ARN_PATTERN")]
     exempt_principals: Vec<String>,
     /// Name of the permission boundary new Lambda execution roles must carry.
-    #[arg(long, default_value = "RolescopeLambdaBoundary")]
+    #[arg(long, default_value_t = ScpSettings::default().boundary_name)]
     boundary_name: String,
 }
 
-impl ScpOptions {
-    /// Library settings; `window_days` is the usage window (`--unused-days`).
-    pub fn settings(&self, window_days: i64) -> Result<ScpSettings> {
-        if self.scp_max_chars < 200 {
-            bail!("--scp-max-chars must be at least 200");
-        }
-        if self.scp_max_per_target < 1 {
-            bail!("--scp-max-per-target must be at least 1");
-        }
-        let defaults = ScpSettings::default();
-        Ok(ScpSettings {
-            max_chars: self.scp_max_chars,
-            max_per_target: self.scp_max_per_target,
-            exempt_principals: if self.exempt_principals.is_empty() {
-                defaults.exempt_principals
+/// The pipeline settings from the flags every command shares; `None` keeps the library's
+/// default for the shared-role threshold.
+pub fn settings(
+    unused_days: i64,
+    shared_role_threshold: Option<usize>,
+    scp: &ScpOptions,
+) -> Result<rolescope_pipeline::Settings> {
+    let defaults = rolescope_pipeline::Settings::default();
+    let settings = rolescope_pipeline::Settings {
+        analysis: rolescope_analysis::Settings {
+            unused_days,
+            shared_role_threshold: shared_role_threshold
+                .unwrap_or(defaults.analysis.shared_role_threshold),
+        },
+        scp: ScpSettings {
+            max_chars: scp.scp_max_chars,
+            max_per_target: scp.scp_max_per_target,
+            exempt_principals: if scp.exempt_principals.is_empty() {
+                defaults.scp.exempt_principals
             } else {
-                self.exempt_principals.clone()
+                scp.exempt_principals.clone()
             },
-            window_days,
-            boundary_name: self.boundary_name.clone(),
-        })
-    }
+            window_days: unused_days,
+            boundary_name: scp.boundary_name.clone(),
+        },
+    };
+    Ok(settings.validated()?)
 }
 
 /// Arguments of `rolescope scp`.
@@ -66,7 +71,7 @@ pub struct ScpArgs {
     #[arg(long)]
     target: Option<String>,
     /// Days of last-accessed data that count as used.
-    #[arg(long, default_value_t = 90)]
+    #[arg(long, default_value_t = rolescope_analysis::Settings::default().unused_days)]
     unused_days: i64,
     #[command(flatten)]
     options: ScpOptions,
@@ -90,23 +95,17 @@ pub fn print_plan(plan: &ScpPlan) {
 }
 
 pub fn run(args: ScpArgs) -> Result<ExitCode> {
-    let settings = args.options.settings(args.unused_days)?;
+    let settings = settings(args.unused_days, None, &args.options)?;
     let snapshot = Snapshot::read(&args.snapshot).context("reading the snapshot")?;
     let cat = rolescope_policy::catalog();
-    let analysis = rolescope_analysis::analyze(
-        cat,
-        &snapshot,
-        &crate::analyze_cmd::settings(args.unused_days, 5)?,
-    );
+    let ev = rolescope_analysis::Evaluated::new(cat, &snapshot, settings.analysis.unused_days);
     if let Some(file) = &args.simulate {
         let text =
             std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
         let target = args.target.as_deref().unwrap_or_default();
-        let impact = rolescope_analysis::scp::simulate_policy(
-            cat, &snapshot, &analysis, target, &text, &settings,
-        )
-        .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
-        let problems = rolescope_analysis::scp::lint(cat, &text, settings.max_chars);
+        let impact = rolescope_analysis::scp::simulate_policy(&ev, target, &text, &settings.scp)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+        let problems = rolescope_analysis::scp::lint(cat, &text, settings.scp.max_chars);
         let stdout = std::io::stdout();
         let mut out = stdout.lock();
         serde_json::to_writer(
@@ -124,6 +123,7 @@ pub fn run(args: ScpArgs) -> Result<ExitCode> {
         out.write_all(b"\n")?;
         return Ok(ExitCode::SUCCESS);
     }
+    let analysis = rolescope_analysis::analyze_evaluated(&ev, &settings.analysis);
     let out = args.out.as_deref().unwrap_or_default();
     let dest = crate::output::destination(
         out,
@@ -131,14 +131,14 @@ pub fn run(args: ScpArgs) -> Result<ExitCode> {
         args.endpoint_url.as_deref(),
         None,
     )?;
-    let plan = rolescope_analysis::scp::recommend(cat, &snapshot, &analysis, &settings);
+    let plan = rolescope_analysis::scp::recommend(&ev, &analysis, &settings.scp);
     let scan = snapshot
         .scan
         .as_ref()
         .context("the snapshot has no scan record")?;
     rolescope_exporter::scp::export_scp(
         &plan,
-        &settings,
+        &settings.scp,
         &scan.scan_id,
         &scan.started_at.date(),
         &dest,

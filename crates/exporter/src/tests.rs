@@ -18,6 +18,18 @@ fn temp(name: &str) -> PathBuf {
     dir
 }
 
+/// Evaluate and export, as the pipeline does.
+fn export_all(
+    s: &Snapshot,
+    a: &rolescope_analysis::Analysis,
+    out: &Destination,
+) -> Result<Vec<String>, crate::ExportError> {
+    let ev = rolescope_analysis::Evaluated::new(cat(), s, 90);
+    let mut files = export(&ev, a, out)?;
+    files.push(crate::commit(&ev, a, out)?);
+    Ok(files)
+}
+
 fn cat() -> &'static rolescope_policy::Catalog {
     rolescope_policy::catalog()
 }
@@ -121,18 +133,21 @@ fn every_batch_carries_its_tables_schema() {
     let s = snapshot();
     let a = rolescope_analysis::analyze(rolescope_policy::catalog(), &s, &Default::default());
     let out = temp("schemas");
-    let files = export(cat(), &s, &a, &Destination::local(&out)).unwrap();
+    let files = export_all(&s, &a, &Destination::local(&out)).unwrap();
     // scp_recommendations is written by `scp::export_scp`, tested below.
     let tables: Vec<_> = TABLES
         .iter()
         .filter(|t| t.name != "scp_recommendations")
         .collect();
     assert_eq!(files.len(), tables.len());
-    for (def, file) in tables.into_iter().zip(&files) {
-        assert!(
-            std::path::Path::new(file).starts_with(out.join(def.name).join("dt=2027-01-15")),
-            "{file}"
-        );
+    // scan_runs, the commit record, is the last file written.
+    assert!(files.last().unwrap().contains("scan_runs"), "{files:?}");
+    for def in tables {
+        let dir = out.join(def.name).join("dt=2027-01-15");
+        let file = files
+            .iter()
+            .find(|f| std::path::Path::new(f).starts_with(&dir))
+            .unwrap_or_else(|| panic!("no file for {}", def.name));
         let reader =
             ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(file).unwrap()).unwrap();
         assert_eq!(reader.schema().as_ref(), &def.schema(), "{}", def.name);
@@ -144,7 +159,7 @@ fn round_trip_keeps_ids_types_and_values() {
     let s = snapshot();
     let a = rolescope_analysis::analyze(rolescope_policy::catalog(), &s, &Default::default());
     let out = temp("roundtrip");
-    export(cat(), &s, &a, &Destination::local(&out)).unwrap();
+    export_all(&s, &a, &Destination::local(&out)).unwrap();
     let read = |table: &str| read_table(&out, table);
     use arrow_array::{Array, BooleanArray, StringArray, TimestampMillisecondArray};
     let accounts = read("accounts");
@@ -197,8 +212,8 @@ fn rerun_with_the_same_scan_id_replaces_and_failed_writes_leave_nothing() {
     let s = snapshot();
     let a = rolescope_analysis::analyze(rolescope_policy::catalog(), &s, &Default::default());
     let out = temp("rerun");
-    let first = export(cat(), &s, &a, &Destination::local(&out)).unwrap();
-    let second = export(cat(), &s, &a, &Destination::local(&out)).unwrap();
+    let first = export_all(&s, &a, &Destination::local(&out)).unwrap();
+    let second = export_all(&s, &a, &Destination::local(&out)).unwrap();
     assert_eq!(first, second);
     let parquet_files = |dir: &std::path::Path| {
         std::fs::read_dir(dir)
@@ -221,7 +236,7 @@ fn rerun_with_the_same_scan_id_replaces_and_failed_writes_leave_nothing() {
     // A plain file where the table folder should be: the write fails and leaves no file behind.
     let blocked = temp("blocked");
     std::fs::write(blocked.join("scan_runs"), b"").unwrap();
-    let err = export(cat(), &s, &a, &Destination::local(&blocked))
+    let err = export_all(&s, &a, &Destination::local(&blocked))
         .unwrap_err()
         .to_string();
     assert!(err.contains("scan_runs"), "{err}");
@@ -310,7 +325,7 @@ fn role_permissions_compress_whole_services_and_list_the_rest() {
     let s = snapshot();
     let a = rolescope_analysis::analyze(cat(), &s, &Default::default());
     let out = temp("permissions");
-    export(cat(), &s, &a, &Destination::local(&out)).unwrap();
+    export_all(&s, &a, &Destination::local(&out)).unwrap();
     let batches = read_table(&out, "role_permissions");
     assert_eq!(batches.len(), 1);
     let b = batches[0].clone();
@@ -401,9 +416,10 @@ fn role_permissions_compress_whole_services_and_list_the_rest() {
 fn scp_recommendations_are_written_as_files_table_summary_and_script() {
     use rolescope_analysis::scp::{ScpSettings, recommend};
     let s = snapshot();
-    let a = rolescope_analysis::analyze(cat(), &s, &Default::default());
+    let ev = rolescope_analysis::Evaluated::new(cat(), &s, 90);
+    let a = rolescope_analysis::analyze_evaluated(&ev, &Default::default());
     let settings = ScpSettings::default();
-    let plan = recommend(cat(), &s, &a, &settings);
+    let plan = recommend(&ev, &a, &settings);
     assert!(!plan.recommendations.is_empty());
     let out = temp("scp");
     let written = crate::scp::export_scp(

@@ -7,6 +7,7 @@
 
 pub mod ids;
 pub mod snapshot;
+pub mod tree;
 
 pub use ids::{AccountId, Timestamp};
 use serde::{Deserialize, Serialize};

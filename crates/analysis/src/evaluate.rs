@@ -1,0 +1,292 @@
+//! The evaluated organization: everything later stages read about the roles of a snapshot,
+//! computed once.
+//!
+//! Checks, scores, the permission tables and the SCP recommender all read an [`Evaluated`];
+//! none of them resolves a policy or computes effective permissions again. Each concept has
+//! one definition here: which roles are Lambda roles ([`is_lambda_role`]), which functions use a
+//! role, what a role used and which granted services it left unused ([`EvaluatedRole`]).
+//!
+//! Effective permissions depend only on the identity policies, the boundary and the SCP chain,
+//! so roles with the same ones (the same managed policies in accounts under the same SCPs, the
+//! usual case in an organization built from templates) share one [`Summary`].
+
+use crate::inputs::{self, Index, RolePolicies, Source};
+use rayon::prelude::*;
+use rolescope_model::snapshot::Snapshot;
+use rolescope_model::tree::OrgTree;
+use rolescope_model::{Function, LastAccessed, Role, Timestamp};
+use rolescope_policy::document::{PrincipalKind, PrincipalSpec};
+use rolescope_policy::summary::{PrincipalPolicies, Summary, effective_permissions};
+use rolescope_policy::{Catalog, Effect, Policy};
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+/// The service principal Lambda assumes execution roles as.
+pub const LAMBDA_SERVICE: &str = "lambda.amazonaws.com";
+
+/// Milliseconds in a day.
+const DAY_MS: i64 = 86_400_000;
+
+/// One role with everything derived from the snapshot about it.
+#[derive(Debug)]
+pub struct EvaluatedRole<'a> {
+    /// The role.
+    pub role: &'a Role,
+    /// Its parsed policies.
+    pub policies: RolePolicies,
+    /// Its effective permissions (shared with every role of the same policies and SCP chain).
+    pub summary: Arc<Summary>,
+    /// Functions that run as it.
+    pub functions: Vec<&'a Function>,
+    /// Its last-accessed rows (empty when none were collected).
+    pub last_accessed: Vec<&'a LastAccessed>,
+    /// Trusted by Lambda or used by a function.
+    pub is_lambda: bool,
+    /// Services it can effectively use (allowed, with or without conditions).
+    pub granted_services: BTreeSet<&'a str>,
+    /// Services used within the unused window (from last-accessed data).
+    pub used_services: Option<BTreeSet<&'a str>>,
+    /// Granted services not used within the window; `None` without last-accessed data. AWS's
+    /// service last-accessed report lists every service the role's policies allow, so a granted
+    /// service the collected report does not show as recently accessed was not used.
+    pub unused_services: Option<Vec<&'a str>>,
+}
+
+impl EvaluatedRole<'_> {
+    /// The identity policies as the engine takes them.
+    pub fn identity(&self) -> Vec<Policy> {
+        self.policies
+            .identity
+            .iter()
+            .map(|(_, p)| p.clone())
+            .collect()
+    }
+}
+
+/// The organization of a snapshot, evaluated.
+#[derive(Debug)]
+pub struct Evaluated<'a> {
+    /// The action catalog used.
+    pub cat: &'a Catalog,
+    /// The snapshot.
+    pub snapshot: &'a Snapshot,
+    /// Policy lookups and SCP chains.
+    pub index: Index<'a>,
+    /// Roots, OUs and accounts.
+    pub tree: OrgTree<'a>,
+    /// The scan's end: the reference time for "recently".
+    pub now: Timestamp,
+    /// Days without use after which a service counts as unused.
+    pub unused_days: i64,
+    /// Every role, in snapshot order.
+    pub roles: Vec<EvaluatedRole<'a>>,
+    by_arn: HashMap<&'a str, usize>,
+    functions_by_role: HashMap<&'a str, Vec<&'a Function>>,
+}
+
+/// Whether a role is a Lambda execution role: a function runs as it, or its trust policy
+/// allows Lambda to assume it.
+pub fn is_lambda_role(trust: Option<&Policy>, used_by_functions: bool) -> bool {
+    used_by_functions || trusts_service(trust, LAMBDA_SERVICE)
+}
+
+/// Whether a trust policy has an Allow statement naming this service principal.
+pub fn trusts_service(trust: Option<&Policy>, service: &str) -> bool {
+    trust.is_some_and(|t| {
+        t.statements.iter().any(|s| {
+            s.effect == Effect::Allow
+                && matches!(&s.principal, Some(PrincipalSpec::Map(m))
+                    if m.iter().any(|(k, ids)| *k == PrincipalKind::Service && ids.iter().any(|i| i == service)))
+        })
+    })
+}
+
+/// What makes two roles' effective permissions equal: their identity documents in order, their
+/// boundary and their SCP chain.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct SummaryKey<'a> {
+    identity: Vec<&'a str>,
+    boundary: Option<&'a str>,
+    chain: Option<usize>,
+}
+
+fn summary_key<'a>(index: &Index<'a>, role: &'a Role) -> SummaryKey<'a> {
+    // Inline documents by their text, managed ones by ARN (one document per ARN in a snapshot);
+    // a prefix keeps an inline text from ever equalling an ARN.
+    let mut identity =
+        Vec::with_capacity(role.inline_policies.len() + role.attached_policy_arns.len());
+    identity.extend(role.inline_policies.iter().map(|p| p.document.as_str()));
+    identity.push("\u{0}managed");
+    identity.extend(role.attached_policy_arns.iter().map(String::as_str));
+    SummaryKey {
+        identity,
+        boundary: role.boundary_arn.as_deref(),
+        chain: index.chain_number(role.account_id.as_str()),
+    }
+}
+
+impl<'a> Evaluated<'a> {
+    /// Evaluate every role of a snapshot, in parallel, each distinct policy set once.
+    pub fn new(cat: &'a Catalog, snapshot: &'a Snapshot, unused_days: i64) -> Self {
+        let index = Index::new(snapshot);
+        let now = snapshot
+            .scan
+            .as_ref()
+            .map(|s| s.finished_at)
+            .unwrap_or(Timestamp::from_millis(0));
+        let mut functions_by_role: HashMap<&str, Vec<&Function>> = HashMap::new();
+        for f in &snapshot.functions {
+            functions_by_role
+                .entry(f.role_arn.as_str())
+                .or_default()
+                .push(f);
+        }
+        let mut la_by_role: HashMap<&str, Vec<&LastAccessed>> = HashMap::new();
+        for la in &snapshot.last_accessed {
+            la_by_role.entry(la.role_arn.as_str()).or_default().push(la);
+        }
+
+        let policies: Vec<RolePolicies> = snapshot
+            .roles
+            .par_iter()
+            .map(|role| inputs::resolve(&index, role))
+            .collect();
+        // Distinct policy sets, each with the first role that has it.
+        let mut distinct: HashMap<SummaryKey<'_>, usize> = HashMap::new();
+        let mut representative = Vec::new();
+        let slot: Vec<usize> = snapshot
+            .roles
+            .iter()
+            .enumerate()
+            .map(|(i, role)| {
+                *distinct
+                    .entry(summary_key(&index, role))
+                    .or_insert_with(|| {
+                        representative.push(i);
+                        representative.len() - 1
+                    })
+            })
+            .collect();
+        let summaries: Vec<Arc<Summary>> = representative
+            .par_iter()
+            .map(|&i| {
+                let p = &policies[i];
+                let identity: Vec<Policy> = p.identity.iter().map(|(_, p)| p.clone()).collect();
+                let (scps, _) = index.scps(snapshot.roles[i].account_id.as_str());
+                Arc::new(effective_permissions(
+                    cat,
+                    &PrincipalPolicies {
+                        identity: &identity,
+                        boundary: p.boundary.as_ref(),
+                        scps,
+                    },
+                ))
+            })
+            .collect();
+
+        let horizon = unused_days * DAY_MS;
+        let roles: Vec<EvaluatedRole<'_>> = snapshot
+            .roles
+            .par_iter()
+            .zip(policies)
+            .zip(slot)
+            .map(|((role, policies), slot)| {
+                let summary = Arc::clone(&summaries[slot]);
+                let functions = functions_by_role
+                    .get(role.arn.as_str())
+                    .cloned()
+                    .unwrap_or_default();
+                let last_accessed = la_by_role
+                    .get(role.arn.as_str())
+                    .cloned()
+                    .unwrap_or_default();
+                let is_lambda = is_lambda_role(policies.trust.as_ref(), !functions.is_empty());
+                let granted_services: BTreeSet<&str> = summary
+                    .allowed()
+                    .map(|g| {
+                        cat.service_of(&cat.actions[g.action as usize])
+                            .prefix
+                            .as_str()
+                    })
+                    .collect();
+                let recent =
+                    |t: Option<Timestamp>| t.is_some_and(|t| now.millis - t.millis <= horizon);
+                let used_services = (!last_accessed.is_empty()).then(|| {
+                    last_accessed
+                        .iter()
+                        .filter(|la| recent(la.last_accessed_at))
+                        .map(|la| la.service.as_str())
+                        .collect::<BTreeSet<_>>()
+                });
+                let unused_services = used_services.as_ref().map(|used| {
+                    granted_services
+                        .iter()
+                        .copied()
+                        .filter(|s| !used.contains(s))
+                        .collect::<Vec<_>>()
+                });
+                EvaluatedRole {
+                    role,
+                    policies,
+                    summary,
+                    functions,
+                    last_accessed,
+                    is_lambda,
+                    granted_services,
+                    used_services,
+                    unused_services,
+                }
+            })
+            .collect();
+        let by_arn = roles
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.role.arn.as_str(), i))
+            .collect();
+        Evaluated {
+            cat,
+            snapshot,
+            index,
+            tree: OrgTree::new(snapshot),
+            now,
+            unused_days,
+            roles,
+            by_arn,
+            functions_by_role,
+        }
+    }
+
+    /// A role by ARN.
+    pub fn role(&self, arn: &str) -> Option<&EvaluatedRole<'a>> {
+        self.by_arn.get(arn).map(|i| &self.roles[*i])
+    }
+
+    /// Functions running as a role (by ARN, whether or not the role was collected).
+    pub fn functions_of(&self, role_arn: &str) -> &[&'a Function] {
+        self.functions_by_role
+            .get(role_arn)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+
+    /// The documents behind a role's identity policies, as the least-privilege suggestion
+    /// rewrites them: (text, parsed).
+    pub fn documents<'r>(&self, r: &'r EvaluatedRole<'a>) -> Vec<(&'a str, &'r Policy)> {
+        r.policies
+            .identity
+            .iter()
+            .filter_map(|(source, parsed)| {
+                let text = match source {
+                    Source::Inline(name) => r
+                        .role
+                        .inline_policies
+                        .iter()
+                        .find(|p| &p.name == name)
+                        .map(|p| p.document.as_str()),
+                    Source::Managed(arn) => self.index.managed_document(arn),
+                }?;
+                Some((text, parsed))
+            })
+            .collect()
+    }
+}

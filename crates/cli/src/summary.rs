@@ -1,0 +1,50 @@
+//! The closing summary every command that runs the pipeline prints on stderr, and its exit code.
+
+use rolescope_analysis::Severity;
+use rolescope_exporter::Destination;
+use rolescope_pipeline::{Outcome, Summary};
+use std::process::ExitCode;
+
+/// The findings line.
+pub fn print_findings(s: &Summary) {
+    let [c, h, m, l, i] = s.live;
+    eprintln!(
+        "  findings   {c} critical · {h} high · {m} medium · {l} low · {i} info · {} mitigated",
+        s.mitigated
+    );
+}
+
+/// Findings, riskiest roles, outputs and SCPs: what a pipeline run wrote.
+pub fn print_outcome(outcome: &Outcome, dest: &Destination) {
+    print_findings(&outcome.summary);
+    if !outcome.summary.top_roles.is_empty() {
+        eprintln!("  riskiest roles");
+        for (arn, account, score, reason) in &outcome.summary.top_roles {
+            let name = arn.rsplit('/').next().unwrap_or(arn);
+            eprintln!("    {score:>3}  {name}  ({account}; mostly {reason})");
+        }
+    }
+    if let Some(path) = &outcome.snapshot {
+        eprintln!("  snapshot   {path}");
+    }
+    eprintln!(
+        "  datasets   {} Parquet files under {dest} (Athena SQL in athena/)",
+        outcome.datasets.len()
+    );
+    crate::scp_cmd::print_plan(&outcome.plan);
+    eprintln!("  SCP review {}", dest.location("scp/README.md"));
+    let timings: Vec<String> = outcome
+        .stages
+        .iter()
+        .map(|s| format!("{} {:.2}s", s.name, s.seconds))
+        .collect();
+    eprintln!("  stages     {}", timings.join(" · "));
+}
+
+/// 1 when a live finding at or above the threshold exists, else 0.
+pub fn exit_code(s: &Summary, threshold: Option<Severity>) -> ExitCode {
+    match threshold {
+        Some(t) if s.any_at_or_above(t) => ExitCode::from(1),
+        _ => ExitCode::SUCCESS,
+    }
+}

@@ -1,0 +1,338 @@
+//! One row function per exported table: the rows of a scan, built from the snapshot, its
+//! evaluation and its analysis. [`crate::export`] writes them in order.
+
+use crate::tables::*;
+use rolescope_analysis::{Analysis, Evaluated, RoleAnalysis};
+use rolescope_model::snapshot::Snapshot;
+use rolescope_model::{ManagedPolicy, ScanInfo};
+use std::collections::{BTreeSet, HashMap};
+
+/// What every row function reads, with the lookups built once per export.
+pub(crate) struct Scan<'a> {
+    pub ev: &'a Evaluated<'a>,
+    pub snapshot: &'a Snapshot,
+    pub analysis: &'a Analysis,
+    pub info: &'a ScanInfo,
+    /// The scan id every row carries.
+    pub id: String,
+    account_score: HashMap<&'a str, (i64, &'static str)>,
+    ou_score: HashMap<&'a str, (i64, &'static str)>,
+    function_score: HashMap<&'a str, (i64, &'static str)>,
+    public: BTreeSet<&'a str>,
+    roles_by_arn: HashMap<&'a str, &'a RoleAnalysis>,
+    managed: HashMap<&'a str, &'a ManagedPolicy>,
+}
+
+/// Score and level by id (function ARN, account id, OU id).
+pub(crate) fn scores(rollups: &[rolescope_analysis::RollUp]) -> HashMap<&str, (i64, &'static str)> {
+    rollups
+        .iter()
+        .map(|r| (r.id.as_str(), (i64::from(r.score), r.level)))
+        .collect()
+}
+
+/// The name a model enum has in the snapshot (`ACTIVE`, `SERVICE_CONTROL_POLICY`), so the
+/// datasets and the snapshot spell values the same way.
+pub(crate) fn wire_name(value: impl serde::Serialize) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+impl<'a> Scan<'a> {
+    /// The lookups for one export.
+    pub fn new(ev: &'a Evaluated<'a>, analysis: &'a Analysis, info: &'a ScanInfo) -> Self {
+        Scan {
+            ev,
+            snapshot: ev.snapshot,
+            analysis,
+            info,
+            id: info.scan_id.clone(),
+            account_score: scores(&analysis.accounts),
+            ou_score: scores(&analysis.org_units),
+            function_score: scores(&analysis.functions),
+            public: analysis
+                .findings
+                .iter()
+                .filter(|f| f.makes_public())
+                .map(|f| f.resource_arn.as_str())
+                .collect(),
+            roles_by_arn: analysis
+                .roles
+                .iter()
+                .map(|r| (r.role_arn.as_str(), r))
+                .collect(),
+            managed: ev
+                .snapshot
+                .managed_policies
+                .iter()
+                .map(|m| (m.arn.as_str(), m))
+                .collect(),
+        }
+    }
+
+    fn score(map: &HashMap<&str, (i64, &'static str)>, id: &str) -> (i64, String) {
+        let (score, level) = map.get(id).copied().unwrap_or((0, "none"));
+        (score, level.to_string())
+    }
+
+    /// `scan_runs`: one row, the scan itself.
+    pub fn scan_runs(&self) -> impl Iterator<Item = ScanRun> + '_ {
+        let (s, scan) = (self.snapshot, self.info);
+        std::iter::once(ScanRun {
+            scan_id: self.id.clone(),
+            started_at: scan.started_at.millis,
+            finished_at: scan.finished_at.millis,
+            org_id: scan.org_id.clone(),
+            accounts: s.accounts.len() as i64,
+            accounts_scanned: s.accounts.iter().filter(|a| a.scanned).count() as i64,
+            regions: scan.regions.clone(),
+            functions: s.functions.len() as i64,
+            roles: s.roles.len() as i64,
+            findings: self.analysis.findings.len() as i64,
+            collection_errors: s.collection_errors.len() as i64,
+            tool_version: scan.tool_version.clone(),
+        })
+    }
+
+    /// `accounts`.
+    pub fn accounts(&self) -> impl Iterator<Item = AccountRow> + '_ {
+        self.snapshot.accounts.iter().map(|a| {
+            let (risk_score, risk_level) = Self::score(&self.account_score, a.account_id.as_str());
+            AccountRow {
+                scan_id: self.id.clone(),
+                account_id: a.account_id.to_string(),
+                account_name: a.name.clone(),
+                ou_path: a.ou_path.clone(),
+                status: wire_name(a.status),
+                scanned: a.scanned,
+                risk_score,
+                risk_level,
+            }
+        })
+    }
+
+    /// `org_units`.
+    pub fn org_units(&self) -> impl Iterator<Item = OrgUnitRow> + '_ {
+        self.snapshot.org_units.iter().map(|u| {
+            let (risk_score, risk_level) = Self::score(&self.ou_score, &u.id);
+            OrgUnitRow {
+                scan_id: self.id.clone(),
+                ou_id: u.id.clone(),
+                name: u.name.clone(),
+                parent_id: u.parent_id.clone(),
+                path: u.path.clone(),
+                risk_score,
+                risk_level,
+            }
+        })
+    }
+
+    /// `scps`: one row per policy and target.
+    pub fn scps(&self) -> impl Iterator<Item = ScpRow> + '_ {
+        self.snapshot.control_policies.iter().flat_map(move |p| {
+            let kind = wire_name(p.policy_type);
+            p.targets.iter().map(move |t| ScpRow {
+                scan_id: self.id.clone(),
+                policy_id: p.id.clone(),
+                name: p.name.clone(),
+                policy_type: kind.clone(),
+                target_id: t.clone(),
+                content: p.document.clone(),
+            })
+        })
+    }
+
+    /// `functions`.
+    pub fn functions(&self) -> impl Iterator<Item = FunctionRow> + '_ {
+        self.snapshot.functions.iter().map(|f| {
+            let (risk_score, risk_level) = Self::score(&self.function_score, &f.arn);
+            FunctionRow {
+                scan_id: self.id.clone(),
+                account_id: f.account_id.to_string(),
+                region: f.region.clone(),
+                function_name: f.name.clone(),
+                function_arn: f.arn.clone(),
+                role_arn: f.role_arn.clone(),
+                runtime: f.runtime.clone(),
+                architectures: f.architectures.clone(),
+                package_type: f.package_type.clone(),
+                last_modified: f.last_modified.map(|t| t.millis),
+                layers: f.layers.clone(),
+                env_var_names: f.env_var_names.clone(),
+                url_auth_type: f
+                    .urls
+                    .iter()
+                    .find(|u| u.auth_type == "NONE")
+                    .or(f.urls.first())
+                    .map(|u| u.auth_type.clone()),
+                resource_policy: f.resource_policy.clone(),
+                public_access: self.public.contains(f.arn.as_str()),
+                risk_score,
+                risk_level,
+            }
+        })
+    }
+
+    /// `roles`.
+    pub fn roles(&self) -> impl Iterator<Item = RoleRow> + '_ {
+        self.snapshot.roles.iter().map(|r| {
+            let a = self.roles_by_arn.get(r.arn.as_str());
+            RoleRow {
+                scan_id: self.id.clone(),
+                account_id: r.account_id.to_string(),
+                role_name: r.name.clone(),
+                role_arn: r.arn.clone(),
+                path: r.path.clone(),
+                trust_policy: r.trust_policy.clone(),
+                boundary_arn: r.boundary_arn.clone(),
+                last_used_at: r.last_used_at.map(|t| t.millis),
+                function_count: a.map(|a| a.function_count as i64).unwrap_or(0),
+                is_lambda_role: a.is_some_and(|a| a.is_lambda_role),
+                allowed_actions: a
+                    .map(|a| (a.allowed + a.allowed_under_conditions) as i64)
+                    .unwrap_or(0),
+                risk_score: a.map(|a| i64::from(a.score.score)).unwrap_or(0),
+                risk_level: a.map(|a| a.score.level).unwrap_or("none").to_string(),
+                score_explanation: a
+                    .map(|a| serde_json::to_string(&a.score.contributions).unwrap_or_default())
+                    .unwrap_or_else(|| "[]".into()),
+                unused_services: a
+                    .and_then(|a| a.unused_services.clone())
+                    .unwrap_or_default(),
+                suggested_policy: a.and_then(|a| a.suggested_policy.clone()),
+            }
+        })
+    }
+
+    /// The document of a managed policy: collected, or embedded for AWS-managed ones.
+    fn document_of(&self, arn: &str) -> Option<String> {
+        self.managed
+            .get(arn)
+            .map(|m| m.document.clone())
+            .or_else(|| {
+                rolescope_policy::managed::managed_policies()
+                    .get(arn)
+                    .map(|m| m.document.clone())
+            })
+    }
+
+    /// `role_policies`: inline, managed and boundary policies with their documents.
+    pub fn role_policies(&self) -> impl Iterator<Item = RolePolicyRow> + '_ {
+        self.snapshot.roles.iter().flat_map(|r| {
+            let row = |kind: &str, name: String, arn: Option<String>, document: Option<String>| {
+                RolePolicyRow {
+                    scan_id: self.id.clone(),
+                    account_id: r.account_id.to_string(),
+                    role_arn: r.arn.clone(),
+                    kind: kind.to_string(),
+                    name,
+                    policy_arn: arn,
+                    document,
+                }
+            };
+            let last_segment = |arn: &str| arn.rsplit('/').next().unwrap_or(arn).to_string();
+            let mut rows = Vec::new();
+            for p in &r.inline_policies {
+                rows.push(row(
+                    "inline",
+                    p.name.clone(),
+                    None,
+                    Some(p.document.clone()),
+                ));
+            }
+            for arn in &r.attached_policy_arns {
+                rows.push(row(
+                    "managed",
+                    last_segment(arn),
+                    Some(arn.clone()),
+                    self.document_of(arn),
+                ));
+            }
+            if let Some(arn) = &r.boundary_arn {
+                rows.push(row(
+                    "boundary",
+                    last_segment(arn),
+                    Some(arn.clone()),
+                    self.document_of(arn),
+                ));
+            }
+            rows
+        })
+    }
+
+    /// `role_permissions` and `role_service_access` for a slice of roles.
+    pub fn permissions(
+        &self,
+        roles: &[rolescope_analysis::EvaluatedRole<'_>],
+    ) -> (Vec<RolePermissionRow>, Vec<RoleServiceAccessRow>) {
+        let chunk = rolescope_analysis::permissions::of(self.ev, roles);
+        let groups = chunk
+            .iter()
+            .flat_map(|p| &p.groups)
+            .map(|g| RolePermissionRow {
+                scan_id: self.id.clone(),
+                account_id: g.account_id.clone(),
+                role_arn: g.role_arn.clone(),
+                service: g.service.clone(),
+                status: g.status.as_str().to_string(),
+                action_pattern: g.action_pattern.clone(),
+                actions: g.actions.clone(),
+                action_count: g.action_count as i64,
+                resources: g.resources.clone(),
+                conditional: g.conditional,
+                granted_by: g.granted_by.clone(),
+            })
+            .collect();
+        let access = chunk
+            .iter()
+            .flat_map(|p| &p.service_access)
+            .map(|a| RoleServiceAccessRow {
+                scan_id: self.id.clone(),
+                account_id: a.account_id.clone(),
+                role_arn: a.role_arn.clone(),
+                service: a.service.clone(),
+                access_level: a.access_level.to_string(),
+                actions_granted: a.actions_granted as i64,
+                actions_blocked: a.actions_blocked as i64,
+                actions_used: a.actions_used.map(|n| n as i64),
+                last_accessed_at: a.last_accessed_at.map(|t| t.millis),
+            })
+            .collect();
+        (groups, access)
+    }
+
+    /// `findings`.
+    pub fn findings(&self) -> impl Iterator<Item = FindingRow> + '_ {
+        self.analysis.findings.iter().map(|f| FindingRow {
+            scan_id: self.id.clone(),
+            finding_id: f.finding_id.clone(),
+            check_id: f.check_id.to_string(),
+            category: f.category.as_str().to_string(),
+            severity: f.severity.as_str().to_string(),
+            account_id: f.account_id.to_string(),
+            region: f.region.clone(),
+            resource_arn: f.resource_arn.clone(),
+            title: f.title.clone(),
+            detail: f.detail.to_string(),
+            mitigated_by: f.mitigated_by.clone(),
+        })
+    }
+
+    /// `collection_errors`.
+    pub fn collection_errors(&self) -> impl Iterator<Item = CollectionErrorRow> + '_ {
+        self.snapshot
+            .collection_errors
+            .iter()
+            .map(|e| CollectionErrorRow {
+                scan_id: self.id.clone(),
+                account_id: e.account_id.as_ref().map(|a| a.to_string()),
+                region: e.region.clone(),
+                service: e.service.clone(),
+                operation: e.operation.clone(),
+                error_code: e.error_code.clone(),
+                message: e.message.clone(),
+            })
+    }
+}

@@ -1,0 +1,328 @@
+//! The stages after collection as one library call: a snapshot in, the scan's whole output out.
+//!
+//! [`run`] takes a snapshot (just collected, imported, or read back), [`Settings`] and a
+//! [`Destination`], evaluates the organization once ([`rolescope_analysis::Evaluated`]) and
+//! runs, in order: analysis → datasets → SCP recommendations → Athena SQL → the commit record
+//! (`scan_runs`, written last, so a reader that finds it finds every other table of the scan).
+//! `scan`, `import`, `analyze --out` and `demo` all call it; the binary only parses flags into
+//! [`Settings`] and renders what [`Outcome`] says.
+//!
+//! Every stage runs in a `tracing` span named after it that records its duration and item
+//! count; the same measurement is returned in [`Outcome::stages`] for the summary and the
+//! benchmarks.
+//!
+//! Invariant: synchronous, no tokio and no AWS SDK (the destination hides how S3 is reached).
+
+use rolescope_analysis::scp::{ScpPlan, ScpSettings};
+use rolescope_analysis::{Analysis, Evaluated, Severity};
+use rolescope_exporter::{Destination, ExportError};
+use rolescope_model::snapshot::Snapshot;
+use std::time::Instant;
+
+/// Everything the stages after collection can be told. `Default` holds the one set of
+/// defaults every command uses.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    /// Checks and scores.
+    pub analysis: rolescope_analysis::Settings,
+    /// SCP recommendations.
+    pub scp: ScpSettings,
+}
+
+/// A setting out of range.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    /// `unused_days` below one.
+    #[error("the unused window must be at least 1 day (got {0})")]
+    UnusedDays(i64),
+    /// An SCP size limit AWS would never accept.
+    #[error("{what} must be at least {min} (got {got})")]
+    TooSmall {
+        /// Which setting.
+        what: &'static str,
+        /// Its minimum.
+        min: usize,
+        /// What was given.
+        got: usize,
+    },
+}
+
+impl Settings {
+    /// Check the ranges; the usage window of the SCP impact simulation follows `unused_days`.
+    pub fn validated(mut self) -> Result<Self, SettingsError> {
+        if self.analysis.unused_days < 1 {
+            return Err(SettingsError::UnusedDays(self.analysis.unused_days));
+        }
+        if self.scp.max_chars < 200 {
+            return Err(SettingsError::TooSmall {
+                what: "the characters per SCP",
+                min: 200,
+                got: self.scp.max_chars,
+            });
+        }
+        if self.scp.max_per_target < 1 {
+            return Err(SettingsError::TooSmall {
+                what: "the SCPs per target",
+                min: 1,
+                got: self.scp.max_per_target,
+            });
+        }
+        self.scp.window_days = self.analysis.unused_days;
+        Ok(self)
+    }
+}
+
+/// A stage failed; what was written before it stays, and the error names what failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    /// The snapshot has no closing scan record.
+    #[error("the snapshot has no scan record; was the scan interrupted?")]
+    NoScan,
+    /// Storing the snapshot failed.
+    #[error("writing the snapshot to {location}")]
+    Snapshot {
+        /// Where it was going.
+        location: String,
+        /// Why it failed.
+        #[source]
+        source: rolescope_exporter::destination::DestinationError,
+    },
+    /// A stage's output could not be written.
+    #[error("writing the {stage}")]
+    Stage {
+        /// Which output.
+        stage: &'static str,
+        /// Why it failed.
+        #[source]
+        source: ExportError,
+    },
+}
+
+/// One stage's measurement: the same figures its tracing span records.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stage {
+    /// `snapshot`, `evaluate`, `analysis`, `datasets`, `scp`, `sql` or `commit`.
+    pub name: &'static str,
+    /// Wall time.
+    pub seconds: f64,
+    /// What the stage counted: roles evaluated, findings, files written, recommendations.
+    pub items: usize,
+}
+
+/// What a run produced.
+#[derive(Debug)]
+pub struct Outcome {
+    /// Findings, scores and suggestions.
+    pub analysis: Analysis,
+    /// The SCP recommendations.
+    pub plan: ScpPlan,
+    /// Where the snapshot went, when the run wrote it.
+    pub snapshot: Option<String>,
+    /// Every Parquet file written.
+    pub datasets: Vec<String>,
+    /// The stages in order.
+    pub stages: Vec<Stage>,
+    /// Counts for the summary.
+    pub summary: Summary,
+}
+
+/// Counts for the closing summary of a command.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Summary {
+    /// Live findings by severity, critical first.
+    pub live: [usize; 5],
+    /// Findings a boundary, SCP or deny blocks.
+    pub mitigated: usize,
+    /// The riskiest roles: (role ARN, account, score, the factor that weighs most).
+    pub top_roles: Vec<(String, String, i32, String)>,
+}
+
+impl Summary {
+    /// The counts of an analysis.
+    pub fn of(analysis: &Analysis) -> Self {
+        let mut s = Summary::default();
+        for f in &analysis.findings {
+            match &f.mitigated_by {
+                Some(_) => s.mitigated += 1,
+                None => s.live[f.severity as usize] += 1,
+            }
+        }
+        let mut roles: Vec<_> = analysis.roles.iter().collect();
+        roles.sort_by(|a, b| {
+            b.score
+                .score
+                .cmp(&a.score.score)
+                .then(a.role_arn.cmp(&b.role_arn))
+        });
+        s.top_roles = roles
+            .into_iter()
+            .take(5)
+            .filter(|r| r.score.score > 0)
+            .map(|r| {
+                let reason = r
+                    .score
+                    .contributions
+                    .iter()
+                    .max_by(|a, b| a.weight.total_cmp(&b.weight))
+                    .map(|c| c.factor.clone())
+                    .unwrap_or_default();
+                (
+                    r.role_arn.clone(),
+                    r.account_id.clone(),
+                    r.score.score,
+                    reason,
+                )
+            })
+            .collect();
+        s
+    }
+
+    /// Whether a live finding at or above `threshold` exists.
+    pub fn any_at_or_above(&self, threshold: Severity) -> bool {
+        self.live[..=threshold as usize].iter().any(|n| *n > 0)
+    }
+}
+
+/// Whether [`run`] stores the snapshot it is given (a fresh collection or import) or only
+/// reads it (`analyze --out`, where the snapshot already lives elsewhere).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SnapshotWrite {
+    /// Store it under `snapshots/dt=…/<scan-id>.jsonl` first.
+    Store,
+    /// Leave it where it is.
+    Skip,
+}
+
+/// Where a scan's snapshot is stored: `snapshots/dt=YYYY-MM-DD/<scan_id>.jsonl`, partitioned
+/// like the datasets.
+pub fn snapshot_key(scan_id: &str, date: &str) -> String {
+    format!("snapshots/dt={date}/{scan_id}.jsonl")
+}
+
+/// Store a snapshot atomically; returns where it went.
+pub fn put_snapshot(dest: &Destination, snapshot: &Snapshot) -> Result<String, PipelineError> {
+    let scan = snapshot.scan.as_ref().ok_or(PipelineError::NoScan)?;
+    let key = snapshot_key(&scan.scan_id, &scan.started_at.date());
+    dest.put_streamed(&key, |w| snapshot.write_to(w))
+        .map_err(|source| PipelineError::Snapshot {
+            location: dest.location(&key),
+            source,
+        })
+}
+
+/// Times stages and records them in spans.
+struct Stages<'h> {
+    done: Vec<Stage>,
+    hook: &'h mut dyn FnMut(&Stage),
+}
+
+impl Stages<'_> {
+    /// Run one stage in its span; `items` counts what it produced.
+    fn run<T, E>(
+        &mut self,
+        name: &'static str,
+        items: impl FnOnce(&T) -> usize,
+        f: impl FnOnce() -> Result<T, E>,
+    ) -> Result<T, E> {
+        let span = tracing::info_span!(
+            "stage",
+            stage = name,
+            items = tracing::field::Empty,
+            ms = tracing::field::Empty
+        );
+        let _entered = span.enter();
+        let started = Instant::now();
+        let value = f()?;
+        let stage = Stage {
+            name,
+            seconds: started.elapsed().as_secs_f64(),
+            items: items(&value),
+        };
+        span.record("items", stage.items);
+        span.record("ms", (stage.seconds * 1000.0).round() as u64);
+        (self.hook)(&stage);
+        self.done.push(stage);
+        Ok(value)
+    }
+}
+
+/// Run every stage after collection over `snapshot`, writing to `dest`. `after_stage` is called
+/// as each stage ends (the benchmarks read the process's peak memory there).
+pub fn run(
+    snapshot: &Snapshot,
+    settings: &Settings,
+    dest: &Destination,
+    write: SnapshotWrite,
+    after_stage: &mut dyn FnMut(&Stage),
+) -> Result<Outcome, PipelineError> {
+    let info = snapshot.scan.as_ref().ok_or(PipelineError::NoScan)?;
+    let cat = rolescope_policy::catalog();
+    let mut stages = Stages {
+        done: Vec::new(),
+        hook: after_stage,
+    };
+    let stored = match write {
+        SnapshotWrite::Store => {
+            Some(stages.run("snapshot", |_| 1, || put_snapshot(dest, snapshot))?)
+        }
+        SnapshotWrite::Skip => None,
+    };
+    let ev = stages.run::<_, PipelineError>(
+        "evaluate",
+        |ev: &Evaluated<'_>| ev.roles.len(),
+        || Ok(Evaluated::new(cat, snapshot, settings.analysis.unused_days)),
+    )?;
+    let analysis = stages.run::<_, PipelineError>(
+        "analysis",
+        |a: &Analysis| a.findings.len(),
+        || {
+            Ok(rolescope_analysis::analyze_evaluated(
+                &ev,
+                &settings.analysis,
+            ))
+        },
+    )?;
+    let stage_err = |stage| move |source| PipelineError::Stage { stage, source };
+    let datasets = stages.run("datasets", Vec::len, || {
+        rolescope_exporter::export(&ev, &analysis, dest).map_err(stage_err("datasets"))
+    })?;
+    let plan = stages.run(
+        "scp",
+        |p: &ScpPlan| p.recommendations.len(),
+        || {
+            let plan = rolescope_analysis::scp::recommend(&ev, &analysis, &settings.scp);
+            rolescope_exporter::scp::export_scp(
+                &plan,
+                &settings.scp,
+                &info.scan_id,
+                &info.started_at.date(),
+                dest,
+            )
+            .map_err(stage_err("SCP recommendations"))?;
+            Ok(plan)
+        },
+    )?;
+    stages.run("sql", Vec::len, || {
+        rolescope_exporter::ddl::export_sql(dest).map_err(stage_err("Athena SQL"))
+    })?;
+    let mut datasets = datasets;
+    let committed = stages.run(
+        "commit",
+        |_| 1,
+        || {
+            rolescope_exporter::commit(&ev, &analysis, dest)
+                .map_err(stage_err("scan_runs commit record"))
+        },
+    )?;
+    datasets.push(committed);
+    drop(ev);
+    let summary = Summary::of(&analysis);
+    Ok(Outcome {
+        analysis,
+        plan,
+        snapshot: stored,
+        datasets,
+        stages: stages.done,
+        summary,
+    })
+}
