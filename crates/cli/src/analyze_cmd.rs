@@ -63,8 +63,7 @@ pub fn run(args: AnalyzeArgs) -> Result<ExitCode> {
         Some(args.shared_role_threshold),
         &args.scp,
     )?;
-    let snapshot = Snapshot::read(&args.snapshot)
-        .with_context(|| format!("reading the snapshot {}", args.snapshot.display()))?;
+    let snapshot = Snapshot::read(&args.snapshot).context("reading the snapshot")?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     if let Some(role) = &args.role {

@@ -162,7 +162,7 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
         attempt_timeout: Duration::from_secs_f64((10.0 / args.time_scale).max(0.5)),
         operation_timeout: Duration::from_secs(120),
         rates: Rates::default().scaled(args.time_scale),
-        scan_id: args.scan_id.clone(),
+        scan_id: crate::scan_cmd::scan_id(args.scan_id.as_deref())?,
         ..CollectorConfig::default()
     };
     let started = Instant::now();

@@ -33,6 +33,9 @@ pub struct ImportArgs {
     /// Exit 1 when a live finding at or above this severity exists.
     #[arg(long)]
     fail_on: Option<String>,
+    /// Scan id (default: generated); re-running with the same id replaces that scan's output.
+    #[arg(long)]
+    scan_id: Option<String>,
     /// Days without use after which a role or service counts as unused.
     #[arg(long, default_value_t = rolescope_analysis::Settings::default().unused_days)]
     unused_days: i64,
@@ -42,6 +45,7 @@ pub struct ImportArgs {
 
 pub fn run(args: ImportArgs) -> Result<ExitCode> {
     let threshold = crate::analyze_cmd::fail_on(args.fail_on.as_deref())?;
+    let scan_id = crate::scan_cmd::scan_id(args.scan_id.as_deref())?;
     let account = AccountId::new(args.account_id.trim()).context("--account-id")?;
     let read = |p: &PathBuf| {
         std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))
@@ -53,7 +57,7 @@ pub fn run(args: ImportArgs) -> Result<ExitCode> {
         .as_ref()
         .map(|p| p.display().to_string())
         .unwrap_or_default();
-    let snapshot = rolescope_collector::import::import(
+    let mut snapshot = rolescope_collector::import::import(
         &account,
         &args.authorization_details.display().to_string(),
         &gaad,
@@ -61,6 +65,9 @@ pub fn run(args: ImportArgs) -> Result<ExitCode> {
             .as_deref()
             .map(|json| (functions_name.as_str(), args.region.as_str(), json)),
     )?;
+    if let (Some(id), Some(scan)) = (scan_id, snapshot.scan.as_mut()) {
+        scan.scan_id = id;
+    }
     let dest = crate::output::destination(
         &args.out,
         args.profile.as_deref(),

@@ -98,6 +98,16 @@ fn account_ids(list: &[String], flag: &str) -> Result<Vec<AccountId>> {
         .collect()
 }
 
+/// `--scan-id`, checked before anything runs: it names every output path.
+pub fn scan_id(value: Option<&str>) -> Result<Option<String>> {
+    value
+        .map(|id| {
+            rolescope_model::valid::scan_id(id)?;
+            Ok(id.to_string())
+        })
+        .transpose()
+}
+
 impl ScanArgs {
     fn config(&self) -> Result<CollectorConfig> {
         if !(900..=43_200).contains(&self.session_duration) {
@@ -131,7 +141,7 @@ impl ScanArgs {
             max_attempts: self.max_attempts.max(1),
             operation_timeout: Duration::from_secs(self.operation_timeout),
             attempt_timeout: Duration::from_secs(self.operation_timeout.min(30)),
-            scan_id: self.scan_id.clone(),
+            scan_id: scan_id(self.scan_id.as_deref())?,
             ..CollectorConfig::default()
         })
     }

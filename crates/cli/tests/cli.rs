@@ -349,3 +349,106 @@ fn import_turns_cli_json_into_findings_and_datasets() {
         "{err}"
     );
 }
+
+/// Every file under a folder, relative to it.
+fn tree(dir: &std::path::Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                out.push(path.strip_prefix(dir).unwrap().display().to_string());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn hostile_snapshots_write_nothing_outside_out_and_name_the_line() {
+    let base = std::env::temp_dir().join(format!("rolescope-cli-hostile-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&base);
+    std::fs::create_dir_all(&base).unwrap();
+    let text = std::fs::read_to_string(admin_snapshot()).unwrap();
+    let cases = [
+        // Each hostile edit of the snapshot, the line it is on, and what the error says.
+        (
+            r#""scan_id":"s""#,
+            r#""scan_id":"../../escaped""#,
+            5,
+            "invalid scan id",
+        ),
+        (
+            r#""scan_id":"s""#,
+            r#""scan_id":"s\nrm -rf ~""#,
+            5,
+            "invalid scan id",
+        ),
+        (
+            r#""id":"r-1""#,
+            r#""id":"r-../../escaped""#,
+            1,
+            "invalid root or OU id",
+        ),
+    ];
+    for (i, (from, to, line, message)) in cases.iter().enumerate() {
+        let case = base.join(format!("case{i}"));
+        let out = case.join("out");
+        std::fs::create_dir_all(&case).unwrap();
+        let snap = case.join("snap.jsonl");
+        std::fs::write(&snap, text.replace(from, to)).unwrap();
+        let o = rolescope(
+            &[
+                "analyze",
+                "--snapshot",
+                snap.to_str().unwrap(),
+                "--out",
+                out.to_str().unwrap(),
+            ],
+            None,
+        );
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(
+            err.contains(&format!("line {line}")) && err.contains(message),
+            "{err}"
+        );
+        assert_eq!(tree(&case), ["snap.jsonl"], "case {i} wrote files: {err}");
+    }
+    // The same account twice doubles every count: refused, both lines named.
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines.insert(2, lines[1]);
+    let snap = base.join("twice.jsonl");
+    std::fs::write(&snap, lines.join("\n") + "\n").unwrap();
+    let o = rolescope(&["analyze", "--snapshot", snap.to_str().unwrap()], None);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("line 3") && err.contains("duplicate account") && err.contains("line 2"),
+        "{err}"
+    );
+    // A hostile --scan-id is refused before anything runs.
+    for command in [
+        &[
+            "import",
+            "--authorization-details",
+            "x.json",
+            "--account-id",
+            "012345678901",
+        ][..],
+        &["scan"][..],
+    ] {
+        let out = base.join("flag-out");
+        let mut args = command.to_vec();
+        args.extend(["--out", out.to_str().unwrap(), "--scan-id", "../x"]);
+        let o = rolescope(&args, None);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(err.contains("invalid scan id"), "{err}");
+        assert!(!out.exists() && !base.join("x").exists());
+    }
+}

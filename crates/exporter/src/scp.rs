@@ -241,13 +241,22 @@ fn sh(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
 }
 
+/// Text for a `#` comment line: a line break or other control character in a value would end
+/// the comment and start a command, so each becomes a space.
+fn comment(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
 /// The review-then-run script.
 pub fn apply_script(plan: &ScpPlan, scan_id: &str) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "#!/bin/sh");
     let _ = writeln!(
         s,
-        "# SCP recommendations from rolescope scan {scan_id}. Review README.md first: rolescope"
+        "# SCP recommendations from rolescope scan {}. Review README.md first: rolescope",
+        comment(scan_id)
     );
     let _ = writeln!(
         s,
@@ -270,7 +279,11 @@ pub fn apply_script(plan: &ScpPlan, scan_id: &str) -> String {
         let _ = writeln!(
             s,
             "# Before the require-boundary SCP for {}: create IAM policy {} in each of its accounts, e.g.\n#   aws iam create-policy --policy-name {} --policy-document file://{}/{}.boundary.json\n",
-            b.target_id, b.name, b.name, b.target_id, b.name
+            comment(&b.target_id),
+            comment(&b.name),
+            comment(&b.name),
+            comment(&b.target_id),
+            comment(&b.name)
         );
     }
     for r in &plan.recommendations {

@@ -527,3 +527,15 @@ fn walk(dir: &std::path::Path) -> Vec<PathBuf> {
     }
     files
 }
+
+#[test]
+fn a_line_break_in_a_value_never_starts_a_command_in_apply_sh() {
+    let script = crate::scp::apply_script(
+        &rolescope_analysis::scp::ScpPlan::default(),
+        "s\nrm -rf ~\r# ",
+    );
+    for line in script.lines() {
+        assert!(!line.starts_with("rm"), "{script}");
+    }
+    assert!(script.contains("scan s rm -rf ~"), "{script}");
+}

@@ -8,6 +8,7 @@
 pub mod ids;
 pub mod snapshot;
 pub mod tree;
+pub mod valid;
 
 pub use ids::{AccountId, Timestamp};
 use serde::{Deserialize, Serialize};

@@ -5,6 +5,7 @@
 //! written under a temporary name and renamed into place, so a killed scan leaves no file that
 //! looks complete.
 
+use crate::valid::{self, InvalidId};
 use crate::{
     AccessFinding, Account, CollectionError, ControlPolicy, Function, LastAccessed, ManagedPolicy,
     OrgUnit, Role, ScanInfo,
@@ -30,6 +31,78 @@ pub enum Record {
     Scan(ScanInfo),
 }
 
+impl Record {
+    /// Check every identifier of the record that later names a path, a file or a script
+    /// argument, and every ARN ([`crate::valid`]).
+    pub fn validate(&self) -> Result<(), InvalidId> {
+        match self {
+            Record::Account(a) if a.parent_id.is_empty() => Ok(()),
+            Record::Account(a) => valid::unit_id(&a.parent_id),
+            Record::OrgUnit(u) => {
+                valid::unit_id(&u.id)?;
+                u.parent_id.as_deref().map_or(Ok(()), valid::unit_id)
+            }
+            Record::Policy(p) => {
+                valid::policy_id(&p.id)?;
+                p.targets.iter().try_for_each(|t| valid::target_id(t))
+            }
+            Record::Role(r) => {
+                valid::arn(&r.arn)?;
+                r.attached_policy_arns
+                    .iter()
+                    .chain(&r.boundary_arn)
+                    .try_for_each(|a| valid::arn(a))
+            }
+            Record::ManagedPolicy(m) => valid::arn(&m.arn),
+            Record::Function(f) => {
+                valid::arn(&f.arn)?;
+                valid::arn(&f.role_arn)
+            }
+            Record::LastAccessed(la) => valid::arn(&la.role_arn),
+            Record::AccessFinding(_) | Record::CollectionError(_) => Ok(()),
+            Record::Scan(scan) => valid::scan_id(&scan.scan_id),
+        }
+    }
+
+    /// What makes two records the same thing: a second record with the same identity would
+    /// double every count. `None` for records that may repeat (collection errors).
+    pub fn identity(&self) -> Option<(&'static str, String)> {
+        Some(match self {
+            Record::Account(a) => ("account", a.account_id.to_string()),
+            Record::OrgUnit(u) => ("org_unit", u.id.clone()),
+            Record::Policy(p) => ("policy", p.id.clone()),
+            Record::Role(r) => ("role", r.arn.clone()),
+            Record::ManagedPolicy(m) => ("managed_policy", m.arn.clone()),
+            Record::Function(f) => ("function", f.arn.clone()),
+            Record::AccessFinding(f) => ("access_finding", format!("{} {}", f.account_id, f.id)),
+            Record::LastAccessed(la) => {
+                ("last_accessed", format!("{} {}", la.role_arn, la.service))
+            }
+            Record::CollectionError(_) => return None,
+            Record::Scan(_) => ("scan", String::new()),
+        })
+    }
+}
+
+/// Validates records in order and remembers where each identity was first seen.
+#[derive(Debug, Default)]
+struct Seen(std::collections::HashMap<(&'static str, String), usize>);
+
+impl Seen {
+    /// `Err(message)` when the record is invalid or repeats one seen at an earlier position.
+    fn admit(&mut self, record: &Record, at: usize, unit: &str) -> Result<(), String> {
+        record.validate().map_err(|e| e.to_string())?;
+        if let Some((kind, key)) = record.identity()
+            && let Some(first) = self.0.insert((kind, key.clone()), at)
+        {
+            return Err(format!(
+                "duplicate {kind} record {key:?}: the same as {unit} {first}"
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Everything one scan collected.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[allow(missing_docs)]
@@ -50,6 +123,14 @@ pub struct Snapshot {
 /// Snapshot I/O errors, naming the file and line.
 #[derive(Debug, thiserror::Error)]
 pub enum SnapshotError {
+    /// A record of an in-memory snapshot is invalid.
+    #[error("record {record} of the snapshot: {message}")]
+    Invalid {
+        /// Its position (the line it would have in the file).
+        record: usize,
+        /// What is wrong.
+        message: String,
+    },
     /// Reading or writing failed.
     #[error("{path}: {source}")]
     Io {
@@ -160,7 +241,23 @@ impl Snapshot {
         result.map_err(io)
     }
 
-    /// Read a snapshot; fails on a malformed line or a missing closing `scan` record.
+    /// Check a snapshot built in memory (collected or imported) as [`Snapshot::read`] checks a
+    /// file: valid identifiers, no duplicated records. Positions count records in the order
+    /// [`Snapshot::records`] writes them, which is the line of the written file.
+    pub fn check(&self) -> Result<(), SnapshotError> {
+        let mut seen = Seen::default();
+        for (i, record) in self.records().enumerate() {
+            seen.admit(&record, i + 1, "record")
+                .map_err(|message| SnapshotError::Invalid {
+                    record: i + 1,
+                    message,
+                })?;
+        }
+        Ok(())
+    }
+
+    /// Read a snapshot; fails on a malformed line, an invalid identifier, a duplicated record
+    /// (naming both lines) or a missing closing `scan` record.
     pub fn read(path: &Path) -> Result<Snapshot, SnapshotError> {
         let io = |source| SnapshotError::Io {
             path: path.to_path_buf(),
@@ -168,6 +265,7 @@ impl Snapshot {
         };
         let file = std::fs::File::open(path).map_err(io)?;
         let mut snapshot = Snapshot::default();
+        let mut seen = Seen::default();
         for (i, line) in std::io::BufReader::new(file).lines().enumerate() {
             let line = line.map_err(io)?;
             if line.trim().is_empty() {
@@ -180,12 +278,13 @@ impl Snapshot {
                     message: "record after the closing \"scan\" record".into(),
                 });
             }
-            let record: Record =
-                serde_json::from_str(&line).map_err(|e| SnapshotError::Record {
-                    path: path.to_path_buf(),
-                    line: i + 1,
-                    message: e.to_string(),
-                })?;
+            let bad = |message| SnapshotError::Record {
+                path: path.to_path_buf(),
+                line: i + 1,
+                message,
+            };
+            let record: Record = serde_json::from_str(&line).map_err(|e| bad(e.to_string()))?;
+            seen.admit(&record, i + 1, "line").map_err(bad)?;
             snapshot.push(record);
         }
         if snapshot.scan.is_none() {
@@ -318,6 +417,55 @@ mod tests {
             err.contains("line 5") && err.contains("invalid AWS account id"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn hostile_ids_and_duplicated_records_are_refused_naming_the_lines() {
+        let dir = temp_dir("hostile");
+        let path = dir.join("s.jsonl");
+        sample().write(&path).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        let read_with = |edit: &dyn Fn(&mut Vec<String>)| {
+            let mut l: Vec<String> = lines.iter().map(|s| s.to_string()).collect();
+            edit(&mut l);
+            std::fs::write(&path, l.join("\n") + "\n").unwrap();
+            Snapshot::read(&path).unwrap_err().to_string()
+        };
+        // A scan id that walks out of the output folder, or ends a shell line.
+        for id in ["../../escape", "x\nrm -rf ~"] {
+            let err = read_with(&|l| {
+                let last = l.len() - 1;
+                let mut scan: serde_json::Value = serde_json::from_str(&l[last]).unwrap();
+                scan["scan_id"] = id.into();
+                l[last] = scan.to_string();
+            });
+            assert!(
+                err.contains(&format!("line {}", lines.len())) && err.contains("invalid scan id"),
+                "{err}"
+            );
+        }
+        // An OU id that would name a path outside scp/.
+        let err = read_with(&|l| l[0] = l[0].replace("r-ab12", "r-../../x"));
+        assert!(
+            err.contains("line 1") && err.contains("invalid root or OU id"),
+            "{err}"
+        );
+        // The same account twice: both lines named.
+        let err = read_with(&|l| {
+            let account = l[1].clone();
+            l.insert(2, account);
+        });
+        assert!(
+            err.contains("line 3") && err.contains("duplicate account") && err.contains("line 2"),
+            "{err}"
+        );
+        // The in-memory check names the record.
+        let mut twice = sample();
+        twice.accounts.push(twice.accounts[0].clone());
+        let err = twice.check().unwrap_err().to_string();
+        assert!(err.contains("duplicate account"), "{err}");
+        assert!(sample().check().is_ok());
     }
 
     #[test]

@@ -32,6 +32,9 @@ pub struct Settings {
 /// A setting out of range.
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
+    /// A name that becomes a file name.
+    #[error(transparent)]
+    Name(#[from] rolescope_model::valid::InvalidId),
     /// `unused_days` below one.
     #[error("the unused window must be at least 1 day (got {0})")]
     UnusedDays(i64),
@@ -50,6 +53,7 @@ pub enum SettingsError {
 impl Settings {
     /// Check the ranges; the usage window of the SCP impact simulation follows `unused_days`.
     pub fn validated(mut self) -> Result<Self, SettingsError> {
+        rolescope_model::valid::file_name("boundary name", &self.scp.boundary_name)?;
         if self.analysis.unused_days < 1 {
             return Err(SettingsError::UnusedDays(self.analysis.unused_days));
         }
@@ -75,6 +79,18 @@ impl Settings {
 /// A stage failed; what was written before it stays, and the error names what failed.
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
+    /// The scan id cannot name a path.
+    #[error(transparent)]
+    ScanId(#[from] rolescope_model::valid::InvalidId),
+    /// A record of the snapshot is invalid or repeated; nothing was written after it was found.
+    #[error("the snapshot{}", stored.as_ref().map(|s| format!(" (kept at {s})")).unwrap_or_default())]
+    Input {
+        /// Where the snapshot was stored before it was checked, if it was.
+        stored: Option<String>,
+        /// What is wrong, and where.
+        #[source]
+        source: rolescope_model::snapshot::SnapshotError,
+    },
     /// The snapshot has no closing scan record.
     #[error("the snapshot has no scan record; was the scan interrupted?")]
     NoScan,
@@ -256,6 +272,8 @@ pub fn run(
     after_stage: &mut dyn FnMut(&Stage),
 ) -> Result<Outcome, PipelineError> {
     let info = snapshot.scan.as_ref().ok_or(PipelineError::NoScan)?;
+    // The scan id names every output path: checked before anything is written.
+    rolescope_model::valid::scan_id(&info.scan_id)?;
     let cat = rolescope_policy::catalog();
     let mut stages = Stages {
         done: Vec::new(),
@@ -267,6 +285,11 @@ pub fn run(
         }
         SnapshotWrite::Skip => None,
     };
+    // Every other identifier is checked before it names a path; the collection is kept.
+    snapshot.check().map_err(|source| PipelineError::Input {
+        stored: stored.clone(),
+        source,
+    })?;
     let ev = stages.run::<_, PipelineError>(
         "evaluate",
         |ev: &Evaluated<'_>| ev.roles.len(),
@@ -299,7 +322,7 @@ pub fn run(
                 dest,
             )
             .map_err(stage_err("SCP recommendations"))?;
-            Ok(plan)
+            Ok::<_, PipelineError>(plan)
         },
     )?;
     stages.run("sql", Vec::len, || {
