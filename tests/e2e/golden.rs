@@ -104,3 +104,56 @@ const COMMANDS: &[(&str, &[&str])] = &[
 fn the_demo_snapshot_gives_the_golden_outputs() {
     check("demo", COMMANDS);
 }
+
+/// The analysis and the SCP plan of a snapshot, as JSON.
+fn outputs(snapshot: &rolescope_model::snapshot::Snapshot) -> (String, String) {
+    let settings = rolescope_pipeline::Settings::default();
+    let ev = rolescope_analysis::Evaluated::new(
+        rolescope_policy::catalog(),
+        snapshot,
+        settings.analysis.unused_days,
+    );
+    let analysis = rolescope_analysis::analyze_evaluated(&ev, &settings.analysis);
+    let plan = rolescope_analysis::scp::recommend(&ev, &analysis, &settings.scp);
+    (
+        serde_json::to_string(&analysis).unwrap(),
+        serde_json::to_string(&plan).unwrap(),
+    )
+}
+
+#[test]
+fn the_order_of_a_snapshots_records_changes_nothing() {
+    let text = std::fs::read_to_string(golden_dir().join("demo.jsonl")).unwrap();
+    let (body, scan) = text.trim_end().rsplit_once('\n').unwrap();
+    let mut lines: Vec<&str> = body.lines().collect();
+    let expected = outputs(&read(&lines, scan));
+    let mut rng = crate::support::Rng::new(7);
+    for _ in 0..3 {
+        // Fisher–Yates over every record but the closing scan record.
+        for i in (1..lines.len()).rev() {
+            lines.swap(i, rng.below(i + 1));
+        }
+        let shuffled = outputs(&read(&lines, scan));
+        same("the analysis", &shuffled.0, &expected.0);
+        same("the SCP plan", &shuffled.1, &expected.1);
+    }
+}
+
+fn read(lines: &[&str], scan: &str) -> rolescope_model::snapshot::Snapshot {
+    let path = out_dir("shuffled").join("s.jsonl");
+    std::fs::write(&path, lines.join("\n") + "\n" + scan + "\n").unwrap();
+    rolescope_model::snapshot::Snapshot::read(&path).unwrap()
+}
+
+/// Equal texts, or a panic showing where they part.
+fn same(what: &str, got: &str, want: &str) {
+    if let Some(at) = got.bytes().zip(want.bytes()).position(|(a, b)| a != b) {
+        let around = |t: &str| t[at.saturating_sub(200)..(at + 100).min(t.len())].to_string();
+        panic!(
+            "{what} depends on record order:\n  {}\n  {}",
+            around(got),
+            around(want)
+        );
+    }
+    assert_eq!(got.len(), want.len(), "{what} depends on record order");
+}

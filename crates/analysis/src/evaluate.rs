@@ -78,7 +78,7 @@ pub struct Evaluated<'a> {
     pub now: Timestamp,
     /// Days without use after which a service counts as unused.
     pub unused_days: i64,
-    /// Every role, in snapshot order.
+    /// Every role, by ARN (whatever the order of the snapshot's records).
     pub roles: Vec<EvaluatedRole<'a>>,
     by_arn: HashMap<&'a str, usize>,
     functions_by_role: HashMap<&'a str, Vec<&'a Function>>,
@@ -144,6 +144,13 @@ impl<'a> Evaluated<'a> {
         let mut la_by_role: HashMap<&str, Vec<&LastAccessed>> = HashMap::new();
         for la in &snapshot.last_accessed {
             la_by_role.entry(la.role_arn.as_str()).or_default().push(la);
+        }
+        // In a fixed order, whatever the order of the snapshot's records: evidence lists them.
+        for functions in functions_by_role.values_mut() {
+            functions.sort_by(|a, b| a.arn.cmp(&b.arn));
+        }
+        for rows in la_by_role.values_mut() {
+            rows.sort_by(|a, b| a.service.cmp(&b.service));
         }
 
         let policies: Vec<RolePolicies> = snapshot
@@ -238,6 +245,8 @@ impl<'a> Evaluated<'a> {
                 }
             })
             .collect();
+        let mut roles = roles;
+        roles.sort_by(|a, b| a.role.arn.cmp(&b.role.arn));
         let by_arn = roles
             .iter()
             .enumerate()
