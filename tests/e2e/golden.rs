@@ -157,3 +157,8 @@ fn same(what: &str, got: &str, want: &str) {
     }
     assert_eq!(got.len(), want.len(), "{what} depends on record order");
 }
+
+#[test]
+fn the_moto_snapshot_gives_the_golden_outputs() {
+    check("moto", COMMANDS);
+}

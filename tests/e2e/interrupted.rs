@@ -83,13 +83,33 @@ fn big_snapshot(roles: usize) -> Snapshot {
     s
 }
 
-/// The files a reader would pick up; each must decode completely.
+/// The files a reader would pick up; each must decode completely. Returns the Parquet tables.
 fn visible_files_are_complete(out: &Path) -> usize {
     let mut complete = 0;
     for path in files(out) {
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         if name.starts_with('.') {
             assert!(name.ends_with(".partial"), "unexpected hidden file {name}");
+            continue;
+        }
+        if name.ends_with(".jsonl") {
+            rolescope_model::snapshot::Snapshot::read(&path)
+                .unwrap_or_else(|e| panic!("{} is not a complete snapshot: {e}", path.display()));
+            continue;
+        }
+        if name.ends_with(".json") {
+            let text = std::fs::read_to_string(&path).unwrap();
+            serde_json::from_str::<serde_json::Value>(&text)
+                .unwrap_or_else(|e| panic!("{} is not complete JSON: {e}", path.display()));
+            continue;
+        }
+        if [".sql", ".md", ".sh"].iter().any(|ext| name.ends_with(ext)) {
+            // Written whole or not at all, like every object (non-empty when visible).
+            assert!(
+                std::fs::metadata(&path).unwrap().len() > 0,
+                "{} is empty",
+                path.display()
+            );
             continue;
         }
         assert!(
@@ -154,6 +174,17 @@ fn a_killed_export_leaves_only_complete_files() {
         let written = visible_files_are_complete(&out);
         if !finished && written > 0 && written < tables {
             mid_write += 1;
+        }
+        // scan_runs is the commit record: once it is visible, every table of the scan is.
+        let committed = out.join("scan_runs").exists()
+            && files(&out.join("scan_runs"))
+                .iter()
+                .any(|p| !p.file_name().unwrap().to_string_lossy().starts_with('.'));
+        if committed {
+            assert_eq!(
+                written, tables,
+                "scan_runs visible before the rest (kill {step})"
+            );
         }
     }
     assert!(

@@ -63,7 +63,7 @@ pub fn import(
     })?;
     let mut s = Snapshot::default();
     s.org_units.push(OrgUnit {
-        id: "imported".into(),
+        id: "r-imported".into(),
         name: "Imported".into(),
         parent_id: None,
         path: "Imported".into(),
@@ -72,7 +72,7 @@ pub fn import(
         account_id: account.clone(),
         name: account.to_string(),
         status: AccountStatus::Active,
-        parent_id: "imported".into(),
+        parent_id: "r-imported".into(),
         ou_path: "Imported".into(),
         scanned: true,
     });

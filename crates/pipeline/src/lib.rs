@@ -175,11 +175,18 @@ impl Summary {
             .take(5)
             .filter(|r| r.score.score > 0)
             .map(|r| {
+                // The heaviest factor; among equals the first, as the score lists them.
                 let reason = r
                     .score
                     .contributions
                     .iter()
-                    .max_by(|a, b| a.weight.total_cmp(&b.weight))
+                    .fold(
+                        None,
+                        |best: Option<&rolescope_analysis::score::Contribution>, c| match best {
+                            Some(b) if b.weight >= c.weight => Some(b),
+                            _ => Some(c),
+                        },
+                    )
                     .map(|c| c.factor.clone())
                     .unwrap_or_default();
                 (

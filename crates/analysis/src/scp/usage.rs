@@ -1,0 +1,345 @@
+//! What each role was seen doing (services, actions, regions from last-accessed data and its
+//! functions), and the impact simulation of an SCP over it.
+
+use super::{Impact, ScpSettings};
+use crate::Evaluated;
+use rayon::prelude::*;
+use rolescope_model::{Role, Timestamp};
+use rolescope_policy::context::Context;
+use rolescope_policy::{Catalog, Decision, Policy, PolicySet, Request};
+use std::collections::{BTreeSet, HashMap};
+
+/// What a role was seen doing.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Usage {
+    /// Actions used in the window (catalog spelling).
+    actions: BTreeSet<String>,
+    /// Services used in the window.
+    pub(super) services: BTreeSet<String>,
+    /// Regions it acted in: its functions' regions and its last-used region.
+    regions: BTreeSet<String>,
+    /// Last-accessed data exists for the role.
+    pub(super) known: bool,
+}
+
+/// The observed world the recommender and the simulator work on.
+pub struct Observed<'a> {
+    pub(super) ev: &'a Evaluated<'a>,
+    pub(super) usage: HashMap<&'a str, Usage>,
+    pub(super) lambda_roles: BTreeSet<&'a str>,
+}
+
+impl std::fmt::Debug for Observed<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Observed")
+            .field("roles", &self.usage.len())
+            .field("lambda_roles", &self.lambda_roles.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> Observed<'a> {
+    /// What each role of an evaluated organization used; `window_days` bounds what counts as used.
+    pub fn new(ev: &'a Evaluated<'a>, window_days: i64) -> Self {
+        let cat = ev.cat;
+        let horizon = ev.now.millis - window_days * 86_400_000;
+        let recent = |t: &Option<Timestamp>| t.is_some_and(|t| t.millis >= horizon);
+        let lambda_roles: BTreeSet<&str> = ev
+            .roles
+            .iter()
+            .filter(|r| r.is_lambda)
+            .map(|r| r.role.arn.as_str())
+            .collect();
+        let usage = ev
+            .roles
+            .par_iter()
+            .map(|r| {
+                let mut u = Usage::default();
+                u.regions
+                    .extend(r.functions.iter().map(|f| f.region.clone()));
+                u.regions.extend(r.role.last_used_region.iter().cloned());
+                for la in &r.last_accessed {
+                    u.known = true;
+                    if !recent(&la.last_accessed_at) {
+                        continue;
+                    }
+                    u.services.insert(la.service.clone());
+                    if la.actions.is_empty() {
+                        // Service-level data only: every action of the service the role may
+                        // call counts as used.
+                        let prefix = format!("{}:", la.service);
+                        u.actions.extend(
+                            r.summary
+                                .allowed()
+                                .map(|g| &cat.actions[g.action as usize].full_name)
+                                .filter(|a| a.to_ascii_lowercase().starts_with(&prefix))
+                                .cloned(),
+                        );
+                    } else {
+                        u.actions.extend(
+                            la.actions
+                                .iter()
+                                .filter(|(_, t)| recent(t))
+                                .map(|(a, _)| canonical(cat, a)),
+                        );
+                    }
+                }
+                (r.role.arn.as_str(), u)
+            })
+            .collect();
+        Observed {
+            ev,
+            usage,
+            lambda_roles,
+        }
+    }
+
+    /// Roles of the accounts under a target.
+    pub(super) fn roles_in(&self, accounts: &BTreeSet<&str>) -> Vec<&'a Role> {
+        self.ev
+            .roles
+            .iter()
+            .map(|r| r.role)
+            .filter(|r| accounts.contains(r.account_id.as_str()))
+            .collect()
+    }
+
+    /// Simulate `policy` as an SCP over the accounts under a target: every action each role used
+    /// in each region it acted in, as the worst-case request the policy's conditions allow.
+    pub fn simulate(&self, accounts: &BTreeSet<&str>, policy: &Policy) -> Impact {
+        let levels = [vec![allow_all(), policy.clone()]];
+        let identity = [allow_all()];
+        let worst_case = worst_case_context(policy);
+        let resources = candidate_resources(policy);
+        let mut impact = Impact::default();
+        for role in self.roles_in(accounts) {
+            let in_scope = self.lambda_roles.contains(role.arn.as_str())
+                || scoped_to(policy, &role.arn, role.account_id.as_str());
+            if !in_scope {
+                continue;
+            }
+            let Some(u) = self.usage.get(role.arn.as_str()) else {
+                continue;
+            };
+            if !u.known {
+                // Unknown use only matters when the policy reaches the role at all.
+                if reaches(policy, &role.arn, role.account_id.as_str()) {
+                    impact.roles_without_usage.insert(role.arn.clone());
+                }
+                continue;
+            }
+            let regions: Vec<&str> = if u.regions.is_empty() {
+                vec!["us-east-1"]
+            } else {
+                u.regions.iter().map(String::as_str).collect()
+            };
+            for action in &u.actions {
+                for region in &regions {
+                    let mut ctx = worst_case.clone();
+                    ctx.insert("aws:PrincipalArn", vec![role.arn.clone()]);
+                    ctx.insert("aws:PrincipalAccount", vec![role.account_id.to_string()]);
+                    ctx.insert("aws:RequestedRegion", vec![region.to_string()]);
+                    let denied = resources.iter().any(|resource| {
+                        let resource = resource.replace("${account}", role.account_id.as_str());
+                        let req = Request {
+                            principal: &role.arn,
+                            action,
+                            resource: &resource,
+                            resource_account: None,
+                            context: &ctx,
+                        };
+                        rolescope_policy::eval::evaluate(
+                            &req,
+                            &PolicySet {
+                                identity: &identity,
+                                scps: &levels,
+                                ..Default::default()
+                            },
+                        )
+                        .decision
+                            == Decision::ExplicitlyDenied
+                    });
+                    if denied {
+                        impact
+                            .denied
+                            .entry(role.arn.clone())
+                            .or_default()
+                            .insert(format!("{action}@{region}"));
+                    }
+                }
+            }
+        }
+        for arn in impact.denied.keys() {
+            for f in self.ev.functions_of(arn) {
+                impact.functions.insert(f.arn.clone());
+            }
+        }
+        impact
+    }
+
+    /// True when every account already denies a probe request, in every one of `regions`, under
+    /// its existing SCP chain.
+    pub(super) fn already_denied(
+        &self,
+        accounts: &BTreeSet<&str>,
+        action: &str,
+        ctx: &Context,
+        regions: &BTreeSet<&str>,
+    ) -> bool {
+        // The caller may do anything: only the SCP chain can say no.
+        let identity = [allow_all()];
+        let regions: Vec<&str> = if regions.is_empty() {
+            vec!["us-east-1"]
+        } else {
+            regions.iter().copied().collect()
+        };
+        !accounts.is_empty()
+            && accounts.iter().all(|acct| {
+                let (levels, _) = self.ev.index.scps(acct);
+                if levels.is_empty() {
+                    return false;
+                }
+                let principal = format!("arn:aws:iam::{acct}:role/rolescope-probe");
+                regions.iter().all(|region| {
+                    let mut ctx = ctx.clone();
+                    ctx.insert("aws:PrincipalArn", vec![principal.clone()]);
+                    ctx.insert("aws:PrincipalAccount", vec![acct.to_string()]);
+                    ctx.insert("aws:RequestedRegion", vec![region.to_string()]);
+                    let req = Request {
+                        principal: &principal,
+                        action,
+                        resource: "*",
+                        resource_account: None,
+                        context: &ctx,
+                    };
+                    rolescope_policy::eval::evaluate(
+                        &req,
+                        &PolicySet {
+                            identity: &identity,
+                            scps: levels,
+                            ..Default::default()
+                        },
+                    )
+                    .decision
+                        != Decision::Allowed
+                })
+            })
+    }
+}
+
+/// Simulate a hand-written SCP attached at `target_id` (root, OU or account id) against what the
+/// scan observed under it. Errors name what is wrong with the policy or the target.
+pub fn simulate_policy(
+    ev: &Evaluated<'_>,
+    target_id: &str,
+    policy_json: &str,
+    settings: &ScpSettings,
+) -> Result<Impact, String> {
+    let policy = Policy::parse(policy_json).map_err(|e| format!("the policy: {e}"))?;
+    let accounts = ev.tree.accounts_under(target_id);
+    if accounts.is_empty() {
+        return Err(format!(
+            "{target_id} is no root, OU or account of the snapshot"
+        ));
+    }
+    let observed = Observed::new(ev, settings.window_days);
+    Ok(observed.simulate(&accounts, &policy))
+}
+
+/// `Allow * on *`, standing in for FullAWSAccess and for an all-powerful caller.
+fn allow_all() -> Policy {
+    Policy::parse(
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
+    )
+    .expect("valid")
+}
+
+/// The catalog spelling of an action name (`s3:getobject` → `s3:GetObject`).
+fn canonical(cat: &Catalog, action: &str) -> String {
+    cat.action(action)
+        .map(|a| a.full_name.clone())
+        .unwrap_or_else(|| action.to_string())
+}
+
+/// A context in which every positive condition of the policy's statements (other than the
+/// principal and region keys the simulator sets) holds: the worst case for the caller.
+fn worst_case_context(policy: &Policy) -> Context {
+    let mut ctx = Context::new();
+    for stmt in &policy.statements {
+        for c in &stmt.conditions {
+            let key = c.key.to_ascii_lowercase();
+            if matches!(
+                key.as_str(),
+                "aws:principalarn" | "aws:principalaccount" | "aws:requestedregion"
+            ) || c.operator.base.is_negated()
+                || c.values.is_empty()
+            {
+                continue;
+            }
+            let value = c.values[0].replace('*', "x");
+            ctx.insert(&c.key, vec![value]);
+        }
+    }
+    ctx
+}
+
+/// Resources to try: `*` and each resource pattern of the policy, with the account filled in.
+fn candidate_resources(policy: &Policy) -> Vec<String> {
+    let mut out = BTreeSet::from(["*".to_string()]);
+    for stmt in &policy.statements {
+        if let Some(r) = &stmt.resources
+            && !r.negated
+        {
+            for p in &r.patterns {
+                // `arn:aws:iam::*:role/x` → the role's own account.
+                let parts: Vec<&str> = p.splitn(6, ':').collect();
+                if parts.len() == 6 && parts[4] == "*" {
+                    out.insert(format!(
+                        "{}:{}:{}:{}:${{account}}:{}",
+                        parts[0], parts[1], parts[2], parts[3], parts[5]
+                    ));
+                } else {
+                    out.insert(p.clone());
+                }
+            }
+        }
+    }
+    out.into_iter()
+        .map(|r| r.replace('*', "x"))
+        .map(|r| if r == "x" { "*".to_string() } else { r })
+        .collect()
+}
+
+/// True when some statement's `ArnLike aws:PrincipalArn` names this role.
+fn scoped_to(policy: &Policy, arn: &str, _account: &str) -> bool {
+    policy.statements.iter().any(|s| {
+        s.conditions.iter().any(|c| {
+            c.key.eq_ignore_ascii_case("aws:PrincipalArn")
+                && !c.operator.base.is_negated()
+                && c.values.iter().any(|v| {
+                    rolescope_policy::wildcard::arn_matches(
+                        &rolescope_policy::wildcard::compile(v),
+                        arn,
+                    )
+                })
+        })
+    })
+}
+
+/// True when some statement could apply to this principal (not excluded by its principal keys).
+fn reaches(policy: &Policy, arn: &str, _account: &str) -> bool {
+    policy.statements.iter().any(|s| {
+        s.conditions
+            .iter()
+            .filter(|c| c.key.eq_ignore_ascii_case("aws:PrincipalArn"))
+            .all(|c| {
+                let hit = c.values.iter().any(|v| {
+                    rolescope_policy::wildcard::arn_matches(
+                        &rolescope_policy::wildcard::compile(v),
+                        arn,
+                    )
+                });
+                hit != c.operator.base.is_negated()
+            })
+    })
+}
