@@ -142,12 +142,9 @@ pub const GLOBAL_ACTIONS: &[&str] = &[
 /// Regions to probe "somewhere else" with, in order of preference.
 const PROBE_REGIONS: &[&str] = &["sa-east-1", "ap-southeast-2", "ca-central-1", "eu-north-1"];
 
-/// AWS managed policies that must not be attached to Lambda execution roles.
-pub const PRIVILEGED_MANAGED: &[&str] = &[
-    "arn:aws:iam::aws:policy/AdministratorAccess",
-    "arn:aws:iam::aws:policy/PowerUserAccess",
-    "arn:aws:iam::aws:policy/IAMFullAccess",
-];
+/// AWS managed policies that must not be attached to Lambda execution roles: the ones
+/// RS-ADMIN-001 reports.
+pub const PRIVILEGED_MANAGED: &[&str] = &crate::checks::ADMIN_POLICIES;
 
 /// Who would lose something they used.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]

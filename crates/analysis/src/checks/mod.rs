@@ -1,0 +1,516 @@
+//! The checks. Each is a row of [`CHECKS`]; [`role`] produces the findings about roles (one
+//! function per concern: administrator access, wildcards, escalation, category lists, trust,
+//! boundary, unused, validation), [`resource`] those about functions and Access Analyzer findings.
+
+mod resource;
+mod role;
+
+pub use resource::{analyzer_findings, function_findings};
+pub use role::role_findings;
+
+use crate::findings::{Category as C, Check, Severity as S};
+use crate::inputs::RolePolicies;
+use crate::privesc::Mitigation;
+use rolescope_model::{Function, LastAccessed, Role, Timestamp};
+use rolescope_policy::document::{PrincipalKind, PrincipalSpec, Statement};
+use rolescope_policy::summary::{GrantStatus, Summary};
+
+const AWS_PRIVESC: &str =
+    "https://rhinosecuritylabs.com/aws/aws-privilege-escalation-methods-mitigation/";
+const IAM_BP: &str = "https://docs.aws.amazon.com/IAM/latest/UserGuide/best-practices.html";
+const BOUNDARIES: &str =
+    "https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html";
+const LAMBDA_RBP: &str =
+    "https://docs.aws.amazon.com/lambda/latest/dg/access-control-resource-based.html";
+const CONFUSED: &str = "https://docs.aws.amazon.com/IAM/latest/UserGuide/confused-deputy.html";
+const URL_AUTH: &str = "https://docs.aws.amazon.com/lambda/latest/dg/urls-auth.html";
+const LAST_ACCESSED: &str =
+    "https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_last-accessed.html";
+const GRAMMAR: &str =
+    "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_grammar.html";
+const ANALYZER: &str =
+    "https://docs.aws.amazon.com/IAM/latest/UserGuide/what-is-access-analyzer.html";
+
+macro_rules! check {
+    ($id:literal, $cat:expr, $sev:expr, $title:literal, $fix:literal, [$($r:expr),*]) => {
+        Check { id: $id, category: $cat, severity: $sev, title: $title, remediation: $fix, references: &[$($r),*] }
+    };
+}
+
+/// Every check rolescope runs.
+pub static CHECKS: &[Check] = &[
+    check!(
+        "RS-ADMIN-001",
+        C::AdminAccess,
+        S::Critical,
+        "Administrator-level AWS managed policy attached",
+        "Replace AdministratorAccess / PowerUserAccess / IAMFullAccess with a policy scoped to what the function uses.",
+        [IAM_BP]
+    ),
+    check!(
+        "RS-ADMIN-002",
+        C::AdminAccess,
+        S::Critical,
+        "Full administrator access (*:* on *) is effective",
+        "Remove the Allow * statement; grant only the actions and resources the function needs.",
+        [IAM_BP]
+    ),
+    check!(
+        "RS-WILDCARD-001",
+        C::ServiceWildcard,
+        S::Medium,
+        "All actions of a service allowed (service:*)",
+        "List the actions the function calls instead of service:*.",
+        [IAM_BP]
+    ),
+    check!(
+        "RS-PRIVESC-001",
+        C::PrivilegeEscalation,
+        S::High,
+        "Privilege escalation path",
+        "Remove one of the path's actions, or scope iam:PassRole and the IAM write actions to specific resources; a permission boundary that denies them mitigates the path.",
+        [AWS_PRIVESC, BOUNDARIES]
+    ),
+    check!(
+        "RS-EXFIL-001",
+        C::DataExfiltration,
+        S::Medium,
+        "Object, secret or parameter reads on all resources",
+        "Scope s3:GetObject, secretsmanager:GetSecretValue and ssm:GetParameter* to the objects, secrets and parameters the function owns.",
+        [IAM_BP]
+    ),
+    check!(
+        "RS-EXFIL-002",
+        C::DataExfiltration,
+        S::Low,
+        "Bulk data reads on all resources (decrypt, table reads, snapshots)",
+        "Scope kms:Decrypt to the function's keys, DynamoDB reads to its tables, and remove database snapshot actions.",
+        [IAM_BP]
+    ),
+    check!(
+        "RS-EXPOSE-001",
+        C::ResourceExposure,
+        S::High,
+        "Permissions-management actions on all resources",
+        "Actions such as s3:PutBucketPolicy, lambda:AddPermission or kms:PutKeyPolicy can expose resources publicly; remove them or scope them.",
+        [IAM_BP]
+    ),
+    check!(
+        "RS-CREDS-001",
+        C::CredentialsExposure,
+        S::High,
+        "Actions that return credentials on all resources",
+        "Remove actions that mint or return credentials (iam:CreateAccessKey, sts:AssumeRole on *, ecr:GetAuthorizationToken, …) or scope them.",
+        [IAM_BP]
+    ),
+    check!(
+        "RS-INFRA-001",
+        C::InfrastructureModification,
+        S::Low,
+        "Write actions on all resources",
+        "Scope write actions to the resources the function manages.",
+        [IAM_BP]
+    ),
+    check!(
+        "RS-TRUST-001",
+        C::TrustPolicy,
+        S::Critical,
+        "Role assumable by any principal",
+        "Replace Principal * in the trust policy with the principals that need the role.",
+        [CONFUSED]
+    ),
+    check!(
+        "RS-TRUST-002",
+        C::TrustPolicy,
+        S::Medium,
+        "Role assumable from another account without a guarding condition",
+        "Add sts:ExternalId, aws:PrincipalOrgID or aws:PrincipalArn conditions, or remove the cross-account principal.",
+        [CONFUSED]
+    ),
+    check!(
+        "RS-TRUST-003",
+        C::TrustPolicy,
+        S::Low,
+        "Lambda execution role also trusted by other services",
+        "Give each service its own role; a shared role widens the blast radius of every function that uses it.",
+        [IAM_BP]
+    ),
+    check!(
+        "RS-TRUST-004",
+        C::TrustPolicy,
+        S::Low,
+        "Service trust without aws:SourceAccount or aws:SourceArn",
+        "Add an aws:SourceAccount (or aws:SourceArn) condition to the service principal's statement to prevent the confused deputy problem.",
+        [CONFUSED]
+    ),
+    check!(
+        "RS-TRUST-005",
+        C::TrustPolicy,
+        S::Low,
+        "Lambda execution role used by no function",
+        "Delete the role, or confirm which workload uses it.",
+        [IAM_BP]
+    ),
+    check!(
+        "RS-TRUST-006",
+        C::TrustPolicy,
+        S::Medium,
+        "Execution role shared by many functions",
+        "Give functions their own roles so each holds only what it needs.",
+        [IAM_BP]
+    ),
+    check!(
+        "RS-PUBLIC-001",
+        C::PublicAccess,
+        S::Critical,
+        "Function invocable by anyone (resource policy Principal *)",
+        "Remove the statement, or add aws:SourceAccount / aws:SourceArn / aws:PrincipalOrgID conditions.",
+        [LAMBDA_RBP]
+    ),
+    check!(
+        "RS-PUBLIC-002",
+        C::PublicAccess,
+        S::Medium,
+        "Function policy grants another account without conditions",
+        "Add aws:SourceArn / aws:PrincipalOrgID conditions or remove the grant.",
+        [LAMBDA_RBP]
+    ),
+    check!(
+        "RS-PUBLIC-003",
+        C::PublicAccess,
+        S::High,
+        "Function URL without authentication (AuthType NONE)",
+        "Use AuthType AWS_IAM, or authenticate in the function and document why the URL is public.",
+        [URL_AUTH]
+    ),
+    check!(
+        "RS-LAYER-001",
+        C::PublicAccess,
+        S::Low,
+        "Function uses a layer from another account",
+        "Vendor the layer into your own account or pin and review it: its code runs with the function's role.",
+        [LAMBDA_RBP]
+    ),
+    check!(
+        "RS-BOUNDARY-001",
+        C::PermissionBoundary,
+        S::Low,
+        "Lambda execution role without a permission boundary",
+        "Attach the organization's Lambda permission boundary.",
+        [BOUNDARIES]
+    ),
+    check!(
+        "RS-BOUNDARY-002",
+        C::PermissionBoundary,
+        S::High,
+        "Permission boundary does not constrain the role",
+        "The boundary allows *:* or leaves a privilege-escalation path open; narrow it.",
+        [BOUNDARIES]
+    ),
+    check!(
+        "RS-UNUSED-001",
+        C::UnusedAccess,
+        S::Low,
+        "Role not used recently",
+        "Delete roles that are not used, or confirm their owner.",
+        [LAST_ACCESSED]
+    ),
+    check!(
+        "RS-UNUSED-002",
+        C::UnusedAccess,
+        S::Low,
+        "Services granted but not used",
+        "Remove the unused services from the role's policies (see the least-privilege suggestion).",
+        [LAST_ACCESSED]
+    ),
+    check!(
+        "RS-VALID-001",
+        C::PolicyValidation,
+        S::Medium,
+        "Policy document cannot be evaluated",
+        "Fix the document; rolescope judged the role without it, so its permissions may be understated.",
+        [GRAMMAR]
+    ),
+    check!(
+        "RS-VALID-002",
+        C::PolicyValidation,
+        S::Low,
+        "Action matches nothing in the action catalog",
+        "Fix the typo or remove the action; an action that matches nothing grants nothing.",
+        [GRAMMAR]
+    ),
+    check!(
+        "RS-VALID-003",
+        C::PolicyValidation,
+        S::Info,
+        "Policy without Version 2012-10-17",
+        "Add \"Version\": \"2012-10-17\"; without it policy variables are not substituted.",
+        [GRAMMAR]
+    ),
+    check!(
+        "RS-VALID-004",
+        C::PolicyValidation,
+        S::Low,
+        "Resource ARN matches no resource type of the statement's actions",
+        "Use the ARN format of the resources the actions work on (see the Service Authorization Reference); as written, the statement grants nothing on that resource.",
+        [GRAMMAR]
+    ),
+    check!(
+        "RS-AA-001",
+        C::AccessAnalyzer,
+        S::High,
+        "Active IAM Access Analyzer finding",
+        "Review the finding in IAM Access Analyzer and archive or fix it.",
+        [ANALYZER]
+    ),
+];
+
+/// The check with this id.
+pub fn check(id: &str) -> &'static Check {
+    CHECKS
+        .iter()
+        .find(|c| c.id == id)
+        .unwrap_or_else(|| panic!("unknown check {id}"))
+}
+
+/// AWS managed policies that grant administrator-level access.
+pub const ADMIN_POLICIES: [&str; 3] = [
+    "arn:aws:iam::aws:policy/AdministratorAccess",
+    "arn:aws:iam::aws:policy/PowerUserAccess",
+    "arn:aws:iam::aws:policy/IAMFullAccess",
+];
+
+/// Reads of objects, secrets and parameters: the classic exfiltration actions (RS-EXFIL-001).
+pub const DATA_EXFILTRATION_ACTIONS: &[&str] = &[
+    "s3:GetObject",
+    "secretsmanager:GetSecretValue",
+    "ssm:GetParameter",
+    "ssm:GetParameters",
+    "ssm:GetParametersByPath",
+];
+
+/// Bulk data reads (RS-EXFIL-002): decrypting, reading whole tables, copying databases.
+pub const BULK_READ_ACTIONS: &[&str] = &[
+    "dynamodb:BatchGetItem",
+    "dynamodb:GetItem",
+    "dynamodb:Query",
+    "dynamodb:Scan",
+    "kms:Decrypt",
+    "rds:CopyDBSnapshot",
+    "rds:CreateDBSnapshot",
+];
+
+/// Actions whose responses carry credentials, tokens or passwords (from the AWS API references).
+pub const CREDENTIAL_ACTIONS: &[&str] = &[
+    "airflow:CreateCliToken",
+    "airflow:CreateWebLoginToken",
+    "appsync:CreateApiKey",
+    "chime:CreateApiKey",
+    "cloud9:CreateEnvironmentToken",
+    "codeartifact:GetAuthorizationToken",
+    "codepipeline:PollForJobs",
+    "cognito-identity:GetCredentialsForIdentity",
+    "cognito-identity:GetOpenIdToken",
+    "cognito-identity:GetOpenIdTokenForDeveloperIdentity",
+    "connect:GetFederationToken",
+    "ec2:GetPasswordData",
+    "ecr-public:GetAuthorizationToken",
+    "ecr:GetAuthorizationToken",
+    "emr-containers:GetManagedEndpointSessionCredentials",
+    "finspace-api:GetProgrammaticAccessCredentials",
+    "gamelift:GetComputeAccess",
+    "gamelift:GetComputeAuthToken",
+    "gamelift:GetInstanceAccess",
+    "gamelift:RequestUploadCredentials",
+    "grafana:CreateWorkspaceApiKey",
+    "iam:CreateAccessKey",
+    "iam:CreateLoginProfile",
+    "iam:CreateServiceSpecificCredential",
+    "iam:ResetServiceSpecificCredential",
+    "iam:UpdateAccessKey",
+    "license-manager:GetAccessToken",
+    "lightsail:CreateBucketAccessKey",
+    "lightsail:DownloadDefaultKeyPair",
+    "lightsail:GetInstanceAccessDetails",
+    "lightsail:GetRelationalDatabaseMasterUserPassword",
+    "mediapackage:RotateChannelCredentials",
+    "mediapackage:RotateIngestEndpointCredentials",
+    "rds-db:connect",
+    "redshift-serverless:GetCredentials",
+    "redshift:GetClusterCredentials",
+    "redshift:GetClusterCredentialsWithIAM",
+    "sts:AssumeRole",
+    "sts:AssumeRoleWithSAML",
+    "sts:AssumeRoleWithWebIdentity",
+    "sts:GetFederationToken",
+    "sts:GetSessionToken",
+];
+
+/// Settings of the analysis.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Roles unused this long are reported.
+    pub unused_days: i64,
+    /// A role shared by more functions than this is reported.
+    pub shared_role_threshold: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            unused_days: 90,
+            shared_role_threshold: 5,
+        }
+    }
+}
+
+/// What the checks need to know about one role.
+#[derive(Debug)]
+pub struct RoleFacts<'a> {
+    /// The role.
+    pub role: &'a Role,
+    /// Its parsed policies.
+    pub policies: &'a RolePolicies,
+    /// Effective permissions.
+    pub summary: &'a Summary,
+    /// Functions using it.
+    pub functions: &'a [&'a Function],
+    /// Last-accessed rows, if collected.
+    pub last_accessed: &'a [&'a LastAccessed],
+    /// A Lambda execution role ([`crate::evaluate::is_lambda_role`]).
+    pub is_lambda: bool,
+    /// Granted services unused within the window, when last-accessed data exists.
+    pub unused_services: Option<&'a [&'a str]>,
+    /// Reference time (the scan's end) for "recently".
+    pub now: Timestamp,
+}
+
+impl<'a> RoleFacts<'a> {
+    /// The facts of an evaluated role.
+    pub fn of(r: &'a crate::EvaluatedRole<'a>, now: Timestamp) -> Self {
+        RoleFacts {
+            role: r.role,
+            policies: &r.policies,
+            summary: &r.summary,
+            functions: &r.functions,
+            last_accessed: &r.last_accessed,
+            is_lambda: r.is_lambda,
+            unused_services: r.unused_services.as_deref(),
+            now,
+        }
+    }
+}
+
+fn unrestricted(stmt: &Statement) -> bool {
+    stmt.is_unconditional()
+        && stmt
+            .resources
+            .as_ref()
+            .is_some_and(|r| !r.negated && r.patterns.iter().any(|p| p == "*"))
+}
+
+/// Actions effectively allowed through at least one unconditional statement on `Resource: *`,
+/// with how they end up.
+fn unrestricted_grants<'s>(
+    facts: &'s RoleFacts<'_>,
+) -> impl Iterator<Item = &'s rolescope_policy::summary::Grant> + 's {
+    facts.summary.grants.iter().filter(move |g| {
+        g.granted_by.iter().any(|(pi, si)| {
+            facts
+                .policies
+                .identity
+                .get(*pi as usize)
+                .and_then(|(_, p)| p.statements.get(*si as usize))
+                .is_some_and(unrestricted)
+        })
+    })
+}
+
+fn mitigation_str(m: Mitigation) -> &'static str {
+    match m {
+        Mitigation::PermissionBoundary => "permission_boundary",
+        Mitigation::Scp => "scp",
+        Mitigation::ExplicitDeny => "explicit_deny",
+    }
+}
+
+fn mitigation_name(status: GrantStatus) -> Option<String> {
+    match status {
+        GrantStatus::Allowed | GrantStatus::AllowedUnderConditions => None,
+        GrantStatus::BlockedByBoundary => Some("permission_boundary".into()),
+        GrantStatus::BlockedByScp => Some("scp".into()),
+        GrantStatus::ExplicitlyDenied => Some("explicit_deny".into()),
+    }
+}
+
+fn principals(s: &Statement) -> Vec<(PrincipalKind, &str)> {
+    match &s.principal {
+        Some(PrincipalSpec::Any) => vec![(PrincipalKind::Aws, "*")],
+        Some(PrincipalSpec::Map(m)) => m
+            .iter()
+            .flat_map(|(k, ids)| ids.iter().map(move |id| (k.clone(), id.as_str())))
+            .collect(),
+        None => vec![],
+    }
+}
+
+fn has_condition(s: &Statement, keys: &[&str]) -> bool {
+    s.conditions
+        .iter()
+        .any(|c| keys.iter().any(|k| c.key.eq_ignore_ascii_case(k)))
+}
+
+/// The account id in a principal (`123456789012`, `arn:aws:iam::123456789012:root`, role ARNs).
+fn principal_account(id: &str) -> Option<&str> {
+    if id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(id);
+    }
+    id.split(':').nth(4).filter(|a| a.len() == 12)
+}
+
+/// docs/checks.md, generated from [`CHECKS`].
+pub fn checks_markdown() -> String {
+    let mut out = String::from(
+        "# Checks\n\n<!-- Generated from crates/analysis/src/checks.rs by the `checks_doc_is_current` test;\n     regenerate with `UPDATE_DOCS=1 cargo test -p rolescope-analysis checks_doc`. -->\n\n\
+         Every finding names its check. A finding whose risk a permission boundary, an SCP or an explicit\n\
+         deny blocks is reported with severity `info` and `mitigated_by` set to the gate that blocks it.\n\n\
+         | id | category | severity | title | remediation |\n|---|---|---|---|---|\n",
+    );
+    for c in CHECKS {
+        out.push_str(&format!(
+            "| `{}` | `{}` | {} | {} | {} |\n",
+            c.id,
+            c.category.as_str(),
+            c.severity.as_str(),
+            c.title,
+            c.remediation.replace('|', "\\|")
+        ));
+    }
+    let list = |actions: &[&str]| {
+        actions
+            .iter()
+            .map(|a| format!("`{a}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    out.push_str("\n## Action lists\n\n");
+    out.push_str(&format!(
+        "RS-EXFIL-001, data exfiltration (on `Resource: *`): {}.\n\n",
+        list(DATA_EXFILTRATION_ACTIONS)
+    ));
+    out.push_str(&format!(
+        "RS-EXFIL-002, bulk reads (on `Resource: *`): {}.\n\n",
+        list(BULK_READ_ACTIONS)
+    ));
+    out.push_str(&format!(
+        "RS-CREDS-001, credentials exposure (on `Resource: *`): {}.\n\n",
+        list(CREDENTIAL_ACTIONS)
+    ));
+    out.push_str(
+        "RS-EXPOSE-001, resource exposure: every Permissions-management action that supports resource \
+         types, granted on `Resource: *` without conditions.\n\n\
+         RS-INFRA-001, infrastructure modification: every Write action that supports resource types, \
+         granted on `Resource: *` without conditions.\n",
+    );
+    out
+}

@@ -1,0 +1,122 @@
+//! Findings about functions (resource policies, URLs, layers) and Access Analyzer findings.
+
+use super::{check, has_condition, principal_account, principals};
+use crate::findings::{Finding, Severity as S};
+use rolescope_model::{AccessFinding, Function};
+use rolescope_policy::document::PrincipalKind;
+use rolescope_policy::{Effect, Policy};
+use serde_json::json;
+use std::collections::BTreeSet;
+
+/// Findings about one function: its resource policy, URLs and layers.
+pub fn function_findings(f: &Function, org_accounts: &BTreeSet<&str>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let acct = &f.account_id;
+    let region = Some(f.region.as_str());
+    if let Some(doc) = &f.resource_policy {
+        match Policy::parse(doc) {
+            Ok(p) => {
+                for (i, s) in p
+                    .statements
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, s)| s.effect == Effect::Allow)
+                {
+                    let guarded = has_condition(
+                        s,
+                        &[
+                            "aws:SourceAccount",
+                            "aws:SourceArn",
+                            "aws:PrincipalOrgID",
+                            "aws:SourceOrgID",
+                            "aws:PrincipalAccount",
+                        ],
+                    );
+                    // moto writes an account principal as a bare id; AWS as an ARN. Both count.
+                    for (kind, id) in principals(s) {
+                        if kind == PrincipalKind::Aws && id == "*" && !guarded {
+                            out.push(Finding::new(check("RS-PUBLIC-001"), acct, region, &f.arn, &format!("{i}"),
+                                format!("{} can be invoked by anyone", f.name),
+                                json!({"statement": i, "sid": s.sid, "actions": s.actions.patterns}), None));
+                        } else if kind == PrincipalKind::Aws
+                            && let Some(other) =
+                                principal_account(id).filter(|a| *a != acct.as_str())
+                            && !guarded
+                        {
+                            let mut finding = Finding::new(
+                                check("RS-PUBLIC-002"),
+                                acct,
+                                region,
+                                &f.arn,
+                                id,
+                                format!(
+                                    "{} grants {other}{}",
+                                    f.name,
+                                    if org_accounts.contains(other) {
+                                        " (in the organization)"
+                                    } else {
+                                        " (outside the organization)"
+                                    }
+                                ),
+                                json!({"principal": id, "statement": i, "in_organization": org_accounts.contains(other)}),
+                                None,
+                            );
+                            if !org_accounts.contains(other) {
+                                finding.severity = S::High;
+                            }
+                            out.push(finding);
+                        }
+                    }
+                }
+            }
+            Err(e) => out.push(Finding::new(
+                check("RS-VALID-001"),
+                acct,
+                region,
+                &f.arn,
+                "resource policy",
+                format!("{}: resource policy cannot be evaluated", f.name),
+                json!({"reason": e.to_string()}),
+                None,
+            )),
+        }
+    }
+    for url in f.urls.iter().filter(|u| u.auth_type == "NONE") {
+        out.push(Finding::new(
+            check("RS-PUBLIC-003"),
+            acct,
+            region,
+            &f.arn,
+            &url.url,
+            format!("{} has a public function URL", f.name),
+            json!({"url": url.url}),
+            None,
+        ));
+    }
+    for layer in &f.layers {
+        if let Some(owner) = layer.split(':').nth(4).filter(|o| *o != acct.as_str()) {
+            out.push(Finding::new(check("RS-LAYER-001"), acct, region, &f.arn, layer,
+                format!("{} uses layer {layer} from account {owner}", f.name),
+                json!({"layer": layer, "owner": owner, "in_organization": org_accounts.contains(owner)}), None));
+        }
+    }
+    out
+}
+
+/// One finding per active Access Analyzer finding.
+pub fn analyzer_findings(findings: &[AccessFinding]) -> Vec<Finding> {
+    findings
+        .iter()
+        .filter(|f| f.status == "ACTIVE")
+        .map(|f| {
+            let mut out = Finding::new(check("RS-AA-001"), &f.account_id, Some(&f.region), &f.resource_arn, &f.id,
+                format!("Access Analyzer: {} on {}", f.finding_type, f.resource_arn),
+                json!({"analyzer_finding_id": f.id, "finding_type": f.finding_type, "detail": serde_json::from_str::<serde_json::Value>(&f.detail).unwrap_or_default()}),
+                None);
+            if f.finding_type.starts_with("Unused") {
+                out.severity = S::Low;
+            }
+            out
+        })
+        .collect()
+}
