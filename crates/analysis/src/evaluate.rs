@@ -42,8 +42,9 @@ pub struct EvaluatedRole<'a> {
     pub last_accessed: Vec<&'a LastAccessed>,
     /// Trusted by Lambda or used by a function.
     pub is_lambda: bool,
-    /// Services it can effectively use (allowed, with or without conditions).
-    pub granted_services: BTreeSet<&'a str>,
+    /// Services it can effectively use (allowed, with or without conditions); shared like the
+    /// summary.
+    pub granted_services: Arc<BTreeSet<&'a str>>,
     /// Services used within the unused window (from last-accessed data).
     pub used_services: Option<BTreeSet<&'a str>>,
     /// Granted services not used within the window; `None` without last-accessed data. AWS's
@@ -125,6 +126,74 @@ fn summary_key<'a>(index: &Index<'a>, role: &'a Role) -> SummaryKey<'a> {
     }
 }
 
+/// Effective permissions of one distinct policy set, and the services they reach.
+type Shared<'a> = (Arc<Summary>, Arc<BTreeSet<&'a str>>);
+
+/// The rows of a snapshot grouped by the role they belong to, each group sorted, so that
+/// nothing downstream depends on the order of the snapshot's records.
+fn by_role<T>(
+    rows: &[T],
+    role: impl Fn(&T) -> &str,
+    key: impl Fn(&T) -> &str,
+) -> HashMap<&str, Vec<&T>> {
+    let mut map: HashMap<&str, Vec<&T>> = HashMap::new();
+    for row in rows {
+        map.entry(role(row)).or_default().push(row);
+    }
+    for group in map.values_mut() {
+        group.sort_by(|a, b| key(a).cmp(key(b)));
+    }
+    map
+}
+
+/// Each role's slot among the distinct policy sets, and each set's effective permissions,
+/// computed once and in parallel.
+fn distinct_summaries<'a>(
+    cat: &'a Catalog,
+    index: &Index<'a>,
+    roles: &'a [Role],
+    policies: &[RolePolicies],
+) -> (Vec<usize>, Vec<Shared<'a>>) {
+    let mut distinct: HashMap<SummaryKey<'_>, usize> = HashMap::new();
+    let mut representative = Vec::new();
+    let slot: Vec<usize> = roles
+        .iter()
+        .enumerate()
+        .map(|(i, role)| {
+            *distinct.entry(summary_key(index, role)).or_insert_with(|| {
+                representative.push(i);
+                representative.len() - 1
+            })
+        })
+        .collect();
+    let shared = representative
+        .par_iter()
+        .map(|&i| {
+            let p = &policies[i];
+            let identity: Vec<Policy> = p.identity.iter().map(|(_, p)| p.clone()).collect();
+            let (scps, _) = index.scps(roles[i].account_id.as_str());
+            let summary = effective_permissions(
+                cat,
+                &PrincipalPolicies {
+                    identity: &identity,
+                    boundary: p.boundary.as_ref(),
+                    scps,
+                },
+            );
+            let granted: BTreeSet<&str> = summary
+                .allowed()
+                .map(|g| {
+                    cat.service_of(&cat.actions[g.action as usize])
+                        .prefix
+                        .as_str()
+                })
+                .collect();
+            (Arc::new(summary), Arc::new(granted))
+        })
+        .collect();
+    (slot, shared)
+}
+
 impl<'a> Evaluated<'a> {
     /// Evaluate every role of a snapshot, in parallel, each distinct policy set once.
     pub fn new(cat: &'a Catalog, snapshot: &'a Snapshot, unused_days: i64) -> Self {
@@ -134,71 +203,22 @@ impl<'a> Evaluated<'a> {
             .as_ref()
             .map(|s| s.finished_at)
             .unwrap_or(Timestamp::from_millis(0));
-        let mut functions_by_role: HashMap<&str, Vec<&Function>> = HashMap::new();
-        for f in &snapshot.functions {
-            functions_by_role
-                .entry(f.role_arn.as_str())
-                .or_default()
-                .push(f);
-        }
-        let mut la_by_role: HashMap<&str, Vec<&LastAccessed>> = HashMap::new();
-        for la in &snapshot.last_accessed {
-            la_by_role.entry(la.role_arn.as_str()).or_default().push(la);
-        }
-        // In a fixed order, whatever the order of the snapshot's records: evidence lists them.
-        for functions in functions_by_role.values_mut() {
-            functions.sort_by(|a, b| a.arn.cmp(&b.arn));
-        }
-        for rows in la_by_role.values_mut() {
-            rows.sort_by(|a, b| a.service.cmp(&b.service));
-        }
-
+        let functions_by_role = by_role(&snapshot.functions, |f| &f.role_arn, |f| &f.arn);
+        let la_by_role = by_role(&snapshot.last_accessed, |l| &l.role_arn, |l| &l.service);
         let policies: Vec<RolePolicies> = snapshot
             .roles
             .par_iter()
             .map(|role| inputs::resolve(&index, role))
             .collect();
-        // Distinct policy sets, each with the first role that has it.
-        let mut distinct: HashMap<SummaryKey<'_>, usize> = HashMap::new();
-        let mut representative = Vec::new();
-        let slot: Vec<usize> = snapshot
-            .roles
-            .iter()
-            .enumerate()
-            .map(|(i, role)| {
-                *distinct
-                    .entry(summary_key(&index, role))
-                    .or_insert_with(|| {
-                        representative.push(i);
-                        representative.len() - 1
-                    })
-            })
-            .collect();
-        let summaries: Vec<Arc<Summary>> = representative
-            .par_iter()
-            .map(|&i| {
-                let p = &policies[i];
-                let identity: Vec<Policy> = p.identity.iter().map(|(_, p)| p.clone()).collect();
-                let (scps, _) = index.scps(snapshot.roles[i].account_id.as_str());
-                Arc::new(effective_permissions(
-                    cat,
-                    &PrincipalPolicies {
-                        identity: &identity,
-                        boundary: p.boundary.as_ref(),
-                        scps,
-                    },
-                ))
-            })
-            .collect();
-
+        let (slot, shared) = distinct_summaries(cat, &index, &snapshot.roles, &policies);
         let horizon = unused_days * DAY_MS;
-        let roles: Vec<EvaluatedRole<'_>> = snapshot
+        let mut roles: Vec<EvaluatedRole<'_>> = snapshot
             .roles
             .par_iter()
             .zip(policies)
             .zip(slot)
             .map(|((role, policies), slot)| {
-                let summary = Arc::clone(&summaries[slot]);
+                let (summary, granted_services) = &shared[slot];
                 let functions = functions_by_role
                     .get(role.arn.as_str())
                     .cloned()
@@ -207,15 +227,6 @@ impl<'a> Evaluated<'a> {
                     .get(role.arn.as_str())
                     .cloned()
                     .unwrap_or_default();
-                let is_lambda = is_lambda_role(policies.trust.as_ref(), !functions.is_empty());
-                let granted_services: BTreeSet<&str> = summary
-                    .allowed()
-                    .map(|g| {
-                        cat.service_of(&cat.actions[g.action as usize])
-                            .prefix
-                            .as_str()
-                    })
-                    .collect();
                 let recent =
                     |t: Option<Timestamp>| t.is_some_and(|t| now.millis - t.millis <= horizon);
                 let used_services = (!last_accessed.is_empty()).then(|| {
@@ -234,18 +245,17 @@ impl<'a> Evaluated<'a> {
                 });
                 EvaluatedRole {
                     role,
+                    is_lambda: is_lambda_role(policies.trust.as_ref(), !functions.is_empty()),
                     policies,
-                    summary,
+                    summary: Arc::clone(summary),
                     functions,
                     last_accessed,
-                    is_lambda,
-                    granted_services,
+                    granted_services: Arc::clone(granted_services),
                     used_services,
                     unused_services,
                 }
             })
             .collect();
-        let mut roles = roles;
         roles.sort_by(|a, b| a.role.arn.cmp(&b.role.arn));
         let by_arn = roles
             .iter()

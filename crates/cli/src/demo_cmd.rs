@@ -186,71 +186,121 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
         sim.stats().injected()
     );
     if let Some(path) = &args.bench_report {
-        let busiest = sim.stats().busiest_lambda_lane().map(|lane| {
-            let from = lane.first.saturating_duration_since(started).as_secs_f64();
-            let to = lane.last.saturating_duration_since(started).as_secs_f64();
-            serde_json::json!({
-                "account": lane.account,
-                "region": lane.region,
-                "requests": lane.requests,
-                "first_request_seconds": from,
-                "last_request_seconds": to,
-                "requests_per_second": lane.requests as f64 / (to - from).max(1e-9),
-            })
-        });
-        let stage = |names: &[&str]| -> f64 {
-            outcome
-                .stages
-                .iter()
-                .filter(|s| names.contains(&s.name))
-                .map(|s| s.seconds)
-                .sum()
-        };
-        let report = serde_json::json!({
-            "scenario": args.scenario,
-            "time_scale": args.time_scale,
-            "latency_ms": [lo, hi],
-            "accounts": accounts,
-            "regions": spec.regions.len(),
-            "functions": functions,
-            "functions_collected": outcome.counts.0,
-            "roles": outcome.counts.1,
-            "findings": outcome.counts.2,
-            "collection_errors": outcome.counts.3,
-            "wall_seconds": wall,
-            "collect_seconds": outcome.collect_secs,
-            "stage_seconds": outcome
-                .stages
-                .iter()
-                .map(|s| (s.name.to_string(), serde_json::json!(s.seconds)))
-                .collect::<serde_json::Map<_, _>>(),
-            "after_collection_seconds": stage(&["snapshot", "evaluate", "analysis", "datasets", "scp", "sql", "commit"]),
-            "analysis_seconds": stage(&["evaluate", "analysis"]),
-            "datasets_seconds": stage(&["datasets", "commit"]),
-            "scp_seconds": stage(&["scp"]),
-            "export_seconds": stage(&["datasets", "scp", "sql", "commit"]),
-            "rows_written": outcome.rows,
-            "bound_seconds": floor.seconds,
-            "ratio_to_bound": outcome.collect_secs / floor.seconds.max(1e-9),
-            "api_calls": logical,
-            "api_calls_min": floor.total_calls(),
-            "api_calls_ratio": logical as f64 / floor.total_calls().max(1) as f64,
-            "http_requests": served,
-            "retries": served.saturating_sub(logical),
-            "throttled": sim.stats().throttled(),
-            "busiest_lambda_lane": busiest,
-            "calls_by_operation": outcome.calls,
-            "min_calls_by_operation": floor.calls,
-            "peak_rss_bytes": crate::scan_cmd::peak_rss_bytes(),
-            "peak_rss_bytes_by_stage": outcome
-                .peak_rss
-                .iter()
-                .map(|(stage, bytes)| (stage.to_string(), serde_json::json!(bytes)))
-                .collect::<serde_json::Map<_, _>>(),
+        let report = bench_report(&Run {
+            args: &args,
+            latency: (lo, hi),
+            accounts,
+            regions: spec.regions.len(),
+            functions,
+            outcome: &outcome,
+            floor: &floor,
+            sim: &sim,
+            started,
+            wall,
+            served,
+            logical,
         });
         std::fs::write(path, serde_json::to_vec_pretty(&report)?)
             .with_context(|| format!("writing {}", path.display()))?;
     }
     drop(sim);
     Ok(outcome.exit)
+}
+
+/// What the benchmark report is made of.
+struct Run<'r> {
+    args: &'r DemoArgs,
+    latency: (u64, u64),
+    accounts: usize,
+    regions: usize,
+    functions: usize,
+    outcome: &'r crate::scan_cmd::Outcome,
+    floor: &'r rolescope_simulator::bound::Bound,
+    sim: &'r Simulator,
+    started: Instant,
+    wall: f64,
+    served: u64,
+    logical: u64,
+}
+
+/// The JSON benchmark report of a demo run: wall time, stages, API calls against the lower
+/// bound, retries, throttling, the busiest lane and the peak memory per stage.
+fn bench_report(run: &Run<'_>) -> serde_json::Value {
+    let Run {
+        args,
+        latency: (lo, hi),
+        accounts,
+        functions,
+        outcome,
+        floor,
+        sim,
+        started,
+        wall,
+        served,
+        logical,
+        ..
+    } = *run;
+    let busiest = sim.stats().busiest_lambda_lane().map(|lane| {
+        let from = lane.first.saturating_duration_since(started).as_secs_f64();
+        let to = lane.last.saturating_duration_since(started).as_secs_f64();
+        serde_json::json!({
+            "account": lane.account,
+            "region": lane.region,
+            "requests": lane.requests,
+            "first_request_seconds": from,
+            "last_request_seconds": to,
+            "requests_per_second": lane.requests as f64 / (to - from).max(1e-9),
+        })
+    });
+    let stage = |names: &[&str]| -> f64 {
+        outcome
+            .stages
+            .iter()
+            .filter(|s| names.contains(&s.name))
+            .map(|s| s.seconds)
+            .sum()
+    };
+    let report = serde_json::json!({
+        "scenario": args.scenario,
+        "time_scale": args.time_scale,
+        "latency_ms": [lo, hi],
+        "accounts": accounts,
+        "regions": run.regions,
+        "functions": functions,
+        "functions_collected": outcome.counts.0,
+        "roles": outcome.counts.1,
+        "findings": outcome.counts.2,
+        "collection_errors": outcome.counts.3,
+        "wall_seconds": wall,
+        "collect_seconds": outcome.collect_secs,
+        "stage_seconds": outcome
+            .stages
+            .iter()
+            .map(|s| (s.name.to_string(), serde_json::json!(s.seconds)))
+            .collect::<serde_json::Map<_, _>>(),
+        "after_collection_seconds": stage(&["snapshot", "evaluate", "analysis", "datasets", "scp", "sql", "commit"]),
+        "analysis_seconds": stage(&["evaluate", "analysis"]),
+        "datasets_seconds": stage(&["datasets", "commit"]),
+        "scp_seconds": stage(&["scp"]),
+        "export_seconds": stage(&["datasets", "scp", "sql", "commit"]),
+        "rows_written": outcome.rows,
+        "bound_seconds": floor.seconds,
+        "ratio_to_bound": outcome.collect_secs / floor.seconds.max(1e-9),
+        "api_calls": logical,
+        "api_calls_min": floor.total_calls(),
+        "api_calls_ratio": logical as f64 / floor.total_calls().max(1) as f64,
+        "http_requests": served,
+        "retries": served.saturating_sub(logical),
+        "throttled": sim.stats().throttled(),
+        "busiest_lambda_lane": busiest,
+        "calls_by_operation": outcome.calls,
+        "min_calls_by_operation": floor.calls,
+        "peak_rss_bytes": crate::scan_cmd::peak_rss_bytes(),
+        "peak_rss_bytes_by_stage": outcome
+            .peak_rss
+            .iter()
+            .map(|(stage, bytes)| (stage.to_string(), serde_json::json!(bytes)))
+            .collect::<serde_json::Map<_, _>>(),
+    });
+    report
 }
