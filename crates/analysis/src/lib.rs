@@ -138,7 +138,7 @@ pub fn analyze_evaluated(ev: &Evaluated<'_>, settings: &Settings) -> Analysis {
     }
     for (what, (account, reason)) in bad_scps {
         findings.push(Finding::new(
-            checks::check("RS-VALID-001"),
+            checks::check(checks::CheckId::Valid001),
             &account,
             None,
             &what,

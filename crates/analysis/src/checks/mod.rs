@@ -31,246 +31,223 @@ const GRAMMAR: &str =
 const ANALYZER: &str =
     "https://docs.aws.amazon.com/IAM/latest/UserGuide/what-is-access-analyzer.html";
 
-macro_rules! check {
-    ($id:literal, $cat:expr, $sev:expr, $title:literal, $fix:literal, [$($r:expr),*]) => {
-        Check { id: $id, category: $cat, severity: $sev, title: $title, remediation: $fix, references: &[$($r),*] }
+/// Declares [`CheckId`] and [`CHECKS`] from one list, so the two can never disagree: the table
+/// is indexed by the enum, and no look-up by string can fail.
+macro_rules! checks {
+    ($($variant:ident = $id:literal, $cat:expr, $sev:expr, $title:literal, $fix:literal, [$($r:expr),*];)*) => {
+        /// Every check, by name; `CHECKS[id as usize]` is its row.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[allow(missing_docs)]
+        pub enum CheckId { $($variant),* }
+
+        /// Every check rolescope runs.
+        pub static CHECKS: &[Check] = &[
+            $(Check { id: $id, category: $cat, severity: $sev, title: $title, remediation: $fix, references: &[$($r),*] }),*
+        ];
     };
 }
 
-/// Every check rolescope runs.
-pub static CHECKS: &[Check] = &[
-    check!(
-        "RS-ADMIN-001",
+checks! {
+    Admin001 = "RS-ADMIN-001",
         C::AdminAccess,
         S::Critical,
         "Administrator-level AWS managed policy attached",
         "Replace AdministratorAccess / PowerUserAccess / IAMFullAccess with a policy scoped to what the function uses.",
-        [IAM_BP]
-    ),
-    check!(
-        "RS-ADMIN-002",
+        [IAM_BP];
+
+    Admin002 = "RS-ADMIN-002",
         C::AdminAccess,
         S::Critical,
         "Full administrator access (*:* on *) is effective",
         "Remove the Allow * statement; grant only the actions and resources the function needs.",
-        [IAM_BP]
-    ),
-    check!(
-        "RS-WILDCARD-001",
+        [IAM_BP];
+
+    Wildcard001 = "RS-WILDCARD-001",
         C::ServiceWildcard,
         S::Medium,
         "All actions of a service allowed (service:*)",
         "List the actions the function calls instead of service:*.",
-        [IAM_BP]
-    ),
-    check!(
-        "RS-PRIVESC-001",
+        [IAM_BP];
+
+    Privesc001 = "RS-PRIVESC-001",
         C::PrivilegeEscalation,
         S::High,
         "Privilege escalation path",
         "Remove one of the path's actions, or scope iam:PassRole and the IAM write actions to specific resources; a permission boundary that denies them mitigates the path.",
-        [AWS_PRIVESC, BOUNDARIES]
-    ),
-    check!(
-        "RS-EXFIL-001",
+        [AWS_PRIVESC, BOUNDARIES];
+
+    Exfil001 = "RS-EXFIL-001",
         C::DataExfiltration,
         S::Medium,
         "Object, secret or parameter reads on all resources",
         "Scope s3:GetObject, secretsmanager:GetSecretValue and ssm:GetParameter* to the objects, secrets and parameters the function owns.",
-        [IAM_BP]
-    ),
-    check!(
-        "RS-EXFIL-002",
+        [IAM_BP];
+
+    Exfil002 = "RS-EXFIL-002",
         C::DataExfiltration,
         S::Low,
         "Bulk data reads on all resources (decrypt, table reads, snapshots)",
         "Scope kms:Decrypt to the function's keys, DynamoDB reads to its tables, and remove database snapshot actions.",
-        [IAM_BP]
-    ),
-    check!(
-        "RS-EXPOSE-001",
+        [IAM_BP];
+
+    Expose001 = "RS-EXPOSE-001",
         C::ResourceExposure,
         S::High,
         "Permissions-management actions on all resources",
         "Actions such as s3:PutBucketPolicy, lambda:AddPermission or kms:PutKeyPolicy can expose resources publicly; remove them or scope them.",
-        [IAM_BP]
-    ),
-    check!(
-        "RS-CREDS-001",
+        [IAM_BP];
+
+    Creds001 = "RS-CREDS-001",
         C::CredentialsExposure,
         S::High,
         "Actions that return credentials on all resources",
         "Remove actions that mint or return credentials (iam:CreateAccessKey, sts:AssumeRole on *, ecr:GetAuthorizationToken, …) or scope them.",
-        [IAM_BP]
-    ),
-    check!(
-        "RS-INFRA-001",
+        [IAM_BP];
+
+    Infra001 = "RS-INFRA-001",
         C::InfrastructureModification,
         S::Low,
         "Write actions on all resources",
         "Scope write actions to the resources the function manages.",
-        [IAM_BP]
-    ),
-    check!(
-        "RS-TRUST-001",
+        [IAM_BP];
+
+    Trust001 = "RS-TRUST-001",
         C::TrustPolicy,
         S::Critical,
         "Role assumable by any principal",
         "Replace Principal * in the trust policy with the principals that need the role.",
-        [CONFUSED]
-    ),
-    check!(
-        "RS-TRUST-002",
+        [CONFUSED];
+
+    Trust002 = "RS-TRUST-002",
         C::TrustPolicy,
         S::Medium,
         "Role assumable from another account without a guarding condition",
         "Add sts:ExternalId, aws:PrincipalOrgID or aws:PrincipalArn conditions, or remove the cross-account principal.",
-        [CONFUSED]
-    ),
-    check!(
-        "RS-TRUST-003",
+        [CONFUSED];
+
+    Trust003 = "RS-TRUST-003",
         C::TrustPolicy,
         S::Low,
         "Lambda execution role also trusted by other services",
         "Give each service its own role; a shared role widens the blast radius of every function that uses it.",
-        [IAM_BP]
-    ),
-    check!(
-        "RS-TRUST-004",
+        [IAM_BP];
+
+    Trust004 = "RS-TRUST-004",
         C::TrustPolicy,
         S::Low,
         "Service trust without aws:SourceAccount or aws:SourceArn",
         "Add an aws:SourceAccount (or aws:SourceArn) condition to the service principal's statement to prevent the confused deputy problem.",
-        [CONFUSED]
-    ),
-    check!(
-        "RS-TRUST-005",
+        [CONFUSED];
+
+    Trust005 = "RS-TRUST-005",
         C::TrustPolicy,
         S::Low,
         "Lambda execution role used by no function",
         "Delete the role, or confirm which workload uses it.",
-        [IAM_BP]
-    ),
-    check!(
-        "RS-TRUST-006",
+        [IAM_BP];
+
+    Trust006 = "RS-TRUST-006",
         C::TrustPolicy,
         S::Medium,
         "Execution role shared by many functions",
         "Give functions their own roles so each holds only what it needs.",
-        [IAM_BP]
-    ),
-    check!(
-        "RS-PUBLIC-001",
+        [IAM_BP];
+
+    Public001 = "RS-PUBLIC-001",
         C::PublicAccess,
         S::Critical,
         "Function invocable by anyone (resource policy Principal *)",
         "Remove the statement, or add aws:SourceAccount / aws:SourceArn / aws:PrincipalOrgID conditions.",
-        [LAMBDA_RBP]
-    ),
-    check!(
-        "RS-PUBLIC-002",
+        [LAMBDA_RBP];
+
+    Public002 = "RS-PUBLIC-002",
         C::PublicAccess,
         S::Medium,
         "Function policy grants another account without conditions",
         "Add aws:SourceArn / aws:PrincipalOrgID conditions or remove the grant.",
-        [LAMBDA_RBP]
-    ),
-    check!(
-        "RS-PUBLIC-003",
+        [LAMBDA_RBP];
+
+    Public003 = "RS-PUBLIC-003",
         C::PublicAccess,
         S::High,
         "Function URL without authentication (AuthType NONE)",
         "Use AuthType AWS_IAM, or authenticate in the function and document why the URL is public.",
-        [URL_AUTH]
-    ),
-    check!(
-        "RS-LAYER-001",
+        [URL_AUTH];
+
+    Layer001 = "RS-LAYER-001",
         C::PublicAccess,
         S::Low,
         "Function uses a layer from another account",
         "Vendor the layer into your own account or pin and review it: its code runs with the function's role.",
-        [LAMBDA_RBP]
-    ),
-    check!(
-        "RS-BOUNDARY-001",
+        [LAMBDA_RBP];
+
+    Boundary001 = "RS-BOUNDARY-001",
         C::PermissionBoundary,
         S::Low,
         "Lambda execution role without a permission boundary",
         "Attach the organization's Lambda permission boundary.",
-        [BOUNDARIES]
-    ),
-    check!(
-        "RS-BOUNDARY-002",
+        [BOUNDARIES];
+
+    Boundary002 = "RS-BOUNDARY-002",
         C::PermissionBoundary,
         S::High,
         "Permission boundary does not constrain the role",
         "The boundary allows *:* or leaves a privilege-escalation path open; narrow it.",
-        [BOUNDARIES]
-    ),
-    check!(
-        "RS-UNUSED-001",
+        [BOUNDARIES];
+
+    Unused001 = "RS-UNUSED-001",
         C::UnusedAccess,
         S::Low,
         "Role not used recently",
         "Delete roles that are not used, or confirm their owner.",
-        [LAST_ACCESSED]
-    ),
-    check!(
-        "RS-UNUSED-002",
+        [LAST_ACCESSED];
+
+    Unused002 = "RS-UNUSED-002",
         C::UnusedAccess,
         S::Low,
         "Services granted but not used",
         "Remove the unused services from the role's policies (see the least-privilege suggestion).",
-        [LAST_ACCESSED]
-    ),
-    check!(
-        "RS-VALID-001",
+        [LAST_ACCESSED];
+
+    Valid001 = "RS-VALID-001",
         C::PolicyValidation,
         S::Medium,
         "Policy document cannot be evaluated",
         "Fix the document; rolescope judged the role without it, so its permissions may be understated.",
-        [GRAMMAR]
-    ),
-    check!(
-        "RS-VALID-002",
+        [GRAMMAR];
+
+    Valid002 = "RS-VALID-002",
         C::PolicyValidation,
         S::Low,
         "Action matches nothing in the action catalog",
         "Fix the typo or remove the action; an action that matches nothing grants nothing.",
-        [GRAMMAR]
-    ),
-    check!(
-        "RS-VALID-003",
+        [GRAMMAR];
+
+    Valid003 = "RS-VALID-003",
         C::PolicyValidation,
         S::Info,
         "Policy without Version 2012-10-17",
         "Add \"Version\": \"2012-10-17\"; without it policy variables are not substituted.",
-        [GRAMMAR]
-    ),
-    check!(
-        "RS-VALID-004",
+        [GRAMMAR];
+
+    Valid004 = "RS-VALID-004",
         C::PolicyValidation,
         S::Low,
         "Resource ARN matches no resource type of the statement's actions",
         "Use the ARN format of the resources the actions work on (see the Service Authorization Reference); as written, the statement grants nothing on that resource.",
-        [GRAMMAR]
-    ),
-    check!(
-        "RS-AA-001",
+        [GRAMMAR];
+
+    Aa001 = "RS-AA-001",
         C::AccessAnalyzer,
         S::High,
         "Active IAM Access Analyzer finding",
         "Review the finding in IAM Access Analyzer and archive or fix it.",
-        [ANALYZER]
-    ),
-];
+        [ANALYZER];
+}
 
-/// The check with this id.
-pub fn check(id: &str) -> &'static Check {
-    CHECKS
-        .iter()
-        .find(|c| c.id == id)
-        .unwrap_or_else(|| panic!("unknown check {id}"))
+/// The row of a check.
+pub fn check(id: CheckId) -> &'static Check {
+    &CHECKS[id as usize]
 }
 
 /// AWS managed policies that grant administrator-level access.

@@ -1,6 +1,6 @@
 //! Findings about functions (resource policies, URLs, layers) and Access Analyzer findings.
 
-use super::{check, has_condition, principal_account, principals};
+use super::{CheckId, check, has_condition, principal_account, principals};
 use crate::findings::{Finding, Severity as S};
 use rolescope_model::{AccessFinding, Function};
 use rolescope_policy::document::PrincipalKind;
@@ -35,7 +35,7 @@ pub fn function_findings(f: &Function, org_accounts: &BTreeSet<&str>) -> Vec<Fin
                     // moto writes an account principal as a bare id; AWS as an ARN. Both count.
                     for (kind, id) in principals(s) {
                         if kind == PrincipalKind::Aws && id == "*" && !guarded {
-                            out.push(Finding::new(check("RS-PUBLIC-001"), acct, region, &f.arn, &format!("{i}"),
+                            out.push(Finding::new(check(CheckId::Public001), acct, region, &f.arn, &format!("{i}"),
                                 format!("{} can be invoked by anyone", f.name),
                                 json!({"statement": i, "sid": s.sid, "actions": s.actions.patterns}), None));
                         } else if kind == PrincipalKind::Aws
@@ -44,7 +44,7 @@ pub fn function_findings(f: &Function, org_accounts: &BTreeSet<&str>) -> Vec<Fin
                             && !guarded
                         {
                             let mut finding = Finding::new(
-                                check("RS-PUBLIC-002"),
+                                check(CheckId::Public002),
                                 acct,
                                 region,
                                 &f.arn,
@@ -70,7 +70,7 @@ pub fn function_findings(f: &Function, org_accounts: &BTreeSet<&str>) -> Vec<Fin
                 }
             }
             Err(e) => out.push(Finding::new(
-                check("RS-VALID-001"),
+                check(CheckId::Valid001),
                 acct,
                 region,
                 &f.arn,
@@ -83,7 +83,7 @@ pub fn function_findings(f: &Function, org_accounts: &BTreeSet<&str>) -> Vec<Fin
     }
     for url in f.urls.iter().filter(|u| u.auth_type == "NONE") {
         out.push(Finding::new(
-            check("RS-PUBLIC-003"),
+            check(CheckId::Public003),
             acct,
             region,
             &f.arn,
@@ -95,7 +95,7 @@ pub fn function_findings(f: &Function, org_accounts: &BTreeSet<&str>) -> Vec<Fin
     }
     for layer in &f.layers {
         if let Some(owner) = layer.split(':').nth(4).filter(|o| *o != acct.as_str()) {
-            out.push(Finding::new(check("RS-LAYER-001"), acct, region, &f.arn, layer,
+            out.push(Finding::new(check(CheckId::Layer001), acct, region, &f.arn, layer,
                 format!("{} uses layer {layer} from account {owner}", f.name),
                 json!({"layer": layer, "owner": owner, "in_organization": org_accounts.contains(owner)}), None));
         }
@@ -109,7 +109,7 @@ pub fn analyzer_findings(findings: &[AccessFinding]) -> Vec<Finding> {
         .iter()
         .filter(|f| f.status == "ACTIVE")
         .map(|f| {
-            let mut out = Finding::new(check("RS-AA-001"), &f.account_id, Some(&f.region), &f.resource_arn, &f.id,
+            let mut out = Finding::new(check(CheckId::Aa001), &f.account_id, Some(&f.region), &f.resource_arn, &f.id,
                 format!("Access Analyzer: {} on {}", f.finding_type, f.resource_arn),
                 json!({"analyzer_finding_id": f.id, "finding_type": f.finding_type, "detail": serde_json::from_str::<serde_json::Value>(&f.detail).unwrap_or_default()}),
                 None);

@@ -1,9 +1,9 @@
 //! Findings about roles, one function per concern, run in order by [`role_findings`].
 
 use super::{
-    ADMIN_POLICIES, BULK_READ_ACTIONS, CREDENTIAL_ACTIONS, DATA_EXFILTRATION_ACTIONS, RoleFacts,
-    Settings, check, has_condition, mitigation_name, mitigation_str, principal_account, principals,
-    unrestricted, unrestricted_grants,
+    ADMIN_POLICIES, BULK_READ_ACTIONS, CREDENTIAL_ACTIONS, CheckId, DATA_EXFILTRATION_ACTIONS,
+    RoleFacts, Settings, check, has_condition, mitigation_name, mitigation_str, principal_account,
+    principals, unrestricted, unrestricted_grants,
 };
 use crate::findings::{Finding, Severity as S};
 use crate::inputs::Source;
@@ -39,7 +39,7 @@ fn admin(cat: &Catalog, facts: &RoleFacts<'_>, out: &mut Vec<Finding>) {
         if role.attached_policy_arns.iter().any(|a| a == admin) {
             let name = admin.rsplit('/').next().unwrap_or(admin);
             out.push(Finding::new(
-                check("RS-ADMIN-001"),
+                check(CheckId::Admin001),
                 acct,
                 None,
                 arn,
@@ -73,7 +73,7 @@ fn admin(cat: &Catalog, facts: &RoleFacts<'_>, out: &mut Vec<Finding>) {
                 "scp".to_string()
             }
         });
-        out.push(Finding::new(check("RS-ADMIN-002"), acct, None, arn, "*",
+        out.push(Finding::new(check(CheckId::Admin002), acct, None, arn, "*",
             format!("{} allows *:* ({} of {} actions effectively allowed)", role.name, allowed, cat.len()),
             json!({"policy": src.label(), "statement": stmt, "allowed_actions": allowed, "catalog_actions": cat.len()}),
             mitigated));
@@ -103,7 +103,7 @@ fn wildcards(facts: &RoleFacts<'_>, out: &mut Vec<Finding>) {
     }
     for (service, src) in wildcard_services {
         out.push(Finding::new(
-            check("RS-WILDCARD-001"),
+            check(CheckId::Wildcard001),
             acct,
             None,
             arn,
@@ -139,7 +139,7 @@ fn escalation(
     if !live.is_empty() {
         let names: Vec<&str> = live.iter().map(|p| p.method.as_str()).collect();
         let mut f = Finding::new(
-            check("RS-PRIVESC-001"),
+            check(CheckId::Privesc001),
             acct,
             None,
             arn,
@@ -169,7 +169,7 @@ fn escalation(
             .map(mitigation_str)
             .unwrap_or("explicit_deny");
         out.push(Finding::new(
-            check("RS-PRIVESC-001"),
+            check(CheckId::Privesc001),
             acct,
             None,
             arn,
@@ -197,12 +197,12 @@ fn categories(cat: &Catalog, facts: &RoleFacts<'_>, out: &mut Vec<Finding>) {
     let exfil = listed(DATA_EXFILTRATION_ACTIONS);
     let bulk = listed(BULK_READ_ACTIONS);
     let creds = listed(CREDENTIAL_ACTIONS);
-    let mut buckets: [(&str, Vec<(String, GrantStatus)>); 5] = [
-        ("RS-EXFIL-001", vec![]),
-        ("RS-EXFIL-002", vec![]),
-        ("RS-EXPOSE-001", vec![]),
-        ("RS-CREDS-001", vec![]),
-        ("RS-INFRA-001", vec![]),
+    let mut buckets: [(CheckId, Vec<(String, GrantStatus)>); 5] = [
+        (CheckId::Exfil001, vec![]),
+        (CheckId::Exfil002, vec![]),
+        (CheckId::Expose001, vec![]),
+        (CheckId::Creds001, vec![]),
+        (CheckId::Infra001, vec![]),
     ];
     for g in unrestricted_grants(facts) {
         let action = &cat.actions[g.action as usize];
@@ -295,7 +295,7 @@ fn trust(facts: &RoleFacts<'_>, settings: &Settings, out: &mut Vec<Finding>) {
     }
     if is_lambda_role && facts.functions.is_empty() {
         out.push(Finding::new(
-            check("RS-TRUST-005"),
+            check(CheckId::Trust005),
             acct,
             None,
             arn,
@@ -311,7 +311,7 @@ fn trust(facts: &RoleFacts<'_>, settings: &Settings, out: &mut Vec<Finding>) {
     if facts.functions.len() > settings.shared_role_threshold {
         let names: Vec<&str> = facts.functions.iter().map(|f| f.arn.as_str()).collect();
         out.push(Finding::new(
-            check("RS-TRUST-006"),
+            check(CheckId::Trust006),
             acct,
             None,
             arn,
@@ -333,7 +333,7 @@ fn boundary(facts: &RoleFacts<'_>, paths: &[crate::privesc::Path], out: &mut Vec
     if is_lambda_role {
         match &facts.policies.boundary {
             None => out.push(Finding::new(
-                check("RS-BOUNDARY-001"),
+                check(CheckId::Boundary001),
                 acct,
                 None,
                 arn,
@@ -355,7 +355,7 @@ fn boundary(facts: &RoleFacts<'_>, paths: &[crate::privesc::Path], out: &mut Vec
                     .map(|p| p.method.as_str())
                     .collect();
                 if allows_all || !live_paths.is_empty() {
-                    out.push(Finding::new(check("RS-BOUNDARY-002"), acct, None, arn, "",
+                    out.push(Finding::new(check(CheckId::Boundary002), acct, None, arn, "",
                         format!("{}'s boundary {} does not constrain it", role.name, role.boundary_arn.as_deref().unwrap_or("")),
                         json!({"boundary_arn": role.boundary_arn, "allows_all": allows_all, "live_escalation_paths": live_paths}), None));
                 }
@@ -375,7 +375,7 @@ fn unused(facts: &RoleFacts<'_>, settings: &Settings, out: &mut Vec<Finding>) {
     if let Some(since) = idle_since
         && facts.now.millis - since.millis > horizon
     {
-        out.push(Finding::new(check("RS-UNUSED-001"), acct, None, arn, "",
+        out.push(Finding::new(check(CheckId::Unused001), acct, None, arn, "",
             format!("{} not used for {} days", role.name, (facts.now.millis - since.millis) / 86_400_000),
             json!({"last_used_at": role.last_used_at.map(|t| t.to_rfc3339()), "created_at": role.created_at.map(|t| t.to_rfc3339())}), None));
     }
@@ -384,7 +384,7 @@ fn unused(facts: &RoleFacts<'_>, settings: &Settings, out: &mut Vec<Finding>) {
     {
         {
             out.push(Finding::new(
-                check("RS-UNUSED-002"),
+                check(CheckId::Unused002),
                 acct,
                 None,
                 arn,
@@ -410,7 +410,7 @@ fn validation(cat: &Catalog, facts: &RoleFacts<'_>, out: &mut Vec<Finding>) {
     // Validation.
     for u in &facts.policies.unusable {
         out.push(Finding::new(
-            check("RS-VALID-001"),
+            check(CheckId::Valid001),
             acct,
             None,
             arn,
@@ -443,7 +443,7 @@ fn validation_findings(
         for pat in &s.actions.patterns {
             if pat != "*" && cat.expand(pat).is_empty() {
                 out.push(Finding::new(
-                    check("RS-VALID-002"),
+                    check(CheckId::Valid002),
                     acct,
                     None,
                     &role.arn,
@@ -462,7 +462,7 @@ fn validation_findings(
     for (i, stmt) in p.statements.iter().enumerate() {
         for pattern in resource_type_mismatches(cat, stmt) {
             out.push(Finding::new(
-                check("RS-VALID-004"),
+                check(CheckId::Valid004),
                 acct,
                 None,
                 &role.arn,
@@ -479,7 +479,7 @@ fn validation_findings(
     }
     if p.version != PolicyVersion::V2012_10_17 {
         out.push(Finding::new(
-            check("RS-VALID-003"),
+            check(CheckId::Valid003),
             acct,
             None,
             &role.arn,
@@ -572,7 +572,7 @@ fn trust_findings(
                         ],
                     );
                     let mut f = Finding::new(
-                        check("RS-TRUST-001"),
+                        check(CheckId::Trust001),
                         acct,
                         None,
                         arn,
@@ -597,7 +597,7 @@ fn trust_findings(
                             &["sts:ExternalId", "aws:PrincipalOrgID", "aws:PrincipalArn"],
                         ) =>
                 {
-                    out.push(Finding::new(check("RS-TRUST-002"), acct, None, arn, id,
+                    out.push(Finding::new(check(CheckId::Trust002), acct, None, arn, id,
                         format!("{} can be assumed from {id} without ExternalId or organization condition", role.name),
                         json!({"principal": id, "statement": i}), None));
                 }
@@ -611,7 +611,7 @@ fn trust_findings(
                     ) && id != "lambda.amazonaws.com"
                     {
                         out.push(Finding::new(
-                            check("RS-TRUST-004"),
+                            check(CheckId::Trust004),
                             acct,
                             None,
                             arn,
@@ -631,7 +631,7 @@ fn trust_findings(
     }
     if !other_services.is_empty() {
         out.push(Finding::new(
-            check("RS-TRUST-003"),
+            check(CheckId::Trust003),
             acct,
             None,
             arn,
