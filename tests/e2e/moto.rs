@@ -1186,3 +1186,127 @@ fn streamed_objects_go_up_in_parts_and_a_failed_stream_leaves_nothing() {
         serde_json::from_str(&s3_helper(moto, &["uploads", "rolescope-stream"])).unwrap();
     assert!(unfinished.is_empty(), "parts left behind: {unfinished:?}");
 }
+
+#[test]
+fn a_missing_bucket_fails_the_preflight_before_any_scan_call() {
+    let (moto, _) = seeded();
+    let started = Instant::now();
+    let run = rolescope(&[
+        "scan".as_ref(),
+        "--out".as_ref(),
+        "s3://rolescope-no-such-bucket/scan".as_ref(),
+        "--endpoint-url".as_ref(),
+        moto.url.as_ref(),
+        "--quiet".as_ref(),
+    ]);
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("preflight") && err.contains("rolescope-no-such-bucket"),
+        "{err}"
+    );
+    // The scan never started: no progress lines, no scan summary.
+    assert!(!err.contains("rolescope scan "), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(60), "{err}");
+}
+
+#[test]
+fn a_frozen_s3_endpoint_fails_in_bounded_time_naming_the_object() {
+    // Accepts connections and never answers.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    let snapshot = Path::new(env!("CARGO_MANIFEST_DIR")).join("golden/demo.jsonl");
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let started = Instant::now();
+    let run = rolescope(&[
+        "analyze".as_ref(),
+        "--snapshot".as_ref(),
+        snapshot.as_os_str(),
+        "--out".as_ref(),
+        "s3://frozen/prefix".as_ref(),
+        "--endpoint-url".as_ref(),
+        endpoint.as_ref(),
+    ]);
+    let took = started.elapsed();
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(2), "{err}");
+    assert!(err.contains("s3://frozen/prefix/.rolescope-probe"), "{err}");
+    assert_eq!(
+        err.matches("s3://frozen").count(),
+        1,
+        "the object is named once: {err}"
+    );
+    // 30 s per attempt, retries for at most 60 s: well under the 6 minutes of the defaults.
+    assert!(took < Duration::from_secs(150), "took {took:?}: {err}");
+}
+
+#[test]
+fn a_second_writer_of_a_scan_id_is_refused_on_s3_by_a_conditional_create() {
+    let (moto, _) = seeded();
+    s3_helper(moto, &["create", "rolescope-lock"]);
+    let snapshot = Path::new(env!("CARGO_MANIFEST_DIR")).join("golden/demo.jsonl");
+    let analyze = || {
+        rolescope(&[
+            "analyze".as_ref(),
+            "--snapshot".as_ref(),
+            snapshot.as_os_str(),
+            "--out".as_ref(),
+            "s3://rolescope-lock/p".as_ref(),
+            "--endpoint-url".as_ref(),
+            moto.url.as_ref(),
+        ])
+    };
+    // Another run holds the lock (on another host: it cannot be judged stale).
+    s3_helper(
+        moto,
+        &[
+            "put",
+            "rolescope-lock",
+            "p/.locks/golden-demo.lock",
+            "pid 7 on elsewhere",
+        ],
+    );
+    let refused = analyze();
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("being written to this destination by another run (pid 7 on elsewhere)")
+            && err.contains("s3://rolescope-lock/p/.locks/golden-demo.lock"),
+        "{err}"
+    );
+    assert_eq!(
+        s3_helper(moto, &["exists", "rolescope-lock", "p/scan_runs"]).trim(),
+        "false",
+        "the refused run wrote nothing"
+    );
+    // Where no other run holds the lock, the scan goes through and leaves no lock behind.
+    let ok = rolescope(&[
+        "analyze".as_ref(),
+        "--snapshot".as_ref(),
+        snapshot.as_os_str(),
+        "--out".as_ref(),
+        "s3://rolescope-lock/q".as_ref(),
+        "--endpoint-url".as_ref(),
+        moto.url.as_ref(),
+    ]);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert_eq!(
+        s3_helper(moto, &["exists", "rolescope-lock", "q/.locks/"]).trim(),
+        "false",
+        "the lock is removed at the end"
+    );
+    assert_eq!(
+        s3_helper(moto, &["exists", "rolescope-lock", "q/scan_runs/"]).trim(),
+        "true"
+    );
+}

@@ -379,3 +379,86 @@ fn scenario_s_is_collected_completely_with_the_minimum_of_calls() {
     }
     assert!(r["bound_seconds"].as_f64().unwrap() > 0.0);
 }
+
+#[test]
+fn a_destination_that_fails_after_collection_keeps_the_collection_in_the_spool() {
+    let out = out_dir("late-failure");
+    let spool = out_dir("late-failure-spool");
+    // The preflight probe at the root succeeds; the snapshot's folder cannot be created.
+    std::fs::write(out.join("snapshots"), b"not a folder").unwrap();
+    let run = demo(
+        &out,
+        &["--scan-id", "late", "--spool", spool.to_str().unwrap()],
+    );
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(2), "{err}");
+    let kept = spool.join("late.jsonl");
+    assert!(
+        err.contains(&format!("the collection is kept in {}", kept.display())),
+        "{err}"
+    );
+    // What the message says works: the kept snapshot finishes the scan elsewhere.
+    let snapshot = Snapshot::read(&kept).unwrap();
+    assert_eq!(snapshot.functions.len(), 200);
+    let finished = out_dir("late-failure-finished");
+    let analyzed = Command::new(rolescope_bin())
+        .args(["analyze", "--snapshot"])
+        .arg(&kept)
+        .arg("--out")
+        .arg(&finished)
+        .output()
+        .unwrap();
+    assert!(
+        analyzed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&analyzed.stderr)
+    );
+    assert!(finished.join("scan_runs").exists());
+    // Nothing of the scan became visible in the failed destination.
+    assert!(!out.join("scan_runs").exists() && !out.join("findings").exists());
+}
+
+#[test]
+fn two_runs_with_one_scan_id_into_one_destination_are_one_too_many() {
+    let out = out_dir("two-writers");
+    let start = || {
+        Command::new(rolescope_bin())
+            .args([
+                "demo",
+                "--quiet",
+                "--latency-ms",
+                "5,20",
+                "--scan-id",
+                "twice",
+                "--out",
+            ])
+            .arg(&out)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (first, second) = (start(), start());
+    let runs = [
+        first.wait_with_output().unwrap(),
+        second.wait_with_output().unwrap(),
+    ];
+    let codes: Vec<Option<i32>> = runs.iter().map(|r| r.status.code()).collect();
+    let refused: Vec<&Output> = runs.iter().filter(|r| r.status.code() == Some(2)).collect();
+    assert_eq!(refused.len(), 1, "exit codes {codes:?}");
+    assert!(
+        runs.iter().any(|r| r.status.success()),
+        "exit codes {codes:?}"
+    );
+    let err = String::from_utf8_lossy(&refused[0].stderr);
+    assert!(
+        err.contains("scan twice is being written to this destination by another run"),
+        "{err}"
+    );
+    // The lock went with the run that held it, and its scan is whole.
+    assert!(!out.join(".locks/twice.lock").exists());
+    assert_eq!(snapshot_in(&out).functions.len(), 200);
+}

@@ -3,6 +3,8 @@
 Usage: python s3.py ENDPOINT create BUCKET
        python s3.py ENDPOINT download BUCKET PREFIX DIR   (prints the keys as JSON)
        python s3.py ENDPOINT uploads BUCKET   (prints the keys of unfinished multipart uploads)
+       python s3.py ENDPOINT put BUCKET KEY TEXT
+       python s3.py ENDPOINT exists BUCKET KEY   (prints true or false)
 """
 
 import json
@@ -35,5 +37,11 @@ elif command == "download":
 elif command == "uploads":
     uploads = s3.list_multipart_uploads(Bucket=sys.argv[3]).get("Uploads", [])
     print(json.dumps(sorted(u["Key"] for u in uploads)))
+elif command == "put":
+    s3.put_object(Bucket=sys.argv[3], Key=sys.argv[4], Body=sys.argv[5].encode())
+    print("{}")
+elif command == "exists":
+    found = s3.list_objects_v2(Bucket=sys.argv[3], Prefix=sys.argv[4]).get("KeyCount", 0) > 0
+    print(json.dumps(found))
 else:
     sys.exit(f"unknown command {command}")

@@ -68,6 +68,9 @@ pub struct DemoArgs {
     /// the lower bound and the ratios).
     #[arg(long, value_name = "FILE")]
     bench_report: Option<std::path::PathBuf>,
+    /// Local folder that keeps the collection when the output cannot take it.
+    #[arg(long, default_value = "rolescope-spool")]
+    spool: std::path::PathBuf,
     /// No progress bars.
     #[arg(long, short)]
     quiet: bool,
@@ -162,7 +165,7 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
         attempt_timeout: Duration::from_secs_f64((10.0 / args.time_scale).max(0.5)),
         operation_timeout: Duration::from_secs(120),
         rates: Rates::default().scaled(args.time_scale),
-        scan_id: crate::scan_cmd::scan_id(args.scan_id.as_deref())?,
+        scan_id: Some(crate::scan_cmd::scan_id_or_new(args.scan_id.as_deref())?),
         ..CollectorConfig::default()
     };
     let started = Instant::now();
@@ -175,6 +178,7 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
             strict: args.strict,
             threshold: crate::analyze_cmd::fail_on(args.fail_on.as_deref())?,
             settings: rolescope_pipeline::Settings::default(),
+            spool: args.spool.clone(),
         },
     )?;
     let wall = started.elapsed().as_secs_f64();

@@ -3,9 +3,22 @@
 use anyhow::{Context, Result};
 use rolescope_exporter::{Destination, S3Credentials, S3Options};
 
-/// Where the output of a command goes. For `s3://`, credentials come from the standard AWS chain
-/// (honouring `profile`); `endpoint_url` (or `AWS_ENDPOINT_URL`) points at an S3-compatible store.
+/// Where the output of a command goes, checked writable (a probe object is created and removed)
+/// before any work starts. For `s3://`, credentials come from the standard AWS chain (honouring
+/// `profile`); `endpoint_url` (or `AWS_ENDPOINT_URL`) points at an S3-compatible store.
 pub fn destination(
+    out: &str,
+    profile: Option<&str>,
+    endpoint_url: Option<&str>,
+    region: Option<&str>,
+) -> Result<Destination> {
+    let dest = resolve(out, profile, endpoint_url, region)?;
+    dest.probe()
+        .context("preflight: the output cannot be written, so nothing was started")?;
+    Ok(dest)
+}
+
+fn resolve(
     out: &str,
     profile: Option<&str>,
     endpoint_url: Option<&str>,

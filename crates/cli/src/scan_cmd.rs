@@ -87,6 +87,10 @@ pub struct ScanArgs {
     unused_days: i64,
     #[command(flatten)]
     scp: crate::scp_cmd::ScpOptions,
+    /// Local folder that keeps the collection when the output cannot take it after the scan
+    /// (S3 down, disk full): `<spool>/<scan-id>.jsonl`, to finish with `analyze --out`.
+    #[arg(long, default_value = "rolescope-spool")]
+    spool: PathBuf,
     /// No progress bars.
     #[arg(long, short)]
     quiet: bool,
@@ -106,6 +110,12 @@ pub fn scan_id(value: Option<&str>) -> Result<Option<String>> {
             Ok(id.to_string())
         })
         .transpose()
+}
+
+/// `--scan-id` checked, or a new one: a scan knows its id before it starts, to lock it.
+pub fn scan_id_or_new(value: Option<&str>) -> Result<String> {
+    Ok(scan_id(value)?
+        .unwrap_or_else(|| rolescope_model::valid::new_scan_id(rolescope_model::Timestamp::now())))
 }
 
 impl ScanArgs {
@@ -141,7 +151,7 @@ impl ScanArgs {
             max_attempts: self.max_attempts.max(1),
             operation_timeout: Duration::from_secs(self.operation_timeout),
             attempt_timeout: Duration::from_secs(self.operation_timeout.min(30)),
-            scan_id: scan_id(self.scan_id.as_deref())?,
+            scan_id: Some(scan_id_or_new(self.scan_id.as_deref())?),
             ..CollectorConfig::default()
         })
     }
@@ -169,6 +179,7 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
             strict: args.strict,
             threshold: crate::analyze_cmd::fail_on(args.fail_on.as_deref())?,
             settings: crate::scp_cmd::settings(args.unused_days, None, &args.scp)?,
+            spool: args.spool.clone(),
         },
     )?;
     Ok(outcome.exit)
@@ -186,6 +197,8 @@ pub struct Pipeline {
     pub threshold: Option<rolescope_analysis::Severity>,
     /// Analysis and SCP settings.
     pub settings: rolescope_pipeline::Settings,
+    /// Where the collection is kept when the destination refuses the snapshot.
+    pub spool: PathBuf,
 }
 
 /// What a scan produced, for callers that report more (demo, benchmarks).
@@ -213,6 +226,41 @@ pub fn peak_rss_bytes() -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb * 1024)
+}
+
+/// The error of a pipeline that failed after collection, saying where the collection is: in
+/// the destination when the snapshot got there, else in the local spool folder (written now).
+/// Either way the scan is finished later with `rolescope analyze --snapshot … --out …`.
+fn late_failure(
+    e: rolescope_pipeline::PipelineError,
+    snapshot: &rolescope_model::snapshot::Snapshot,
+    dest: &rolescope_exporter::Destination,
+    spool: &std::path::Path,
+) -> anyhow::Error {
+    let Some(scan) = snapshot.scan.as_ref() else {
+        return e.into();
+    };
+    let finish = |at: &str| format!("finish with `rolescope analyze --snapshot {at} --out {dest}`");
+    if !matches!(e, rolescope_pipeline::PipelineError::Snapshot { .. }) {
+        let key = rolescope_pipeline::snapshot_key(&scan.scan_id, &scan.started_at.date());
+        let at = dest.location(&key);
+        return anyhow::Error::from(e).context(format!(
+            "the collection is complete in {at}: {}",
+            finish(&at)
+        ));
+    }
+    // The scan id was checked before the scan, so it is a safe file name.
+    let path = spool.join(format!("{}.jsonl", scan.scan_id));
+    match snapshot.write(&path) {
+        Ok(()) => anyhow::Error::from(e).context(format!(
+            "the collection is kept in {}: {}",
+            path.display(),
+            finish(&path.display().to_string())
+        )),
+        Err(spool_error) => anyhow::Error::from(e).context(format!(
+            "the collection could not be kept either ({spool_error})"
+        )),
+    }
 }
 
 /// Collect with progress bars on stderr, then stop the runtime.
@@ -265,6 +313,14 @@ pub fn pipeline(
     p: &Pipeline,
 ) -> Result<Outcome> {
     let dest = &p.dest;
+    // One writer per scan id: taken before an hour of collection, held to the commit.
+    let held = rolescope_pipeline::lock(
+        dest,
+        config
+            .scan_id
+            .as_deref()
+            .context("a scan has its id before it starts")?,
+    )?;
     let started = std::time::Instant::now();
     let collected = {
         let _span = tracing::info_span!("stage", stage = "collect").entered();
@@ -292,26 +348,14 @@ pub fn pipeline(
         "  errors     {} (see collection_error records)",
         snapshot.collection_errors.len()
     );
-    let outcome = rolescope_pipeline::run(
+    let outcome = rolescope_pipeline::run_locked(
         snapshot,
         &p.settings,
-        dest,
+        &held,
         rolescope_pipeline::SnapshotWrite::Store,
         &mut |stage| peak_rss.push((stage.name, peak_rss_bytes())),
     )
-    .map_err(|e| {
-        let stored = !matches!(e, rolescope_pipeline::PipelineError::Snapshot { .. });
-        let key = rolescope_pipeline::snapshot_key(&scan.scan_id, &scan.started_at.date());
-        let e = anyhow::Error::from(e);
-        if stored {
-            e.context(format!(
-                "the snapshot {} is complete: finish with `rolescope analyze --snapshot FILE --out {dest}`",
-                dest.location(&key)
-            ))
-        } else {
-            e
-        }
-    })?;
+    .map_err(|e| late_failure(e, snapshot, dest, &p.spool))?;
     crate::summary::print_outcome(&outcome, dest);
     let exit = if p.strict && !snapshot.collection_errors.is_empty() {
         ExitCode::from(2)

@@ -452,3 +452,104 @@ fn hostile_snapshots_write_nothing_outside_out_and_name_the_line() {
         assert!(!out.exists() && !base.join("x").exists());
     }
 }
+
+#[test]
+fn an_output_that_cannot_be_written_fails_before_any_work() {
+    let base = std::env::temp_dir().join(format!("rolescope-cli-preflight-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&base);
+    std::fs::create_dir_all(&base).unwrap();
+    // A plain file where the output folder should be: nothing can be created under it (this
+    // holds for root too, unlike a read-only folder).
+    let blocker = base.join("blocker");
+    std::fs::write(&blocker, b"").unwrap();
+    let out = blocker.join("out");
+    let started = std::time::Instant::now();
+    // No endpoint answers on this port: a scan that got past the preflight would fail later,
+    // on its first API call, with a different message.
+    let o = rolescope(
+        &[
+            "scan",
+            "--out",
+            out.to_str().unwrap(),
+            "--endpoint-url",
+            "http://127.0.0.1:9",
+            "--max-attempts",
+            "1",
+            "--quiet",
+        ],
+        None,
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("preflight") && err.contains("blocker"),
+        "{err}"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(60),
+        "{err}"
+    );
+    let snap = admin_snapshot();
+    let o = rolescope(
+        &[
+            "analyze",
+            "--snapshot",
+            snap.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        None,
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("preflight"), "{err}");
+    assert!(
+        stdout(&o).is_empty(),
+        "no findings printed before the failure"
+    );
+}
+
+#[test]
+fn a_lock_left_by_a_killed_run_is_taken_over_and_a_live_one_refuses() {
+    let base = std::env::temp_dir().join(format!("rolescope-cli-lock-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&base);
+    let locks = base.join("out/.locks");
+    std::fs::create_dir_all(&locks).unwrap();
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    let snap = admin_snapshot();
+    let analyze = || {
+        rolescope(
+            &[
+                "analyze",
+                "--snapshot",
+                snap.to_str().unwrap(),
+                "--out",
+                base.join("out").to_str().unwrap(),
+            ],
+            None,
+        )
+    };
+    // pid 1 runs: the lock is live.
+    std::fs::write(locks.join("s.lock"), format!("pid 1 on {}", host.trim())).unwrap();
+    let o = analyze();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("another run (pid 1 on"), "{err}");
+    // A pid that cannot exist: the run that held the lock was killed.
+    std::fs::write(
+        locks.join("s.lock"),
+        format!("pid 4194305 on {}", host.trim()),
+    )
+    .unwrap();
+    let o = analyze();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        !locks.join("s.lock").exists(),
+        "the lock is removed at the end"
+    );
+}

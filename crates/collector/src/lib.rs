@@ -182,7 +182,7 @@ pub(crate) async fn collect_with(
     let scan_id = config
         .scan_id
         .clone()
-        .unwrap_or_else(|| new_scan_id(started_at));
+        .unwrap_or_else(|| rolescope_model::valid::new_scan_id(started_at));
     let ctx = Arc::new(Ctx::new(&config, progress));
     let base = base_config(&config, overrides).await;
     let home = base
@@ -340,22 +340,6 @@ pub(crate) async fn collect_with(
         snapshot,
         calls: ctx.calls(),
     })
-}
-
-/// A scan id: the start time and a random suffix, sortable and unique enough for partitions.
-fn new_scan_id(started: Timestamp) -> String {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_i64(started.millis);
-    h.write_u32(std::process::id());
-    format!(
-        "{}-{:08x}",
-        started
-            .to_rfc3339()
-            .replace([':', '-', '.'], "")
-            .trim_end_matches('Z'),
-        h.finish() as u32
-    )
 }
 
 /// The accounts to scan, chosen as the organization walk finds them: the OU filter (recursive),

@@ -7,7 +7,7 @@
 
 use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::path::Path as ObjectPath;
-use object_store::{ClientOptions, ObjectStoreExt, PutPayload};
+use object_store::{ClientOptions, ObjectStore, ObjectStoreExt, PutPayload};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -57,20 +57,21 @@ pub enum DestinationError {
         message: String,
     },
     /// A local write failed.
-    #[error("writing {path}: {source}")]
+    #[error("writing {path}: {error}")]
     Io {
         /// The file.
         path: PathBuf,
-        /// The error.
-        source: std::io::Error,
+        /// The error (in the message, not chained: the path is named once).
+        error: std::io::Error,
     },
     /// An S3 request failed.
-    #[error("uploading {url}: {source}")]
+    #[error("writing {url}: {message}")]
     S3 {
         /// The object.
         url: String,
-        /// The error.
-        source: object_store::Error,
+        /// What S3 (or the connection) said, once: the S3 error code and message when the
+        /// answer carries them, else the innermost error of the chain.
+        message: String,
     },
 }
 
@@ -124,7 +125,19 @@ impl Destination {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let mut builder = AmazonS3Builder::from_env()
             .with_bucket_name(bucket)
-            .with_client_options(ClientOptions::new().with_allow_http(true));
+            // Bounded: a frozen endpoint fails a request in 30 s and a call in about 90 s
+            // (object_store's defaults retry for 3 minutes after 30 s attempts: ~6 minutes).
+            .with_client_options(
+                ClientOptions::new()
+                    .with_allow_http(true)
+                    .with_timeout(std::time::Duration::from_secs(30))
+                    .with_connect_timeout(std::time::Duration::from_secs(5)),
+            )
+            .with_retry(object_store::RetryConfig {
+                max_retries: 3,
+                retry_timeout: std::time::Duration::from_secs(60),
+                ..Default::default()
+            });
         if let Some(region) = options.region.clone().or_else(|| {
             std::env::var("AWS_REGION")
                 .or_else(|_| std::env::var("AWS_DEFAULT_REGION"))
@@ -193,9 +206,9 @@ impl Destination {
         let state = match self {
             Destination::Local(dir) => {
                 let path = dir.join(key);
-                let io = |source| DestinationError::Io {
+                let io = |error| DestinationError::Io {
                     path: path.clone(),
-                    source,
+                    error,
                 };
                 let parent = path.parent().unwrap_or(Path::new("."));
                 let name = path
@@ -222,6 +235,120 @@ impl Destination {
             state: Some(state),
             location,
         })
+    }
+
+    /// Remove the object under `key`; an object that is not there is no error.
+    pub fn delete(&self, key: &str) -> Result<(), DestinationError> {
+        match self {
+            Destination::Local(dir) => {
+                let path = dir.join(key);
+                match std::fs::remove_file(&path) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                        Err(DestinationError::Io { path, error: e })
+                    }
+                    _ => Ok(()),
+                }
+            }
+            Destination::S3(s3) => {
+                let path = s3.object(key);
+                match s3.runtime.block_on(s3.store.delete(&path)) {
+                    Err(object_store::Error::NotFound { .. }) | Ok(()) => Ok(()),
+                    Err(e) => Err(DestinationError::S3 {
+                        url: s3.url(key),
+                        message: s3_message(&e),
+                    }),
+                }
+            }
+        }
+    }
+
+    /// Create `key` only if nothing is there yet (a local `create_new`, an S3 conditional PUT
+    /// with `If-None-Match: *`); `Ok(false)` when it already exists. The lock of a scan.
+    pub fn create_exclusive(&self, key: &str, bytes: &[u8]) -> Result<bool, DestinationError> {
+        match self {
+            Destination::Local(dir) => {
+                use std::io::Write as _;
+                let path = dir.join(key);
+                let io = |error| DestinationError::Io {
+                    path: path.clone(),
+                    error,
+                };
+                std::fs::create_dir_all(path.parent().unwrap_or(dir)).map_err(io)?;
+                match std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .open(&path)
+                {
+                    Ok(mut file) => {
+                        file.write_all(bytes)
+                            .and_then(|()| file.sync_all())
+                            .map_err(io)?;
+                        Ok(true)
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+                    Err(e) => Err(io(e)),
+                }
+            }
+            Destination::S3(s3) => {
+                let options = object_store::PutOptions {
+                    mode: object_store::PutMode::Create,
+                    ..Default::default()
+                };
+                let path = s3.object(key);
+                let put = s3
+                    .store
+                    .put_opts(&path, PutPayload::from(bytes.to_vec()), options);
+                match s3.runtime.block_on(put) {
+                    Ok(_) => Ok(true),
+                    Err(
+                        object_store::Error::AlreadyExists { .. }
+                        | object_store::Error::Precondition { .. },
+                    ) => Ok(false),
+                    Err(e) => Err(DestinationError::S3 {
+                        url: s3.url(key),
+                        message: s3_message(&e),
+                    }),
+                }
+            }
+        }
+    }
+
+    /// The content of a small object, if it exists.
+    pub fn read_small(&self, key: &str) -> Result<Option<Vec<u8>>, DestinationError> {
+        match self {
+            Destination::Local(dir) => match std::fs::read(dir.join(key)) {
+                Ok(bytes) => Ok(Some(bytes)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(error) => Err(DestinationError::Io {
+                    path: dir.join(key),
+                    error,
+                }),
+            },
+            Destination::S3(s3) => {
+                let path = s3.object(key);
+                let got = s3.runtime.block_on(async {
+                    let r = s3.store.get(&path).await?;
+                    r.bytes().await
+                });
+                match got {
+                    Ok(bytes) => Ok(Some(bytes.to_vec())),
+                    Err(object_store::Error::NotFound { .. }) => Ok(None),
+                    Err(e) => Err(DestinationError::S3 {
+                        url: s3.url(key),
+                        message: s3_message(&e),
+                    }),
+                }
+            }
+        }
+    }
+
+    /// Preflight: create and remove a small object, so that an output that cannot be written
+    /// (a read-only folder, a missing bucket, refused credentials) fails in seconds, before a
+    /// scan spends an hour collecting.
+    pub fn probe(&self) -> Result<(), DestinationError> {
+        let key = format!(".rolescope-probe-{}", std::process::id());
+        self.put(&key, b"rolescope write probe\n".to_vec())?;
+        self.delete(&key)
     }
 
     /// Where a key goes, for messages.
@@ -258,9 +385,9 @@ impl S3Destination {
     fn put(&self, key: &str, bytes: Vec<u8>) -> Result<String, DestinationError> {
         let path = self.object(key);
         let url = self.url(key);
-        let err = |source| DestinationError::S3 {
+        let err = |e: object_store::Error| DestinationError::S3 {
             url: url.clone(),
-            source,
+            message: s3_message(&e),
         };
         self.runtime.block_on(async {
             if bytes.len() <= PART_BYTES {
@@ -324,9 +451,9 @@ impl ObjectWriter<'_> {
     pub fn commit(mut self) -> Result<String, DestinationError> {
         match self.state.take() {
             Some(WriterState::Local { file, tmp, path }) => {
-                let io = |source| DestinationError::Io {
+                let io = |error| DestinationError::Io {
                     path: path.clone(),
-                    source,
+                    error,
                 };
                 let result = (|| {
                     let file = file.into_inner().map_err(|e| e.into_error())?;
@@ -345,7 +472,7 @@ impl ObjectWriter<'_> {
                     parts.abort();
                     Err(DestinationError::S3 {
                         url: self.location.clone(),
-                        source,
+                        message: s3_message(&source),
                     })
                 }
             },
@@ -359,14 +486,11 @@ impl ObjectWriter<'_> {
         match self.location.starts_with("s3://") {
             true => DestinationError::S3 {
                 url: self.location.clone(),
-                source: object_store::Error::Generic {
-                    store: "S3",
-                    source: Box::new(source),
-                },
+                message: source.to_string(),
             },
             false => DestinationError::Io {
                 path: PathBuf::from(&self.location),
-                source,
+                error: source,
             },
         }
     }
@@ -489,4 +613,28 @@ pub fn write_file_atomically(path: &Path, bytes: &[u8]) -> Result<(), Destinatio
         return Err(object.failed(e));
     }
     object.commit().map(|_| ())
+}
+
+/// One line for an S3 failure. object_store's errors repeat their whole source chain in each
+/// message; this keeps what S3 said (`Code: Message` from the XML answer) or, for a failure
+/// without an answer (a refused or timed-out connection), the innermost error.
+fn s3_message(e: &object_store::Error) -> String {
+    let text = e.to_string();
+    let tag = |name: &str| {
+        let open = format!("<{name}>");
+        let start = text.find(&open)? + open.len();
+        let end = text[start..].find(&format!("</{name}>"))? + start;
+        Some(text[start..end].to_string())
+    };
+    if let Some(code) = tag("Code") {
+        return match tag("Message") {
+            Some(message) => format!("{code}: {message}"),
+            None => code,
+        };
+    }
+    let mut innermost: &dyn std::error::Error = e;
+    while let Some(next) = innermost.source() {
+        innermost = next;
+    }
+    innermost.to_string()
 }

@@ -111,6 +111,17 @@ pub fn export(
     Ok(files)
 }
 
+/// Where a scan's commit record goes.
+fn commit_key(info: &rolescope_model::ScanInfo) -> String {
+    writer::table_key(ScanRun::TABLE.name, &info.started_at.date(), &info.scan_id)
+}
+
+/// Withdraw a scan's commit record before its outputs are rewritten (a re-run with the same
+/// scan id): while the tables are replaced one by one, no reader takes the scan as complete.
+pub fn uncommit(info: &rolescope_model::ScanInfo, out: &Destination) -> Result<(), ExportError> {
+    Ok(out.delete(&commit_key(info))?)
+}
+
 /// Write the scan's `scan_runs` row: the commit record, written after everything else of the
 /// scan, so a reader that finds it finds every other table of the scan complete.
 pub fn commit(

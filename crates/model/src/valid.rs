@@ -124,6 +124,22 @@ pub fn file_name(kind: &'static str, value: &str) -> Result<(), InvalidId> {
     )
 }
 
+/// A scan id: the start time and a random suffix, sortable and unique enough for partitions.
+pub fn new_scan_id(started: crate::Timestamp) -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_i64(started.millis);
+    h.write_u32(std::process::id());
+    format!(
+        "{}-{:08x}",
+        started
+            .to_rfc3339()
+            .replace([':', '-', '.'], "")
+            .trim_end_matches('Z'),
+        h.finish() as u32
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,5 +185,7 @@ mod tests {
         assert!(arn("role/x").is_err());
         assert!(file_name("SCP name", "rolescope-lambda-guardrails").is_ok());
         assert!(file_name("SCP name", "../x").is_err());
+        let generated = new_scan_id(crate::Timestamp::from_millis(1_800_000_000_000));
+        assert!(scan_id(&generated).is_ok(), "{generated}");
     }
 }
