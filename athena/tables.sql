@@ -119,6 +119,7 @@ CREATE EXTERNAL TABLE IF NOT EXISTS ${DATABASE}.functions (
   `url_auth_type` string,
   `resource_policy` string,
   `public_access` boolean,
+  `unread` array<string>,
   `risk_score` bigint,
   `risk_level` string
 )
@@ -283,7 +284,8 @@ CREATE EXTERNAL TABLE IF NOT EXISTS ${DATABASE}.collection_errors (
   `service` string,
   `operation` string,
   `error_code` string,
-  `message` string
+  `message` string,
+  `resource_arn` string
 )
 PARTITIONED BY (`dt` string)
 STORED AS PARQUET

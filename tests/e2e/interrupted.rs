@@ -57,6 +57,7 @@ fn big_snapshot(roles: usize) -> Snapshot {
             created_at: None,
         });
         s.functions.push(Function {
+            unread: Vec::new(),
             account_id: acct.clone(),
             region: "us-east-1".into(),
             name: format!("f{i}"),

@@ -41,6 +41,7 @@ fn role(name: &str) -> Role {
 
 fn function(name: &str, role: &str) -> Function {
     Function {
+        unread: Vec::new(),
         account_id: acct(),
         region: "eu-west-1".into(),
         name: name.into(),

@@ -17,6 +17,12 @@ pub fn print_findings(s: &Summary) {
 /// Findings, riskiest roles, outputs and SCPs: what a pipeline run wrote.
 pub fn print_outcome(outcome: &Outcome, dest: &Destination) {
     print_findings(&outcome.summary);
+    if outcome.summary.incomplete > 0 {
+        eprintln!(
+            "  incomplete {} functions whose policy or URLs could not be read (public_access unknown; see collection_errors)",
+            outcome.summary.incomplete
+        );
+    }
     if !outcome.summary.top_roles.is_empty() {
         eprintln!("  riskiest roles");
         for (arn, account, score, reason) in &outcome.summary.top_roles {

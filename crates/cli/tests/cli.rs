@@ -350,6 +350,20 @@ fn import_turns_cli_json_into_findings_and_datasets() {
     );
 }
 
+/// `rolescope analyze --snapshot SNAP --out OUT`.
+fn analyze_out(snap: &std::path::Path, out: &std::path::Path) -> Output {
+    rolescope(
+        &[
+            "analyze",
+            "--snapshot",
+            snap.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        None,
+    )
+}
+
 /// Every file under a folder, relative to it.
 fn tree(dir: &std::path::Path) -> Vec<String> {
     let mut out = Vec::new();
@@ -401,16 +415,7 @@ fn hostile_snapshots_write_nothing_outside_out_and_name_the_line() {
         std::fs::create_dir_all(&case).unwrap();
         let snap = case.join("snap.jsonl");
         std::fs::write(&snap, text.replace(from, to)).unwrap();
-        let o = rolescope(
-            &[
-                "analyze",
-                "--snapshot",
-                snap.to_str().unwrap(),
-                "--out",
-                out.to_str().unwrap(),
-            ],
-            None,
-        );
+        let o = analyze_out(&snap, &out);
         let err = String::from_utf8_lossy(&o.stderr);
         assert_eq!(o.status.code(), Some(2), "{err}");
         assert!(
@@ -490,16 +495,7 @@ fn an_output_that_cannot_be_written_fails_before_any_work() {
         "{err}"
     );
     let snap = admin_snapshot();
-    let o = rolescope(
-        &[
-            "analyze",
-            "--snapshot",
-            snap.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ],
-        None,
-    );
+    let o = analyze_out(&snap, &out);
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(err.contains("preflight"), "{err}");
@@ -517,18 +513,7 @@ fn a_lock_left_by_a_killed_run_is_taken_over_and_a_live_one_refuses() {
     std::fs::create_dir_all(&locks).unwrap();
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
     let snap = admin_snapshot();
-    let analyze = || {
-        rolescope(
-            &[
-                "analyze",
-                "--snapshot",
-                snap.to_str().unwrap(),
-                "--out",
-                base.join("out").to_str().unwrap(),
-            ],
-            None,
-        )
-    };
+    let analyze = || analyze_out(&snap, &base.join("out"));
     // pid 1 runs: the lock is live.
     std::fs::write(locks.join("s.lock"), format!("pid 1 on {}", host.trim())).unwrap();
     let o = analyze();
@@ -551,5 +536,76 @@ fn a_lock_left_by_a_killed_run_is_taken_over_and_a_live_one_refuses() {
     assert!(
         !locks.join("s.lock").exists(),
         "the lock is removed at the end"
+    );
+}
+
+#[test]
+fn import_refuses_partial_pages_foreign_accounts_and_functions_without_role() {
+    let dir = std::env::temp_dir().join(format!("rolescope-import-bad-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let role = |account: &str| {
+        format!(
+            r#"{{"RoleName":"r","Arn":"arn:aws:iam::{account}:role/r","AssumeRolePolicyDocument":{{}},"RolePolicyList":[],"AttachedManagedPolicies":[]}}"#
+        )
+    };
+    let import = |gaad: &str, functions: Option<&str>| {
+        let g = dir.join("gaad.json");
+        std::fs::write(&g, gaad).unwrap();
+        let f = dir.join("functions.json");
+        let mut args = vec![
+            "import".to_string(),
+            "--authorization-details".into(),
+            g.display().to_string(),
+            "--account-id".into(),
+            "000111222333".into(),
+            "--out".into(),
+            dir.join("out").display().to_string(),
+        ];
+        if let Some(text) = functions {
+            std::fs::write(&f, text).unwrap();
+            args.extend(["--functions".into(), f.display().to_string()]);
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let o = rolescope(&args, None);
+        assert_eq!(
+            o.status.code(),
+            Some(2),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stderr).into_owned()
+    };
+    let truncated = format!(
+        r#"{{"RoleDetailList":[{}],"IsTruncated":true,"Marker":"abc"}}"#,
+        role("000111222333")
+    );
+    let err = import(&truncated, None);
+    assert!(
+        err.contains("gaad.json: $.IsTruncated: this is one page of several"),
+        "{err}"
+    );
+    let foreign = format!(r#"{{"RoleDetailList":[{}]}}"#, role("999999999999"));
+    let err = import(&foreign, None);
+    assert!(
+        err.contains("$.RoleDetailList[0].Arn") && err.contains("not to --account-id 000111222333"),
+        "{err}"
+    );
+    let fine = format!(r#"{{"RoleDetailList":[{}]}}"#, role("000111222333"));
+    let err = import(
+        &fine,
+        Some(
+            r#"{"Functions":[{"FunctionName":"f","FunctionArn":"arn:aws:lambda:eu-west-1:000111222333:function:f"}]}"#,
+        ),
+    );
+    assert!(
+        err.contains("functions.json: $.Functions[0].Role: missing"),
+        "{err}"
+    );
+    let err = import(&fine, Some(r#"{"Functions":[],"NextMarker":"m"}"#));
+    assert!(err.contains("$.NextMarker"), "{err}");
+    assert!(
+        !dir.join("out").join("scan_runs").exists(),
+        "nothing was written"
     );
 }

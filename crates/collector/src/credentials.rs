@@ -58,6 +58,7 @@ impl AssumedRole {
             e
         })?;
         let c = out.credentials().ok_or_else(|| CollectionError {
+            resource_arn: None,
             account_id: Some(self.account.clone()),
             region: None,
             service: "sts".into(),

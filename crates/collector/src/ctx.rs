@@ -212,7 +212,7 @@ impl Ctx {
         Box::pin(request()).await.map_err(|err| {
             let (error_code, message) = classify(&err);
             tracing::debug!(account = %lane.account, region, service, operation, error_code, "call failed");
-            CollectionError {
+            CollectionError { resource_arn: None,
                 account_id: Some(lane.account.clone()),
                 region: lane.region.clone(),
                 service: service.to_string(),

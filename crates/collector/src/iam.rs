@@ -38,6 +38,7 @@ fn document(
         Ok(doc) => doc,
         Err(e) => {
             errors.push(CollectionError {
+                resource_arn: None,
                 account_id: Some(account.clone()),
                 region: None,
                 service: SERVICE.into(),
@@ -328,6 +329,7 @@ pub(crate) async fn last_accessed(
         if tokio::time::Instant::now() + delay > deadline {
             for (arn, _) in &pending {
                 errors.push(CollectionError {
+                    resource_arn: None,
                     account_id: Some(account.clone()),
                     region: None,
                     service: SERVICE.into(),
@@ -375,6 +377,7 @@ async fn job_result(
             JobStatusType::Completed => {}
             JobStatusType::Failed => {
                 return Err(CollectionError {
+                    resource_arn: None,
                     account_id: Some(lane.account.clone()),
                     region: None,
                     service: SERVICE.into(),

@@ -40,6 +40,35 @@ fn document(v: &Value) -> Option<String> {
     }
 }
 
+/// The account of an ARN, which must be the one the files are imported for.
+fn owner(arn: &str, account: &AccountId) -> Result<AccountId, String> {
+    match AccountId::from_arn(arn) {
+        Some(a) if &a == account => Ok(a),
+        Some(a) => Err(format!(
+            "{arn} belongs to account {a}, not to --account-id {account}"
+        )),
+        None => Err(format!("{arn} names no 12-digit account")),
+    }
+}
+
+/// Refuse one page of a paginated answer: imported as if whole, it would report every role or
+/// function of the other pages as absent.
+fn whole(root: &Value, truncated: &str, marker: &str) -> Result<(), (String, String)> {
+    if !truncated.is_empty() && root[truncated] == true {
+        return Err((
+            format!("$.{truncated}"),
+            "this is one page of several: export every page (the AWS CLI merges them unless --max-items or --no-paginate is given)".into(),
+        ));
+    }
+    match text(&root[marker]) {
+        Some(m) if !m.is_empty() => Err((
+            format!("$.{marker}"),
+            "this is one page of several (a continuation marker is set): export every page".into(),
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Build a snapshot from get-account-authorization-details output (and optionally the
 /// list-functions output of one region) for one account.
 pub fn import(
@@ -54,6 +83,7 @@ pub fn import(
         message,
     };
     let root: Value = serde_json::from_str(gaad).map_err(|e| err(gaad_name, "$", e.to_string()))?;
+    whole(&root, "IsTruncated", "Marker").map_err(|(path, m)| err(gaad_name, &path, m))?;
     let roles = root["RoleDetailList"].as_array().ok_or_else(|| {
         err(
             gaad_name,
@@ -79,8 +109,9 @@ pub fn import(
     for (i, r) in roles.iter().enumerate() {
         let at = |field: &str| format!("$.RoleDetailList[{i}].{field}");
         let arn = text(&r["Arn"]).ok_or_else(|| err(gaad_name, &at("Arn"), "missing".into()))?;
+        let owner = owner(&arn, account).map_err(|m| err(gaad_name, &at("Arn"), m))?;
         s.roles.push(Role {
-            account_id: AccountId::from_arn(&arn).unwrap_or_else(|| account.clone()),
+            account_id: owner,
             name: text(&r["RoleName"]).unwrap_or_default(),
             path: text(&r["Path"]).unwrap_or_else(|| "/".into()),
             trust_policy: document(&r["AssumeRolePolicyDocument"]).unwrap_or_else(|| "{}".into()),
@@ -145,15 +176,23 @@ pub fn import(
                 "missing: is this list-functions output?".into(),
             )
         })?;
-        for f in list {
-            let arn = text(&f["FunctionArn"]).unwrap_or_default();
+        whole(&v, "", "NextMarker").map_err(|(path, m)| err(name, &path, m))?;
+        for (i, f) in list.iter().enumerate() {
+            let at = |field: &str| format!("$.Functions[{i}].{field}");
+            let arn = text(&f["FunctionArn"])
+                .ok_or_else(|| err(name, &at("FunctionArn"), "missing".into()))?;
+            let role_arn =
+                text(&f["Role"]).ok_or_else(|| err(name, &at("Role"), "missing".into()))?;
+            let owner = owner(&arn, account).map_err(|m| err(name, &at("FunctionArn"), m))?;
             let mut env_var_names: Vec<String> = f["Environment"]["Variables"]
                 .as_object()
                 .map(|vars| vars.keys().cloned().collect())
                 .unwrap_or_default();
             env_var_names.sort();
             s.functions.push(Function {
-                account_id: AccountId::from_arn(&arn).unwrap_or_else(|| account.clone()),
+                // list-functions carries neither resource policies nor URLs: unknown, not absent.
+                unread: vec!["resource_policy".into(), "urls".into()],
+                account_id: owner,
                 region: arn
                     .split(':')
                     .nth(3)
@@ -161,7 +200,7 @@ pub fn import(
                     .unwrap_or(region)
                     .to_string(),
                 name: text(&f["FunctionName"]).unwrap_or_default(),
-                role_arn: text(&f["Role"]).unwrap_or_default(),
+                role_arn,
                 runtime: text(&f["Runtime"]),
                 architectures: f["Architectures"]
                     .as_array()
@@ -184,7 +223,7 @@ pub fn import(
             });
         }
     }
-    s.collection_errors.push(CollectionError {
+    s.collection_errors.push(CollectionError { resource_arn: None,
         account_id: Some(account.clone()),
         region: None,
         service: "rolescope".into(),

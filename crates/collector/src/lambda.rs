@@ -25,6 +25,7 @@ pub(crate) fn to_model(
         .unwrap_or_default();
     env_var_names.sort();
     Function {
+        unread: Vec::new(),
         account_id: account.clone(),
         region: region.to_string(),
         name: f.function_name().unwrap_or_default().to_string(),
@@ -253,17 +254,25 @@ fn apply(
 ) {
     match joined {
         Ok(done) => {
+            let f = &mut functions[done.index];
+            // A part that failed is recorded as unread, and its error names the function.
+            let mut unread = |part: &str, mut e: CollectionError| {
+                e.resource_arn = Some(f.arn.clone());
+                f.unread.push(part.to_string());
+                errors.push(e);
+            };
             match done.policy {
-                Ok(policy) => functions[done.index].resource_policy = policy,
-                Err(e) => errors.push(e),
+                Ok(policy) => f.resource_policy = policy,
+                Err(e) => unread("resource_policy", e),
             }
             match done.urls {
-                Ok(Some(urls)) => functions[done.index].urls = urls,
+                Ok(Some(urls)) => f.urls = urls,
                 Ok(None) => {}
-                Err(e) => errors.push(e),
+                Err(e) => unread("urls", e),
             }
         }
         Err(join) => errors.push(CollectionError {
+            resource_arn: None,
             account_id: Some(account.clone()),
             region: Some(region.to_string()),
             service: SERVICE.into(),

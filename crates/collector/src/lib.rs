@@ -265,6 +265,7 @@ pub(crate) async fn collect_with(
     while let Some(joined) = tasks.join_next().await {
         let Ok((account_id, result)) = joined else {
             errors.push(CollectionError {
+                resource_arn: None,
                 account_id: None,
                 region: None,
                 service: "rolescope".into(),
@@ -383,6 +384,7 @@ impl Plan {
         }
         if account.status != AccountStatus::Active {
             let e = CollectionError {
+                resource_arn: None,
                 account_id: Some(account.account_id.clone()),
                 region: None,
                 service: "organizations".into(),
@@ -533,6 +535,7 @@ async fn scan_account(ctx: &Arc<Ctx>, shared: &Shared, account: &AccountId) -> A
                 out.errors.extend(errors);
             }
             Err(e) => out.errors.push(CollectionError {
+                resource_arn: None,
                 account_id: Some(account.clone()),
                 region: None,
                 service: "lambda".into(),
@@ -617,6 +620,7 @@ pub async fn resolve_credentials(
     }
     let config = loader.load().await;
     let fail = |message: String| CollectionError {
+        resource_arn: None,
         account_id: None,
         region: None,
         service: "sts".into(),

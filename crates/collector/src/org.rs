@@ -132,6 +132,7 @@ pub(crate) async fn walk(
             // A tree never repeats a unit; a malformed answer that does must not loop the walk.
             if view.units.iter().any(|u| u.id == id) {
                 errors.push(CollectionError {
+                    resource_arn: None,
                     account_id: None,
                     region: None,
                     service: SERVICE.into(),
@@ -181,6 +182,7 @@ pub(crate) async fn walk(
                 Ok(a) => a,
                 Err(e) => {
                     errors.push(CollectionError {
+                        resource_arn: None,
                         account_id: None,
                         region: None,
                         service: SERVICE.into(),
@@ -303,6 +305,7 @@ async fn policies(
             Ok(doc) => doc,
             Err(e) => {
                 errors.push(CollectionError {
+                    resource_arn: None,
                     account_id: Some(caller.clone()),
                     region: None,
                     service: SERVICE.into(),

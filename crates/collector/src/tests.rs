@@ -185,6 +185,13 @@ mod lambda_edge {
         );
         assert_eq!(e.region.as_deref(), Some("eu-west-1"));
         assert_eq!(e.account_id, Some(account()));
+        // Unknown is not absent: the function whose policy could not be read says so, and the
+        // error names it; the others were read whole.
+        let unread: Vec<&rolescope_model::Function> =
+            functions.iter().filter(|f| !f.unread.is_empty()).collect();
+        assert_eq!(unread.len(), 1, "{functions:#?}");
+        assert_eq!(unread[0].unread, ["resource_policy"]);
+        assert_eq!(e.resource_arn.as_deref(), Some(unread[0].arn.as_str()));
         // Names only: the value is in no field of what the collector keeps.
         for f in &functions {
             assert_eq!(f.env_var_names, ["DB_PASSWORD", "STAGE"]);

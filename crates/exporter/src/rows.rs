@@ -168,7 +168,14 @@ impl<'a> Scan<'a> {
                     .or(f.urls.first())
                     .map(|u| u.auth_type.clone()),
                 resource_policy: f.resource_policy.clone(),
-                public_access: self.public.contains(f.arn.as_str()),
+                public_access: if self.public.contains(f.arn.as_str()) {
+                    Some(true)
+                } else if f.unread.is_empty() {
+                    Some(false)
+                } else {
+                    None
+                },
+                unread: f.unread.clone(),
                 risk_score,
                 risk_level,
             }
@@ -333,6 +340,7 @@ impl<'a> Scan<'a> {
                 operation: e.operation.clone(),
                 error_code: e.error_code.clone(),
                 message: e.message.clone(),
+                resource_arn: e.resource_arn.clone(),
             })
     }
 }

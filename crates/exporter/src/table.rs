@@ -139,6 +139,12 @@ impl Cell for bool {
     }
 }
 
+impl Cell for Option<bool> {
+    fn cell(&self, _: Kind) -> Value {
+        Value::Bool(*self)
+    }
+}
+
 impl Cell for Vec<String> {
     fn cell(&self, _: Kind) -> Value {
         Value::List(self.clone())

@@ -134,7 +134,8 @@ table! {
         env_var_names: Vec<String> => StringList, false, "Environment variable names (values are never collected)";
         url_auth_type: Option<String> => String, true, "Function URL auth type: NONE (public) or AWS_IAM; null without URL";
         resource_policy: Option<String> => String, true, "Resource-based policy (JSON)";
-        public_access: bool => Bool, false, "Invocable by anyone: Principal * without conditions, or a URL with AuthType NONE";
+        public_access: Option<bool> => Bool, true, "Invocable by anyone: Principal * without conditions, or a URL with AuthType NONE; null when not public by what was read but its policy or URLs could not be read (unknown is not absent)";
+        unread: Vec<String> => StringList, false, "Parts that could not be read (resource_policy, urls); collection_errors names why. The score covers what was read";
         risk_score: i64 => Int64, false, "Role score combined with the function's own findings (0-100)";
         risk_level: String => String, false, "critical, high, medium, low or none";
 }
@@ -183,6 +184,7 @@ table! {
         operation: String => String, false, "API operation, e.g. GetPolicy";
         error_code: String => String, false, "AWS error code, or Unsupported / Timeout / AccountSuspended / …";
         message: String => String, false, "Message";
+        resource_arn: Option<String> => String, true, "The function or role the failure is about, when it concerns one";
 }
 
 table! {

@@ -100,6 +100,7 @@ fn snapshot() -> Snapshot {
         ],
     });
     s.functions.push(Function {
+        unread: Vec::new(),
         account_id: acct,
         region: "eu-west-1".into(),
         name: "f".into(),
@@ -261,7 +262,11 @@ impl Row for Broken {
             Value::Str(Some("lambda".into())),
         ];
         v.push(Value::Int(Some(1)));
-        v.extend([Value::Str(Some("x".into())), Value::Str(Some("y".into()))]);
+        v.extend([
+            Value::Str(Some("x".into())),
+            Value::Str(Some("y".into())),
+            Value::Str(None),
+        ]);
         v
     }
 }
@@ -467,6 +472,7 @@ fn a_table_larger_than_a_batch_is_streamed_into_one_file_in_order() {
     let dest = Destination::local(&out);
     let n = 40_000;
     let rows = (0..n).map(|i| CollectionErrorRow {
+        resource_arn: None,
         scan_id: "scan-1".into(),
         account_id: Some(format!("{i:012}")),
         region: (i % 3 == 0).then(|| "eu-west-1".to_string()),
@@ -538,4 +544,54 @@ fn a_line_break_in_a_value_never_starts_a_command_in_apply_sh() {
         assert!(!line.starts_with("rm"), "{script}");
     }
     assert!(script.contains("scan s rm -rf ~"), "{script}");
+}
+
+#[test]
+fn a_function_whose_policy_could_not_be_read_is_not_reported_as_private() {
+    use arrow_array::{Array, BooleanArray};
+    let mut s = snapshot();
+    let read_whole = s.functions[0].clone();
+    let mut unknown = read_whole.clone();
+    unknown.name = "unknown".into();
+    unknown.arn = read_whole.arn.replace(&read_whole.name, "unknown");
+    unknown.resource_policy = None;
+    unknown.urls = vec![];
+    unknown.unread = vec!["resource_policy".into()];
+    let mut public_anyway = unknown.clone();
+    public_anyway.name = "public-anyway".into();
+    public_anyway.arn = read_whole.arn.replace(&read_whole.name, "public-anyway");
+    public_anyway.urls = vec![rolescope_model::FunctionUrl {
+        url: "https://x.lambda-url.eu-west-1.on.aws/".into(),
+        auth_type: "NONE".into(),
+    }];
+    let mut private = unknown.clone();
+    private.name = "private".into();
+    private.arn = read_whole.arn.replace(&read_whole.name, "private");
+    private.unread = vec![];
+    s.functions = vec![unknown, public_anyway, private];
+    let a = rolescope_analysis::analyze(cat(), &s, &Default::default());
+    let out = temp("unknown-policy");
+    export_all(&s, &a, &Destination::local(&out)).unwrap();
+    let batch = &read_table(&out, "functions")[0];
+    let names = strings(batch, "function_name");
+    let public = batch
+        .column_by_name("public_access")
+        .unwrap()
+        .as_any()
+        .downcast_ref::<BooleanArray>()
+        .unwrap();
+    let of = |name: &str| {
+        let i = names
+            .iter()
+            .position(|n| n.as_deref() == Some(name))
+            .unwrap();
+        (!public.is_null(i)).then(|| public.value(i))
+    };
+    assert_eq!(of("unknown"), None, "unknown is not absent");
+    assert_eq!(
+        of("public-anyway"),
+        Some(true),
+        "a public URL is public whatever else is unknown"
+    );
+    assert_eq!(of("private"), Some(false));
 }

@@ -172,6 +172,10 @@ pub struct Function {
     pub resource_policy: Option<String>,
     /// Function URL configurations.
     pub urls: Vec<FunctionUrl>,
+    /// Parts that could not be read (`resource_policy`, `urls`): a collection error says why.
+    /// Unknown is not absent: such a part is neither "no policy" nor "no URL".
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unread: Vec<String>,
 }
 
 /// Service- (and, where available, action-) level last-accessed data of a role.
@@ -221,6 +225,9 @@ pub struct CollectionError {
     pub error_code: String,
     /// Message.
     pub message: String,
+    /// The resource the failure is about (a function or role ARN), when it concerns one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_arn: Option<String>,
 }
 
 /// Summary of a scan; written last, so a snapshot without it is incomplete.

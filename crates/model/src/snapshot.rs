@@ -319,6 +319,7 @@ mod tests {
             scanned: true,
         }));
         s.push(Record::Function(Function {
+            unread: Vec::new(),
             account_id: acct.clone(),
             region: "eu-west-1".into(),
             name: "orders".into(),
@@ -337,6 +338,7 @@ mod tests {
             }],
         }));
         s.push(Record::CollectionError(CollectionError {
+            resource_arn: None,
             account_id: Some(acct),
             region: Some("us-east-1".into()),
             service: "lambda".into(),

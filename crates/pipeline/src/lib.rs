@@ -166,6 +166,8 @@ pub struct Summary {
     pub mitigated: usize,
     /// The riskiest roles: (role ARN, account, score, the factor that weighs most).
     pub top_roles: Vec<(String, String, i32, String)>,
+    /// Functions with a part that could not be read (policy or URLs unknown).
+    pub incomplete: usize,
 }
 
 impl Summary {
@@ -466,7 +468,12 @@ pub fn run_locked(
     )?;
     datasets.push(committed);
     drop(ev);
-    let summary = Summary::of(&analysis);
+    let mut summary = Summary::of(&analysis);
+    summary.incomplete = snapshot
+        .functions
+        .iter()
+        .filter(|f| !f.unread.is_empty())
+        .count();
     Ok(Outcome {
         analysis,
         plan,
