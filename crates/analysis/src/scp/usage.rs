@@ -111,61 +111,70 @@ impl<'a> Observed<'a> {
         let identity = [allow_all()];
         let worst_case = worst_case_context(policy);
         let resources = candidate_resources(policy);
+        // Each role on its own (in parallel); the impact's sets are ordered, so the merge is too.
+        let judged: Vec<(&Role, Option<BTreeSet<String>>)> = self
+            .roles_in(accounts)
+            .into_par_iter()
+            .filter_map(|role| {
+                let in_scope = self.lambda_roles.contains(role.arn.as_str())
+                    || scoped_to(policy, &role.arn, role.account_id.as_str());
+                if !in_scope {
+                    return None;
+                }
+                let u = self.usage.get(role.arn.as_str())?;
+                if !u.known {
+                    // Unknown use only matters when the policy reaches the role at all.
+                    return reaches(policy, &role.arn, role.account_id.as_str())
+                        .then_some((role, None));
+                }
+                let regions: Vec<&str> = if u.regions.is_empty() {
+                    vec!["us-east-1"]
+                } else {
+                    u.regions.iter().map(String::as_str).collect()
+                };
+                let mut denied = BTreeSet::new();
+                for action in &u.actions {
+                    for region in &regions {
+                        let mut ctx = worst_case.clone();
+                        ctx.insert("aws:PrincipalArn", vec![role.arn.clone()]);
+                        ctx.insert("aws:PrincipalAccount", vec![role.account_id.to_string()]);
+                        ctx.insert("aws:RequestedRegion", vec![region.to_string()]);
+                        let refused = resources.iter().any(|resource| {
+                            let resource = resource.replace("${account}", role.account_id.as_str());
+                            let req = Request {
+                                principal: &role.arn,
+                                action,
+                                resource: &resource,
+                                resource_account: None,
+                                context: &ctx,
+                            };
+                            rolescope_policy::eval::evaluate(
+                                &req,
+                                &PolicySet {
+                                    identity: &identity,
+                                    scps: &levels,
+                                    ..Default::default()
+                                },
+                            )
+                            .decision
+                                == Decision::ExplicitlyDenied
+                        });
+                        if refused {
+                            denied.insert(format!("{action}@{region}"));
+                        }
+                    }
+                }
+                (!denied.is_empty()).then_some((role, Some(denied)))
+            })
+            .collect();
         let mut impact = Impact::default();
-        for role in self.roles_in(accounts) {
-            let in_scope = self.lambda_roles.contains(role.arn.as_str())
-                || scoped_to(policy, &role.arn, role.account_id.as_str());
-            if !in_scope {
-                continue;
-            }
-            let Some(u) = self.usage.get(role.arn.as_str()) else {
-                continue;
-            };
-            if !u.known {
-                // Unknown use only matters when the policy reaches the role at all.
-                if reaches(policy, &role.arn, role.account_id.as_str()) {
+        for (role, denied) in judged {
+            match denied {
+                None => {
                     impact.roles_without_usage.insert(role.arn.clone());
                 }
-                continue;
-            }
-            let regions: Vec<&str> = if u.regions.is_empty() {
-                vec!["us-east-1"]
-            } else {
-                u.regions.iter().map(String::as_str).collect()
-            };
-            for action in &u.actions {
-                for region in &regions {
-                    let mut ctx = worst_case.clone();
-                    ctx.insert("aws:PrincipalArn", vec![role.arn.clone()]);
-                    ctx.insert("aws:PrincipalAccount", vec![role.account_id.to_string()]);
-                    ctx.insert("aws:RequestedRegion", vec![region.to_string()]);
-                    let denied = resources.iter().any(|resource| {
-                        let resource = resource.replace("${account}", role.account_id.as_str());
-                        let req = Request {
-                            principal: &role.arn,
-                            action,
-                            resource: &resource,
-                            resource_account: None,
-                            context: &ctx,
-                        };
-                        rolescope_policy::eval::evaluate(
-                            &req,
-                            &PolicySet {
-                                identity: &identity,
-                                scps: &levels,
-                                ..Default::default()
-                            },
-                        )
-                        .decision
-                            == Decision::ExplicitlyDenied
-                    });
-                    if denied {
-                        impact
-                            .denied
-                            .entry(role.arn.clone())
-                            .or_default()
-                            .insert(format!("{action}@{region}"));
-                    }
+                Some(denied) => {
+                    impact.denied.insert(role.arn.clone(), denied);
                 }
             }
         }
