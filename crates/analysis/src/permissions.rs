@@ -90,6 +90,10 @@ pub fn of(ev: &Evaluated<'_>, roles: &[EvaluatedRole<'_>]) -> Vec<RolePermission
 
 /// A group of one role's grants: (service, status, resource set, conditional).
 type GroupKey = (u32, GrantStatus, usize, bool);
+/// (service, access level) of the service-access table.
+type AccessKey = (u32, &'static str);
+/// Actions granted, blocked and used.
+type Counts = (usize, usize, usize);
 
 /// What the statements granting an action say, for one distinct list of granting statements.
 struct Scope<'r> {
@@ -182,26 +186,67 @@ fn group_evaluated(cat: &Catalog, r: &EvaluatedRole<'_>) -> RolePermissions {
     // (service, status, resource set, conditional) -> (actions, scopes)
     let mut groups: HashMap<GroupKey, (Vec<u32>, Vec<usize>)> = HashMap::new();
     let mut access: HashMap<(u32, &'static str), (usize, usize, usize)> = HashMap::new();
+    // Grants come sorted by action, so a service's grants are consecutive and mostly share their
+    // granting statements: a run of equal keys costs one look-up, not one per grant.
+    let mut last_scope: Option<(&[(u16, u16)], usize)> = None;
+    let mut run: Option<(GroupKey, Vec<u32>, Vec<usize>)> = None;
+    let mut counted: Option<(AccessKey, Counts)> = None;
     for g in &r.summary.grants {
         let action = &cat.actions[g.action as usize];
-        let sc = scopes.of(&g.granted_by);
-        let (resources, conditional) = (scopes.scopes[sc].resources, scopes.scopes[sc].conditional);
-        let entry = groups
-            .entry((action.service, g.status, resources, conditional))
-            .or_default();
-        entry.0.push(g.action);
-        if entry.1.last() != Some(&sc) {
-            entry.1.push(sc);
+        let sc = match last_scope {
+            Some((by, sc)) if by == g.granted_by.as_slice() => sc,
+            _ => {
+                let sc = scopes.of(&g.granted_by);
+                last_scope = Some((&g.granted_by, sc));
+                sc
+            }
+        };
+        let key = (
+            action.service,
+            g.status,
+            scopes.scopes[sc].resources,
+            scopes.scopes[sc].conditional,
+        );
+        match &mut run {
+            Some((k, actions, in_scopes)) if *k == key => {
+                actions.push(g.action);
+                if in_scopes.last() != Some(&sc) {
+                    in_scopes.push(sc);
+                }
+            }
+            _ => {
+                if let Some((k, actions, in_scopes)) = run.replace((key, vec![g.action], vec![sc]))
+                {
+                    let entry = groups.entry(k).or_default();
+                    entry.0.extend(actions);
+                    entry.1.extend(in_scopes);
+                }
+            }
         }
-        let a = access
-            .entry((action.service, action.level().as_str()))
-            .or_default();
-        if g.status.is_allowed() {
-            a.0 += 1;
-            a.2 += usize::from(used.contains(&g.action));
-        } else {
-            a.1 += 1;
+        let level_key = (action.service, action.level().as_str());
+        if counted.as_ref().is_none_or(|(k, _)| *k != level_key)
+            && let Some((k, (granted, blocked, used))) = counted.replace((level_key, (0, 0, 0)))
+        {
+            let a = access.entry(k).or_default();
+            *a = (a.0 + granted, a.1 + blocked, a.2 + used);
         }
+        if let Some((_, a)) = counted.as_mut() {
+            if g.status.is_allowed() {
+                a.0 += 1;
+                a.2 += usize::from(!used.is_empty() && used.contains(&g.action));
+            } else {
+                a.1 += 1;
+            }
+        }
+    }
+    if let Some((k, actions, in_scopes)) = run {
+        let entry = groups.entry(k).or_default();
+        entry.0.extend(actions);
+        entry.1.extend(in_scopes);
+    }
+    if let Some((k, (granted, blocked, used))) = counted {
+        let a = access.entry(k).or_default();
+        *a = (a.0 + granted, a.1 + blocked, a.2 + used);
     }
     let prefix = |service: u32| cat.services[service as usize].prefix.as_str();
     let mut ordered: Vec<_> = groups.into_iter().collect();
