@@ -144,14 +144,17 @@ fn peak_rss_mib() -> Option<f64> {
     Some(kb / 1024.0)
 }
 
-/// get-account-authorization-details JSON for the first `n` roles, for Cloudsplaining.
+/// get-account-authorization-details JSON for the first `n` roles, for Cloudsplaining and
+/// `rolescope import`. The export of one account, as the AWS CLI writes it: every role is moved
+/// into the first account (its ARN and the resources of its policies).
 fn gaad(s: &Snapshot, n: usize) -> serde_json::Value {
+    let first = s.accounts[0].account_id.as_str();
     let roles: Vec<serde_json::Value> = s
         .roles
         .iter()
         .take(n)
         .map(|r| {
-            serde_json::json!({
+            let role = serde_json::json!({
                 "Path": r.path, "RoleName": r.name, "RoleId": format!("AROA{:016}", r.name.len()),
                 "Arn": r.arn, "CreateDate": "2023-11-14T22:13:20Z",
                 "AssumeRolePolicyDocument": serde_json::from_str::<serde_json::Value>(&r.trust_policy).unwrap(),
@@ -164,7 +167,9 @@ fn gaad(s: &Snapshot, n: usize) -> serde_json::Value {
                     "PolicyName": a.rsplit('/').next().unwrap(), "PolicyArn": a,
                 })).collect::<Vec<_>>(),
                 "Tags": [], "RoleLastUsed": {},
-            })
+            });
+            let moved = role.to_string().replace(r.account_id.as_str(), first);
+            serde_json::from_str(&moved).expect("valid JSON")
         })
         .collect();
     let basic = rolescope_policy::managed::managed_policies()
