@@ -93,6 +93,13 @@ fn visible_files_are_complete(out: &Path) -> usize {
             assert!(name.ends_with(".partial"), "unexpected hidden file {name}");
             continue;
         }
+        if name.ends_with(".lock") {
+            // A killed run's lock stays behind, naming it; the next run on this host takes it
+            // over (pipeline::lock).
+            let holder = std::fs::read_to_string(&path).unwrap();
+            assert!(holder.starts_with("pid "), "{}: {holder}", path.display());
+            continue;
+        }
         if name.ends_with(".jsonl") {
             rolescope_model::snapshot::Snapshot::read(&path)
                 .unwrap_or_else(|e| panic!("{} is not a complete snapshot: {e}", path.display()));
