@@ -9,13 +9,13 @@
 //! [`ServiceAccess`] adds, per role, service and access level, how many actions are granted and
 //! how many of them were used, from last-accessed data.
 
-use crate::{Evaluated, EvaluatedRole, GrantRow};
+use crate::{Evaluated, EvaluatedRole};
 use rayon::prelude::*;
+use rolescope_model::Timestamp;
 use rolescope_model::snapshot::Snapshot;
-use rolescope_model::{LastAccessed, Timestamp};
 use rolescope_policy::Catalog;
 use rolescope_policy::summary::GrantStatus;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 /// Actions of one role sharing service, status, resource scope and conditionality.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -159,9 +159,10 @@ impl<'r> Scopes<'r> {
     }
 }
 
-/// [`group`] over the evaluated role directly: the same rows as `group(grants_of(..))`, but each
-/// grant costs a hash look-up of its granting statements instead of a row of strings. An
-/// administrator role has ~22,000 grants from one or two statements.
+/// Group one evaluated role's grants straight from its (shared) summary. The rows are those of
+/// [`crate::role_grants`] grouped, but each grant costs a look-up of its granting statements
+/// instead of a row of strings: an administrator role has ~22,000 grants from one or two
+/// statements.
 fn group_evaluated(cat: &Catalog, r: &EvaluatedRole<'_>) -> RolePermissions {
     use std::collections::HashMap;
     let mut scopes = Scopes {
@@ -294,90 +295,6 @@ fn group_evaluated(cat: &Catalog, r: &EvaluatedRole<'_>) -> RolePermissions {
         .map(|((service, level), (granted, blocked, used))| {
             let service = prefix(service);
             let data = r.last_accessed.iter().find(|l| l.service == service);
-            ServiceAccess {
-                role_arn: role_arn.to_string(),
-                account_id: account_id.to_string(),
-                service: service.to_string(),
-                access_level: level,
-                actions_granted: granted,
-                actions_blocked: blocked,
-                actions_used: data.filter(|l| !l.actions.is_empty()).map(|_| used),
-                last_accessed_at: data.and_then(|l| l.last_accessed_at),
-            }
-        })
-        .collect();
-    RolePermissions {
-        groups,
-        service_access,
-    }
-}
-
-/// Group one role's grants.
-pub fn group(
-    cat: &Catalog,
-    role_arn: &str,
-    account_id: &str,
-    grants: &[GrantRow],
-    la: &[&LastAccessed],
-) -> RolePermissions {
-    type Key<'a> = (&'a str, GrantStatus, &'a [String], bool);
-    let mut groups: BTreeMap<Key<'_>, (Vec<&str>, BTreeSet<&str>)> = BTreeMap::new();
-    // (service, level) -> (granted, blocked, used)
-    let mut access: BTreeMap<(&str, &'static str), (usize, usize, usize)> = BTreeMap::new();
-    for g in grants {
-        let service = g.action.split_once(':').map_or("", |(s, _)| s);
-        let entry = groups
-            .entry((service, g.status, g.resources.as_slice(), g.conditional))
-            .or_default();
-        entry.0.push(&g.action);
-        entry.1.extend(g.granted_by.iter().map(String::as_str));
-        let a = access.entry((service, g.access_level)).or_default();
-        if g.status.is_allowed() {
-            a.0 += 1;
-            let used = la.iter().any(|l| {
-                l.service == service
-                    && l.actions
-                        .iter()
-                        .any(|(n, t)| t.is_some() && n.eq_ignore_ascii_case(&g.action))
-            });
-            a.2 += usize::from(used);
-        } else {
-            a.1 += 1;
-        }
-    }
-    let service_size = |prefix: &str| {
-        cat.service(prefix)
-            .map(|s| (s.actions.end - s.actions.start) as usize)
-            .unwrap_or(usize::MAX)
-    };
-    let groups = groups
-        .into_iter()
-        .map(
-            |((service, status, resources, conditional), (actions, by))| {
-                let all = actions.len() == service_size(service);
-                PermissionGroup {
-                    role_arn: role_arn.to_string(),
-                    account_id: account_id.to_string(),
-                    service: service.to_string(),
-                    status,
-                    action_pattern: all.then(|| format!("{service}:*")),
-                    action_count: actions.len(),
-                    actions: if all {
-                        Vec::new()
-                    } else {
-                        actions.into_iter().map(str::to_string).collect()
-                    },
-                    resources: resources.to_vec(),
-                    conditional,
-                    granted_by: by.into_iter().map(str::to_string).collect(),
-                }
-            },
-        )
-        .collect();
-    let service_access = access
-        .into_iter()
-        .map(|((service, level), (granted, blocked, used))| {
-            let data = la.iter().find(|l| l.service == service);
             ServiceAccess {
                 role_arn: role_arn.to_string(),
                 account_id: account_id.to_string(),
