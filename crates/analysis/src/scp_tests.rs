@@ -2,7 +2,7 @@
 //! public access in use reported, packing under the limits.
 
 use crate::Settings;
-use crate::scp::{Guardrail, ScpSettings, lint, recommend, simulate_policy};
+use crate::scp::{DocumentKind, Guardrail, ScpSettings, lint, recommend, simulate_policy};
 use rolescope_model::snapshot::Snapshot;
 use rolescope_model::{
     Account, AccountId, AccountStatus, ControlPolicy, ControlPolicyType, Function, FunctionUrl,
@@ -298,8 +298,10 @@ fn policies_are_packed_under_the_size_limit_and_counted_against_the_quota() {
         s.last_accessed
             .push(used(&name, "s3", &["s3:GetObject"], 1));
     }
+    // Small limits, so that both the size and the count limit are reached.
     let settings = ScpSettings {
         max_chars: 2_000,
+        max_per_target: 5,
         ..ScpSettings::default()
     };
     let p = plan(&s, &settings);
@@ -312,7 +314,7 @@ fn policies_are_packed_under_the_size_limit_and_counted_against_the_quota() {
             r.size_chars
         );
         assert!(
-            lint(catalog(), &r.policy_json, 2_000).is_empty(),
+            lint(catalog(), &r.policy_json, DocumentKind::Scp, 2_000).is_empty(),
             "{:?}",
             r.lint
         );
@@ -348,17 +350,22 @@ fn every_recommendation_lints_clean_and_the_linter_catches_bad_policies() {
     assert!(!p.recommendations.is_empty());
     for r in &p.recommendations {
         assert!(r.lint.is_empty(), "{}: {:?}", r.name, r.lint);
-        assert!(r.size_chars <= 5_120);
+        assert!(r.size_chars <= DocumentKind::Scp.max_chars());
         assert!(
             !r.policy_json.contains(' ') || r.policy_json.contains("\" "),
             "minified"
         );
     }
     assert_eq!(p.boundaries.len(), 1, "the boundary the guardrail requires");
-    assert!(lint(catalog(), &p.boundaries[0].document, 6_144).is_empty());
+    let boundary = &p.boundaries[0].document;
+    let kind = DocumentKind::ManagedPolicy;
+    assert!(
+        lint(catalog(), boundary, kind, kind.max_chars()).is_empty(),
+        "{boundary}"
+    );
 
     let bad = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"lambda:NoSuchThing","Resource":"*","Condition":{"StringEquals":{"lambda:NoSuchKey":"x"}}}]}"#;
-    let problems = lint(catalog(), bad, 100);
+    let problems = lint(catalog(), bad, DocumentKind::Scp, 100);
     assert!(
         problems.iter().any(|p| p.contains("over the 100 limit")),
         "{problems:?}"
@@ -375,7 +382,72 @@ fn every_recommendation_lints_clean_and_the_linter_catches_bad_policies() {
         problems.iter().any(|p| p.contains("lambda:NoSuchKey")),
         "{problems:?}"
     );
-    assert!(lint(catalog(), "{not json", 5_120)[0].contains("does not parse"));
+    assert!(lint(catalog(), "{not json", DocumentKind::Scp, 5_120)[0].contains("does not parse"));
+    // A managed policy's size leaves whitespace out; an SCP's counts it.
+    let spaced = r#"{ "Version": "2012-10-17", "Statement": [ { "Effect": "Allow", "Action": "s3:GetObject", "Resource": "*" } ] }"#;
+    let compact = spaced.chars().filter(|c| !c.is_whitespace()).count();
+    assert!(lint(catalog(), spaced, DocumentKind::ManagedPolicy, compact).is_empty());
+    assert!(!lint(catalog(), spaced, DocumentKind::Scp, compact).is_empty());
+}
+
+#[test]
+fn the_quotas_are_those_aws_enforces_today() {
+    let s = ScpSettings::default();
+    assert_eq!((s.max_chars, s.max_per_target), (10_240, 10));
+    assert_eq!(DocumentKind::Rcp.max_chars(), 5_120);
+    assert_eq!(DocumentKind::ManagedPolicy.max_chars(), 6_144);
+}
+
+#[test]
+fn the_boundary_caps_without_usage_data_and_lists_what_was_used_with_it() {
+    let kind = DocumentKind::ManagedPolicy;
+    let boundary_of = |s: &Snapshot| {
+        let p = plan(s, &ScpSettings::default());
+        let doc: serde_json::Value =
+            serde_json::from_str(&p.boundaries.first().expect("a boundary").document).unwrap();
+        let text = doc.to_string();
+        assert!(kind.size(&text) <= kind.max_chars(), "{text}");
+        assert!(
+            lint(catalog(), &text, kind, kind.max_chars()).is_empty(),
+            "{text}"
+        );
+        doc
+    };
+    // Without last-accessed data: everything but escalation, credentials and organization
+    // changes, never a list of every service.
+    let mut unknown = org();
+    unknown.last_accessed.clear();
+    let doc = boundary_of(&unknown);
+    assert_eq!(doc["Statement"][0]["Action"], "*", "{doc}");
+    let denied: Vec<&str> = doc["Statement"][1]["Action"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    for needed in [
+        "iam:Pass*",
+        "iam:Attach*",
+        "sts:AssumeRole",
+        "organizations:*",
+        "account:*",
+    ] {
+        assert!(denied.contains(&needed), "{needed} missing: {doc}");
+    }
+    // With it: the used services, and the same denials.
+    let doc = boundary_of(&org());
+    let allowed = doc["Statement"][0]["Action"]
+        .as_array()
+        .expect("a list of services");
+    assert!(allowed.iter().any(|a| a == "logs:*"), "{doc}");
+    assert!(
+        allowed.len() < 20,
+        "the used services, not every one: {doc}"
+    );
+    assert_eq!(
+        doc["Statement"][1]["Action"].as_array().unwrap().len(),
+        denied.len()
+    );
 }
 
 #[test]

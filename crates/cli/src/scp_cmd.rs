@@ -105,7 +105,12 @@ pub fn run(args: ScpArgs) -> Result<ExitCode> {
         let target = args.target.as_deref().unwrap_or_default();
         let impact = rolescope_analysis::scp::simulate_policy(&ev, target, &text, &settings.scp)
             .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
-        let problems = rolescope_analysis::scp::lint(cat, &text, settings.scp.max_chars);
+        let problems = rolescope_analysis::scp::lint(
+            cat,
+            &text,
+            rolescope_analysis::scp::DocumentKind::Scp,
+            settings.scp.max_chars,
+        );
         let stdout = std::io::stdout();
         let mut out = stdout.lock();
         serde_json::to_writer(

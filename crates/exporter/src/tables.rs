@@ -225,7 +225,7 @@ table! {
         name: String => String, false, "Policy name (unique per target)";
         guardrails: Vec<String> => StringList, false, "Guardrails in the policy: require-boundary, deny-privileged-lambda-roles, deny-public-functions, restrict-regions, deny-unused-services";
         policy_json: String => String, false, "The SCP, minified JSON";
-        size_chars: i64 => Int64, false, "Characters of policy_json (limit 5,120 by default)";
+        size_chars: i64 => Int64, false, "Characters of policy_json (limit 10,240 by default)";
         statements: i64 => Int64, false, "Statements in the policy";
         rationale: String => String, false, "Why, one line per guardrail";
         impacted_roles: Vec<String> => StringList, false, "Roles that used an action the policy denies";

@@ -1,6 +1,7 @@
 //! The five guardrails, one function each: given what the scan saw at a target, a candidate
 //! SCP with its rationale and evidence, or the reason it is not needed.
 
+use super::lint::DocumentKind;
 use super::pack::minify;
 use super::usage::Observed;
 use super::{
@@ -367,31 +368,54 @@ fn deny_unused_services(at: &At<'_, '_>) -> Verdict {
     ))
 }
 
-/// The approved boundary: the services the target's Lambda roles use (or are granted, without
-/// usage data), no IAM writes, and no way to drop the boundary.
+/// The approved boundary, an IAM managed policy (6,144 characters, whitespace not counted).
+/// With last-accessed data for every role: the services they used (and logs), no IAM or
+/// Organizations. Without it, or when the used services do not fit: everything but what no
+/// Lambda function should do, a cap in the spirit of a Lambda boundary: no privilege escalation
+/// (IAM writes, passing roles, assuming roles), no credential minting, no organization or
+/// account changes. Never "every service" listed one by one.
 fn boundary_document(observed: &Observed<'_>, roles: &[&Role]) -> Value {
-    let mut services: BTreeSet<String> = BTreeSet::new();
-    for r in roles {
-        match observed.usage.get(r.arn.as_str()) {
-            Some(u) if u.known => services.extend(u.services.iter().cloned()),
-            _ => services.extend(
-                observed
-                    .ev
-                    .role(&r.arn)
-                    .into_iter()
-                    .flat_map(|e| e.granted_services.iter().map(|s| s.to_string())),
-            ),
+    let deny = json!({
+        "Sid": "NoEscalationCredentialsOrOrganizationChanges",
+        "Effect": "Deny",
+        "Action": [
+            "iam:Add*", "iam:Attach*", "iam:Create*", "iam:Delete*", "iam:Detach*", "iam:Pass*",
+            "iam:Put*", "iam:Remove*", "iam:Set*", "iam:Update*", "iam:Upload*",
+            "sts:AssumeRole", "sts:GetFederationToken",
+            "organizations:*", "account:*",
+        ],
+        "Resource": "*",
+    });
+    let known = roles
+        .iter()
+        .all(|r| observed.usage.get(r.arn.as_str()).is_some_and(|u| u.known));
+    if known {
+        let mut services: BTreeSet<String> = roles
+            .iter()
+            .flat_map(|r| observed.usage[r.arn.as_str()].services.iter().cloned())
+            .collect();
+        services.insert("logs".into());
+        services.remove("iam");
+        services.remove("organizations");
+        services.remove("account");
+        let actions: Vec<String> = services.iter().map(|s| format!("{s}:*")).collect();
+        let used = json!({
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Sid": "ServicesTheFunctionsUse", "Effect": "Allow", "Action": actions, "Resource": "*"},
+                deny.clone(),
+            ]
+        });
+        let kind = DocumentKind::ManagedPolicy;
+        if kind.size(&minify(&used)) <= kind.max_chars() {
+            return used;
         }
     }
-    services.insert("logs".into());
-    services.remove("iam");
-    services.remove("organizations");
-    let actions: Vec<String> = services.iter().map(|s| format!("{s}:*")).collect();
     json!({
         "Version": "2012-10-17",
         "Statement": [
-            {"Sid": "ServicesTheFunctionsUse", "Effect": "Allow", "Action": actions, "Resource": "*"},
-            {"Sid": "NoIdentityChanges", "Effect": "Deny", "Action": ["iam:*", "organizations:*", "sts:AssumeRole"], "Resource": "*"},
+            {"Sid": "EverythingElse", "Effect": "Allow", "Action": "*", "Resource": "*"},
+            deny,
         ]
     })
 }

@@ -19,7 +19,7 @@ mod lint;
 mod pack;
 mod usage;
 
-pub use lint::lint;
+pub use lint::{DocumentKind, lint};
 pub use usage::{Observed, simulate_policy};
 
 use crate::{Analysis, Evaluated};
@@ -32,9 +32,9 @@ use std::collections::{BTreeMap, BTreeSet};
 /// Knobs of the recommender.
 #[derive(Debug, Clone)]
 pub struct ScpSettings {
-    /// Characters per SCP (5,120 by default; some organizations have the larger quota).
+    /// Characters per SCP (AWS Organizations' quota: 10,240 since May 2026).
     pub max_chars: usize,
-    /// SCPs attached per target, FullAWSAccess included.
+    /// SCPs attached per target, FullAWSAccess included (AWS's quota: 10 since May 2026).
     pub max_per_target: usize,
     /// Principals every guardrail leaves alone (`ArnNotLike aws:PrincipalArn`): break-glass
     /// and automation roles.
@@ -48,8 +48,8 @@ pub struct ScpSettings {
 impl Default for ScpSettings {
     fn default() -> Self {
         ScpSettings {
-            max_chars: 5_120,
-            max_per_target: 5,
+            max_chars: DocumentKind::Scp.max_chars(),
+            max_per_target: 10,
             exempt_principals: vec!["arn:aws:iam::*:role/OrganizationAccountAccessRole".into()],
             window_days: 90,
             boundary_name: "RolescopeLambdaBoundary".into(),

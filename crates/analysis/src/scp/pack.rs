@@ -3,7 +3,7 @@
 //! SCPs already attached.
 
 use super::guardrails::Candidate;
-use super::lint::lint;
+use super::lint::{DocumentKind, lint};
 use super::usage::Observed;
 use super::{Guardrail, Impact, Recommendation, ScpSettings, Target};
 use rolescope_policy::{Catalog, Policy};
@@ -225,7 +225,7 @@ pub(super) fn pack(
             format!("{base}-{count}")
         };
         let policy_json = minify(&document(&statements));
-        let lint = lint(cat, &policy_json, settings.max_chars);
+        let lint = lint(cat, &policy_json, DocumentKind::Scp, settings.max_chars);
         let fits_quota = n < free;
         let mut rationale = rationale;
         if !fits_quota {
