@@ -108,7 +108,6 @@ impl<'a> Observed<'a> {
     /// in each region it acted in, as the worst-case request the policy's conditions allow.
     pub fn simulate(&self, accounts: &BTreeSet<&str>, policy: &Policy) -> Impact {
         let levels = [vec![allow_all(), policy.clone()]];
-        let identity = [allow_all()];
         let worst_case = worst_case_context(policy);
         let resources = candidate_resources(policy);
         // Each role on its own (in parallel); the impact's sets are ordered, so the merge is too.
@@ -127,36 +126,19 @@ impl<'a> Observed<'a> {
                     return reaches(policy, &role.arn, role.account_id.as_str())
                         .then_some((role, None));
                 }
-                let regions: Vec<&str> = if u.regions.is_empty() {
-                    vec!["us-east-1"]
-                } else {
-                    u.regions.iter().map(String::as_str).collect()
-                };
+                let regions = or_default_region(u.regions.iter().map(String::as_str));
                 let mut denied = BTreeSet::new();
                 for action in &u.actions {
                     for region in &regions {
-                        let mut ctx = worst_case.clone();
-                        ctx.insert("aws:PrincipalArn", vec![role.arn.clone()]);
-                        ctx.insert("aws:PrincipalAccount", vec![role.account_id.to_string()]);
-                        ctx.insert("aws:RequestedRegion", vec![region.to_string()]);
+                        let ctx = caller_context(
+                            &worst_case,
+                            &role.arn,
+                            role.account_id.as_str(),
+                            region,
+                        );
                         let refused = resources.iter().any(|resource| {
                             let resource = resource.replace("${account}", role.account_id.as_str());
-                            let req = Request {
-                                principal: &role.arn,
-                                action,
-                                resource: &resource,
-                                resource_account: None,
-                                context: &ctx,
-                            };
-                            rolescope_policy::eval::evaluate(
-                                &req,
-                                &PolicySet {
-                                    identity: &identity,
-                                    scps: &levels,
-                                    ..Default::default()
-                                },
-                            )
-                            .decision
+                            scp_decision(&levels, &ctx, &role.arn, action, &resource)
                                 == Decision::ExplicitlyDenied
                         });
                         if refused {
@@ -195,13 +177,7 @@ impl<'a> Observed<'a> {
         ctx: &Context,
         regions: &BTreeSet<&str>,
     ) -> bool {
-        // The caller may do anything: only the SCP chain can say no.
-        let identity = [allow_all()];
-        let regions: Vec<&str> = if regions.is_empty() {
-            vec!["us-east-1"]
-        } else {
-            regions.iter().copied().collect()
-        };
+        let regions = or_default_region(regions.iter().copied());
         !accounts.is_empty()
             && accounts.iter().all(|acct| {
                 let (levels, _) = self.ev.index.scps(acct);
@@ -210,27 +186,8 @@ impl<'a> Observed<'a> {
                 }
                 let principal = format!("arn:aws:iam::{acct}:role/rolescope-probe");
                 regions.iter().all(|region| {
-                    let mut ctx = ctx.clone();
-                    ctx.insert("aws:PrincipalArn", vec![principal.clone()]);
-                    ctx.insert("aws:PrincipalAccount", vec![acct.to_string()]);
-                    ctx.insert("aws:RequestedRegion", vec![region.to_string()]);
-                    let req = Request {
-                        principal: &principal,
-                        action,
-                        resource: "*",
-                        resource_account: None,
-                        context: &ctx,
-                    };
-                    rolescope_policy::eval::evaluate(
-                        &req,
-                        &PolicySet {
-                            identity: &identity,
-                            scps: levels,
-                            ..Default::default()
-                        },
-                    )
-                    .decision
-                        != Decision::Allowed
+                    let ctx = caller_context(ctx, &principal, acct, region);
+                    scp_decision(levels, &ctx, &principal, action, "*") != Decision::Allowed
                 })
             })
     }
@@ -253,6 +210,51 @@ pub fn simulate_policy(
     }
     let observed = Observed::new(ev, settings.window_days);
     Ok(observed.simulate(&accounts, &policy))
+}
+
+/// The regions a caller acted in, or us-east-1 when none is known.
+fn or_default_region<'r>(regions: impl Iterator<Item = &'r str>) -> Vec<&'r str> {
+    let regions: Vec<&str> = regions.collect();
+    if regions.is_empty() {
+        vec!["us-east-1"]
+    } else {
+        regions
+    }
+}
+
+/// `base` (the condition keys a policy asks for) with the keys of the caller added: who it is,
+/// its account and the region it calls.
+fn caller_context(base: &Context, principal: &str, account: &str, region: &str) -> Context {
+    let mut ctx = base.clone();
+    ctx.insert("aws:PrincipalArn", vec![principal.to_string()]);
+    ctx.insert("aws:PrincipalAccount", vec![account.to_string()]);
+    ctx.insert("aws:RequestedRegion", vec![region.to_string()]);
+    ctx
+}
+
+/// The decision the SCP `levels` give a request of a caller that may do anything: only the
+/// SCPs can say no.
+fn scp_decision(
+    levels: &[Vec<Policy>],
+    ctx: &Context,
+    principal: &str,
+    action: &str,
+    resource: &str,
+) -> Decision {
+    static ANYTHING: std::sync::LazyLock<[Policy; 1]> = std::sync::LazyLock::new(|| [allow_all()]);
+    let req = Request {
+        principal,
+        action,
+        resource,
+        resource_account: None,
+        context: ctx,
+    };
+    let set = PolicySet {
+        identity: &*ANYTHING,
+        scps: levels,
+        ..Default::default()
+    };
+    rolescope_policy::eval::evaluate(&req, &set).decision
 }
 
 /// `Allow * on *`, standing in for FullAWSAccess and for an all-powerful caller.
