@@ -148,7 +148,10 @@ fn read(lines: &[&str], scan: &str) -> rolescope_model::snapshot::Snapshot {
 /// Equal texts, or a panic showing where they part.
 fn same(what: &str, got: &str, want: &str) {
     if let Some(at) = got.bytes().zip(want.bytes()).position(|(a, b)| a != b) {
-        let around = |t: &str| t[at.saturating_sub(200)..(at + 100).min(t.len())].to_string();
+        let around = |t: &str| {
+            let from = t.floor_char_boundary(at.saturating_sub(200));
+            t[from..t.floor_char_boundary((at + 100).min(t.len()))].to_string()
+        };
         panic!(
             "{what} depends on record order:\n  {}\n  {}",
             around(got),
