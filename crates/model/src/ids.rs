@@ -108,7 +108,7 @@ impl Timestamp {
             num(parts.next()?)?,
             num(parts.next()?)?,
         );
-        if parts.next().is_some() || !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        if parts.next().is_some() || !(1..=12).contains(&m) || d < 1 || d > days_in_month(y, m) {
             return None;
         }
         let mut millis = days_from_civil(y, m, d) * 86_400_000;
@@ -167,6 +167,16 @@ impl Timestamp {
     /// The UTC date, `YYYY-MM-DD` (the `dt=` partition value).
     pub fn date(self) -> String {
         self.to_rfc3339()[..10].to_string()
+    }
+}
+
+/// Days in month `m` (1–12) of year `y` of the proleptic Gregorian calendar.
+fn days_in_month(y: i64, m: i64) -> i64 {
+    match m {
+        4 | 6 | 9 | 11 => 30,
+        2 if y % 4 == 0 && (y % 100 != 0 || y % 400 == 0) => 29,
+        2 => 28,
+        _ => 31,
     }
 }
 

@@ -34,29 +34,31 @@ pub fn evaluate(cond: &Condition, ctx: &Context, variables: bool) -> bool {
     if request.is_some_and(|v| !v.is_empty()) && unusable() {
         return false;
     }
+    // Each request value is decided by the positive form (some policy value matches it) or the
+    // negated form (every policy value is comparable and none matches). A value that cannot be
+    // read as the operator's type (policy or request side) satisfies neither form.
+    let decide = |v: &String| {
+        if negated {
+            negative_match(op.base, &cond.values, v, ctx, variables)
+        } else {
+            positive_match(op.base, &cond.values, v, ctx, variables)
+        }
+    };
     match op.set {
         SetQualifier::Single => match request {
             None | Some([]) => op.if_exists || negated,
-            // A single-valued operator on a multi-valued key: true if any value satisfies the
-            // positive form; the negated form is its complement.
-            Some(values) => {
-                let positive = values
-                    .iter()
-                    .any(|v| positive_match(op.base, &cond.values, v, ctx, variables));
-                positive != negated
-            }
+            // A single-valued operator on a multi-valued key: the positive form holds if any value
+            // satisfies it, the negated form if every value does.
+            Some(values) if negated => values.iter().all(decide),
+            Some(values) => values.iter().any(decide),
         },
         SetQualifier::ForAnyValue => match request {
             None | Some([]) => op.if_exists,
-            Some(values) => values
-                .iter()
-                .any(|v| positive_match(op.base, &cond.values, v, ctx, variables) != negated),
+            Some(values) => values.iter().any(decide),
         },
         SetQualifier::ForAllValues => match request {
             None | Some([]) => true,
-            Some(values) => values
-                .iter()
-                .all(|v| positive_match(op.base, &cond.values, v, ctx, variables) != negated),
+            Some(values) => values.iter().all(decide),
         },
     }
 }
@@ -69,8 +71,30 @@ fn positive_match(
     ctx: &Context,
     variables: bool,
 ) -> bool {
+    policy_values
+        .iter()
+        .any(|pv| compare(base, pv, value, ctx, variables) == Some(true))
+}
+
+/// The negated form: every policy value can be compared with the request value and none
+/// matches it.
+fn negative_match(
+    base: Op,
+    policy_values: &[String],
+    value: &str,
+    ctx: &Context,
+    variables: bool,
+) -> bool {
+    policy_values
+        .iter()
+        .all(|pv| compare(base, pv, value, ctx, variables) == Some(false))
+}
+
+/// Whether one policy value matches one request value under the positive form of `base`;
+/// `None` when either cannot be read as the operator's type (a number, a date, an address).
+fn compare(base: Op, pv: &str, value: &str, ctx: &Context, variables: bool) -> Option<bool> {
     let vars = variables && base.allows_variables();
-    policy_values.iter().any(|pv| match base {
+    Some(match base {
         Op::StringEquals | Op::StringNotEquals => {
             literal(pv, ctx, vars).is_some_and(|a| matches_atoms(&a, value, false))
         }
@@ -83,21 +107,47 @@ fn positive_match(
         Op::ArnEquals | Op::ArnLike | Op::ArnNotEquals | Op::ArnNotLike => {
             substitute(pv, ctx, vars, true).is_some_and(|a| arn_condition_match(&a, value))
         }
-        Op::NumericEquals | Op::NumericNotEquals => numeric(pv, value).is_some_and(|(p, v)| v == p),
-        Op::NumericLessThan => numeric(pv, value).is_some_and(|(p, v)| v < p),
-        Op::NumericLessThanEquals => numeric(pv, value).is_some_and(|(p, v)| v <= p),
-        Op::NumericGreaterThan => numeric(pv, value).is_some_and(|(p, v)| v > p),
-        Op::NumericGreaterThanEquals => numeric(pv, value).is_some_and(|(p, v)| v >= p),
-        Op::DateEquals | Op::DateNotEquals => dates(pv, value).is_some_and(|(p, v)| v == p),
-        Op::DateLessThan => dates(pv, value).is_some_and(|(p, v)| v < p),
-        Op::DateLessThanEquals => dates(pv, value).is_some_and(|(p, v)| v <= p),
-        Op::DateGreaterThan => dates(pv, value).is_some_and(|(p, v)| v > p),
-        Op::DateGreaterThanEquals => dates(pv, value).is_some_and(|(p, v)| v >= p),
+        Op::NumericEquals | Op::NumericNotEquals => numeric(pv, value).map(|(p, v)| v == p)?,
+        Op::NumericLessThan => numeric(pv, value).map(|(p, v)| v < p)?,
+        Op::NumericLessThanEquals => numeric(pv, value).map(|(p, v)| v <= p)?,
+        Op::NumericGreaterThan => numeric(pv, value).map(|(p, v)| v > p)?,
+        Op::NumericGreaterThanEquals => numeric(pv, value).map(|(p, v)| v >= p)?,
+        Op::DateEquals | Op::DateNotEquals => dates(pv, value).map(|(p, v)| v == p)?,
+        Op::DateLessThan => dates(pv, value).map(|(p, v)| v < p)?,
+        Op::DateLessThanEquals => dates(pv, value).map(|(p, v)| v <= p)?,
+        Op::DateGreaterThan => dates(pv, value).map(|(p, v)| v > p)?,
+        Op::DateGreaterThanEquals => dates(pv, value).map(|(p, v)| v >= p)?,
         Op::Bool => pv.eq_ignore_ascii_case(value),
         Op::BinaryEquals => pv == value,
-        Op::IpAddress | Op::NotIpAddress => ip_in_cidr(pv, value),
+        Op::IpAddress | Op::NotIpAddress => ip_in_cidr(pv, value)?,
         Op::Null => false,
     })
+}
+
+/// Why a policy value cannot be read by its operator (`None` when it can). Values of the
+/// string, ARN, Bool and binary operators are always readable.
+pub fn unreadable_value(base: Op, value: &str) -> Option<&'static str> {
+    use Op::*;
+    match base {
+        NumericEquals
+        | NumericNotEquals
+        | NumericLessThan
+        | NumericLessThanEquals
+        | NumericGreaterThan
+        | NumericGreaterThanEquals => number(value).is_none().then_some("is not a finite number"),
+        DateEquals
+        | DateNotEquals
+        | DateLessThan
+        | DateLessThanEquals
+        | DateGreaterThan
+        | DateGreaterThanEquals => parse_date_millis(value)
+            .is_none()
+            .then_some("is not a date (ISO 8601 or epoch seconds)"),
+        IpAddress | NotIpAddress => cidr(value)
+            .is_none()
+            .then_some("is not an IP address or CIDR block"),
+        _ => None,
+    }
 }
 
 fn literal(pv: &str, ctx: &Context, vars: bool) -> Option<Vec<Atom>> {
@@ -112,8 +162,12 @@ fn arn_condition_match(pattern: &[Atom], value: &str) -> bool {
     arn_matches(pattern, value)
 }
 
+fn number(text: &str) -> Option<f64> {
+    text.trim().parse::<f64>().ok().filter(|n| n.is_finite())
+}
+
 fn numeric(policy: &str, value: &str) -> Option<(f64, f64)> {
-    Some((policy.trim().parse().ok()?, value.trim().parse().ok()?))
+    Some((number(policy)?, number(value)?))
 }
 
 fn dates(policy: &str, value: &str) -> Option<(i64, i64)> {
@@ -126,37 +180,86 @@ pub fn parse_date_millis(text: &str) -> Option<i64> {
     rolescope_model::Timestamp::parse_iam_date(text).map(|t| t.millis)
 }
 
-/// Whether `ip` lies in `cidr` (an address with optional `/prefix`, IPv4 or IPv6).
-pub fn ip_in_cidr(cidr: &str, ip: &str) -> bool {
-    let (net, prefix) = match cidr.trim().split_once('/') {
-        Some((n, p)) => (n, p.parse::<u32>().ok()),
-        None => (cidr.trim(), None),
-    };
-    let (Ok(net), Ok(ip)) = (
-        net.parse::<IpAddr>(),
-        ip.trim().split('/').next().unwrap_or("").parse::<IpAddr>(),
-    ) else {
-        return false;
-    };
-    match (net, ip) {
-        (IpAddr::V4(n), IpAddr::V4(i)) => {
-            let p = prefix.unwrap_or(32);
-            if p > 32 {
-                return false;
+/// The condition values of `policy` that their operators cannot read, each with its statement's
+/// index and an error naming its JSON path (`$.Statement[0].Condition.NotIpAddress.aws:SourceIp`)
+/// and the value. AWS's policy validation reports these as errors; see docs/policy-engine.md
+/// for how they evaluate.
+pub fn unreadable_values(policy: &crate::Policy) -> Vec<(usize, crate::ParseError)> {
+    let mut out = Vec::new();
+    for (i, stmt) in policy.statements.iter().enumerate() {
+        for c in &stmt.conditions {
+            for v in &c.values {
+                if let Some(problem) = unreadable_value(c.operator.base, v) {
+                    out.push((
+                        i,
+                        crate::ParseError {
+                            path: format!(
+                                "$.Statement[{i}].Condition.{}.{}",
+                                operator_name(c.operator),
+                                c.key
+                            ),
+                            message: format!("{v:?} {problem}"),
+                        },
+                    ));
+                }
             }
-            let mask = if p == 0 { 0 } else { u32::MAX << (32 - p) };
+        }
+    }
+    out
+}
+
+/// The operator as written in a policy, e.g. `ForAnyValue:NumericLessThanIfExists`.
+pub fn operator_name(op: crate::document::Operator) -> String {
+    let set = match op.set {
+        SetQualifier::Single => "",
+        SetQualifier::ForAnyValue => "ForAnyValue:",
+        SetQualifier::ForAllValues => "ForAllValues:",
+    };
+    let suffix = if op.if_exists { "IfExists" } else { "" };
+    format!("{set}{}{suffix}", op.base.name())
+}
+
+/// A network in CIDR notation (an address alone is a /32 or /128), or `None` when the text is
+/// not one.
+fn cidr(text: &str) -> Option<(IpAddr, u32)> {
+    let (net, prefix) = match text.trim().split_once('/') {
+        Some((n, p)) => (n, Some(p)),
+        None => (text.trim(), None),
+    };
+    let net: IpAddr = net.parse().ok()?;
+    let max = if net.is_ipv4() { 32 } else { 128 };
+    let prefix = match prefix {
+        None => max,
+        Some(p) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => p.parse().ok()?,
+        Some(_) => return None,
+    };
+    (prefix <= max).then_some((net, prefix))
+}
+
+/// Whether `ip` lies in `cidr` (an address with optional `/prefix`, IPv4 or IPv6); `None`
+/// when either side is not an address. An IPv4 address is never in an IPv6 network and back.
+pub fn ip_in_cidr(cidr_text: &str, ip: &str) -> Option<bool> {
+    let (net, prefix) = cidr(cidr_text)?;
+    let ip: IpAddr = ip.trim().split('/').next().unwrap_or("").parse().ok()?;
+    Some(match (net, ip) {
+        (IpAddr::V4(n), IpAddr::V4(i)) => {
+            let mask = if prefix == 0 {
+                0
+            } else {
+                u32::MAX << (32 - prefix)
+            };
             u32::from(n) & mask == u32::from(i) & mask
         }
         (IpAddr::V6(n), IpAddr::V6(i)) => {
-            let p = prefix.unwrap_or(128);
-            if p > 128 {
-                return false;
-            }
-            let mask = if p == 0 { 0 } else { u128::MAX << (128 - p) };
+            let mask = if prefix == 0 {
+                0
+            } else {
+                u128::MAX << (128 - prefix)
+            };
             u128::from(n) & mask == u128::from(i) & mask
         }
         _ => false,
-    }
+    })
 }
 
 #[cfg(test)]
@@ -374,6 +477,73 @@ mod tests {
     }
 
     #[test]
+    fn unreadable_values_satisfy_neither_form() {
+        let ctx = Context::new()
+            .with("aws:SourceIp", "203.0.113.7")
+            .with("aws:CurrentTime", "2026-11-28T12:00:00Z")
+            .with("s3:max-keys", "10")
+            .with("k:notanumber", "ten");
+        for cond in [
+            r#"{"IpAddress":{"aws:SourceIp":"300.1.1.1/24"}}"#,
+            r#"{"NotIpAddress":{"aws:SourceIp":"300.1.1.1/24"}}"#,
+            r#"{"NotIpAddress":{"aws:SourceIp":"10.0.0.0/33"}}"#,
+            r#"{"NotIpAddress":{"aws:SourceIp":["10.0.0.0/8","10.0.0.0/x"]}}"#,
+            r#"{"DateLessThan":{"aws:CurrentTime":"2024-02-30"}}"#,
+            r#"{"DateNotEquals":{"aws:CurrentTime":"2024-02-30"}}"#,
+            r#"{"NumericLessThan":{"s3:max-keys":"1e999"}}"#,
+            r#"{"NumericNotEquals":{"s3:max-keys":"1e999"}}"#,
+            r#"{"NumericNotEquals":{"k:notanumber":"3"}}"#,
+            r#"{"ForAnyValue:NumericNotEquals":{"s3:max-keys":"NaN"}}"#,
+        ] {
+            check(cond, &ctx, false);
+        }
+        // A readable value beside an unreadable one still matches under the positive form.
+        check(
+            r#"{"IpAddress":{"aws:SourceIp":["300.1.1.1/24","203.0.113.0/24"]}}"#,
+            &ctx,
+            true,
+        );
+        // The absent-key rules come first: a negated operator on a missing key holds.
+        check(
+            r#"{"NotIpAddress":{"aws:Missing":"300.1.1.1/24"}}"#,
+            &ctx,
+            true,
+        );
+        // 2024 is a leap year; 2023 is not.
+        check(
+            r#"{"DateGreaterThan":{"aws:CurrentTime":"2024-02-29"}}"#,
+            &ctx,
+            true,
+        );
+        check(
+            r#"{"DateGreaterThan":{"aws:CurrentTime":"2023-02-29"}}"#,
+            &ctx,
+            false,
+        );
+    }
+
+    #[test]
+    fn unreadable_values_are_listed_with_their_paths() {
+        let p = Policy::parse(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"NotIpAddressIfExists":{"aws:SourceIp":["10.0.0.0/8","300.1.1.1/24"]},"ForAnyValue:DateLessThan":{"k:d":"2024-02-30"},"StringEquals":{"k:s":"1e999"},"NumericEquals":{"k:n":["1e3","-0.5","1e999"]}}}]}"#,
+        )
+        .unwrap();
+        let mut got: Vec<String> = unreadable_values(&p)
+            .iter()
+            .map(|(i, e)| format!("{i} {e}"))
+            .collect();
+        got.sort();
+        assert_eq!(
+            got,
+            [
+                "1 $.Statement[1].Condition.ForAnyValue:DateLessThan.k:d: \"2024-02-30\" is not a date (ISO 8601 or epoch seconds)",
+                "1 $.Statement[1].Condition.NotIpAddressIfExists.aws:SourceIp: \"300.1.1.1/24\" is not an IP address or CIDR block",
+                "1 $.Statement[1].Condition.NumericEquals.k:n: \"1e999\" is not a finite number",
+            ]
+        );
+    }
+
+    #[test]
     fn dates_parse() {
         assert_eq!(parse_date_millis("1970-01-01"), Some(0));
         assert_eq!(
@@ -386,5 +556,9 @@ mod tests {
         );
         assert_eq!(parse_date_millis("nope"), None);
         assert_eq!(parse_date_millis("2026-13-01"), None);
+        assert_eq!(parse_date_millis("2024-02-30"), None);
+        assert_eq!(parse_date_millis("2026-04-31T00:00:00Z"), None);
+        assert!(parse_date_millis("2000-02-29").is_some());
+        assert_eq!(parse_date_millis("1900-02-29"), None);
     }
 }

@@ -59,8 +59,20 @@ fn text(v: &Value, field: &str) -> Result<String, CaseError> {
         .ok_or_else(|| CaseError::Shape(format!("missing string field {field:?}")))
 }
 
+/// A document of the case. A condition value its operator cannot read (`300.1.1.1/24`,
+/// `2024-02-30`, `1e999`) is an error here: a decision would hide that the statement is broken.
 fn doc(v: &Value, field: String) -> Result<Policy, CaseError> {
-    Policy::from_value(v).map_err(|source| CaseError::Policy { field, source })
+    let policy = Policy::from_value(v).map_err(|source| CaseError::Policy {
+        field: field.clone(),
+        source,
+    })?;
+    match crate::condition::unreadable_values(&policy)
+        .into_iter()
+        .next()
+    {
+        Some((_, source)) => Err(CaseError::Policy { field, source }),
+        None => Ok(policy),
+    }
 }
 
 fn docs(v: Option<&Value>, field: &str) -> Result<Vec<Policy>, CaseError> {
@@ -196,6 +208,31 @@ mod tests {
             out["error"],
             "identity[0]: $.Statement[0]: the statement has no Effect"
         );
+        for (operator, value, problem) in [
+            (
+                "NotIpAddress",
+                "300.1.1.1/24",
+                "is not an IP address or CIDR block",
+            ),
+            (
+                "DateLessThan",
+                "2024-02-30",
+                "is not a date (ISO 8601 or epoch seconds)",
+            ),
+            ("NumericLessThan", "1e999", "is not a finite number"),
+        ] {
+            let line = format!(
+                r#"{{"id":"bad","principal":"p","action":"s3:GetObject","resource":"*","identity":[{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"*","Resource":"*"}}]}},{{"Version":"2012-10-17","Statement":[{{"Effect":"Deny","Action":"*","Resource":"*","Condition":{{"{operator}":{{"k:x":"{value}"}}}}}}]}}]}}"#
+            );
+            let out = run_line(&line);
+            assert_eq!(out["decision"], Value::Null, "{out}");
+            assert_eq!(
+                out["error"],
+                format!(
+                    "identity[1]: $.Statement[0].Condition.{operator}.k:x: \"{value}\" {problem}"
+                )
+            );
+        }
         assert!(
             run_line("not json")["error"]
                 .as_str()

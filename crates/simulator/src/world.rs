@@ -402,6 +402,7 @@ const TEMPLATES: &[Template] = &[
         inline: &[
             r#"{"Statement":[{"Effect":"Allow","Action":["s3:GetObjekt","s3:GetObject"],"Resource":"arn:aws:dynamodb:us-east-1:111122223333:table/t"}]}"#,
             r#"{"Version":"2012-10-17","Statement":[{"Effect":"Perhaps","Action":"s3:ListBucket","Resource":"*"}]}"#,
+            r#"{"Version":"2012-10-17","Statement":[{"Sid":"OfficeOnly","Effect":"Deny","Action":"*","Resource":"*","Condition":{"NotIpAddress":{"aws:SourceIp":"300.1.1.1/24"}}}]}"#,
         ],
         attached: &[],
         boundary: None,

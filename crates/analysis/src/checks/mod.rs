@@ -237,6 +237,13 @@ checks! {
         "Use the ARN format of the resources the actions work on (see the Service Authorization Reference); as written, the statement grants nothing on that resource.",
         [GRAMMAR];
 
+    Valid005 = "RS-VALID-005",
+        C::PolicyValidation,
+        S::Medium,
+        "Condition value its operator cannot read",
+        "Fix the value (an IP address or CIDR block, an ISO 8601 date, a finite number): as written the condition matches nothing, so a Deny carrying it never applies and an Allow grants nothing.",
+        [GRAMMAR];
+
     Aa001 = "RS-AA-001",
         C::AccessAnalyzer,
         S::High,

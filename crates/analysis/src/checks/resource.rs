@@ -16,6 +16,13 @@ pub fn function_findings(f: &Function, org_accounts: &BTreeSet<&str>) -> Vec<Fin
     if let Some(doc) = &f.resource_policy {
         match Policy::parse(doc) {
             Ok(p) => {
+                out.extend(super::role::unreadable_condition_values(
+                    acct,
+                    region,
+                    &f.arn,
+                    "resource policy",
+                    &p,
+                ));
                 for (i, s) in p
                     .statements
                     .iter()

@@ -422,7 +422,57 @@ fn validation(cat: &Catalog, facts: &RoleFacts<'_>, out: &mut Vec<Finding>) {
     }
     for (src, p) in &facts.policies.identity {
         validation_findings(cat, role, src, p, out);
+        // AWS managed policies are AWS's to fix.
+        if !matches!(src, Source::Managed(a) if a.contains(":iam::aws:policy/")) {
+            out.extend(unreadable_condition_values(acct, None, arn, src.label(), p));
+        }
     }
+    let others = [
+        ("permission boundary", facts.policies.boundary.as_ref()),
+        ("trust policy", facts.policies.trust.as_ref()),
+    ];
+    for (label, p) in others {
+        if let Some(p) = p {
+            out.extend(unreadable_condition_values(acct, None, arn, label, p));
+        }
+    }
+}
+
+/// RS-VALID-005: one finding per condition value its operator cannot read. The condition then
+/// matches nothing (docs/policy-engine.md), so in a Deny the finding is high: a guardrail that
+/// silently never applies.
+pub(crate) fn unreadable_condition_values(
+    acct: &rolescope_model::AccountId,
+    region: Option<&str>,
+    resource: &str,
+    label: &str,
+    p: &Policy,
+) -> Vec<Finding> {
+    rolescope_policy::condition::unreadable_values(p)
+        .into_iter()
+        .map(|(i, e)| {
+            let effect = p.statements[i].effect;
+            let consequence = match effect {
+                Effect::Deny => "this Deny never applies",
+                Effect::Allow => "this Allow grants nothing",
+            };
+            let mut f = Finding::new(
+                check(CheckId::Valid005),
+                acct,
+                region,
+                resource,
+                &format!("{label}#{}", e.path),
+                format!("{label}: {}: {}; {consequence}", e.path, e.message),
+                json!({"policy": label, "statement": i, "sid": p.statements[i].sid,
+                       "effect": effect, "path": e.path, "problem": e.message}),
+                None,
+            );
+            if effect == Effect::Deny {
+                f.severity = S::High;
+            }
+            f
+        })
+        .collect()
 }
 
 fn validation_findings(
