@@ -154,7 +154,8 @@ CREATE EXTERNAL TABLE IF NOT EXISTS ${DATABASE}.roles (
   `risk_level` string,
   `score_explanation` string,
   `unused_services` array<string>,
-  `suggested_policy` string
+  `suggested_policy` string,
+  `unread` array<string>
 )
 PARTITIONED BY (`dt` string)
 STORED AS PARQUET

@@ -4,6 +4,10 @@
 //! increasing delays until a run finishes. After every kill, each file a reader would pick up
 //! (not hidden, ending in `.parquet` or `.jsonl`) must be complete and decode; leftovers may only
 //! be hidden `.*.partial` files, which Athena, Hive and DuckDB's `*.parquet` globs skip.
+//!
+//! A disk that fills up mid-export (a real ENOSPC on a small tmpfs) fails the run once, keeps the
+//! collection, leaves the previous scan the one the views show, and the kept collection finishes
+//! later.
 
 use crate::moto::{files, out_dir, rolescope_bin};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -199,4 +203,125 @@ fn a_killed_export_leaves_only_complete_files() {
         mid_write > 0,
         "no kill landed mid-export (a full run took {total:?}); the test proved nothing"
     );
+}
+
+/// The scan ids with a visible file under `table/`.
+fn scans_in(out: &Path, table: &str) -> Vec<String> {
+    let mut ids: Vec<String> = files(&out.join(table))
+        .iter()
+        .filter_map(|p| {
+            p.file_name()?
+                .to_str()?
+                .strip_suffix(".parquet")
+                .map(String::from)
+        })
+        .filter(|n| !n.starts_with('.'))
+        .collect();
+    ids.sort();
+    ids
+}
+
+#[test]
+fn a_full_disk_mid_export_fails_once_keeps_the_collection_and_commits_nothing() {
+    let work = out_dir("enospc");
+    let spool = work.join("spool");
+    // A tmpfs in a private mount namespace (unshare -rm: no privilege needed where user
+    // namespaces are enabled; CI runs as root anyway). The first scan gets room; then the file
+    // system is shrunk to 1.6 times what it used, so the second scan's snapshot fits and its
+    // datasets do not.
+    let script = r#"set -u
+mkdir m after
+mount -t tmpfs -o size=16m tmpfs m || exit 97
+"$BIN" demo --quiet --latency-ms 0,2 --out m --scan-id first --spool "$SPOOL" 2>first.err
+echo $? > first.rc
+used=$(df -k m | awk 'NR==2 {print $3}')
+mount -o remount,size=$((used * 16 / 10))k m || exit 98
+"$BIN" demo --quiet --latency-ms 0,2 --out m --scan-id second --spool "$SPOOL" 2>second.err
+echo $? > second.rc
+cp -a m/. after/
+"#;
+    let run = Command::new("unshare")
+        .args(["-rm", "sh", "-c", script])
+        .current_dir(&work)
+        .env("BIN", rolescope_bin())
+        .env("SPOOL", &spool)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .expect("running unshare (util-linux) for a private tmpfs");
+    assert!(
+        run.status.success(),
+        "setting up the small file system failed ({:?}): {}",
+        run.status.code(),
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let read = |name: &str| std::fs::read_to_string(work.join(name)).unwrap();
+    assert_eq!(read("first.rc").trim(), "0", "{}", read("first.err"));
+    let err = read("second.err");
+    assert_eq!(read("second.rc").trim(), "2", "{err}");
+
+    // One error line, naming the object that did not fit once.
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("rolescope: error:"))
+        .unwrap_or_else(|| panic!("no error line: {err}"));
+    assert_eq!(line.matches("No space left on device").count(), 1, "{line}");
+    let object = line
+        .rsplit(": No space left on device")
+        .nth(1)
+        .and_then(|s| s.rsplit("writing ").next())
+        .unwrap_or_else(|| panic!("{line}"));
+    assert_eq!(
+        line.matches(object).count(),
+        1,
+        "{object} named more than once: {line}"
+    );
+    assert!(
+        line.contains("writing the datasets") && object.contains("/dt="),
+        "the export filled the disk after the snapshot: {line}"
+    );
+
+    // Nothing of the second scan is committed: the first is the latest scan readers see, and
+    // every visible file is whole.
+    let after = work.join("after");
+    visible_files_are_complete(&after);
+    assert_eq!(scans_in(&after, "scan_runs"), ["first"]);
+    let views = |out: &Path| {
+        crate::support::python_json(
+            "duckdb/views.py",
+            &[out.as_os_str(), out.join("athena/views.sql").as_os_str()],
+        )
+    };
+    let before = views(&after);
+    assert_eq!(before["v_latest_scan_per_day"], 1);
+    assert_eq!(
+        before["v_account_risk"], 12,
+        "the views show the complete scan: {before}"
+    );
+
+    // The collection is kept where the message says, and finishes later on a disk with room.
+    let kept = line
+        .split("--snapshot ")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .unwrap_or_else(|| panic!("{line}"));
+    let kept = after.join(kept.strip_prefix("m/").unwrap_or_else(|| panic!("{kept}")));
+    let snapshot = Snapshot::read(&kept).unwrap();
+    assert_eq!(snapshot.scan.as_ref().unwrap().scan_id, "second");
+    let finish = Command::new(rolescope_bin())
+        .args(["analyze", "--snapshot"])
+        .arg(&kept)
+        .arg("--out")
+        .arg(&after)
+        .output()
+        .unwrap();
+    assert!(
+        finish.status.success(),
+        "{}",
+        String::from_utf8_lossy(&finish.stderr)
+    );
+    assert_eq!(scans_in(&after, "scan_runs"), ["first", "second"]);
+    assert_eq!(scans_in(&after, "roles"), ["first", "second"]);
+    let finished = views(&after);
+    assert_eq!(finished["v_latest_scan_per_day"], 1);
+    assert_eq!(finished["v_account_risk"], 12, "{finished}");
 }

@@ -165,6 +165,8 @@ fn faults_are_survived_and_every_gap_is_a_collection_error() {
             "0.03",
             "--hang-rate",
             "0.005",
+            "--deny-operation",
+            "GenerateServiceLastAccessedDetails",
             "--strict",
         ],
     );
@@ -229,6 +231,40 @@ fn faults_are_survived_and_every_gap_is_a_collection_error() {
     );
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(stderr.contains("faults injected"), "{stderr}");
+    // --strict says how much is incomplete, and every role a collection error names is counted.
+    let strict = stderr
+        .lines()
+        .find(|l| l.contains("--strict:"))
+        .unwrap_or_else(|| panic!("no --strict line: {stderr}"));
+    assert!(
+        strict.contains(&format!(
+            "{} collection errors",
+            faulty.collection_errors.len()
+        )),
+        "{strict}"
+    );
+    let role_arns: BTreeSet<&str> = faulty.roles.iter().map(|r| r.arn.as_str()).collect();
+    let named: BTreeSet<&str> = faulty
+        .collection_errors
+        .iter()
+        .filter_map(|e| e.resource_arn.as_deref())
+        .filter(|a| role_arns.contains(a))
+        .collect();
+    assert!(
+        !named.is_empty(),
+        "the fault rates leave some role incomplete"
+    );
+    let counted: usize = strict
+        .split(" roles incomplete")
+        .next()
+        .and_then(|s| s.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{strict}"));
+    assert!(
+        counted >= named.len(),
+        "{counted} < {}: {strict}",
+        named.len()
+    );
 }
 
 #[test]

@@ -14,11 +14,11 @@ use crate::inputs::{self, Index, RolePolicies, Source};
 use rayon::prelude::*;
 use rolescope_model::snapshot::Snapshot;
 use rolescope_model::tree::OrgTree;
-use rolescope_model::{Function, LastAccessed, Role, Timestamp};
+use rolescope_model::{CollectionError, Function, LastAccessed, Role, Timestamp};
 use rolescope_policy::document::{PrincipalKind, PrincipalSpec};
 use rolescope_policy::summary::{PrincipalPolicies, Summary, effective_permissions};
 use rolescope_policy::{Catalog, Effect, Policy};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 /// The service principal Lambda assumes execution roles as.
@@ -51,6 +51,30 @@ pub struct EvaluatedRole<'a> {
     /// service last-accessed report lists every service the role's policies allow, so a granted
     /// service the collected report does not show as recently accessed was not used.
     pub unused_services: Option<Vec<&'a str>>,
+    /// Parts of the role that could not be read: `policies` (a document it references was not
+    /// collected), `last_accessed` (its report failed or timed out), or the operation of another
+    /// collection error about it. Empty when the role is complete. Unknown is not absent: the
+    /// findings and score cover what was read.
+    pub unread: Vec<&'static str>,
+}
+
+/// What of a role could not be read (see [`EvaluatedRole::unread`]).
+fn unread_parts(
+    policies: &RolePolicies,
+    errors: Option<&Vec<&CollectionError>>,
+) -> Vec<&'static str> {
+    let mut parts = BTreeSet::new();
+    if policies.unusable.iter().any(|u| u.missing) {
+        parts.insert("policies");
+    }
+    for e in errors.into_iter().flatten() {
+        parts.insert(if e.operation.contains("LastAccessed") {
+            "last_accessed"
+        } else {
+            "policies"
+        });
+    }
+    parts.into_iter().collect()
 }
 
 impl EvaluatedRole<'_> {
@@ -205,6 +229,15 @@ impl<'a> Evaluated<'a> {
             .unwrap_or(Timestamp::from_millis(0));
         let functions_by_role = by_role(&snapshot.functions, |f| &f.role_arn, |f| &f.arn);
         let la_by_role = by_role(&snapshot.last_accessed, |l| &l.role_arn, |l| &l.service);
+        let errors_about: BTreeMap<&str, Vec<&CollectionError>> = snapshot
+            .collection_errors
+            .iter()
+            .fold(BTreeMap::new(), |mut m, e| {
+                if let Some(arn) = e.resource_arn.as_deref() {
+                    m.entry(arn).or_default().push(e);
+                }
+                m
+            });
         let policies: Vec<RolePolicies> = snapshot
             .roles
             .par_iter()
@@ -243,8 +276,10 @@ impl<'a> Evaluated<'a> {
                         .filter(|s| !used.contains(s))
                         .collect::<Vec<_>>()
                 });
+                let unread = unread_parts(&policies, errors_about.get(role.arn.as_str()));
                 EvaluatedRole {
                     role,
+                    unread,
                     is_lambda: is_lambda_role(policies.trust.as_ref(), !functions.is_empty()),
                     policies,
                     summary: Arc::clone(summary),

@@ -33,6 +33,9 @@ pub struct Unusable {
     pub what: String,
     /// Parse error or "not collected".
     pub reason: String,
+    /// The document is missing from the snapshot (not collected), not malformed: what the role
+    /// can do is then unknown, not merely misjudged.
+    pub missing: bool,
 }
 
 /// Parsed SCP levels (root first) of one chain, with the SCPs that could not be used.
@@ -164,6 +167,7 @@ fn parse_chain(levels: &[Vec<&str>], scps: &[&ControlPolicy]) -> Chain {
                 Err(e) => unusable.push(Unusable {
                     what: format!("SCP {} ({})", p.name, p.id),
                     reason: e.to_string(),
+                    missing: false,
                 }),
             }
         }
@@ -200,6 +204,7 @@ pub fn resolve(index: &Index<'_>, role: &Role) -> RolePolicies {
             Err(e) => unusable.push(Unusable {
                 what: format!("inline policy {}", inline.name),
                 reason: e.to_string(),
+                missing: false,
             }),
         }
     }
@@ -209,11 +214,13 @@ pub fn resolve(index: &Index<'_>, role: &Role) -> RolePolicies {
             Some(Err(e)) => unusable.push(Unusable {
                 what: format!("managed policy {arn}"),
                 reason: e,
+                missing: false,
             }),
             None => unusable.push(Unusable {
                 what: format!("managed policy {arn}"),
                 reason: "document not collected and not in the embedded AWS managed policies"
                     .into(),
+                missing: true,
             }),
         }
     }
@@ -226,6 +233,7 @@ pub fn resolve(index: &Index<'_>, role: &Role) -> RolePolicies {
                 unusable.push(Unusable {
                     what: format!("permission boundary {arn}"),
                     reason: e,
+                    missing: false,
                 });
                 None
             }
@@ -233,6 +241,7 @@ pub fn resolve(index: &Index<'_>, role: &Role) -> RolePolicies {
                 unusable.push(Unusable {
                     what: format!("permission boundary {arn}"),
                     reason: "document not collected".into(),
+                    missing: true,
                 });
                 None
             }
@@ -243,6 +252,7 @@ pub fn resolve(index: &Index<'_>, role: &Role) -> RolePolicies {
             unusable.push(Unusable {
                 what: "trust policy".into(),
                 reason: e.to_string(),
+                missing: false,
             });
             None
         }

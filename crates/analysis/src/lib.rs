@@ -62,6 +62,8 @@ pub struct RoleAnalysis {
     /// Least-privilege replacement identity policy (JSON), for Lambda roles with last-accessed
     /// data whose grants exceed what they used.
     pub suggested_policy: Option<String>,
+    /// Parts that could not be read (`policies`, `last_accessed`); the score covers the rest.
+    pub unread: Vec<String>,
 }
 
 /// The score of a function, account or OU.
@@ -230,6 +232,7 @@ fn role_analysis(
                 .map(|u| u.iter().map(|s| s.to_string()).collect()),
             score,
             suggested_policy,
+            unread: r.unread.iter().map(|s| s.to_string()).collect(),
         },
         findings,
     )

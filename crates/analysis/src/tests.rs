@@ -704,3 +704,63 @@ fn grant_rows_label_status_level_scope_and_last_use() {
     assert_eq!(pass.resources, vec!["*"]);
     assert!(crate::role_grants(catalog(), &s, "arn:aws:iam::1:role/none").is_none());
 }
+
+#[test]
+fn a_role_says_what_of_it_could_not_be_read() {
+    let s3 = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#;
+    let missing = format!("arn:aws:iam::{ACCT}:policy/never-collected");
+    let mut s = snapshot(
+        vec![
+            role("whole", &[s3], &[], None),
+            role("no-policy", &[s3], &[&missing], None),
+            role("no-report", &[s3], &[], None),
+            role(
+                "malformed",
+                &[r#"{"Statement":[{"Effect":"Allow"}]}"#],
+                &[],
+                None,
+            ),
+        ],
+        vec![],
+        &[],
+        &[],
+    );
+    let report_failed = |arn: &str, op: &str| rolescope_model::CollectionError {
+        account_id: Some(acct()),
+        region: None,
+        service: "iam".into(),
+        operation: op.into(),
+        error_code: "Timeout".into(),
+        message: "job not finished".into(),
+        resource_arn: Some(arn.into()),
+    };
+    s.collection_errors = vec![
+        report_failed(
+            &format!("arn:aws:iam::{ACCT}:role/no-report"),
+            "GetServiceLastAccessedDetails",
+        ),
+        // About the managed policy, not a role: it marks no role by itself.
+        report_failed(&missing, "GetPolicy"),
+    ];
+    let a = analyze(catalog(), &s, &Settings::default());
+    let unread: Vec<(&str, Vec<&str>)> = a
+        .roles
+        .iter()
+        .map(|r| {
+            (
+                r.role_arn.rsplit('/').next().unwrap(),
+                r.unread.iter().map(String::as_str).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        unread,
+        [
+            ("malformed", vec![]),
+            ("no-policy", vec!["policies"]),
+            ("no-report", vec!["last_accessed"]),
+            ("whole", vec![]),
+        ],
+        "a malformed document is read (and judged RS-VALID-001); a missing one is unknown"
+    );
+}

@@ -46,6 +46,10 @@ pub struct DemoArgs {
     /// Fault: probability that a request hangs past the attempt timeout.
     #[arg(long, default_value_t = 0.0)]
     hang_rate: f64,
+    /// Fault: operations the audit role may not call (AccessDenied on every call), e.g.
+    /// `GenerateServiceLastAccessedDetails` or `lambda:GetPolicy`.
+    #[arg(long, value_delimiter = ',', value_name = "OPERATION")]
+    deny_operation: Vec<String>,
     /// Fault: the simulator's rates × this factor (below 1: a throttling storm).
     #[arg(long, default_value_t = 1.0)]
     rate_factor: f64,
@@ -124,6 +128,7 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
         error_rate: args.error_rate,
         hang_rate: args.hang_rate,
         rate_factor: args.rate_factor,
+        deny_operations: args.deny_operation.iter().cloned().collect(),
         hang: Duration::from_secs(20),
         ..Faults::default()
     };

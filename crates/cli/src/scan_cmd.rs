@@ -358,6 +358,13 @@ pub fn pipeline(
     .map_err(|e| late_failure(e, snapshot, dest, &p.spool))?;
     crate::summary::print_outcome(&outcome, dest);
     let exit = if p.strict && !snapshot.collection_errors.is_empty() {
+        let s = &outcome.summary;
+        eprintln!(
+            "rolescope: --strict: {} collection errors, {} functions and {} roles incomplete; the outputs above are written and committed",
+            snapshot.collection_errors.len(),
+            s.incomplete_functions,
+            s.incomplete_roles
+        );
         ExitCode::from(2)
     } else {
         crate::summary::exit_code(&outcome.summary, p.threshold)

@@ -17,10 +17,17 @@ pub fn print_findings(s: &Summary) {
 /// Findings, riskiest roles, outputs and SCPs: what a pipeline run wrote.
 pub fn print_outcome(outcome: &Outcome, dest: &Destination) {
     print_findings(&outcome.summary);
-    if outcome.summary.incomplete > 0 {
+    let s = &outcome.summary;
+    if s.incomplete_functions > 0 {
         eprintln!(
             "  incomplete {} functions whose policy or URLs could not be read (public_access unknown; see collection_errors)",
-            outcome.summary.incomplete
+            s.incomplete_functions
+        );
+    }
+    if s.incomplete_roles > 0 {
+        eprintln!(
+            "  incomplete {} roles with a policy or last-accessed report that could not be read (roles.unread; see collection_errors)",
+            s.incomplete_roles
         );
     }
     if !outcome.summary.top_roles.is_empty() {

@@ -233,7 +233,8 @@ async fn fetch_managed(
         .await
     {
         Ok(out) => out.policy?.clone(),
-        Err(e) => {
+        Err(mut e) => {
+            e.resource_arn = Some(arn.to_string());
             errors.push(e);
             return None;
         }
@@ -250,7 +251,8 @@ async fn fetch_managed(
         .await
     {
         Ok(out) => out.policy_version?.document?,
-        Err(e) => {
+        Err(mut e) => {
+            e.resource_arn = Some(arn.to_string());
             errors.push(e);
             return None;
         }
@@ -299,8 +301,11 @@ pub(crate) async fn last_accessed(
                     jobs.push((arn.clone(), job.to_string()));
                 }
             }
-            Err(e) => {
+            Err(mut e) => {
                 let unsupported = e.error_code == UNSUPPORTED;
+                if !unsupported {
+                    e.resource_arn = Some(arn.clone());
+                }
                 errors.push(e);
                 if unsupported {
                     return Vec::new();
@@ -319,7 +324,10 @@ pub(crate) async fn last_accessed(
             match job_result(ctx, client, &lane, &arn, &job).await {
                 Ok(Some(mut rows)) => out.append(&mut rows),
                 Ok(None) => still.push((arn, job)),
-                Err(e) => errors.push(e),
+                Err(mut e) => {
+                    e.resource_arn = Some(arn.clone());
+                    errors.push(e)
+                }
             }
         }
         pending = still;
@@ -329,7 +337,7 @@ pub(crate) async fn last_accessed(
         if tokio::time::Instant::now() + delay > deadline {
             for (arn, _) in &pending {
                 errors.push(CollectionError {
-                    resource_arn: None,
+                    resource_arn: Some(arn.clone()),
                     account_id: Some(account.clone()),
                     region: None,
                     service: SERVICE.into(),

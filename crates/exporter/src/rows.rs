@@ -209,6 +209,7 @@ impl<'a> Scan<'a> {
                     .and_then(|a| a.unused_services.clone())
                     .unwrap_or_default(),
                 suggested_policy: a.and_then(|a| a.suggested_policy.clone()),
+                unread: a.map(|a| a.unread.clone()).unwrap_or_default(),
             }
         })
     }

@@ -158,6 +158,7 @@ table! {
         score_explanation: String => String, false, "The score's factors and weights (JSON)";
         unused_services: Vec<String> => StringList, false, "Granted services not used within the window (empty without last-accessed data)";
         suggested_policy: Option<String> => String, true, "Least-privilege replacement policy (JSON)";
+        unread: Vec<String> => StringList, false, "Parts that could not be read (policies, last_accessed); collection_errors names why. The score covers what was read";
 }
 
 table! {

@@ -109,8 +109,8 @@ pub enum PipelineError {
     /// The lock could not be taken or checked.
     #[error("taking the lock of the scan")]
     Lock(#[source] rolescope_exporter::destination::DestinationError),
-    /// Storing the snapshot failed.
-    #[error("writing the snapshot to {location}")]
+    /// Storing the snapshot failed (the source names the object, so the message does not).
+    #[error("writing the snapshot")]
     Snapshot {
         /// Where it was going.
         location: String,
@@ -167,7 +167,10 @@ pub struct Summary {
     /// The riskiest roles: (role ARN, account, score, the factor that weighs most).
     pub top_roles: Vec<(String, String, i32, String)>,
     /// Functions with a part that could not be read (policy or URLs unknown).
-    pub incomplete: usize,
+    pub incomplete_functions: usize,
+    /// Roles with a part that could not be read (a referenced policy or the last-accessed
+    /// report unknown).
+    pub incomplete_roles: usize,
 }
 
 impl Summary {
@@ -469,10 +472,15 @@ pub fn run_locked(
     datasets.push(committed);
     drop(ev);
     let mut summary = Summary::of(&analysis);
-    summary.incomplete = snapshot
+    summary.incomplete_functions = snapshot
         .functions
         .iter()
         .filter(|f| !f.unread.is_empty())
+        .count();
+    summary.incomplete_roles = analysis
+        .roles
+        .iter()
+        .filter(|r| !r.unread.is_empty())
         .count();
     Ok(Outcome {
         analysis,

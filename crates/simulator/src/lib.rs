@@ -60,6 +60,9 @@ pub struct Faults {
     pub audit_role: String,
     /// Serve IAM last-accessed jobs (moto does not; AWS does).
     pub last_accessed: bool,
+    /// Operations every call of which is refused with AccessDenied (`GetPolicy`, or
+    /// `lambda:GetPolicy` for one service only): an audit role missing a permission.
+    pub deny_operations: BTreeSet<String>,
 }
 
 impl Default for Faults {
@@ -77,6 +80,7 @@ impl Default for Faults {
             hang: Duration::from_secs(40),
             audit_role: "RolescopeAudit".into(),
             last_accessed: true,
+            deny_operations: BTreeSet::new(),
         }
     }
 }
@@ -444,6 +448,11 @@ async fn handle(state: &Arc<State>, req: &HttpRequest) -> HttpResponse {
     if f.hang_rate > 0.0 && draw(2) < f.hang_rate {
         state.stats.injected.fetch_add(1, Ordering::Relaxed);
         tokio::time::sleep(f.hang.div_f64(f.time_scale)).await;
+    }
+    if f.deny_operations.contains(op.as_str())
+        || f.deny_operations.contains(&format!("{service}:{op}"))
+    {
+        return wire::access_denied(&service, &op);
     }
     if f.error_rate > 0.0 && draw(3) < f.error_rate {
         state.stats.injected.fetch_add(1, Ordering::Relaxed);

@@ -179,6 +179,16 @@ pub fn server_error(service: &str) -> HttpResponse {
     }
 }
 
+/// A refusal of `op` (the audit role lacks the permission).
+pub fn access_denied(service: &str, op: &str) -> HttpResponse {
+    let msg = format!("the audit role is not authorized to perform {service}:{op} (simulated)");
+    match service {
+        "sts" | "iam" => query_error(403, service, "AccessDenied", &msg),
+        "organizations" => json_error(400, "AccessDeniedException", &msg),
+        _ => rest_error(403, "AccessDeniedException", &msg),
+    }
+}
+
 fn xml_ok(service: &str, op: &str, result: &str) -> HttpResponse {
     let ns = if service == "sts" {
         "https://sts.amazonaws.com/doc/2011-06-15/"
