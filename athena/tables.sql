@@ -121,7 +121,8 @@ CREATE EXTERNAL TABLE IF NOT EXISTS ${DATABASE}.functions (
   `public_access` boolean,
   `unread` array<string>,
   `risk_score` bigint,
-  `risk_level` string
+  `risk_level` string,
+  `secret_like_env_vars` array<string>
 )
 PARTITIONED BY (`dt` string)
 STORED AS PARQUET

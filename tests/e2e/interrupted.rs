@@ -73,6 +73,7 @@ fn big_snapshot(roles: usize) -> Snapshot {
             last_modified: None,
             layers: vec![],
             env_var_names: vec![],
+            secret_like_env: vec![],
             resource_policy: None,
             urls: vec![],
         });

@@ -670,6 +670,20 @@ fn analysis_of_the_seeded_organization_finds_the_planted_risks() {
         1,
         "URL with AuthType NONE"
     );
+    // The seeded DB_PASSWORD is flagged by name and kind at the edge, its value kept nowhere.
+    let secret = find("RS-SECRET-001", &orders);
+    assert_eq!(secret.len(), 1, "{secret:?}");
+    assert_eq!(secret[0]["detail"]["variable"], "DB_PASSWORD");
+    assert_eq!(secret[0]["detail"]["kind"], "password");
+    let canary = s(seed, &["canary"]);
+    for f in files(&out) {
+        let bytes = std::fs::read(&f).unwrap();
+        assert!(
+            !bytes.windows(canary.len()).any(|w| w == canary.as_bytes()),
+            "{} holds the seeded value",
+            f.display()
+        );
+    }
     let admin_tool = format!("arn:aws:lambda:us-east-1:{prod_a}:function:admin-tool");
     assert!(
         find("RS-PUBLIC-003", &admin_tool).is_empty(),

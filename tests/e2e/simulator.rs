@@ -75,7 +75,7 @@ fn nothing_lost(clean: &Snapshot, faulty: &Snapshot) {
 #[test]
 fn the_demo_organization_covers_every_check_and_keeps_secrets_out() {
     let out = out_dir("demo");
-    let run = demo(&out, &["--scan-id", "demo-e2e"]);
+    let run = demo(&out, &["--scan-id", "demo-e2e", "-vv"]);
     ok(&run);
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(stderr.contains("SCPs"), "{stderr}");
@@ -118,27 +118,76 @@ fn the_demo_organization_covers_every_check_and_keeps_secrets_out() {
     let readme = std::fs::read_to_string(out.join("scp/README.md")).unwrap();
     assert!(readme.contains("safe: no observed impact"), "{readme}");
 
-    // The env var values the simulator planted never reach an output byte or decoded value.
-    let canary = rolescope_simulator::SECRET_CANARY;
-    for f in files(&out) {
-        if f.extension().is_some_and(|e| e == "parquet") {
-            continue;
-        }
-        let bytes = std::fs::read(&f).unwrap();
-        assert!(
-            !bytes.windows(canary.len()).any(|w| w == canary.as_bytes()),
-            "{} holds the secret",
-            f.display()
-        );
-    }
-    let d = python_json(
-        "duckdb/read_dataset.py",
-        &[out.as_os_str(), canary.as_ref()],
+    // The secret-like values are flagged by kind, naming the variable, once per function.
+    let kinds: BTreeSet<(String, String)> = analysis
+        .findings
+        .iter()
+        .filter(|f| f.check_id == "RS-SECRET-001")
+        .map(|f| {
+            let e = f.detail.value();
+            (
+                e["variable"].as_str().unwrap().to_string(),
+                e["kind"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let expected: BTreeSet<(String, String)> = [
+        ("AWS_ACCESS_KEY_ID", "aws_access_key_id"),
+        ("DATABASE_URL", "connection_string_password"),
+        ("DB_PASSWORD", "password"),
+        ("GITHUB_TOKEN", "github_token"),
+    ]
+    .iter()
+    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .collect();
+    assert_eq!(kinds, expected);
+    let planted = snap
+        .functions
+        .iter()
+        .filter(|f| !f.secret_like_env.is_empty())
+        .count();
+    assert!(
+        (10..=40).contains(&planted),
+        "{planted} functions with secrets"
     );
-    for (table, v) in d.as_object().unwrap() {
-        assert_eq!(v["needle_found"], false, "{table} holds the secret");
+
+    // The env var values the simulator planted never reach an output byte or decoded value,
+    // nor the log at -vv: not whole, and not their distinctive parts.
+    let canary = rolescope_simulator::SECRET_CANARY;
+    let mut needles: Vec<String> = rolescope_simulator::planted_secrets()
+        .into_iter()
+        .map(|(_, v)| v)
+        .collect();
+    needles.extend(["SIMCANARY4F7DQ7X".into(), "sim4f1dCanary0never".into()]);
+    needles.push(canary.into());
+    let logged = String::from_utf8_lossy(&run.stderr).into_owned();
+    let mut rows = serde_json::Value::Null;
+    for needle in &needles {
+        assert!(
+            !logged.contains(needle.as_str()),
+            "the -vv log holds {needle}"
+        );
+        for f in files(&out) {
+            if f.extension().is_some_and(|e| e == "parquet") {
+                continue;
+            }
+            let bytes = std::fs::read(&f).unwrap();
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()),
+                "{} holds {needle}",
+                f.display()
+            );
+        }
+        let d = python_json(
+            "duckdb/read_dataset.py",
+            &[out.as_os_str(), needle.as_ref()],
+        );
+        for (table, v) in d.as_object().unwrap() {
+            assert_eq!(v["needle_found"], false, "{table} holds {needle}");
+        }
+        rows = d["functions"]["rows"].clone();
     }
-    assert_eq!(d["functions"]["rows"], 200);
+    assert_eq!(rows, 200);
 }
 
 #[test]

@@ -121,6 +121,7 @@ fn synthetic(roles: usize) -> Snapshot {
             last_modified: None,
             layers: vec![],
             env_var_names: vec!["STAGE".into()],
+            secret_like_env: vec![],
             resource_policy: None,
             urls: vec![],
         });

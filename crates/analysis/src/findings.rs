@@ -22,6 +22,7 @@ pub enum Category {
     UnusedAccess,
     PolicyValidation,
     AccessAnalyzer,
+    SecretsInEnvironment,
 }
 
 impl Category {
@@ -41,6 +42,7 @@ impl Category {
             Category::UnusedAccess => "unused_access",
             Category::PolicyValidation => "policy_validation",
             Category::AccessAnalyzer => "access_analyzer",
+            Category::SecretsInEnvironment => "secrets_in_environment",
         }
     }
 }

@@ -53,6 +53,7 @@ fn function(name: &str, role: &str) -> Function {
         last_modified: None,
         layers: vec![],
         env_var_names: vec![],
+        secret_like_env: vec![],
         resource_policy: None,
         urls: vec![],
     }

@@ -115,6 +115,7 @@ fn snapshot(case: &Value) -> Snapshot {
             last_modified: None,
             layers: vec![],
             env_var_names: vec![],
+            secret_like_env: vec![],
             resource_policy: f.get("policy").map(text),
             urls: f["url_auth"]
                 .as_str()

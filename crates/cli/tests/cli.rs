@@ -280,7 +280,7 @@ fn import_turns_cli_json_into_findings_and_datasets() {
         r#"{"Functions":[{"FunctionName":"f","FunctionArn":"arn:aws:lambda:eu-west-1:000111222333:function:f",
             "Runtime":"python3.12","Role":"arn:aws:iam::000111222333:role/fn-admin","Architectures":["x86_64"],
             "PackageType":"Zip","LastModified":"2026-11-01T10:00:00.000+0000",
-            "Environment":{"Variables":{"API_KEY":"value-that-must-not-be-stored"}}}]}"#,
+            "Environment":{"Variables":{"API_KEY":"sk_live_value0that0must0not0be0stored"}}}]}"#,
     )
     .unwrap();
     let out = dir.join("out");
@@ -321,7 +321,12 @@ fn import_turns_cli_json_into_findings_and_datasets() {
         .path();
     let text = std::fs::read_to_string(&snap_file).unwrap();
     assert!(text.contains("\"env_var_names\":[\"API_KEY\"]"));
-    assert!(!text.contains("value-that-must-not-be-stored"));
+    // The value is looked at on the way in (a Stripe-shaped key) and kept nowhere.
+    assert!(!text.contains("value0that0must0not0be0stored"));
+    assert!(
+        text.contains(r#""secret_like_env":[{"variable":"API_KEY","kind":"stripe_key"}]"#),
+        "{text}"
+    );
     assert!(out.join("functions").exists() && out.join("findings").exists());
     let o = rolescope(
         &["analyze", "--snapshot", snap_file.to_str().unwrap()],

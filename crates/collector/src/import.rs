@@ -184,11 +184,16 @@ pub fn import(
             let role_arn =
                 text(&f["Role"]).ok_or_else(|| err(name, &at("Role"), "missing".into()))?;
             let owner = owner(&arn, account).map_err(|m| err(name, &at("FunctionArn"), m))?;
-            let mut env_var_names: Vec<String> = f["Environment"]["Variables"]
+            // The file is an edge like the SDK: values are looked at here and dropped.
+            let vars: Vec<(String, String)> = f["Environment"]["Variables"]
                 .as_object()
-                .map(|vars| vars.keys().cloned().collect())
-                .unwrap_or_default();
-            env_var_names.sort();
+                .into_iter()
+                .flatten()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                .collect();
+            let (env_var_names, secret_like_env) =
+                crate::secrets::names_and_findings(vars.iter().map(|(k, v)| (k, v)));
+            drop(vars);
             s.functions.push(Function {
                 // list-functions carries neither resource policies nor URLs: unknown, not absent.
                 unread: vec!["resource_policy".into(), "urls".into()],
@@ -217,6 +222,7 @@ pub fn import(
                     .filter_map(|l| text(&l["Arn"]))
                     .collect(),
                 env_var_names,
+                secret_like_env,
                 resource_policy: None,
                 urls: vec![],
                 arn,

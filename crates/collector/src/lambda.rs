@@ -12,18 +12,16 @@ use tokio::task::JoinSet;
 const SERVICE: &str = "lambda";
 
 /// Convert one SDK function configuration to the model. This is the SDK edge for environment
-/// variables: only the names are copied, the values stay in the SDK value that is dropped here.
+/// variables: the names are copied, each value is looked at once by [`crate::secrets::detect`]
+/// (which keeps only the kind of match), and the values stay in the SDK value dropped here.
 pub(crate) fn to_model(
     account: &AccountId,
     region: &str,
     f: &lambda::types::FunctionConfiguration,
 ) -> Function {
-    let mut env_var_names: Vec<String> = f
-        .environment()
-        .and_then(|e| e.variables())
-        .map(|vars| vars.keys().cloned().collect())
-        .unwrap_or_default();
-    env_var_names.sort();
+    let vars = f.environment().and_then(|e| e.variables());
+    let (env_var_names, secret_like_env) =
+        crate::secrets::names_and_findings(vars.into_iter().flatten());
     Function {
         unread: Vec::new(),
         account_id: account.clone(),
@@ -45,6 +43,7 @@ pub(crate) fn to_model(
             .filter_map(|l| l.arn().map(str::to_string))
             .collect(),
         env_var_names,
+        secret_like_env,
         resource_policy: None,
         urls: Vec::new(),
     }

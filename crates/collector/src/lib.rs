@@ -20,6 +20,7 @@ mod org;
 pub mod permissions;
 mod progress;
 mod regions;
+pub mod secrets;
 mod slots;
 #[cfg(test)]
 mod tests;

@@ -178,6 +178,11 @@ impl<'a> Scan<'a> {
                 unread: f.unread.clone(),
                 risk_score,
                 risk_level,
+                secret_like_env_vars: f
+                    .secret_like_env
+                    .iter()
+                    .map(|h| h.variable.clone())
+                    .collect(),
             }
         })
     }

@@ -138,6 +138,7 @@ table! {
         unread: Vec<String> => StringList, false, "Parts that could not be read (resource_policy, urls); collection_errors names why. The score covers what was read";
         risk_score: i64 => Int64, false, "Role score combined with the function's own findings (0-100)";
         risk_level: String => String, false, "critical, high, medium, low or none";
+        secret_like_env_vars: Vec<String> => StringList, false, "Variables whose value looked like a secret when collected (names only; the kind is in the RS-SECRET-001 finding; no part of the value is kept)";
 }
 
 table! {

@@ -112,6 +112,7 @@ fn snapshot() -> Snapshot {
         last_modified: Some(Timestamp::from_millis(1_790_000_000_456)),
         layers: vec![],
         env_var_names: vec!["STAGE".into()],
+        secret_like_env: vec![],
         resource_policy: None,
         urls: vec![rolescope_model::FunctionUrl {
             url: "https://u".into(),

@@ -143,6 +143,68 @@ pub struct FunctionUrl {
     pub auth_type: String,
 }
 
+/// An environment variable whose value looks like a secret: its name and the kind of match.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct SecretLike {
+    /// The variable's name.
+    pub variable: String,
+    /// What the value looked like.
+    pub kind: SecretKind,
+}
+
+/// The kinds of secret-like value recognised at the SDK edge (collector `secrets`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SecretKind {
+    /// An AWS access key id (`AKIA…`, `ASIA…`).
+    AwsAccessKeyId,
+    /// An AWS secret access key under a secret name.
+    AwsSecretAccessKey,
+    /// A PEM private key block.
+    PrivateKey,
+    /// A GitHub token (`ghp_…`, `github_pat_…`).
+    GithubToken,
+    /// A GitLab personal access token (`glpat-…`).
+    GitlabToken,
+    /// A Slack token or webhook URL.
+    SlackToken,
+    /// A Stripe secret or restricted key.
+    StripeKey,
+    /// An npm access token.
+    NpmToken,
+    /// A Google API key (`AIza…`).
+    GoogleApiKey,
+    /// A JSON Web Token.
+    Jwt,
+    /// A URL or connection string with a password in it.
+    ConnectionStringPassword,
+    /// A password under a password-named variable.
+    Password,
+    /// A high-entropy value under a secret-named variable.
+    HighEntropy,
+}
+
+impl SecretKind {
+    /// The snake_case name used in outputs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SecretKind::AwsAccessKeyId => "aws_access_key_id",
+            SecretKind::AwsSecretAccessKey => "aws_secret_access_key",
+            SecretKind::PrivateKey => "private_key",
+            SecretKind::GithubToken => "github_token",
+            SecretKind::GitlabToken => "gitlab_token",
+            SecretKind::SlackToken => "slack_token",
+            SecretKind::StripeKey => "stripe_key",
+            SecretKind::NpmToken => "npm_token",
+            SecretKind::GoogleApiKey => "google_api_key",
+            SecretKind::Jwt => "jwt",
+            SecretKind::ConnectionStringPassword => "connection_string_password",
+            SecretKind::Password => "password",
+            SecretKind::HighEntropy => "high_entropy",
+        }
+    }
+}
+
 /// A Lambda function.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Function {
@@ -168,6 +230,10 @@ pub struct Function {
     pub layers: Vec<String>,
     /// Environment variable NAMES only. Values are dropped at the SDK edge.
     pub env_var_names: Vec<String>,
+    /// Variables whose value looked like a secret at the SDK edge, with the kind of match. The
+    /// value itself (any part, hash or length of it) is never kept.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secret_like_env: Vec<SecretLike>,
     /// The function's resource policy (decoded JSON), if any.
     pub resource_policy: Option<String>,
     /// Function URL configurations.

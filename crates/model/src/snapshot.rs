@@ -331,6 +331,7 @@ mod tests {
             last_modified: Timestamp::parse("2026-11-01T10:00:00.000+0000"),
             layers: vec![],
             env_var_names: vec!["DB_PASSWORD".into()],
+            secret_like_env: vec![],
             resource_policy: None,
             urls: vec![FunctionUrl {
                 url: "https://x.lambda-url.eu-west-1.on.aws/".into(),

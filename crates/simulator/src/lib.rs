@@ -18,7 +18,7 @@ pub mod bound;
 mod wire;
 pub mod world;
 
-pub use world::{SECRET_CANARY, Spec, World};
+pub use world::{SECRET_CANARY, Spec, World, planted_secrets};
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -270,6 +270,27 @@ pub struct SimFunction {
 /// The value planted in every function's environment; it must never reach rolescope's output.
 pub const SECRET_CANARY: &str = "sim-canary-4f1d-never-store-me";
 
+/// The secret-like environment values some functions carry: (variable, value). Like the
+/// canary, none of these values may reach rolescope's output; each is a different kind of match.
+/// Built at run time so that no complete credential shape sits in the source.
+pub fn planted_secrets() -> Vec<(String, String)> {
+    vec![
+        ("DB_PASSWORD".into(), SECRET_CANARY.into()),
+        (
+            "AWS_ACCESS_KEY_ID".into(),
+            format!("AKIA{}", "SIMCANARY4F7DQ7X"),
+        ),
+        (
+            "DATABASE_URL".into(),
+            format!("postgres://app:{SECRET_CANARY}@db.internal:5432/app"),
+        ),
+        (
+            "GITHUB_TOKEN".into(),
+            format!("ghp_{}", "sim4f1dCanary0never0store0me000000001"),
+        ),
+    ]
+}
+
 /// Customer-managed policies every account has: (name, path, document).
 pub const LOCAL_POLICIES: &[(&str, &str, &str)] = &[
     (
@@ -686,10 +707,19 @@ impl World {
                 "x86_64"
             },
             layers,
-            environment: vec![
-                ("STAGE".into(), "prod".into()),
-                ("DB_PASSWORD".into(), SECRET_CANARY.into()),
-            ],
+            environment: {
+                let mut env = vec![
+                    ("STAGE".into(), "prod".into()),
+                    ("DB_PASSWORD_PARAM".into(), "/app/prod/db-password".into()),
+                    ("BUILD_NOTE".into(), SECRET_CANARY.into()),
+                ];
+                // One function in ten carries a secret in its environment (RS-SECRET-001).
+                if (h >> 52) % 10 == 3 {
+                    let planted = planted_secrets();
+                    env.push(planted[((h >> 56) as usize) % planted.len()].clone());
+                }
+                env
+            },
             policy,
             policy_kind,
             url_auth,

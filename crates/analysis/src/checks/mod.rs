@@ -28,6 +28,8 @@ const LAST_ACCESSED: &str =
     "https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_last-accessed.html";
 const GRAMMAR: &str =
     "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_grammar.html";
+const LAMBDA_SECRETS: &str =
+    "https://docs.aws.amazon.com/secretsmanager/latest/userguide/retrieving-secrets_lambda.html";
 const ANALYZER: &str =
     "https://docs.aws.amazon.com/IAM/latest/UserGuide/what-is-access-analyzer.html";
 
@@ -243,6 +245,13 @@ checks! {
         "Condition value its operator cannot read",
         "Fix the value (an IP address or CIDR block, an ISO 8601 date, a finite number): as written the condition matches nothing, so a Deny carrying it never applies and an Allow grants nothing.",
         [GRAMMAR];
+
+    Secret001 = "RS-SECRET-001",
+        C::SecretsInEnvironment,
+        S::High,
+        "Environment variable value looks like a secret",
+        "Move the value to Secrets Manager or SSM Parameter Store (SecureString) and read it at run time, then rotate it: anyone allowed lambda:GetFunctionConfiguration has been able to read it. rolescope saw the value only at the API edge and kept none of it.",
+        [LAMBDA_SECRETS];
 
     Aa001 = "RS-AA-001",
         C::AccessAnalyzer,

@@ -88,6 +88,23 @@ pub fn function_findings(f: &Function, org_accounts: &BTreeSet<&str>) -> Vec<Fin
             )),
         }
     }
+    for hit in &f.secret_like_env {
+        out.push(Finding::new(
+            check(CheckId::Secret001),
+            acct,
+            region,
+            &f.arn,
+            &hit.variable,
+            format!(
+                "{}: environment variable {} holds what looks like a secret ({})",
+                f.name,
+                hit.variable,
+                hit.kind.as_str()
+            ),
+            json!({"variable": hit.variable, "kind": hit.kind.as_str()}),
+            None,
+        ));
+    }
     for url in f.urls.iter().filter(|u| u.auth_type == "NONE") {
         out.push(Finding::new(
             check(CheckId::Public003),
