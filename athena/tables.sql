@@ -208,7 +208,8 @@ CREATE EXTERNAL TABLE IF NOT EXISTS ${DATABASE}.role_permissions (
   `action_count` bigint,
   `resources` array<string>,
   `conditional` boolean,
-  `granted_by` array<string>
+  `granted_by` array<string>,
+  `depends_on` string
 )
 PARTITIONED BY (`dt` string)
 STORED AS PARQUET

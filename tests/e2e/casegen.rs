@@ -151,6 +151,40 @@ const TARGETS: &[Target] = &[
             "arn:aws:logs:us-east-1:{acct}:log-group:/other/*",
         ],
     },
+    // Resources whose own policy is required even in the same account: the key policy of a KMS
+    // key, the trust policy of a role being assumed.
+    Target {
+        action: "kms:Decrypt",
+        resource: "arn:aws:kms:us-east-1:{acct}:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+        action_patterns: &[
+            "kms:*",
+            "kms:De*",
+            "kms:Encrypt",
+            "kms:GenerateDataKey*",
+            "kms:decrypt",
+        ],
+        resource_patterns: &[
+            "arn:aws:kms:us-east-1:{acct}:key/*",
+            "arn:aws:kms:*:*:key/1234abcd-*",
+            "arn:aws:kms:us-east-1:{acct}:key/ffff0000-*",
+            "arn:aws:kms:us-east-1:{acct}:alias/app",
+        ],
+    },
+    Target {
+        action: "sts:AssumeRole",
+        resource: "arn:aws:iam::{acct}:role/deploy-role",
+        action_patterns: &[
+            "sts:*",
+            "sts:Assume*",
+            "sts:AssumeRoleWithWebIdentity",
+            "sts:assumerole",
+        ],
+        resource_patterns: &[
+            "arn:aws:iam::{acct}:role/deploy-*",
+            "arn:aws:iam::*:role/*",
+            "arn:aws:iam::{acct}:role/other-role",
+        ],
+    },
     Target {
         action: "s3:GetObject",
         resource: "arn:aws:s3:::data-bucket/reports/2026/q4.csv",
@@ -643,9 +677,32 @@ impl Generator {
                     .collect::<Vec<_>>()
             );
         }
-        if self.rng.chance(if cross { 80 } else { 35 }) {
-            case["resourcePolicy"] =
-                self.resource_policy(t, resource_acct, &principal, &role_arn, ACCOUNT);
+        // A role always has a trust policy, and a trust policy has no Resource element. (With no
+        // trust policy at all the oracle lets same-account identity policies decide; AWS has no
+        // such role, and rolescope denies: the generator never asks.)
+        // Likewise every KMS key has a key policy, half the time with the default statement that
+        // delegates the key to its account's IAM policies.
+        let assume = t.action.starts_with("sts:");
+        let key = t.action.starts_with("kms:");
+        if assume || key || self.rng.chance(if cross { 80 } else { 35 }) {
+            let mut policy = self.resource_policy(t, resource_acct, &principal, &role_arn, ACCOUNT);
+            if key && self.rng.chance(50) {
+                let default = json!({"Sid": "EnableIamPolicies", "Effect": "Allow",
+                    "Principal": {"AWS": format!("arn:aws:iam::{resource_acct}:root")},
+                    "Action": "kms:*", "Resource": "*"});
+                if let Some(list) = policy["Statement"].as_array_mut() {
+                    list.push(default);
+                }
+            }
+            if assume {
+                for stmt in policy["Statement"].as_array_mut().into_iter().flatten() {
+                    if let Some(m) = stmt.as_object_mut() {
+                        m.remove("Resource");
+                        m.remove("NotResource");
+                    }
+                }
+            }
+            case["resourcePolicy"] = policy;
         }
         case
     }

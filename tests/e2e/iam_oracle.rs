@@ -64,6 +64,8 @@ fn check_seed(seed: u64) {
     let mut accepted = 0;
     let mut by_decision = std::collections::BTreeMap::<String, usize>::new();
     let mut disagreements = Vec::new();
+    // KMS keys and roles to assume: decided by their own policy as well (key policy, trust).
+    let mut by_gated = std::collections::BTreeMap::<(String, String), usize>::new();
     for (case, their) in cases.iter().zip(&theirs) {
         assert_eq!(case["id"], their["id"]);
         let Some(their_decision) = their["decision"].as_str() else {
@@ -71,6 +73,12 @@ fn check_seed(seed: u64) {
         };
         accepted += 1;
         *by_decision.entry(their_decision.to_string()).or_default() += 1;
+        let service = case["action"].as_str().unwrap().split(':').next().unwrap();
+        if matches!(service, "kms" | "sts") {
+            *by_gated
+                .entry((service.to_string(), their_decision.to_string()))
+                .or_default() += 1;
+        }
         let ours = run_line(&case.to_string());
         let our_decision = ours["decision"].as_str().unwrap_or("error");
         if our_decision != their_decision {
@@ -81,8 +89,20 @@ fn check_seed(seed: u64) {
         }
     }
     eprintln!(
-        "seed {seed}: oracle accepted {accepted}/{CASES_PER_SEED} cases; decisions {by_decision:?}"
+        "seed {seed}: oracle accepted {accepted}/{CASES_PER_SEED} cases; decisions {by_decision:?}; kms and sts {by_gated:?}"
     );
+    for service in ["kms", "sts"] {
+        for d in ["Allowed", "ImplicitlyDenied"] {
+            let n = by_gated
+                .get(&(service.to_string(), d.to_string()))
+                .copied()
+                .unwrap_or(0);
+            assert!(
+                n >= 20,
+                "seed {seed}: only {n} {service} cases {d}: {by_gated:?}"
+            );
+        }
+    }
     assert!(
         accepted >= 2000,
         "seed {seed}: only {accepted} cases accepted by the oracle"

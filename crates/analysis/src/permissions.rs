@@ -40,6 +40,8 @@ pub struct PermissionGroup {
     pub conditional: bool,
     /// Granting policies (inline name or managed ARN).
     pub granted_by: Vec<String>,
+    /// `key_policy` or `trust_policy` when each key or role must also allow the actions.
+    pub depends_on: Option<&'static str>,
 }
 
 /// Granted and used actions of one role per service and access level.
@@ -88,8 +90,9 @@ pub fn of(ev: &Evaluated<'_>, roles: &[EvaluatedRole<'_>]) -> Vec<RolePermission
         .collect()
 }
 
-/// A group of one role's grants: (service, status, resource set, conditional).
-type GroupKey = (u32, GrantStatus, usize, bool);
+/// A group of one role's grants: (service, status, resource set, conditional, the resource
+/// policy the actions also need).
+type GroupKey = (u32, GrantStatus, usize, bool, Option<&'static str>);
 /// (service, access level) of the service-access table.
 type AccessKey = (u32, &'static str);
 /// Actions granted, blocked and used.
@@ -207,6 +210,7 @@ fn group_evaluated(cat: &Catalog, r: &EvaluatedRole<'_>) -> RolePermissions {
             g.status,
             scopes.scopes[sc].resources,
             scopes.scopes[sc].conditional,
+            g.depends_on,
         );
         match &mut run {
             Some((k, actions, in_scopes)) if *k == key => {
@@ -251,15 +255,15 @@ fn group_evaluated(cat: &Catalog, r: &EvaluatedRole<'_>) -> RolePermissions {
     }
     let prefix = |service: u32| cat.services[service as usize].prefix.as_str();
     let mut ordered: Vec<_> = groups.into_iter().collect();
-    ordered.sort_by(|((sa, ta, ra, ca), _), ((sb, tb, rb, cb), _)| {
+    ordered.sort_by(|((sa, ta, ra, ca, da), _), ((sb, tb, rb, cb, db), _)| {
         let set = |i: &usize| &scopes.resource_sets[*i];
-        (prefix(*sa), ta, set(ra), ca).cmp(&(prefix(*sb), tb, set(rb), cb))
+        (prefix(*sa), ta, set(ra), ca, da).cmp(&(prefix(*sb), tb, set(rb), cb, db))
     });
     let (role_arn, account_id) = (r.role.arn.as_str(), r.role.account_id.as_str());
     let groups = ordered
         .into_iter()
         .map(
-            |((service, status, resources, conditional), (actions, in_scopes))| {
+            |((service, status, resources, conditional, depends_on), (actions, in_scopes))| {
                 let svc = &cat.services[service as usize];
                 let all = actions.len() == (svc.actions.end - svc.actions.start) as usize;
                 let by: BTreeSet<&str> = in_scopes
@@ -284,6 +288,7 @@ fn group_evaluated(cat: &Catalog, r: &EvaluatedRole<'_>) -> RolePermissions {
                     resources: scopes.resource_sets[resources].clone(),
                     conditional,
                     granted_by: by.into_iter().map(str::to_string).collect(),
+                    depends_on,
                 }
             },
         )

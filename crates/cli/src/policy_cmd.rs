@@ -95,6 +95,7 @@ pub fn run(cmd: PolicyCommand) -> Result<ExitCode> {
                     "status": g.status,
                     "denied_by": g.denied_by,
                     "scp_level": g.scp_level,
+                    "depends_on": g.depends_on,
                 });
                 writeln!(out, "{line}")?;
             }

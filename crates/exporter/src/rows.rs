@@ -296,6 +296,7 @@ impl<'a> Scan<'a> {
                 resources: g.resources.clone(),
                 conditional: g.conditional,
                 granted_by: g.granted_by.clone(),
+                depends_on: g.depends_on.map(str::to_string),
             })
             .collect();
         let access = chunk

@@ -202,6 +202,7 @@ table! {
         resources: Vec<String> => StringList, false, "Resource patterns of the granting statements; a leading ! marks NotResource";
         conditional: bool => Bool, false, "Some granting statement has a Condition";
         granted_by: Vec<String> => StringList, false, "Granting policies: inline policy name or managed policy ARN";
+        depends_on: Option<String> => String, true, "key_policy (KMS keys) or trust_policy (roles to assume): the status holds only where the key or role policy also allows the caller; null when identity policies alone decide";
 }
 
 table! {

@@ -358,6 +358,28 @@ impl Catalog {
         &self.services[action.service as usize]
     }
 
+    /// The resource's own policy an action also needs, whatever the identity policies say
+    /// (see [`crate::eval::requires_resource_policy`]): `key_policy` for KMS actions on keys,
+    /// `trust_policy` for assuming a role; `None` for everything else.
+    pub fn resource_policy_gate(&self, id: ActionId) -> Option<&'static str> {
+        let action = &self.actions[id as usize];
+        let service = self.service_of(action);
+        let on = |name: &str| {
+            action
+                .resource_types
+                .iter()
+                .any(|(rt, _)| service.resource_types[*rt as usize].name == name)
+        };
+        let (prefix, name) = action.full_name.split_once(':')?;
+        if prefix == "kms" && on("key") {
+            Some("key_policy")
+        } else if prefix == "sts" && name.starts_with("AssumeRole") && on("role") {
+            Some("trust_policy")
+        } else {
+            None
+        }
+    }
+
     /// Every action matching one pattern (`*`, `s3:*`, `s3:Get*`, `*:Describe*`), in catalog order.
     pub fn expand(&self, pattern: &str) -> Vec<ActionId> {
         let mut out = Vec::new();

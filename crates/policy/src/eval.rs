@@ -107,6 +107,33 @@ pub enum Reason {
     ResourcePolicyAllow,
     /// Allowed by identity and resource policy together (cross account).
     IdentityAndResourceAllow,
+    /// A KMS key or a role to assume: identity policies count only when the key policy or the
+    /// trust policy allows the caller's account, and neither it nor the caller was allowed.
+    ResourcePolicyRequired,
+}
+
+/// Requests whose resource's own policy must allow the caller even in the same account: KMS
+/// keys (the key policy; an identity policy grants nothing unless the key policy delegates to
+/// the account with `arn:aws:iam::ACCOUNT:root`) and roles being assumed (the trust policy).
+/// Same-account identity policies count for these only through such an account-level allow.
+pub fn requires_resource_policy(action: &str, resource: &str) -> bool {
+    let Some((service, name)) = action.split_once(':') else {
+        return false;
+    };
+    let mut parts = resource.splitn(6, ':');
+    let (arn, resource_service, rest) = (parts.next(), parts.nth(1), parts.nth(2));
+    if arn != Some("arn") {
+        return false;
+    }
+    let rest = rest.unwrap_or("");
+    if service.eq_ignore_ascii_case("kms") {
+        return resource_service == Some("kms") && rest.starts_with("key/");
+    }
+    service.eq_ignore_ascii_case("sts")
+        && name.len() >= "AssumeRole".len()
+        && name[.."AssumeRole".len()].eq_ignore_ascii_case("AssumeRole")
+        && resource_service == Some("iam")
+        && rest.starts_with("role/")
 }
 
 /// The result of an evaluation.
@@ -359,6 +386,8 @@ pub fn evaluate(req: &Request<'_>, policies: &PolicySet<'_>) -> Evaluation {
     // Resource policy: statements whose principal matches the caller, with the best match kind.
     let mut resource = Matches::default();
     let mut resource_allow = PrincipalMatch::None;
+    // An allow naming the caller's account: what delegates a key or a role to identity policies.
+    let mut account_allow = false;
     if let Some(rp) = policies.resource_policy {
         for (si, stmt) in rp.statements.iter().enumerate() {
             let pm = match_principal(stmt, req.principal, policies.boundary.is_some());
@@ -375,6 +404,7 @@ pub fn evaluate(req: &Request<'_>, policies: &PolicySet<'_>) -> Evaluation {
             match stmt.effect {
                 Effect::Allow => {
                     resource_allow = resource_allow.max(pm);
+                    account_allow |= pm == PrincipalMatch::Account;
                     resource.allows.push(r);
                 }
                 Effect::Deny => resource.denies.push(r),
@@ -422,6 +452,9 @@ pub fn evaluate(req: &Request<'_>, policies: &PolicySet<'_>) -> Evaluation {
             || (resource_allow == PrincipalMatch::Role && boundary_allows)
         {
             return allowed(Reason::ResourcePolicyAllow, resource.allows);
+        }
+        if !account_allow && requires_resource_policy(req.action, req.resource) {
+            return implicit(Reason::ResourcePolicyRequired);
         }
         if identity_allows && boundary_allows {
             return allowed(Reason::IdentityAllow, identity.allows);
@@ -771,5 +804,121 @@ mod tests {
         assert_eq!(principal_account("lambda.amazonaws.com"), None);
         assert_eq!(session_role(SESSION), Some(("111111111111", "fn-role")));
         assert_eq!(role_name(ROLE), Some(("111111111111", "fn-role")));
+    }
+
+    /// A request for `action` on `resource` by the session, with identity, boundary and the
+    /// resource's own policy.
+    fn decide_on(
+        action: &str,
+        resource: &str,
+        identity: &[Policy],
+        boundary: Option<&Policy>,
+        resource_policy: Option<&Policy>,
+    ) -> Evaluation {
+        let ctx = Context::new();
+        let req = Request {
+            principal: SESSION,
+            action,
+            resource,
+            resource_account: principal_account(resource).or(Some("111111111111")),
+            context: &ctx,
+        };
+        evaluate(
+            &req,
+            &PolicySet {
+                identity,
+                boundary,
+                resource_policy,
+                ..Default::default()
+            },
+        )
+    }
+
+    fn resource_policy(principal: &str, action: &str) -> Policy {
+        p(&format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"{principal}"}},"Action":"{action}","Resource":"*"}}]}}"#
+        ))
+    }
+
+    #[test]
+    fn a_kms_key_needs_its_key_policy_even_in_the_same_account() {
+        const KEY: &str =
+            "arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+        let id = [allow("kms:Decrypt", "*")];
+        // No key policy, or one naming someone else: the identity grant alone grants nothing.
+        let none = decide_on("kms:Decrypt", KEY, &id, None, None);
+        assert_eq!(
+            (none.decision, none.reason),
+            (Decision::ImplicitlyDenied, Reason::ResourcePolicyRequired)
+        );
+        let other = resource_policy("arn:aws:iam::111111111111:role/other", "kms:*");
+        let r = decide_on("kms:Decrypt", KEY, &id, None, Some(&other));
+        assert_eq!(r.reason, Reason::ResourcePolicyRequired);
+        // The default key policy delegates to the account: then the identity policy decides.
+        let delegate = resource_policy("arn:aws:iam::111111111111:root", "kms:*");
+        let r = decide_on("kms:Decrypt", KEY, &id, None, Some(&delegate));
+        assert_eq!(
+            (r.decision, r.reason),
+            (Decision::Allowed, Reason::IdentityAllow)
+        );
+        let r = decide_on("kms:Decrypt", KEY, &[], None, Some(&delegate));
+        assert_eq!(
+            r.decision,
+            Decision::ImplicitlyDenied,
+            "delegation is not a grant"
+        );
+        let b = allow("s3:*", "*");
+        let r = decide_on("kms:Decrypt", KEY, &id, Some(&b), Some(&delegate));
+        assert_eq!(r.reason, Reason::BoundaryNoAllow);
+        // A key policy naming the role grants without any identity policy.
+        let direct = resource_policy(ROLE, "kms:Decrypt");
+        let r = decide_on("kms:Decrypt", KEY, &[], None, Some(&direct));
+        assert_eq!(r.decision, Decision::Allowed);
+        // Actions that are not on a key keep the usual rule.
+        let id = [allow("kms:ListKeys", "*")];
+        assert_eq!(
+            decide_on("kms:ListKeys", "*", &id, None, None).decision,
+            Decision::Allowed
+        );
+    }
+
+    #[test]
+    fn assuming_a_role_needs_its_trust_policy() {
+        const TARGET: &str = "arn:aws:iam::111111111111:role/deploy";
+        let id = [allow("sts:AssumeRole", "*")];
+        let r = decide_on("sts:AssumeRole", TARGET, &id, None, None);
+        assert_eq!(r.reason, Reason::ResourcePolicyRequired);
+        let trust_account = p(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"111111111111"},"Action":"sts:AssumeRole"}]}"#,
+        );
+        let r = decide_on("sts:AssumeRole", TARGET, &id, None, Some(&trust_account));
+        assert_eq!(r.decision, Decision::Allowed);
+        assert_eq!(
+            decide_on("sts:AssumeRole", TARGET, &[], None, Some(&trust_account)).decision,
+            Decision::ImplicitlyDenied
+        );
+        let trust_role = p(&format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"{ROLE}"}},"Action":"sts:AssumeRole"}}]}}"#
+        ));
+        assert_eq!(
+            decide_on("sts:AssumeRole", TARGET, &[], None, Some(&trust_role)).decision,
+            Decision::Allowed
+        );
+        // Another account: both sides, as for every resource policy.
+        const FOREIGN: &str = "arn:aws:iam::222222222222:role/deploy";
+        let trust_111 = resource_policy("arn:aws:iam::111111111111:root", "sts:AssumeRole");
+        assert_eq!(
+            decide_on("sts:AssumeRole", FOREIGN, &id, None, Some(&trust_111)).decision,
+            Decision::Allowed
+        );
+        assert!(requires_resource_policy(
+            "sts:AssumeRoleWithWebIdentity",
+            TARGET
+        ));
+        assert!(!requires_resource_policy("sts:GetCallerIdentity", "*"));
+        assert!(!requires_resource_policy(
+            "kms:Decrypt",
+            "arn:aws:kms:eu-west-1:111111111111:alias/app"
+        ));
     }
 }

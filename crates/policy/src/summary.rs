@@ -179,6 +179,9 @@ pub struct Grant {
     pub denied_by: Option<PolicyKind>,
     /// For SCP blocks: the first level without an allow (0 = root).
     pub scp_level: Option<usize>,
+    /// The resource policy the action also needs (`key_policy`, `trust_policy`): the status says
+    /// what identity policies, boundary and SCPs leave; each key or role must allow it as well.
+    pub depends_on: Option<&'static str>,
 }
 
 /// The policies that shape a principal's permissions.
@@ -337,6 +340,7 @@ pub fn effective_permissions(cat: &Catalog, policies: &PrincipalPolicies<'_>) ->
                 }
             }
         }
+        let depends_on = cat.resource_policy_gate(id);
         let status = status.unwrap_or(if partial {
             GrantStatus::AllowedUnderConditions
         } else {
@@ -348,9 +352,40 @@ pub fn effective_permissions(cat: &Catalog, policies: &PrincipalPolicies<'_>) ->
             granted_by,
             denied_by,
             scp_level,
+            depends_on,
         });
     }
     Summary { grants }
+}
+
+#[cfg(test)]
+mod gate_tests {
+    use super::*;
+
+    #[test]
+    fn key_and_role_grants_depend_on_the_resources_own_policy() {
+        let cat = crate::catalog();
+        let id = [Policy::parse(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["kms:Decrypt","kms:ListKeys","sts:AssumeRole","s3:GetObject"],"Resource":"*"}]}"#,
+        )
+        .unwrap()];
+        let s = effective_permissions(
+            cat,
+            &PrincipalPolicies {
+                identity: &id,
+                ..Default::default()
+            },
+        );
+        let of = |name: &str| {
+            let g = s.get(cat.action_id(name).unwrap()).unwrap();
+            (g.status, g.depends_on)
+        };
+        use GrantStatus::Allowed;
+        assert_eq!(of("kms:Decrypt"), (Allowed, Some("key_policy")));
+        assert_eq!(of("sts:AssumeRole"), (Allowed, Some("trust_policy")));
+        assert_eq!(of("kms:ListKeys"), (Allowed, None));
+        assert_eq!(of("s3:GetObject"), (Allowed, None));
+    }
 }
 
 #[cfg(test)]
