@@ -138,6 +138,36 @@ TBLPROPERTIES (
   'parquet.compression' = 'ZSTD'
 );
 
+-- One row per qualifier of a Lambda function: $LATEST, each published version (its role frozen when it was published) and each alias (running as the roles of the versions it routes to).
+CREATE EXTERNAL TABLE IF NOT EXISTS ${DATABASE}.function_versions (
+  `scan_id` string,
+  `account_id` string,
+  `region` string,
+  `function_name` string,
+  `function_arn` string,
+  `qualifier` string,
+  `kind` string,
+  `role_arns` array<string>,
+  `routing` array<string>,
+  `resource_policy` string,
+  `url_auth_type` string,
+  `public_access` boolean,
+  `unread` array<string>
+)
+PARTITIONED BY (`dt` string)
+STORED AS PARQUET
+LOCATION '${LOCATION}/function_versions/'
+TBLPROPERTIES (
+  'projection.enabled' = 'true',
+  'projection.dt.type' = 'date',
+  'projection.dt.format' = 'yyyy-MM-dd',
+  'projection.dt.range' = '2024-01-01,NOW',
+  'projection.dt.interval' = '1',
+  'projection.dt.interval.unit' = 'DAYS',
+  'storage.location.template' = '${LOCATION}/function_versions/dt=${dt}/',
+  'parquet.compression' = 'ZSTD'
+);
+
 -- One row per IAM role, Lambda execution roles and others.
 CREATE EXTERNAL TABLE IF NOT EXISTS ${DATABASE}.roles (
   `scan_id` string,

@@ -74,6 +74,7 @@ fn big_snapshot(roles: usize) -> Snapshot {
             layers: vec![],
             env_var_names: vec![],
             secret_like_env: vec![],
+            qualifiers: vec![],
             resource_policy: None,
             urls: vec![],
         });

@@ -336,7 +336,11 @@ fn scan_of_a_seeded_organization_matches_what_was_created() {
             .collect();
         assert_eq!(got, want, "functions of {name}");
     }
-    assert_eq!(snap.functions.len(), 18);
+    assert_eq!(
+        snap.functions.len(),
+        19,
+        "18 plus billing, with a version and an alias"
+    );
     for f in &snap.functions {
         assert_eq!(f.env_var_names, vec!["DB_PASSWORD", "STAGE"]);
         assert_eq!(f.runtime.as_deref(), Some("python3.12"));
@@ -410,13 +414,14 @@ fn scan_of_a_seeded_organization_matches_what_was_created() {
         vec!["arn:aws:iam::aws:policy/AdministratorAccess"]
     );
     assert_eq!(admin.boundary_arn, None);
-    // Each member account: the audit role, OrganizationAccountAccessRole and the two app roles.
+    // Each member account: the audit role, OrganizationAccountAccessRole and the two app roles;
+    // prod-a also billing-v1, the role of billing's version 1.
     assert_eq!(
         snap.roles
             .iter()
             .filter(|r| r.account_id.as_str() == prod_a)
             .count(),
-        4
+        5
     );
     // Customer-managed policies: the boundary and the tables policy per member account.
     let managed: Vec<&str> = snap
@@ -515,7 +520,7 @@ fn filters_select_accounts_by_ou_and_exclusion() {
     assert_eq!(scanned, want);
     assert_eq!(snap.accounts.len(), 6);
     assert!(snap.functions.iter().all(|f| f.region == "us-east-1"));
-    assert_eq!(snap.functions.len(), 6);
+    assert_eq!(snap.functions.len(), 7);
     assert!(snap.last_accessed.is_empty());
     assert!(
         !snap
@@ -670,6 +675,40 @@ fn analysis_of_the_seeded_organization_finds_the_planted_risks() {
         1,
         "URL with AuthType NONE"
     );
+    // Versions and aliases: billing's alias live runs version 1 as billing-v1 (admin), which no
+    // $LATEST uses; the role is in use, and the public alias policy is on the qualified ARN.
+    let billing = s(seed, &["billing", "function"]);
+    let old_role = s(seed, &["billing", "old_role"]);
+    let snap = rolescope_model::snapshot::Snapshot::read(&snapshot).unwrap();
+    let f = snap.functions.iter().find(|f| f.arn == billing).unwrap();
+    assert_eq!(f.role_arn, s(seed, &["billing", "role"]));
+    let old_role = old_role.to_string();
+    let kinds: Vec<(&str, rolescope_model::QualifierKind, Vec<&str>)> = f
+        .qualifiers
+        .iter()
+        .map(|q| (q.name.as_str(), q.kind, f.roles_of(Some(&q.name))))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            (
+                "1",
+                rolescope_model::QualifierKind::Version,
+                vec![&old_role[..]]
+            ),
+            (
+                "live",
+                rolescope_model::QualifierKind::Alias,
+                vec![&old_role[..]]
+            ),
+        ]
+    );
+    assert_eq!(find("RS-PUBLIC-001", &format!("{billing}:live")).len(), 1);
+    assert!(
+        find("RS-TRUST-005", &old_role).is_empty(),
+        "version 1 uses it"
+    );
+    assert_eq!(find("RS-ADMIN-001", &old_role).len(), 1);
     // The seeded DB_PASSWORD is flagged by name and kind at the edge, its value kept nowhere.
     let secret = find("RS-SECRET-001", &orders);
     assert_eq!(secret.len(), 1, "{secret:?}");
@@ -768,7 +807,11 @@ fn datasets_of_a_scan_read_back_with_duckdb_and_pyarrow() {
     for (table, rows) in [
         ("scan_runs", 1),
         ("accounts", 6),
-        ("functions", 18),
+        ("functions", 19),
+        (
+            "function_versions",
+            snap.functions.iter().map(|f| 1 + f.qualifiers.len()).sum(),
+        ),
         ("roles", snap.roles.len()),
         ("collection_errors", snap.collection_errors.len()),
         ("org_units", 5),
@@ -831,7 +874,10 @@ fn datasets_of_a_scan_read_back_with_duckdb_and_pyarrow() {
     assert_eq!(counts["v_latest_scan_per_day"], 1);
     assert_eq!(counts["v_account_risk"], 6);
     assert_eq!(counts["v_ou_risk"], 5);
-    assert_eq!(counts["v_public_functions"], 1, "prod-a's orders function");
+    assert_eq!(
+        counts["v_public_functions"], 2,
+        "prod-a's orders function, and billing through its public alias live"
+    );
     assert!(
         counts["v_top_roles"].as_u64().unwrap() >= 8,
         "two Lambda roles per member account"

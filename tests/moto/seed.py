@@ -186,6 +186,20 @@ for name in ["prod-a", "prod-b", "dev", "sandbox"]:
             lam.add_permission(FunctionName="orders", StatementId="public", Action="lambda:InvokeFunction", Principal="*")
             lam.create_function_url_config(FunctionName="orders", AuthType="NONE")
             lam.create_function_url_config(FunctionName="admin-tool", AuthType="AWS_IAM")
+            # Production runs version 1 as a role $LATEST no longer uses, behind alias live,
+            # which anyone may invoke; $LATEST now runs as the scoped app role.
+            old_role = iam.create_role(RoleName="billing-v1", AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST))["Role"]["Arn"]
+            iam.attach_role_policy(RoleName="billing-v1", PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
+            billing = lam.create_function(
+                FunctionName="billing", Runtime="python3.12", Role=old_role, Handler="index.handler", Code={"ZipFile": code},
+                Environment={"Variables": {"DB_PASSWORD": CANARY, "STAGE": name}},
+            )
+            version = lam.publish_version(FunctionName="billing")["Version"]
+            lam.update_function_configuration(FunctionName="billing", Role=app_role)
+            lam.create_alias(FunctionName="billing", Name="live", FunctionVersion=version)
+            lam.add_permission(FunctionName="billing", StatementId="public-live", Action="lambda:InvokeFunction", Principal="*", Qualifier="live")
+            functions.append(billing["FunctionArn"])
+            created["billing"] = {"function": billing["FunctionArn"], "version": version, "old_role": old_role, "role": app_role}
             lam.add_permission(
                 FunctionName="report",
                 StatementId="s3",

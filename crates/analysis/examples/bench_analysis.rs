@@ -122,6 +122,7 @@ fn synthetic(roles: usize) -> Snapshot {
             layers: vec![],
             env_var_names: vec!["STAGE".into()],
             secret_like_env: vec![],
+            qualifiers: vec![],
             resource_policy: None,
             urls: vec![],
         });

@@ -227,7 +227,17 @@ impl<'a> Evaluated<'a> {
             .as_ref()
             .map(|s| s.finished_at)
             .unwrap_or(Timestamp::from_millis(0));
-        let functions_by_role = by_role(&snapshot.functions, |f| &f.role_arn, |f| &f.arn);
+        // A function is used by every role it runs as: `$LATEST`'s and each published
+        // version's (aliases run as their versions).
+        let mut functions_by_role: HashMap<&str, Vec<&Function>> = HashMap::new();
+        for f in &snapshot.functions {
+            for role in f.all_roles() {
+                functions_by_role.entry(role).or_default().push(f);
+            }
+        }
+        for group in functions_by_role.values_mut() {
+            group.sort_by(|a, b| a.arn.cmp(&b.arn));
+        }
         let la_by_role = by_role(&snapshot.last_accessed, |l| &l.role_arn, |l| &l.service);
         let errors_about: BTreeMap<&str, Vec<&CollectionError>> = snapshot
             .collection_errors

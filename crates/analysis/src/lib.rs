@@ -113,13 +113,16 @@ pub fn analyze_evaluated(ev: &Evaluated<'_>, settings: &Settings) -> Analysis {
         .par_iter()
         .map(|f| checks::function_findings(f, &org_accounts))
         .collect();
-    let public: BTreeSet<&str> = snapshot
-        .functions
-        .iter()
-        .zip(&function_findings)
-        .filter(|(_, fs)| fs.iter().any(Finding::makes_public))
-        .map(|(f, _)| f.arn.as_str())
-        .collect();
+    // Per role, the functions that are public while running as it: a public alias URL counts
+    // for the roles of the versions the alias invokes, not for `$LATEST`'s.
+    let mut public: HashMap<&str, BTreeSet<&str>> = HashMap::new();
+    for (f, fs) in snapshot.functions.iter().zip(&function_findings) {
+        for finding in fs.iter().filter(|x| x.makes_public()) {
+            for role in f.roles_of(f.qualifier_of(&finding.resource_arn)) {
+                public.entry(role).or_default().insert(f.arn.as_str());
+            }
+        }
+    }
 
     let per_role: Vec<(RoleAnalysis, Vec<Finding>)> = ev
         .roles
@@ -179,7 +182,7 @@ fn role_analysis(
     ev: &Evaluated<'_>,
     r: &EvaluatedRole<'_>,
     settings: &Settings,
-    public: &BTreeSet<&str>,
+    public: &HashMap<&str, BTreeSet<&str>>,
 ) -> (RoleAnalysis, Vec<Finding>) {
     let cat = ev.cat;
     let role = r.role;
@@ -202,11 +205,7 @@ fn role_analysis(
         &role_findings,
         score::RoleInputs {
             functions: r.functions.len(),
-            public_functions: r
-                .functions
-                .iter()
-                .filter(|f| public.contains(f.arn.as_str()))
-                .count(),
+            public_functions: public.get(role.arn.as_str()).map_or(0, BTreeSet::len),
             reach: (summary.allowed().count() as f64) / cat.len().max(1) as f64,
             unused_share: r
                 .unused_services
@@ -259,7 +258,13 @@ fn roll_up(
                 weight: score::severity_weight(x.severity),
             })
             .collect();
-        if let Some(r) = role_score.get(f.role_arn.as_str()) {
+        // The function is as risky as the riskiest role any of its qualifiers runs as.
+        if let Some(r) = f
+            .all_roles()
+            .iter()
+            .filter_map(|arn| role_score.get(arn))
+            .max()
+        {
             c.push(score::Contribution {
                 factor: "role".into(),
                 weight: f64::from(*r) / 100.0,

@@ -54,6 +54,7 @@ fn function(name: &str, role: &str) -> Function {
         layers: vec![],
         env_var_names: vec![],
         secret_like_env: vec![],
+        qualifiers: vec![],
         resource_policy: None,
         urls: vec![],
     }
@@ -235,6 +236,7 @@ fn a_public_url_in_use_is_reported_not_silently_blocked() {
     s.functions[0].urls.push(FunctionUrl {
         url: "https://x.lambda-url.eu-west-1.on.aws/".into(),
         auth_type: "NONE".into(),
+        qualifier: None,
     });
     let p = plan(&s, &ScpSettings::default());
     let r = with(&p, Guardrail::DenyPublicFunctions);

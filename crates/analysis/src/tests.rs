@@ -55,6 +55,7 @@ fn function(name: &str, role: &str) -> Function {
         layers: vec![],
         env_var_names: vec![],
         secret_like_env: vec![],
+        qualifiers: vec![],
         resource_policy: None,
         urls: vec![],
     }
@@ -309,6 +310,7 @@ fn function_exposure() {
     public.urls = vec![FunctionUrl {
         url: "https://x.lambda-url.eu-west-1.on.aws/".into(),
         auth_type: "NONE".into(),
+        qualifier: None,
     }];
     public.layers = vec!["arn:aws:lambda:eu-west-1:999999999999:layer:shared:4".into()];
     let mut guarded = function("guarded", "r");
@@ -316,6 +318,7 @@ fn function_exposure() {
     guarded.urls = vec![FunctionUrl {
         url: "https://y".into(),
         auth_type: "AWS_IAM".into(),
+        qualifier: None,
     }];
     guarded.layers = vec![format!("arn:aws:lambda:eu-west-1:{ACCT}:layer:own:1")];
     let mut other = function("other", "r");
@@ -405,6 +408,7 @@ fn scores_rank_roles_and_roll_up_to_accounts_and_ous() {
     public.urls = vec![FunctionUrl {
         url: "https://p".into(),
         auth_type: "NONE".into(),
+        qualifier: None,
     }];
     let s = snapshot(
         vec![
@@ -763,5 +767,85 @@ fn a_role_says_what_of_it_could_not_be_read() {
             ("whole", vec![]),
         ],
         "a malformed document is read (and judged RS-VALID-001); a missing one is unknown"
+    );
+}
+
+#[test]
+fn a_public_alias_counts_for_the_role_of_the_version_it_runs() {
+    use rolescope_model::{Qualifier, QualifierKind};
+    let admin = "arn:aws:iam::aws:policy/AdministratorAccess";
+    let scoped = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"dynamodb:GetItem","Resource":"arn:aws:dynamodb:eu-west-1:111122223333:table/orders"}]}"#;
+    let mut f = function("orders", "scoped");
+    f.qualifiers = vec![
+        Qualifier {
+            name: "1".into(),
+            kind: QualifierKind::Version,
+            role_arn: Some(format!("arn:aws:iam::{ACCT}:role/old-admin")),
+            routing: vec![],
+            resource_policy: None,
+            unread: vec![],
+        },
+        Qualifier {
+            name: "prod".into(),
+            kind: QualifierKind::Alias,
+            role_arn: None,
+            routing: vec![("1".into(), 1_000_000)],
+            resource_policy: None,
+            unread: vec![],
+        },
+    ];
+    f.urls = vec![FunctionUrl {
+        url: "https://orders.lambda-url.eu-west-1.on.aws/".into(),
+        auth_type: "NONE".into(),
+        qualifier: Some("prod".into()),
+    }];
+    let s = snapshot(
+        vec![
+            role("scoped", &[scoped], &[], None),
+            role("old-admin", &[], &[admin], None),
+        ],
+        vec![f],
+        &[],
+        &[],
+    );
+    let a = analyze(catalog(), &s, &Settings::default());
+    let score = |name: &str| {
+        a.roles
+            .iter()
+            .find(|r| r.role_arn.ends_with(&format!("/{name}")))
+            .unwrap()
+    };
+    let factors = |name: &str| -> Vec<String> {
+        score(name)
+            .score
+            .contributions
+            .iter()
+            .map(|c| c.factor.clone())
+            .collect()
+    };
+    // The URL on alias prod invokes version 1, which runs as old-admin: old-admin is the role of
+    // a public function, and it is in use (no "used by no function" finding); $LATEST's role is not public.
+    assert!(factors("old-admin").contains(&"public_function".to_string()));
+    assert!(!factors("scoped").contains(&"public_function".to_string()));
+    assert_eq!(score("old-admin").function_count, 1);
+    assert!(
+        !a.findings
+            .iter()
+            .any(|f| f.check_id == "RS-TRUST-005" && f.resource_arn.ends_with("/old-admin"))
+    );
+    let url = a
+        .findings
+        .iter()
+        .find(|f| f.check_id == "RS-PUBLIC-003")
+        .unwrap();
+    assert_eq!(
+        url.resource_arn,
+        format!("arn:aws:lambda:eu-west-1:{ACCT}:function:orders:prod")
+    );
+    // The function is as risky as the riskiest role it runs as.
+    let function = &a.functions[0];
+    assert!(
+        function.score >= score("old-admin").score.score,
+        "{function:?}"
     );
 }

@@ -4,7 +4,9 @@
 //! rolescope-analysis --test data` rewrites the expectations; the diff shows what changed.
 //!
 //! A case file holds `roles` (name, `inline` and `attached` policies, `boundary`, `trust`,
-//! `idle_days`), `functions` (name, role, resource `policy`, `url_auth`), `scps` (attached at the
+//! `idle_days`), `functions` (name, role, resource `policy`, `url_auth` with an optional
+//! `url_qualifier`, `qualifiers`: versions with their `role`, aliases with `routing`
+//! `{version: share}`, each with an optional `policy`), `scps` (attached at the
 //! root) and `managed` (customer-managed documents by ARN). Everything not given has a plain
 //! default: a Lambda trust policy, a role used yesterday, no SCPs.
 
@@ -12,7 +14,7 @@ use rolescope_analysis::{Settings, analyze};
 use rolescope_model::snapshot::Snapshot;
 use rolescope_model::{
     Account, AccountId, AccountStatus, ControlPolicy, ControlPolicyType, Function, FunctionUrl,
-    InlinePolicy, ManagedPolicy, OrgUnit, Role, ScanInfo, Timestamp,
+    InlinePolicy, ManagedPolicy, OrgUnit, Qualifier, QualifierKind, Role, ScanInfo, Timestamp,
 };
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -116,12 +118,37 @@ fn snapshot(case: &Value) -> Snapshot {
             layers: vec![],
             env_var_names: vec![],
             secret_like_env: vec![],
+            qualifiers: f["qualifiers"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|q| Qualifier {
+                    name: text(&q["name"]),
+                    kind: if q.get("routing").is_some() {
+                        QualifierKind::Alias
+                    } else {
+                        QualifierKind::Version
+                    },
+                    role_arn: q["role"]
+                        .as_str()
+                        .map(|r| format!("arn:aws:iam::{ACCT}:role/{r}")),
+                    routing: q["routing"]
+                        .as_object()
+                        .into_iter()
+                        .flatten()
+                        .map(|(v, share)| (v.clone(), (share.as_f64().unwrap() * 1e6) as u32))
+                        .collect(),
+                    resource_policy: q.get("policy").map(text),
+                    unread: vec![],
+                })
+                .collect(),
             resource_policy: f.get("policy").map(text),
             urls: f["url_auth"]
                 .as_str()
                 .map(|auth| FunctionUrl {
                     url: format!("https://{name}.lambda-url.eu-west-1.on.aws/"),
                     auth_type: auth.into(),
+                    qualifier: f["url_qualifier"].as_str().map(String::from),
                 })
                 .into_iter()
                 .collect(),

@@ -280,7 +280,10 @@ fn import_turns_cli_json_into_findings_and_datasets() {
         r#"{"Functions":[{"FunctionName":"f","FunctionArn":"arn:aws:lambda:eu-west-1:000111222333:function:f",
             "Runtime":"python3.12","Role":"arn:aws:iam::000111222333:role/fn-admin","Architectures":["x86_64"],
             "PackageType":"Zip","LastModified":"2026-11-01T10:00:00.000+0000",
-            "Environment":{"Variables":{"API_KEY":"sk_live_value0that0must0not0be0stored"}}}]}"#,
+            "Environment":{"Variables":{"API_KEY":"sk_live_value0that0must0not0be0stored"}}},
+            {"FunctionName":"f","FunctionArn":"arn:aws:lambda:eu-west-1:000111222333:function:f:1","Version":"1",
+            "Runtime":"python3.12","Role":"arn:aws:iam::000111222333:role/fn-v1","Architectures":["x86_64"],
+            "PackageType":"Zip","LastModified":"2026-10-01T10:00:00.000+0000"}]}"#,
     )
     .unwrap();
     let out = dir.join("out");
@@ -325,6 +328,12 @@ fn import_turns_cli_json_into_findings_and_datasets() {
     assert!(!text.contains("value0that0must0not0be0stored"));
     assert!(
         text.contains(r#""secret_like_env":[{"variable":"API_KEY","kind":"stripe_key"}]"#),
+        "{text}"
+    );
+    // `list-functions --function-version ALL`: version 1 is a qualifier of f with its own role;
+    // its policy is not in the file, so it is unread, not absent.
+    assert!(
+        text.contains(r#""qualifiers":[{"name":"1","kind":"version","role_arn":"arn:aws:iam::000111222333:role/fn-v1","unread":["resource_policy"]}]"#),
         "{text}"
     );
     assert!(out.join("functions").exists() && out.join("findings").exists());

@@ -177,6 +177,7 @@ pub fn import(
             )
         })?;
         whole(&v, "", "NextMarker").map_err(|(path, m)| err(name, &path, m))?;
+        let mut versions = Vec::new();
         for (i, f) in list.iter().enumerate() {
             let at = |field: &str| format!("$.Functions[{i}].{field}");
             let arn = text(&f["FunctionArn"])
@@ -184,6 +185,22 @@ pub fn import(
             let role_arn =
                 text(&f["Role"]).ok_or_else(|| err(name, &at("Role"), "missing".into()))?;
             let owner = owner(&arn, account).map_err(|m| err(name, &at("FunctionArn"), m))?;
+            // `list-functions --function-version ALL` lists published versions as entries of
+            // their own: kept as qualifiers of the function, with the role frozen into them.
+            if let Some(version) = text(&f["Version"]).filter(|v| v != "$LATEST") {
+                versions.push((
+                    text(&f["FunctionName"]).unwrap_or_default(),
+                    rolescope_model::Qualifier {
+                        name: version,
+                        kind: rolescope_model::QualifierKind::Version,
+                        role_arn: Some(role_arn),
+                        routing: Vec::new(),
+                        resource_policy: None,
+                        unread: vec!["resource_policy".into()],
+                    },
+                ));
+                continue;
+            }
             // The file is an edge like the SDK: values are looked at here and dropped.
             let vars: Vec<(String, String)> = f["Environment"]["Variables"]
                 .as_object()
@@ -223,10 +240,23 @@ pub fn import(
                     .collect(),
                 env_var_names,
                 secret_like_env,
+                qualifiers: vec![],
                 resource_policy: None,
                 urls: vec![],
                 arn,
             });
+        }
+        for (function, q) in versions {
+            match s.functions.iter_mut().find(|f| f.name == function) {
+                Some(f) => f.qualifiers.push(q),
+                None => {
+                    return Err(err(
+                        name,
+                        "$.Functions",
+                        format!("version {} of {function} without its $LATEST entry", q.name),
+                    ));
+                }
+            }
         }
     }
     s.collection_errors.push(CollectionError { resource_arn: None,

@@ -4,7 +4,9 @@ use crate::ctx::{Ctx, DISCOVERY, Lane, UNSUPPORTED};
 use crate::limiter::RateClass;
 use crate::org::next;
 use aws_sdk_lambda as lambda;
-use rolescope_model::{AccountId, CollectionError, Function, FunctionUrl, Timestamp};
+use rolescope_model::{
+    AccountId, CollectionError, Function, FunctionUrl, Qualifier, QualifierKind, Timestamp,
+};
 use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
@@ -27,7 +29,13 @@ pub(crate) fn to_model(
         account_id: account.clone(),
         region: region.to_string(),
         name: f.function_name().unwrap_or_default().to_string(),
-        arn: f.function_arn().unwrap_or_default().to_string(),
+        // With FunctionVersion=ALL the `$LATEST` entry may carry the qualified ARN; the function
+        // is named by its unqualified one.
+        arn: f
+            .function_arn()
+            .map(|a| a.strip_suffix(":$LATEST").unwrap_or(a))
+            .unwrap_or_default()
+            .to_string(),
         role_arn: f.role().unwrap_or_default().to_string(),
         runtime: f.runtime().map(|r| r.as_str().to_string()),
         architectures: f
@@ -44,6 +52,7 @@ pub(crate) fn to_model(
             .collect(),
         env_var_names,
         secret_like_env,
+        qualifiers: vec![],
         resource_policy: None,
         urls: Vec::new(),
     }
@@ -72,6 +81,8 @@ pub(crate) async fn collect(
     let (pages_tx, mut pages) = mpsc::channel(2);
     tokio::spawn(list_pages(on.clone(), pages_tx));
     let mut functions: Vec<Function> = Vec::new();
+    // Published versions (ListFunctions with FunctionVersion=ALL), attached once listed.
+    let mut versions: Vec<(String, Qualifier, Vec<rolescope_model::SecretLike>)> = Vec::new();
     let mut listed = false;
     let mut url_mode = None;
     let mut spawned = 0;
@@ -106,7 +117,7 @@ pub(crate) async fn collect(
             tasks.spawn(async move {
                 let _ticket = ticket;
                 let (policy, urls) = tokio::join!(
-                    get_policy(&on, &name),
+                    get_policy(&on, &name, None),
                     urls(&on, &name, fetch_list, fetch_get)
                 );
                 Done {
@@ -121,7 +132,14 @@ pub(crate) async fn collect(
         }
         tokio::select! {
             page = pages.recv(), if !listed => match page {
-                Some(Ok(page)) => functions.extend(page.iter().map(|f| to_model(&account, &region, f))),
+                Some(Ok(page)) => {
+                    for f in &page {
+                        match f.version().filter(|v| *v != "$LATEST") {
+                            Some(v) => versions.push(version_of(f, v)),
+                            None => functions.push(to_model(&account, &region, f)),
+                        }
+                    }
+                }
                 // What was listed so far is kept; the gap is recorded.
                 Some(Err(e)) => errors.push(*e),
                 None => listed = true,
@@ -135,7 +153,136 @@ pub(crate) async fn collect(
         apply(joined, &mut functions, errors, &account, &region);
     }
     functions.sort_by(|a, b| a.arn.cmp(&b.arn));
+    attach_versions(&mut functions, versions);
+    // Aliases and per-qualifier policies: only for functions that have published versions, so a
+    // function without them costs no extra call.
+    for f in functions.iter_mut().filter(|f| !f.qualifiers.is_empty()) {
+        qualifiers(&on, f, errors).await;
+    }
     functions
+}
+
+/// A published version from a ListFunctions entry: its frozen role, and what of its environment
+/// looks like a secret (values dropped here, as for `$LATEST`).
+fn version_of(
+    f: &lambda::types::FunctionConfiguration,
+    version: &str,
+) -> (String, Qualifier, Vec<rolescope_model::SecretLike>) {
+    let vars = f.environment().and_then(|e| e.variables());
+    let (_, secrets) = crate::secrets::names_and_findings(vars.into_iter().flatten());
+    (
+        f.function_name().unwrap_or_default().to_string(),
+        Qualifier {
+            name: version.to_string(),
+            kind: QualifierKind::Version,
+            role_arn: f.role().map(str::to_string),
+            routing: Vec::new(),
+            resource_policy: None,
+            unread: Vec::new(),
+        },
+        secrets,
+    )
+}
+
+/// Attach each version to its function (by name; `functions` is sorted by ARN), merging the
+/// secret-like variables a version holds into the function's.
+fn attach_versions(
+    functions: &mut [Function],
+    versions: Vec<(String, Qualifier, Vec<rolescope_model::SecretLike>)>,
+) {
+    for (name, q, secrets) in versions {
+        if let Some(f) = functions.iter_mut().find(|f| f.name == name) {
+            f.qualifiers.push(q);
+            for s in secrets {
+                if !f.secret_like_env.contains(&s) {
+                    f.secret_like_env.push(s);
+                }
+            }
+            f.secret_like_env.sort();
+        }
+    }
+    for f in functions.iter_mut() {
+        f.qualifiers.sort_by(|a, b| {
+            let num = |q: &Qualifier| q.name.parse::<u64>().unwrap_or(u64::MAX);
+            (a.kind, num(a), &a.name).cmp(&(b.kind, num(b), &b.name))
+        });
+    }
+}
+
+/// ListAliases (with routing weights) and GetPolicy per version and alias of one function.
+/// A failure marks what it could not read and names the function.
+async fn qualifiers(on: &LaneClient, f: &mut Function, errors: &mut Vec<CollectionError>) {
+    let mut marker: Option<String> = None;
+    loop {
+        let page = on
+            .ctx
+            .call(
+                &on.lane,
+                RateClass::LambdaControl,
+                SERVICE,
+                "ListAliases",
+                || {
+                    on.client
+                        .list_aliases()
+                        .function_name(&f.name)
+                        .set_marker(marker.clone())
+                        .customize()
+                        .config_override(on.over.clone())
+                        .send()
+                },
+            )
+            .await;
+        match page {
+            Ok(page) => {
+                for a in page.aliases() {
+                    let extra: Vec<(String, u32)> = a
+                        .routing_config()
+                        .and_then(|r| r.additional_version_weights())
+                        .map(|w| {
+                            let mut w: Vec<(String, u32)> = w
+                                .iter()
+                                .map(|(v, share)| (v.clone(), (share * 1e6).round() as u32))
+                                .collect();
+                            w.sort();
+                            w
+                        })
+                        .unwrap_or_default();
+                    let rest = 1_000_000u32.saturating_sub(extra.iter().map(|(_, s)| s).sum());
+                    let mut routing =
+                        vec![(a.function_version().unwrap_or_default().to_string(), rest)];
+                    routing.extend(extra);
+                    f.qualifiers.push(Qualifier {
+                        name: a.name().unwrap_or_default().to_string(),
+                        kind: QualifierKind::Alias,
+                        role_arn: None,
+                        routing,
+                        resource_policy: None,
+                        unread: Vec::new(),
+                    });
+                }
+                marker = next(page.next_marker(), &marker);
+                if marker.is_none() {
+                    break;
+                }
+            }
+            Err(mut e) => {
+                e.resource_arn = Some(f.arn.clone());
+                errors.push(e);
+                f.unread.push("aliases".into());
+                break;
+            }
+        }
+    }
+    for q in f.qualifiers.iter_mut() {
+        match get_policy(on, &f.name, Some(&q.name)).await {
+            Ok(policy) => q.resource_policy = policy,
+            Err(mut e) => {
+                e.resource_arn = Some(format!("{}:{}", f.arn, q.name));
+                errors.push(e);
+                q.unread.push("resource_policy".into());
+            }
+        }
+    }
 }
 
 /// List the lane's functions page by page into `pages`; a failed page ends the listing.
@@ -156,6 +303,7 @@ async fn list_pages(
                 || {
                     on.client
                         .list_functions()
+                        .function_version(lambda::types::FunctionVersion::All)
                         .max_items(50)
                         .set_marker(marker.clone())
                         .customize()
@@ -292,7 +440,11 @@ struct LaneClient {
 }
 
 /// The function's resource policy, decoded; `None` when it has none.
-async fn get_policy(on: &LaneClient, name: &str) -> Result<Option<String>, CollectionError> {
+async fn get_policy(
+    on: &LaneClient,
+    name: &str,
+    qualifier: Option<&str>,
+) -> Result<Option<String>, CollectionError> {
     match on
         .ctx
         .call_fan_out(
@@ -304,6 +456,7 @@ async fn get_policy(on: &LaneClient, name: &str) -> Result<Option<String>, Colle
                 on.client
                     .get_policy()
                     .function_name(name)
+                    .set_qualifier(qualifier.map(str::to_string))
                     .customize()
                     .config_override(on.over.clone())
                     .send()
@@ -369,6 +522,7 @@ async fn urls(
             Ok(out) => Ok(Some(vec![FunctionUrl {
                 url: out.function_url().to_string(),
                 auth_type: out.auth_type().as_str().to_string(),
+                qualifier: None,
             }])),
             Err(e) if e.error_code == "ResourceNotFoundException" => Ok(None),
             Err(e) => Err(e),
@@ -376,6 +530,11 @@ async fn urls(
     } else {
         Ok(None)
     }
+}
+
+/// The qualifier of a qualified function ARN (`arn:aws:lambda:r:a:function:name:prod` → `prod`).
+fn arn_qualifier(arn: &str) -> Option<&str> {
+    arn.splitn(8, ':').nth(7).filter(|q| !q.is_empty())
 }
 
 fn url_list(
@@ -386,6 +545,7 @@ fn url_list(
         .map(|c| FunctionUrl {
             url: c.function_url().to_string(),
             auth_type: c.auth_type().as_str().to_string(),
+            qualifier: arn_qualifier(c.function_arn()).map(str::to_string),
         })
         .collect()
 }

@@ -91,6 +91,7 @@ pub fn export(
         write_rows(out, &date, id, scan.org_units())?,
         write_rows(out, &date, id, scan.scps())?,
         write_rows(out, &date, id, scan.functions())?,
+        write_rows(out, &date, id, scan.function_versions())?,
         write_rows(out, &date, id, scan.roles())?,
         write_rows(out, &date, id, scan.role_policies())?,
     ];

@@ -19,6 +19,8 @@ pub(crate) struct Scan<'a> {
     ou_score: HashMap<&'a str, (i64, &'static str)>,
     function_score: HashMap<&'a str, (i64, &'static str)>,
     public: BTreeSet<&'a str>,
+    /// The function or qualified ARNs public findings are on.
+    public_qualified: BTreeSet<&'a str>,
     roles_by_arn: HashMap<&'a str, &'a RoleAnalysis>,
     managed: HashMap<&'a str, &'a ManagedPolicy>,
 }
@@ -53,6 +55,12 @@ impl<'a> Scan<'a> {
             ou_score: scores(&analysis.org_units),
             function_score: scores(&analysis.functions),
             public: analysis
+                .findings
+                .iter()
+                .filter(|f| f.makes_public())
+                .map(|f| rolescope_model::unqualified_function_arn(&f.resource_arn))
+                .collect(),
+            public_qualified: analysis
                 .findings
                 .iter()
                 .filter(|f| f.makes_public())
@@ -184,6 +192,71 @@ impl<'a> Scan<'a> {
                     .map(|h| h.variable.clone())
                     .collect(),
             }
+        })
+    }
+
+    /// `function_versions`: `$LATEST`, then each version and alias.
+    pub fn function_versions(&self) -> impl Iterator<Item = FunctionVersionRow> + '_ {
+        self.snapshot.functions.iter().flat_map(move |f| {
+            let latest = std::iter::once((
+                "$LATEST".to_string(),
+                "latest",
+                f.resource_policy.clone(),
+                Vec::new(),
+                f.unread.clone(),
+            ));
+            let others = f.qualifiers.iter().map(|q| {
+                (
+                    q.name.clone(),
+                    match q.kind {
+                        rolescope_model::QualifierKind::Version => "version",
+                        rolescope_model::QualifierKind::Alias => "alias",
+                    },
+                    q.resource_policy.clone(),
+                    q.routing
+                        .iter()
+                        .map(|(v, ppm)| format!("{v}={}", f64::from(*ppm) / 1e6))
+                        .collect(),
+                    q.unread.clone(),
+                )
+            });
+            latest
+                .chain(others)
+                .map(move |(name, kind, policy, routing, unread)| {
+                    let qualified = format!("{}:{name}", f.arn);
+                    let url = f.urls.iter().find(|u| match (&u.qualifier, kind) {
+                        (None, "latest") => true,
+                        (Some(q), _) => *q == name,
+                        _ => false,
+                    });
+                    let public = self.public_qualified.contains(qualified.as_str())
+                        || (kind == "latest" && self.public_qualified.contains(f.arn.as_str()));
+                    FunctionVersionRow {
+                        scan_id: self.id.clone(),
+                        account_id: f.account_id.to_string(),
+                        region: f.region.clone(),
+                        function_name: f.name.clone(),
+                        function_arn: f.arn.clone(),
+                        role_arns: f
+                            .roles_of(Some(name.as_str()))
+                            .into_iter()
+                            .map(str::to_string)
+                            .collect(),
+                        qualifier: name,
+                        kind: kind.to_string(),
+                        routing,
+                        resource_policy: policy,
+                        url_auth_type: url.map(|u| u.auth_type.clone()),
+                        public_access: if public {
+                            Some(true)
+                        } else if unread.is_empty() {
+                            Some(false)
+                        } else {
+                            None
+                        },
+                        unread,
+                    }
+                })
         })
     }
 

@@ -142,6 +142,23 @@ table! {
 }
 
 table! {
+    /// `function_versions`: one row per qualifier of a function.
+    FunctionVersionRow, "function_versions", "One row per qualifier of a Lambda function: $LATEST, each published version (its role frozen when it was published) and each alias (running as the roles of the versions it routes to).",
+        account_id: String => String, false, "Owning account";
+        region: String => String, false, "Region";
+        function_name: String => String, false, "Function name";
+        function_arn: String => String, false, "Unqualified function ARN";
+        qualifier: String => String, false, "$LATEST, a version number or an alias name";
+        kind: String => String, false, "latest, version or alias";
+        role_arns: Vec<String> => StringList, false, "Execution roles this qualifier runs as (an alias routing to two versions may run as two)";
+        routing: Vec<String> => StringList, false, "For an alias: VERSION=SHARE of invocations (1=0.9, 2=0.1); empty otherwise";
+        resource_policy: Option<String> => String, true, "The qualifier's own resource-based policy (JSON)";
+        url_auth_type: Option<String> => String, true, "Auth type of the URL invoking this qualifier: NONE (public) or AWS_IAM; null without URL";
+        public_access: Option<bool> => Bool, true, "Invocable by anyone through this qualifier; null when not public by what was read but its policy could not be read";
+        unread: Vec<String> => StringList, false, "Parts that could not be read (resource_policy, aliases)";
+}
+
+table! {
     /// `roles`: one row per IAM role.
     RoleRow, "roles", "One row per IAM role, Lambda execution roles and others.",
         account_id: String => String, false, "Owning account";
@@ -246,6 +263,7 @@ pub const TABLES: &[TableDef] = &[
     OrgUnitRow::TABLE,
     ScpRow::TABLE,
     FunctionRow::TABLE,
+    FunctionVersionRow::TABLE,
     RoleRow::TABLE,
     RolePolicyRow::TABLE,
     RolePermissionRow::TABLE,

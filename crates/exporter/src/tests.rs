@@ -113,10 +113,12 @@ fn snapshot() -> Snapshot {
         layers: vec![],
         env_var_names: vec!["STAGE".into()],
         secret_like_env: vec![],
+        qualifiers: vec![],
         resource_policy: None,
         urls: vec![rolescope_model::FunctionUrl {
             url: "https://u".into(),
             auth_type: "NONE".into(),
+            qualifier: None,
         }],
     });
     s.scan = Some(ScanInfo {
@@ -583,6 +585,7 @@ fn a_function_whose_policy_could_not_be_read_is_not_reported_as_private() {
     public_anyway.urls = vec![rolescope_model::FunctionUrl {
         url: "https://x.lambda-url.eu-west-1.on.aws/".into(),
         auth_type: "NONE".into(),
+        qualifier: None,
     }];
     let mut private = unknown.clone();
     private.name = "private".into();

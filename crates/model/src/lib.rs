@@ -141,6 +141,42 @@ pub struct FunctionUrl {
     pub url: String,
     /// `NONE` (public) or `AWS_IAM`.
     pub auth_type: String,
+    /// The alias the URL invokes (`None`: the unqualified function, i.e. `$LATEST`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub qualifier: Option<String>,
+}
+
+/// A published version or an alias of a function. A version's configuration, execution role
+/// included, is frozen when it is published; an alias invokes one or two versions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Qualifier {
+    /// The version number (`1`) or alias name (`prod`).
+    pub name: String,
+    /// Version or alias.
+    pub kind: QualifierKind,
+    /// A version's execution role (`None` for an alias: it runs as its versions' roles).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_arn: Option<String>,
+    /// An alias's versions with the share of invocations each gets, in parts per million
+    /// (primary first; AWS's `AdditionalVersionWeights` are the others).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub routing: Vec<(String, u32)>,
+    /// The resource policy of this qualifier (GetPolicy with the qualifier), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_policy: Option<String>,
+    /// Parts that could not be read (`resource_policy`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unread: Vec<String>,
+}
+
+/// What a qualifier names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QualifierKind {
+    /// A published version.
+    Version,
+    /// An alias.
+    Alias,
 }
 
 /// An environment variable whose value looks like a secret: its name and the kind of match.
@@ -242,6 +278,69 @@ pub struct Function {
     /// Unknown is not absent: such a part is neither "no policy" nor "no URL".
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unread: Vec<String>,
+    /// Published versions and aliases (`$LATEST` is the function itself), sorted versions first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub qualifiers: Vec<Qualifier>,
+}
+
+/// A function ARN without its qualifier (`…:function:name:prod` → `…:function:name`); any
+/// other text is returned as it is.
+pub fn unqualified_function_arn(arn: &str) -> &str {
+    match arn.match_indices(':').nth(6) {
+        Some((i, _)) if arn.contains(":function:") => &arn[..i],
+        _ => arn,
+    }
+}
+
+impl Function {
+    /// The roles a qualifier runs as: `$LATEST` (or `None`, the unqualified function) its own
+    /// role, a version the role frozen into it, an alias the roles of its versions. Unknown
+    /// qualifiers run as nothing known.
+    pub fn roles_of(&self, qualifier: Option<&str>) -> Vec<&str> {
+        let version_role = |v: &str| -> Option<&str> {
+            if v == "$LATEST" {
+                return Some(&self.role_arn);
+            }
+            self.qualifiers
+                .iter()
+                .find(|q| q.kind == QualifierKind::Version && q.name == v)
+                .and_then(|q| q.role_arn.as_deref())
+        };
+        let mut roles: Vec<&str> = match qualifier {
+            None | Some("$LATEST") => vec![&self.role_arn],
+            Some(name) => match self.qualifiers.iter().find(|q| q.name == name) {
+                Some(q) if q.kind == QualifierKind::Alias => q
+                    .routing
+                    .iter()
+                    .filter_map(|(v, _)| version_role(v))
+                    .collect(),
+                Some(q) => q.role_arn.as_deref().into_iter().collect(),
+                None => Vec::new(),
+            },
+        };
+        roles.sort_unstable();
+        roles.dedup();
+        roles
+    }
+
+    /// Every role the function runs as under any qualifier, `$LATEST`'s first.
+    pub fn all_roles(&self) -> Vec<&str> {
+        let mut roles = vec![self.role_arn.as_str()];
+        for q in &self.qualifiers {
+            if let Some(r) = q.role_arn.as_deref()
+                && !roles.contains(&r)
+            {
+                roles.push(r);
+            }
+        }
+        roles
+    }
+
+    /// The qualifier named at the end of a qualified function ARN (`…:function:name:prod`), or
+    /// `None` for the function's own ARN.
+    pub fn qualifier_of<'a>(&self, arn: &'a str) -> Option<&'a str> {
+        arn.strip_prefix(self.arn.as_str())?.strip_prefix(':')
+    }
 }
 
 /// Service- (and, where available, action-) level last-accessed data of a role.

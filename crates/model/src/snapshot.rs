@@ -332,10 +332,12 @@ mod tests {
             layers: vec![],
             env_var_names: vec!["DB_PASSWORD".into()],
             secret_like_env: vec![],
+            qualifiers: vec![],
             resource_policy: None,
             urls: vec![FunctionUrl {
                 url: "https://x.lambda-url.eu-west-1.on.aws/".into(),
                 auth_type: "NONE".into(),
+                qualifier: None,
             }],
         }));
         s.push(Record::CollectionError(CollectionError {

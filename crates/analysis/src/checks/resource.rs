@@ -14,78 +14,14 @@ pub fn function_findings(f: &Function, org_accounts: &BTreeSet<&str>) -> Vec<Fin
     let acct = &f.account_id;
     let region = Some(f.region.as_str());
     if let Some(doc) = &f.resource_policy {
-        match Policy::parse(doc) {
-            Ok(p) => {
-                out.extend(super::role::unreadable_condition_values(
-                    acct,
-                    region,
-                    &f.arn,
-                    "resource policy",
-                    &p,
-                ));
-                for (i, s) in p
-                    .statements
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, s)| s.effect == Effect::Allow)
-                {
-                    let guarded = has_condition(
-                        s,
-                        &[
-                            "aws:SourceAccount",
-                            "aws:SourceArn",
-                            "aws:PrincipalOrgID",
-                            "aws:SourceOrgID",
-                            "aws:PrincipalAccount",
-                        ],
-                    );
-                    // moto writes an account principal as a bare id; AWS as an ARN. Both count.
-                    for (kind, id) in principals(s) {
-                        if kind == PrincipalKind::Aws && id == "*" && !guarded {
-                            out.push(Finding::new(check(CheckId::Public001), acct, region, &f.arn, &format!("{i}"),
-                                format!("{} can be invoked by anyone", f.name),
-                                json!({"statement": i, "sid": s.sid, "actions": s.actions.patterns}), None));
-                        } else if kind == PrincipalKind::Aws
-                            && let Some(other) =
-                                principal_account(id).filter(|a| *a != acct.as_str())
-                            && !guarded
-                        {
-                            let mut finding = Finding::new(
-                                check(CheckId::Public002),
-                                acct,
-                                region,
-                                &f.arn,
-                                id,
-                                format!(
-                                    "{} grants {other}{}",
-                                    f.name,
-                                    if org_accounts.contains(other) {
-                                        " (in the organization)"
-                                    } else {
-                                        " (outside the organization)"
-                                    }
-                                ),
-                                json!({"principal": id, "statement": i, "in_organization": org_accounts.contains(other)}),
-                                None,
-                            );
-                            if !org_accounts.contains(other) {
-                                finding.severity = S::High;
-                            }
-                            out.push(finding);
-                        }
-                    }
-                }
-            }
-            Err(e) => out.push(Finding::new(
-                check(CheckId::Valid001),
-                acct,
-                region,
-                &f.arn,
-                "resource policy",
-                format!("{}: resource policy cannot be evaluated", f.name),
-                json!({"reason": e.to_string()}),
-                None,
-            )),
+        policy_findings(f, &f.arn, &f.name, doc, org_accounts, &mut out);
+    }
+    // Versions and aliases are invoked by their qualified ARNs, each under its own policy.
+    for q in &f.qualifiers {
+        if let Some(doc) = &q.resource_policy {
+            let arn = format!("{}:{}", f.arn, q.name);
+            let label = format!("{}:{}", f.name, q.name);
+            policy_findings(f, &arn, &label, doc, org_accounts, &mut out);
         }
     }
     for hit in &f.secret_like_env {
@@ -106,14 +42,23 @@ pub fn function_findings(f: &Function, org_accounts: &BTreeSet<&str>) -> Vec<Fin
         ));
     }
     for url in f.urls.iter().filter(|u| u.auth_type == "NONE") {
+        // An alias's URL invokes the alias: the finding is on the qualified ARN, so the roles it
+        // runs as are the alias's.
+        let (arn, label) = match &url.qualifier {
+            Some(q) => (format!("{}:{q}", f.arn), format!("{}:{q}", f.name)),
+            None => (f.arn.clone(), f.name.clone()),
+        };
         out.push(Finding::new(
             check(CheckId::Public003),
             acct,
             region,
-            &f.arn,
+            &arn,
             &url.url,
-            format!("{} has a public function URL", f.name),
-            json!({"url": url.url}),
+            format!("{label} has a public function URL"),
+            match &url.qualifier {
+                Some(q) => json!({"url": url.url, "qualifier": q}),
+                None => json!({"url": url.url}),
+            },
             None,
         ));
     }
@@ -125,6 +70,99 @@ pub fn function_findings(f: &Function, org_accounts: &BTreeSet<&str>) -> Vec<Fin
         }
     }
     out
+}
+
+/// Findings about one resource policy of a function: its own (`$LATEST`, resource `f.arn`) or a
+/// version's or alias's (resource the qualified ARN, label `name:qualifier`).
+fn policy_findings(
+    f: &Function,
+    arn: &str,
+    label: &str,
+    doc: &str,
+    org_accounts: &BTreeSet<&str>,
+    out: &mut Vec<Finding>,
+) {
+    let acct = &f.account_id;
+    let region = Some(f.region.as_str());
+    match Policy::parse(doc) {
+        Ok(p) => {
+            out.extend(super::role::unreadable_condition_values(
+                acct,
+                region,
+                arn,
+                "resource policy",
+                &p,
+            ));
+            for (i, s) in p
+                .statements
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| s.effect == Effect::Allow)
+            {
+                let guarded = has_condition(
+                    s,
+                    &[
+                        "aws:SourceAccount",
+                        "aws:SourceArn",
+                        "aws:PrincipalOrgID",
+                        "aws:SourceOrgID",
+                        "aws:PrincipalAccount",
+                    ],
+                );
+                // moto writes an account principal as a bare id; AWS as an ARN. Both count.
+                for (kind, id) in principals(s) {
+                    if kind == PrincipalKind::Aws && id == "*" && !guarded {
+                        out.push(Finding::new(
+                            check(CheckId::Public001),
+                            acct,
+                            region,
+                            arn,
+                            &format!("{i}"),
+                            format!("{} can be invoked by anyone", label),
+                            json!({"statement": i, "sid": s.sid, "actions": s.actions.patterns}),
+                            None,
+                        ));
+                    } else if kind == PrincipalKind::Aws
+                        && let Some(other) = principal_account(id).filter(|a| *a != acct.as_str())
+                        && !guarded
+                    {
+                        let mut finding = Finding::new(
+                            check(CheckId::Public002),
+                            acct,
+                            region,
+                            arn,
+                            id,
+                            format!(
+                                "{} grants {other}{}",
+                                label,
+                                if org_accounts.contains(other) {
+                                    " (in the organization)"
+                                } else {
+                                    " (outside the organization)"
+                                }
+                            ),
+                            json!({"principal": id, "statement": i, "in_organization": org_accounts.contains(other)}),
+                            None,
+                        );
+                        if !org_accounts.contains(other) {
+                            finding.severity = S::High;
+                        }
+                        out.push(finding);
+                    }
+                }
+            }
+        }
+        Err(e) => out.push(Finding::new(
+            check(CheckId::Valid001),
+            acct,
+            region,
+            arn,
+            "resource policy",
+            format!("{}: resource policy cannot be evaluated", label),
+            json!({"reason": e.to_string()}),
+            None,
+        )),
+    }
 }
 
 /// One finding per active Access Analyzer finding.
