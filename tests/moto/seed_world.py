@@ -115,11 +115,15 @@ for name, account_id in accounts.items():
     paths = {r["name"]: r["path"] for r in WORLD["roles"]}
     for region, functions in WORLD["functions"][name].items():
         lam = client("lambda", creds, region)
+        role_arn = lambda name: f"arn:aws:iam::{account_id}:role{paths[name]}{name}"
         for f in functions:
+            # A function with versions is created as the role of its first version, published,
+            # then moved to its current role: the version keeps the role it was published with.
+            first = f["versions"][0]["role"] if f["versions"] else f["role"]
             lam.create_function(
                 FunctionName=f["name"],
                 Runtime=f["runtime"],
-                Role=f"arn:aws:iam::{account_id}:role{paths[f['role']]}{f['role']}",
+                Role=role_arn(first),
                 Handler="index.handler",
                 Code={"ZipFile": CODE},
                 Environment={"Variables": f["environment"]},
@@ -135,6 +139,11 @@ for name, account_id in accounts.items():
                     FunctionName=f["name"], StatementId="s3", Action="lambda:InvokeFunction",
                     Principal="s3.amazonaws.com", SourceAccount=account_id,
                 )
+            if f["versions"]:
+                lam.publish_version(FunctionName=f["name"])
+                lam.update_function_configuration(FunctionName=f["name"], Role=role_arn(f["role"]))
+                for a in f["aliases"]:
+                    lam.create_alias(FunctionName=f["name"], Name=a["name"], FunctionVersion=a["version"])
             if f["url"]:
                 lam.create_function_url_config(FunctionName=f["name"], AuthType=f["url"])
 print(json.dumps({"root": root["Id"], "accounts": accounts}))

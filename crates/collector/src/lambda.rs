@@ -155,9 +155,39 @@ pub(crate) async fn collect(
     functions.sort_by(|a, b| a.arn.cmp(&b.arn));
     attach_versions(&mut functions, versions);
     // Aliases and per-qualifier policies: only for functions that have published versions, so a
-    // function without them costs no extra call.
-    for f in functions.iter_mut().filter(|f| !f.qualifiers.is_empty()) {
-        qualifiers(&on, f, errors).await;
+    // function without them costs no extra call; LANE_WORKERS functions at a time, as above.
+    let versioned: Vec<usize> = (0..functions.len())
+        .filter(|&i| !functions[i].qualifiers.is_empty())
+        .collect();
+    let mut pending = versioned.into_iter();
+    let mut tasks = JoinSet::new();
+    loop {
+        while tasks.len() < LANE_WORKERS {
+            let Some(i) = pending.next() else { break };
+            let on = on.clone();
+            let mut f = functions[i].clone();
+            tasks.spawn(async move {
+                let mut errors = Vec::new();
+                qualifiers(&on, &mut f, &mut errors).await;
+                (i, f, errors)
+            });
+        }
+        match tasks.join_next().await {
+            Some(Ok((i, f, mut errs))) => {
+                functions[i] = f;
+                errors.append(&mut errs);
+            }
+            Some(Err(e)) => errors.push(CollectionError {
+                resource_arn: None,
+                account_id: Some(account.clone()),
+                region: Some(region.clone()),
+                service: SERVICE.into(),
+                operation: "ListAliases".into(),
+                error_code: "TaskFailed".into(),
+                message: e.to_string(),
+            }),
+            None => break,
+        }
     }
     functions
 }

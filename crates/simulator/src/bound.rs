@@ -1,9 +1,10 @@
 //! The lower bound of a scan of a [`World`]: the fewest API calls the collector's work needs, and
 //! the shortest wall time AWS's per-lane rates allow, computed from the same spec.
 //!
-//! Per (account, region) lane with F functions: ⌈F/50⌉ ListFunctions pages plus F
-//! ListFunctionUrlConfigs share Lambda's 15 req/s control-plane bucket, F GetPolicy have their own
-//! 15 req/s, and the pages are sequential (each waits one latency). Per account: GAAD pages and
+//! Per (account, region) lane with F functions of which V have a published version and an alias:
+//! ⌈(F+V)/50⌉ ListFunctions pages (versions are entries too), F ListFunctionUrlConfigs and V
+//! ListAliases share Lambda's 15 req/s control-plane bucket, F + 2V GetPolicy (the version's and
+//! the alias's) have their own 15 req/s, and the pages are sequential (each waits one latency). Per account: GAAD pages and
 //! two last-accessed calls per role at the client's IAM rate. Everything else runs in parallel, so
 //! the bound is the slowest lane or account. Calls are those made through the collector's call path
 //! (which counts them); the one GetCallerIdentity at start-up is left out on both sides.
@@ -85,15 +86,22 @@ pub fn bound(world: &World, p: &BoundParams) -> Bound {
             add("access-analyzer:ListAnalyzers", regions);
             add("access-analyzer:ListFindingsV2", 1);
         }
-        for &f in &a.functions {
+        let ai = world.account_index(a.id.as_str()).unwrap_or(0);
+        for (ri, &f) in a.functions.iter().enumerate() {
+            // A versioned function lists one entry more (its version 1), and costs a ListAliases
+            // and a GetPolicy for the version and for alias prod.
+            let versioned = (0..f).filter(|&i| world.versioned(ai, ri, i)).count() as u64;
             let f = f as u64;
-            let pages = f.div_ceil(50).max(1);
+            let pages = (f + versioned).div_ceil(50).max(1);
             add("lambda:ListFunctions", pages);
-            add("lambda:GetPolicy", f);
+            add("lambda:GetPolicy", f + 2 * versioned);
             add("lambda:ListFunctionUrlConfigs", f);
+            if versioned > 0 {
+                add("lambda:ListAliases", versioned);
+            }
             // Token buckets start full: one second's worth of calls goes out at once.
-            let control = ((pages + f) as f64 - p.lambda_rate).max(0.0) / p.lambda_rate;
-            let policy = (f as f64 - p.lambda_rate).max(0.0) / p.lambda_rate;
+            let control = ((pages + f + versioned) as f64 - p.lambda_rate).max(0.0) / p.lambda_rate;
+            let policy = ((f + 2 * versioned) as f64 - p.lambda_rate).max(0.0) / p.lambda_rate;
             let chain = pages as f64 * p.latency;
             seconds = seconds.max(control.max(policy).max(chain));
         }

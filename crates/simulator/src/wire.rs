@@ -31,6 +31,8 @@ pub fn operation(service: &str, req: &HttpRequest) -> String {
                 "GetFunctionUrlConfig".into()
             } else if p.ends_with("/functions") {
                 "ListFunctions".into()
+            } else if p.ends_with("/aliases") {
+                "ListAliases".into()
             } else {
                 format!("{} {}", req.method, req.path)
             }
@@ -712,6 +714,16 @@ fn function_index(name: &str, region: &str) -> Option<usize> {
     name.strip_prefix(&format!("fn-{region}-"))?.parse().ok()
 }
 
+/// A published version's ListFunctions entry: the function's configuration with the version's
+/// number, qualified ARN and frozen role.
+fn version_json(f: &SimFunction, version: &str, role: &str) -> Value {
+    let mut v = function_json(f);
+    v["Version"] = json!(version);
+    v["FunctionArn"] = json!(format!("{}:{version}", f.arn));
+    v["Role"] = json!(role);
+    v
+}
+
 fn function_json(f: &SimFunction) -> Value {
     let env: serde_json::Map<String, Value> = f
         .environment
@@ -757,22 +769,72 @@ fn lambda(state: &State, req: &HttpRequest, account: &str, region: &str, op: &st
                 .and_then(|m| m.parse().ok())
                 .unwrap_or(50)
                 .clamp(1, 50);
-            let start: usize = req
+            // The marker is `function.entry`: with FunctionVersion=ALL a function's published
+            // versions follow its $LATEST entry, and a page may end between them.
+            let (mut i, mut entry) = req
                 .query
                 .get("Marker")
-                .and_then(|m| m.parse().ok())
-                .unwrap_or(0);
-            let end = (start + max).min(count);
-            let functions: Vec<Value> = (start..end)
-                .map(|i| function_json(&w.function(ai, ri, i)))
-                .collect();
-            let next = (end < count).then(|| end.to_string());
+                .and_then(|m| {
+                    let (f, e) = m.split_once('.').unwrap_or((m, "0"));
+                    Some((f.parse().ok()?, e.parse().ok()?))
+                })
+                .unwrap_or((0usize, 0usize));
+            let all = req.query.get("FunctionVersion").map(String::as_str) == Some("ALL");
+            let mut functions: Vec<Value> = Vec::with_capacity(max);
+            while i < count && functions.len() < max {
+                let f = w.function(ai, ri, i);
+                let entries = if all { 1 + f.versions.len() } else { 1 };
+                while entry < entries && functions.len() < max {
+                    functions.push(match entry {
+                        0 => function_json(&f),
+                        k => version_json(&f, &f.versions[k - 1].0, &f.versions[k - 1].1),
+                    });
+                    entry += 1;
+                }
+                if entry == entries {
+                    i += 1;
+                    entry = 0;
+                }
+            }
+            let next = (i < count).then(|| format!("{i}.{entry}"));
             json_ok(
                 REST_JSON,
                 json!({"Functions": functions, "NextMarker": next}),
             )
         }
+        "ListAliases" => match lookup().map(|i| w.function(ai, ri, i)) {
+            Some(f) => {
+                let aliases: Vec<Value> = f
+                    .aliases
+                    .iter()
+                    .map(|(name, version)| {
+                        json!({"AliasArn": format!("{}:{name}", f.arn), "Name": name,
+                               "FunctionVersion": version, "Description": "",
+                               "RevisionId": "sim-rev"})
+                    })
+                    .collect();
+                json_ok(REST_JSON, json!({"Aliases": aliases}))
+            }
+            None => rest_error(404, "ResourceNotFoundException", "Function not found"),
+        },
         "GetPolicy" => match lookup().map(|i| w.function(ai, ri, i)) {
+            // Each qualifier has a policy of its own: only alias prod of a versioned function
+            // has one here.
+            Some(f) if req.query.contains_key("Qualifier") => {
+                let q = req.query.get("Qualifier").map(String::as_str).unwrap_or("");
+                let known =
+                    f.aliases.iter().any(|(n, _)| n == q) || f.versions.iter().any(|(n, _)| n == q);
+                match (&f.alias_policy, known) {
+                    (Some(p), true) if q == "prod" => {
+                        json_ok(REST_JSON, json!({"Policy": p, "RevisionId": "sim-rev"}))
+                    }
+                    _ => rest_error(
+                        404,
+                        "ResourceNotFoundException",
+                        "The resource you requested does not exist.",
+                    ),
+                }
+            }
             Some(f) if f.policy.is_some() => json_ok(
                 REST_JSON,
                 json!({"Policy": f.policy, "RevisionId": "sim-rev"}),
@@ -789,12 +851,19 @@ fn lambda(state: &State, req: &HttpRequest, account: &str, region: &str, op: &st
         },
         "ListFunctionUrlConfigs" => match lookup().map(|i| w.function(ai, ri, i)) {
             Some(f) => {
-                let urls: Vec<Value> = f
+                let own = f
                     .url_auth
                     .iter()
-                    .map(|auth| {
-                        json!({"FunctionUrl": format!("https://{}.lambda-url.{region}.on.aws/", f.name),
-                               "FunctionArn": f.arn, "AuthType": auth,
+                    .map(|auth| (f.arn.clone(), f.name.clone(), auth));
+                let alias = f
+                    .alias_url_auth
+                    .iter()
+                    .map(|auth| (format!("{}:prod", f.arn), format!("{}-prod", f.name), auth));
+                let urls: Vec<Value> = own
+                    .chain(alias)
+                    .map(|(arn, host, auth)| {
+                        json!({"FunctionUrl": format!("https://{host}.lambda-url.{region}.on.aws/"),
+                               "FunctionArn": arn, "AuthType": auth,
                                "CreationTime": lambda_time(f.last_modified),
                                "LastModifiedTime": lambda_time(f.last_modified)})
                     })

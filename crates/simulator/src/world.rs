@@ -265,6 +265,14 @@ pub struct SimFunction {
     pub url_auth: Option<&'static str>,
     /// Last modified.
     pub last_modified: Timestamp,
+    /// Published versions: (number, the execution role frozen into it).
+    pub versions: Vec<(String, String)>,
+    /// Aliases: (name, the version it invokes).
+    pub aliases: Vec<(String, String)>,
+    /// The alias's own resource policy, if any (public: anyone may invoke the alias).
+    pub alias_policy: Option<String>,
+    /// Auth type of a URL on the alias, if any.
+    pub alias_url_auth: Option<&'static str>,
 }
 
 /// The value planted in every function's environment; it must never reach rolescope's output.
@@ -634,6 +642,14 @@ impl World {
         self.spec.regions.iter().position(|r| r == region)
     }
 
+    /// Whether function `i` of an account in a region has a published version and an alias
+    /// (one in sixteen, and every account's first function in its first region): the pattern
+    /// where production still runs an old version as another role.
+    pub fn versioned(&self, account: usize, region: usize, i: usize) -> bool {
+        let h = mix(&[self.spec.seed, account as u64, region as u64, i as u64]);
+        (i == 0 && region == 0) || (h >> 44) % 16 == 7
+    }
+
     /// Function `i` of an account in a region.
     pub fn function(&self, account: usize, region: usize, i: usize) -> SimFunction {
         let a = &self.accounts[account];
@@ -696,10 +712,40 @@ impl World {
         } else {
             Vec::new()
         };
+        let role_arn = format!("arn:aws:iam::{}:role{}{}", a.id, role.path, role.name);
+        // Version 1 was published when the function still ran as the account's admin role;
+        // alias prod still invokes it, behind a public URL or a public alias policy.
+        let versioned = self.versioned(account, region, i);
+        let versions = if versioned {
+            let old = a
+                .roles
+                .iter()
+                .find(|r| TEMPLATES[r.template].name == "admin-fn")
+                .map(|r| format!("arn:aws:iam::{}:role{}{}", a.id, r.path, r.name))
+                .unwrap_or_else(|| role_arn.clone());
+            vec![("1".to_string(), old)]
+        } else {
+            Vec::new()
+        };
+        let aliases = if versioned {
+            vec![("prod".to_string(), "1".to_string())]
+        } else {
+            Vec::new()
+        };
+        let alias_public_url = versioned && (h >> 41).is_multiple_of(2);
+        let alias_policy = (versioned && !alias_public_url).then(|| {
+            format!(
+                r#"{{"Version":"2012-10-17","Id":"default","Statement":[{{"Sid":"public-prod","Effect":"Allow","Principal":"*","Action":"lambda:InvokeFunction","Resource":"{arn}:prod"}}]}}"#
+            )
+        });
         SimFunction {
+            versions,
+            aliases,
+            alias_policy,
+            alias_url_auth: alias_public_url.then_some("NONE"),
             name,
             arn,
-            role_arn: format!("arn:aws:iam::{}:role{}{}", a.id, role.path, role.name),
+            role_arn,
             runtime: ["python3.12", "nodejs20.x", "java21", "provided.al2023"][(h % 4) as usize],
             architecture: if (h >> 4).is_multiple_of(3) {
                 "arm64"
@@ -762,6 +808,8 @@ impl World {
                                "runtime": f.runtime, "architecture": f.architecture,
                                "environment": f.environment.iter().cloned().collect::<std::collections::BTreeMap<_, _>>(),
                                "policy": f.policy_kind, "url": f.url_auth,
+                               "versions": f.versions.iter().map(|(v, r)| json!({"version": v, "role": r.rsplit('/').next()})).collect::<Vec<_>>(),
+                               "aliases": f.aliases.iter().map(|(n, v)| json!({"name": n, "version": v})).collect::<Vec<_>>(),
                                // The account's own id as a placeholder: other emulators number accounts their own way.
                                "layers": f.layers.iter().map(|l| l.replace(a.id.as_str(), "{account}")).collect::<Vec<_>>()})
                     })
@@ -903,17 +951,34 @@ mod tests {
                 access_analyzer: true,
             },
         );
-        assert_eq!(b.calls["lambda:GetPolicy"], w.function_count() as u64);
+        // Every function once, and each versioned one twice more (version 1 and alias prod).
+        let mut versioned = 0;
+        for (ai, a) in w.accounts.iter().enumerate() {
+            for (ri, &n) in a.functions.iter().enumerate() {
+                versioned += (0..n).filter(|&i| w.versioned(ai, ri, i)).count() as u64;
+            }
+        }
+        assert!(versioned > 0);
+        assert_eq!(
+            b.calls["lambda:GetPolicy"],
+            w.function_count() as u64 + 2 * versioned
+        );
+        assert_eq!(b.calls["lambda:ListAliases"], versioned);
         assert_eq!(
             b.calls["lambda:ListFunctionUrlConfigs"],
             w.function_count() as u64
         );
-        // The straggler lane dominates: (pages + F − one second's burst) / 15.
-        let f = w.accounts.last().unwrap().functions[0] as f64;
-        let pages = (f / 50.0).ceil();
+        // The straggler lane dominates: (pages + F + V − one second's burst) / 15 on the
+        // control plane, or (F + 2V − 15) / 15 on GetPolicy.
+        let last = w.accounts.len() - 1;
+        let n = w.accounts[last].functions[0];
+        let v = (0..n).filter(|&i| w.versioned(last, 0, i)).count() as f64;
+        let f = n as f64;
+        let pages = ((f + v) / 50.0).ceil();
+        let expected = ((pages + f + v - 15.0) / 15.0).max((f + 2.0 * v - 15.0) / 15.0);
         assert!(
-            (b.seconds - (pages + f - 15.0) / 15.0).abs() < 1e-9,
-            "{}",
+            (b.seconds - expected).abs() < 1e-9,
+            "{} {expected}",
             b.seconds
         );
     }
