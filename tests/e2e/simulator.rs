@@ -552,3 +552,108 @@ fn two_runs_with_one_scan_id_into_one_destination_are_one_too_many() {
     assert!(!out.join(".locks/twice.lock").exists());
     assert_eq!(snapshot_in(&out).functions.len(), 200);
 }
+
+/// `rolescope diff` between two snapshots: (stdout lines as JSON, stderr, exit code).
+fn diff(from: &Path, to: &Path, extra: &[&str]) -> (Vec<Value>, String, Option<i32>) {
+    let out = Command::new(rolescope_bin())
+        .arg("diff")
+        .arg("--from")
+        .arg(from)
+        .arg("--to")
+        .arg(to)
+        .args(extra)
+        .output()
+        .unwrap();
+    let lines = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    (
+        lines,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        out.status.code(),
+    )
+}
+
+fn snapshot_file(out: &Path) -> std::path::PathBuf {
+    files(&out.join("snapshots"))
+        .into_iter()
+        .find(|p| p.extension().is_some_and(|e| e == "jsonl"))
+        .unwrap()
+}
+
+#[test]
+fn diff_tells_changes_from_identical_runs_and_unread_accounts_from_resolved_findings() {
+    let one = out_dir("diff-one");
+    ok(&demo(&one, &["--scan-id", "one"]));
+    let again = out_dir("diff-again");
+    ok(&demo(&again, &["--scan-id", "again"]));
+    let other = out_dir("diff-other");
+    ok(&demo(&other, &["--scan-id", "other", "--seed", "8"]));
+    let denied = out_dir("diff-denied");
+    ok(&demo(
+        &denied,
+        &["--scan-id", "denied", "--deny-assume", "member:2"],
+    ));
+    let (one, again, other, denied) = (
+        snapshot_file(&one),
+        snapshot_file(&again),
+        snapshot_file(&other),
+        snapshot_file(&denied),
+    );
+
+    // Two scans of the same organization: nothing changed.
+    let (lines, stderr, code) = diff(&one, &again, &["--fail-on", "info"]);
+    assert!(lines.is_empty(), "{lines:?}");
+    assert!(stderr.contains("no changes"), "{stderr}");
+    assert_eq!(code, Some(0));
+
+    // Another seed: new and resolved findings, functions changed; new critical findings page.
+    let (lines, stderr, code) = diff(&one, &other, &["--fail-on", "critical"]);
+    let count = |kind: &str, change: &str| {
+        lines
+            .iter()
+            .filter(|l| l["kind"] == kind && l["change"] == change)
+            .count()
+    };
+    assert!(count("finding", "new") > 0 && count("finding", "resolved") > 0);
+    assert!(count("function", "changed") > 0);
+    let new_critical = lines
+        .iter()
+        .filter(|l| {
+            l["change"] == "new" && l["severity"] == "critical" && l["mitigated_by"].is_null()
+        })
+        .count();
+    assert!(new_critical > 0);
+    assert!(
+        stderr.contains(&format!("{new_critical} new critical findings")),
+        "{stderr}"
+    );
+    assert_eq!(
+        code,
+        Some(1),
+        "a new critical finding with --fail-on critical"
+    );
+    let ids: BTreeSet<&str> = lines
+        .iter()
+        .filter_map(|l| l["finding_id"].as_str())
+        .collect();
+    assert_eq!(
+        ids.len(),
+        lines.iter().filter(|l| l["kind"] == "finding").count(),
+        "one line per finding"
+    );
+
+    // An account that could not be assumed: its findings are not resolved, its roles and
+    // functions not removed; the summary says they were not read.
+    let (lines, stderr, code) = diff(&one, &denied, &[]);
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["change"] != "resolved" && l["change"] != "removed"),
+        "{lines:?}"
+    );
+    assert!(stderr.contains("not read this time"), "{stderr}");
+    assert_eq!(code, Some(0));
+}

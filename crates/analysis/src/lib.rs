@@ -9,6 +9,7 @@
 pub mod checks;
 pub mod evaluate;
 pub mod findings;
+pub mod history;
 pub mod inputs;
 pub mod permissions;
 pub mod privesc;

@@ -50,6 +50,10 @@ pub struct DemoArgs {
     /// `GenerateServiceLastAccessedDetails` or `lambda:GetPolicy`.
     #[arg(long, value_delimiter = ',', value_name = "OPERATION")]
     deny_operation: Vec<String>,
+    /// Seed of the simulated organization (default: the scenario's): another seed gives an
+    /// organization of the same shape with other functions, policies and URLs.
+    #[arg(long)]
+    seed: Option<u64>,
     /// Fault: the simulator's rates × this factor (below 1: a throttling storm).
     #[arg(long, default_value_t = 1.0)]
     rate_factor: f64,
@@ -102,11 +106,14 @@ fn account_ref(world: &World, s: &str) -> Result<String> {
 }
 
 pub fn run(args: DemoArgs) -> Result<ExitCode> {
-    let spec = match args.scenario.as_str() {
+    let mut spec = match args.scenario.as_str() {
         "demo" => Spec::demo(),
         other => Spec::scenario(other)
             .with_context(|| format!("--scenario {other}: expected demo, s, m or l"))?,
     };
+    if let Some(seed) = args.seed {
+        spec.seed = seed;
+    }
     if args.time_scale.is_nan() || args.time_scale <= 0.0 {
         bail!("--time-scale must be positive");
     }

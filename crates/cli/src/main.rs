@@ -6,6 +6,7 @@
 mod analyze_cmd;
 mod config;
 mod demo_cmd;
+mod diff_cmd;
 mod import_cmd;
 mod output;
 mod policy_cmd;
@@ -46,6 +47,9 @@ enum Command {
     Policy(policy_cmd::PolicyCommand),
     /// Analyse a snapshot: findings as JSON Lines on stdout.
     Analyze(analyze_cmd::AnalyzeArgs),
+    /// What changed between two scans: new, resolved and changed findings, and inventory
+    /// changes, as JSON Lines on stdout.
+    Diff(diff_cmd::DiffArgs),
     /// Import `aws iam get-account-authorization-details` (and `aws lambda list-functions`) JSON
     /// files instead of scanning: same analysis, same datasets.
     Import(import_cmd::ImportArgs),
@@ -91,6 +95,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo_cmd::run(*args),
         Command::Scan(args) => scan_cmd::run(*args),
         Command::Analyze(args) => analyze_cmd::run(args),
+        Command::Diff(args) => diff_cmd::run(args),
         Command::Import(args) => import_cmd::run(args),
         Command::Scp(args) => scp_cmd::run(*args),
     };

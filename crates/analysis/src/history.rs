@@ -1,0 +1,618 @@
+//! What changed between two scans: findings that are new, resolved, of another severity or
+//! mitigation, and inventory (accounts, functions and their qualifiers, roles, SCPs and RCPs,
+//! role scores) added, removed or changed.
+//!
+//! Unknown is not resolved: a finding, or a resource, absent from the later scan counts as gone
+//! only when the later scan read where it lived. A resource in an account that was not scanned,
+//! or under a collection error of its account, its account and region, or itself, is reported in
+//! [`Changes::unknown`] instead, and its findings stay open.
+
+use crate::Analysis;
+use crate::findings::stable_id;
+use crate::findings::{Finding, Severity};
+use rolescope_model::snapshot::Snapshot;
+use rolescope_model::{Function, Role};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// One finding that changed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FindingChange {
+    /// `new`, `resolved`, `severity_changed` or `mitigation_changed`.
+    pub change: &'static str,
+    /// The stable finding id.
+    pub finding_id: String,
+    /// The check.
+    pub check_id: &'static str,
+    /// The resource.
+    pub resource_arn: String,
+    /// Its account.
+    pub account_id: String,
+    /// Severity now (for `resolved`: when last seen).
+    pub severity: Severity,
+    /// Severity before (`None` for `new`).
+    pub previous_severity: Option<Severity>,
+    /// The gate that mitigates it now.
+    pub mitigated_by: Option<String>,
+    /// The gate that mitigated it before.
+    pub previous_mitigated_by: Option<String>,
+    /// The finding's title (now, or when last seen).
+    pub title: String,
+}
+
+/// One inventory item that changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InventoryChange {
+    /// `account`, `function`, `qualifier`, `role`, `control_policy` or `role_score`.
+    pub kind: &'static str,
+    /// `added`, `removed` or `changed`.
+    pub change: &'static str,
+    /// The account id, ARN, qualified ARN or policy id.
+    pub arn: String,
+    /// A short summary before (`None` when added).
+    pub before: Option<String>,
+    /// A short summary after (`None` when removed).
+    pub after: Option<String>,
+}
+
+/// Everything that changed from one scan to the next.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Changes {
+    /// Findings, sorted by change, severity and id.
+    pub findings: Vec<FindingChange>,
+    /// Inventory, sorted by kind, change and ARN.
+    pub inventory: Vec<InventoryChange>,
+    /// Resources whose absence the later scan cannot vouch for (not read there): their
+    /// findings are neither resolved nor carried as seen.
+    pub unknown: Vec<String>,
+}
+
+/// Where the later scan could not read: accounts not scanned or with an account-wide error,
+/// (account, region) lanes with an error, and resources an error names.
+struct Coverage<'a> {
+    accounts: BTreeSet<&'a str>,
+    lanes: BTreeSet<(&'a str, &'a str)>,
+    resources: BTreeSet<&'a str>,
+}
+
+impl<'a> Coverage<'a> {
+    fn of(s: &'a Snapshot) -> Self {
+        let mut c = Coverage {
+            accounts: s
+                .accounts
+                .iter()
+                .filter(|a| !a.scanned)
+                .map(|a| a.account_id.as_str())
+                .collect(),
+            lanes: BTreeSet::new(),
+            resources: BTreeSet::new(),
+        };
+        for e in &s.collection_errors {
+            if let Some(arn) = e.resource_arn.as_deref() {
+                c.resources.insert(arn);
+                continue;
+            }
+            match (e.account_id.as_ref(), e.region.as_deref()) {
+                (Some(a), Some(r)) => {
+                    c.lanes.insert((a.as_str(), r));
+                }
+                (Some(a), None) => {
+                    c.accounts.insert(a.as_str());
+                }
+                // An organization-wide error: nothing can be vouched for.
+                (None, _) => {
+                    c.accounts
+                        .extend(s.accounts.iter().map(|a| a.account_id.as_str()));
+                }
+            }
+        }
+        c
+    }
+
+    /// Whether the later scan read where this resource lives.
+    fn read(&self, account: &str, region: Option<&str>, arn: &str) -> bool {
+        !self.accounts.contains(account)
+            && region.is_none_or(|r| !self.lanes.contains(&(account, r)))
+            && !self
+                .resources
+                .contains(rolescope_model::unqualified_function_arn(arn))
+            && !self.resources.contains(arn)
+    }
+}
+
+/// The changes from `(before, its analysis)` to `(after, its analysis)`.
+pub fn changes(before: (&Snapshot, &Analysis), after: (&Snapshot, &Analysis)) -> Changes {
+    let coverage = Coverage::of(after.0);
+    let mut out = Changes::default();
+    let index = |a: &'_ Analysis| -> BTreeMap<String, Finding> {
+        a.findings
+            .iter()
+            .map(|f| (f.finding_id.clone(), f.clone()))
+            .collect()
+    };
+    let (old, new) = (index(before.1), index(after.1));
+    let row = |change, f: &Finding, prev: Option<&Finding>| FindingChange {
+        change,
+        finding_id: f.finding_id.clone(),
+        check_id: f.check_id,
+        resource_arn: f.resource_arn.clone(),
+        account_id: f.account_id.to_string(),
+        severity: f.severity,
+        previous_severity: prev.map(|p| p.severity),
+        mitigated_by: f.mitigated_by.clone(),
+        previous_mitigated_by: prev.and_then(|p| p.mitigated_by.clone()),
+        title: f.title.clone(),
+    };
+    let mut unknown = BTreeSet::new();
+    for (id, f) in &new {
+        match old.get(id) {
+            None => out.findings.push(row("new", f, None)),
+            Some(p) if p.severity != f.severity => {
+                out.findings.push(row("severity_changed", f, Some(p)))
+            }
+            Some(p) if p.mitigated_by != f.mitigated_by => {
+                out.findings.push(row("mitigation_changed", f, Some(p)))
+            }
+            Some(_) => {}
+        }
+    }
+    for (id, p) in &old {
+        if new.contains_key(id) {
+            continue;
+        }
+        if coverage.read(p.account_id.as_str(), p.region.as_deref(), &p.resource_arn) {
+            let mut r = row("resolved", p, None);
+            r.previous_severity = Some(p.severity);
+            r.previous_mitigated_by = p.mitigated_by.clone();
+            r.mitigated_by = None;
+            out.findings.push(r);
+        } else {
+            unknown.insert(p.resource_arn.clone());
+        }
+    }
+    out.findings.sort_by(|a, b| {
+        (a.change, a.severity, &a.finding_id).cmp(&(b.change, b.severity, &b.finding_id))
+    });
+    inventory(before, after, &coverage, &mut out.inventory, &mut unknown);
+    out.inventory
+        .sort_by(|a, b| (a.kind, a.change, &a.arn).cmp(&(b.kind, b.change, &b.arn)));
+    out.unknown = unknown.into_iter().collect();
+    out
+}
+
+/// Keyed summaries of one kind of inventory item in both scans, compared.
+fn compare<'a>(
+    kind: &'static str,
+    before: BTreeMap<String, (String, Option<&'a str>, Option<&'a str>)>,
+    after: BTreeMap<String, (String, Option<&'a str>, Option<&'a str>)>,
+    coverage: &Coverage<'_>,
+    out: &mut Vec<InventoryChange>,
+    unknown: &mut BTreeSet<String>,
+) {
+    for (arn, (summary, _, _)) in &after {
+        match before.get(arn) {
+            None => out.push(InventoryChange {
+                kind,
+                change: "added",
+                arn: arn.clone(),
+                before: None,
+                after: Some(summary.clone()),
+            }),
+            Some((was, _, _)) if was != summary => out.push(InventoryChange {
+                kind,
+                change: "changed",
+                arn: arn.clone(),
+                before: Some(was.clone()),
+                after: Some(summary.clone()),
+            }),
+            Some(_) => {}
+        }
+    }
+    for (arn, (was, account, region)) in before {
+        if after.contains_key(&arn) {
+            continue;
+        }
+        let read = account.is_none_or(|a| coverage.read(a, region, &arn));
+        if read {
+            out.push(InventoryChange {
+                kind,
+                change: "removed",
+                arn,
+                before: Some(was),
+                after: None,
+            });
+        } else {
+            unknown.insert(arn);
+        }
+    }
+}
+
+type Items<'a> = BTreeMap<String, (String, Option<&'a str>, Option<&'a str>)>;
+
+fn role_summary(r: &Role) -> String {
+    let inline: Vec<&str> = r
+        .inline_policies
+        .iter()
+        .map(|p| p.document.as_str())
+        .collect();
+    let content = stable_id(&[
+        &r.trust_policy,
+        &inline.join("\u{1}"),
+        &r.attached_policy_arns.join("\u{1}"),
+        r.boundary_arn.as_deref().unwrap_or(""),
+    ]);
+    format!(
+        "{} inline, {} attached, boundary {}, content {}",
+        r.inline_policies.len(),
+        r.attached_policy_arns.len(),
+        r.boundary_arn.as_deref().unwrap_or("none"),
+        &content[..12]
+    )
+}
+
+fn function_summary(f: &Function) -> String {
+    let policy = f
+        .resource_policy
+        .as_deref()
+        .map(|p| stable_id(&[p])[..12].to_string())
+        .unwrap_or_else(|| "none".into());
+    let urls: Vec<&str> = f.urls.iter().map(|u| u.auth_type.as_str()).collect();
+    format!(
+        "role {}, policy {policy}, urls [{}]",
+        f.role_arn,
+        urls.join(",")
+    )
+}
+
+fn inventory(
+    before: (&Snapshot, &Analysis),
+    after: (&Snapshot, &Analysis),
+    coverage: &Coverage<'_>,
+    out: &mut Vec<InventoryChange>,
+    unknown: &mut BTreeSet<String>,
+) {
+    fn accounts(s: &Snapshot) -> Items<'_> {
+        s.accounts
+            .iter()
+            .map(|a| {
+                (
+                    a.account_id.to_string(),
+                    (
+                        format!("{} {:?} in {}", a.name, a.status, a.ou_path),
+                        None,
+                        None,
+                    ),
+                )
+            })
+            .collect()
+    }
+    compare(
+        "account",
+        accounts(before.0),
+        accounts(after.0),
+        coverage,
+        out,
+        unknown,
+    );
+    fn functions(s: &Snapshot) -> Items<'_> {
+        s.functions
+            .iter()
+            .map(|f| {
+                (
+                    f.arn.clone(),
+                    (
+                        function_summary(f),
+                        Some(f.account_id.as_str()),
+                        Some(f.region.as_str()),
+                    ),
+                )
+            })
+            .collect()
+    }
+    compare(
+        "function",
+        functions(before.0),
+        functions(after.0),
+        coverage,
+        out,
+        unknown,
+    );
+    fn qualifiers(s: &Snapshot) -> Items<'_> {
+        s.functions
+            .iter()
+            .flat_map(|f| {
+                f.qualifiers.iter().map(move |q| {
+                    (
+                        format!("{}:{}", f.arn, q.name),
+                        (
+                            format!("runs as {}", f.roles_of(Some(&q.name)).join(", ")),
+                            Some(f.account_id.as_str()),
+                            Some(f.region.as_str()),
+                        ),
+                    )
+                })
+            })
+            .collect()
+    }
+    compare(
+        "qualifier",
+        qualifiers(before.0),
+        qualifiers(after.0),
+        coverage,
+        out,
+        unknown,
+    );
+    fn roles(s: &Snapshot) -> Items<'_> {
+        s.roles
+            .iter()
+            .map(|r| {
+                (
+                    r.arn.clone(),
+                    (role_summary(r), Some(r.account_id.as_str()), None),
+                )
+            })
+            .collect()
+    }
+    compare(
+        "role",
+        roles(before.0),
+        roles(after.0),
+        coverage,
+        out,
+        unknown,
+    );
+    fn policies(s: &Snapshot) -> Items<'_> {
+        s.control_policies
+            .iter()
+            .map(|p| {
+                let mut targets = p.targets.clone();
+                targets.sort();
+                (
+                    p.id.clone(),
+                    (
+                        format!(
+                            "{} ({:?}) on {}, document {}",
+                            p.name,
+                            p.policy_type,
+                            targets.join(","),
+                            &stable_id(&[&p.document])[..12]
+                        ),
+                        None,
+                        None,
+                    ),
+                )
+            })
+            .collect()
+    }
+    compare(
+        "control_policy",
+        policies(before.0),
+        policies(after.0),
+        coverage,
+        out,
+        unknown,
+    );
+    // Score deltas of the roles present in both.
+    let scores = |a: &Analysis| -> BTreeMap<String, i32> {
+        a.roles
+            .iter()
+            .map(|r| (r.role_arn.clone(), r.score.score))
+            .collect()
+    };
+    let (was, now) = (scores(before.1), scores(after.1));
+    for (arn, score) in &now {
+        if let Some(prev) = was.get(arn).filter(|p| *p != score) {
+            out.push(InventoryChange {
+                kind: "role_score",
+                change: "changed",
+                arn: arn.clone(),
+                before: Some(prev.to_string()),
+                after: Some(score.to_string()),
+            });
+        }
+    }
+}
+
+/// A one-line human summary: "3 new critical findings, 5 resolved, 2 roles changed".
+pub fn summary(c: &Changes) -> String {
+    let mut new_by = BTreeMap::<Severity, usize>::new();
+    let mut counts = BTreeMap::<&str, usize>::new();
+    for f in &c.findings {
+        if f.change == "new" && f.mitigated_by.is_none() {
+            *new_by.entry(f.severity).or_default() += 1;
+        }
+        *counts.entry(f.change).or_default() += 1;
+    }
+    let mut parts: Vec<String> = new_by
+        .iter()
+        .map(|(s, n)| format!("{n} new {} findings", s.as_str()))
+        .collect();
+    for (change, label) in [
+        ("resolved", "resolved"),
+        ("severity_changed", "of another severity"),
+        ("mitigation_changed", "with another mitigation"),
+    ] {
+        if let Some(n) = counts.get(change) {
+            parts.push(format!("{n} {label}"));
+        }
+    }
+    let mut inv = BTreeMap::<(&str, &str), usize>::new();
+    for i in &c.inventory {
+        *inv.entry((i.kind, i.change)).or_default() += 1;
+    }
+    for ((kind, change), n) in inv {
+        parts.push(format!("{n} {} {change}", plural(kind, n)));
+    }
+    if !c.unknown.is_empty() {
+        parts.push(format!(
+            "{} resources not read this time (their findings stay open)",
+            c.unknown.len()
+        ));
+    }
+    if parts.is_empty() {
+        "no changes".into()
+    } else {
+        parts.join(", ")
+    }
+}
+
+fn plural(kind: &str, n: usize) -> String {
+    let word = match kind {
+        "control_policy" => "SCP/RCP",
+        "role_score" => "role score",
+        other => other,
+    };
+    if n == 1 {
+        word.to_string()
+    } else {
+        format!("{word}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Settings, analyze};
+    use rolescope_model::{
+        Account, AccountId, AccountStatus, CollectionError, InlinePolicy, OrgUnit, ScanInfo,
+        Timestamp,
+    };
+    use rolescope_policy::catalog;
+
+    const A: &str = "111122223333";
+    const B: &str = "444455556666";
+    const TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+
+    fn role(account: &str, name: &str, doc: &str) -> Role {
+        Role {
+            account_id: AccountId::new(account).unwrap(),
+            name: name.into(),
+            arn: format!("arn:aws:iam::{account}:role/{name}"),
+            path: "/".into(),
+            trust_policy: TRUST.into(),
+            inline_policies: vec![InlinePolicy {
+                name: "p".into(),
+                document: doc.into(),
+            }],
+            attached_policy_arns: vec![],
+            boundary_arn: None,
+            tags: vec![],
+            last_used_at: Some(Timestamp::from_millis(1_800_000_000_000)),
+            last_used_region: None,
+            created_at: None,
+        }
+    }
+
+    fn org(roles: Vec<Role>) -> Snapshot {
+        let mut s = Snapshot::default();
+        s.org_units.push(OrgUnit {
+            id: "r-root".into(),
+            name: "Root".into(),
+            parent_id: None,
+            path: "Root".into(),
+        });
+        for id in [A, B] {
+            s.accounts.push(Account {
+                account_id: AccountId::new(id).unwrap(),
+                name: id.into(),
+                status: AccountStatus::Active,
+                parent_id: "r-root".into(),
+                ou_path: "Root".into(),
+                scanned: true,
+            });
+        }
+        s.roles = roles;
+        s.scan = Some(ScanInfo {
+            scan_id: "t".into(),
+            started_at: Timestamp::from_millis(1_800_000_000_000),
+            finished_at: Timestamp::from_millis(1_800_000_000_000),
+            org_id: None,
+            regions: vec![],
+            tool_version: "test".into(),
+        });
+        s
+    }
+
+    fn diff(before: &Snapshot, after: &Snapshot) -> Changes {
+        let settings = Settings::default();
+        let (a, b) = (
+            analyze(catalog(), before, &settings),
+            analyze(catalog(), after, &settings),
+        );
+        changes((before, &a), (after, &b))
+    }
+
+    const ADMIN: &str =
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+    const NARROW: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"dynamodb:GetItem","Resource":"arn:aws:dynamodb:eu-west-1:111122223333:table/t"}]}"#;
+
+    #[test]
+    fn identical_scans_have_no_changes() {
+        let s = org(vec![role(A, "app", ADMIN), role(B, "other", ADMIN)]);
+        let c = diff(&s, &s.clone());
+        assert_eq!(c, Changes::default());
+        assert_eq!(summary(&c), "no changes");
+    }
+
+    #[test]
+    fn a_narrowed_role_resolves_its_findings_and_a_new_one_is_new() {
+        let before = org(vec![role(A, "app", ADMIN)]);
+        let after = org(vec![role(A, "app", NARROW), role(B, "fresh", ADMIN)]);
+        let c = diff(&before, &after);
+        let of = |change: &str, arn_end: &str| {
+            c.findings
+                .iter()
+                .filter(|f| f.change == change && f.resource_arn.ends_with(arn_end))
+                .count()
+        };
+        assert!(of("resolved", "/app") > 0, "{c:#?}");
+        assert!(of("new", "/fresh") > 0);
+        assert!(
+            c.findings
+                .iter()
+                .any(|f| f.check_id == "RS-ADMIN-002" && f.change == "resolved")
+        );
+        let inv: Vec<(&str, &str)> = c
+            .inventory
+            .iter()
+            .filter(|i| i.kind == "role")
+            .map(|i| (i.change, i.arn.rsplit('/').next().unwrap()))
+            .collect();
+        assert_eq!(inv, [("added", "fresh"), ("changed", "app")]);
+        assert!(
+            c.inventory
+                .iter()
+                .any(|i| i.kind == "role_score" && i.arn.ends_with("/app"))
+        );
+        assert!(
+            summary(&c).contains("new critical findings"),
+            "{}",
+            summary(&c)
+        );
+    }
+
+    #[test]
+    fn what_the_later_scan_could_not_read_is_not_resolved() {
+        let before = org(vec![role(A, "app", ADMIN), role(B, "other", ADMIN)]);
+        // Account B could not be assumed: its roles are missing, not deleted.
+        let mut after = org(vec![role(A, "app", ADMIN)]);
+        after.accounts[1].scanned = false;
+        after.collection_errors.push(CollectionError {
+            account_id: Some(AccountId::new(B).unwrap()),
+            region: None,
+            service: "sts".into(),
+            operation: "AssumeRole".into(),
+            error_code: "AccessDenied".into(),
+            message: "denied".into(),
+            resource_arn: None,
+        });
+        let c = diff(&before, &after);
+        assert!(c.findings.is_empty(), "{:#?}", c.findings);
+        assert!(
+            c.inventory.iter().all(|i| i.change != "removed"),
+            "{:#?}",
+            c.inventory
+        );
+        assert_eq!(c.unknown, [format!("arn:aws:iam::{B}:role/other")]);
+    }
+}
