@@ -293,7 +293,9 @@ CREATE EXTERNAL TABLE IF NOT EXISTS ${DATABASE}.findings (
   `resource_arn` string,
   `title` string,
   `detail` string,
-  `mitigated_by` string
+  `mitigated_by` string,
+  `first_seen` timestamp,
+  `last_seen` timestamp
 )
 PARTITIONED BY (`dt` string)
 STORED AS PARQUET
@@ -306,6 +308,60 @@ TBLPROPERTIES (
   'projection.dt.interval' = '1',
   'projection.dt.interval.unit' = 'DAYS',
   'storage.location.template' = '${LOCATION}/findings/dt=${dt}/',
+  'parquet.compression' = 'ZSTD'
+);
+
+-- One row per finding that is new, resolved or changed since the baseline scan (docs/history.md). Findings whose resource this scan could not read are neither resolved nor listed.
+CREATE EXTERNAL TABLE IF NOT EXISTS ${DATABASE}.finding_changes (
+  `scan_id` string,
+  `previous_scan_id` string,
+  `finding_id` string,
+  `check_id` string,
+  `resource_arn` string,
+  `account_id` string,
+  `change` string,
+  `severity` string,
+  `previous_severity` string,
+  `mitigated_by` string,
+  `previous_mitigated_by` string,
+  `first_seen` timestamp,
+  `changed_at` timestamp
+)
+PARTITIONED BY (`dt` string)
+STORED AS PARQUET
+LOCATION '${LOCATION}/finding_changes/'
+TBLPROPERTIES (
+  'projection.enabled' = 'true',
+  'projection.dt.type' = 'date',
+  'projection.dt.format' = 'yyyy-MM-dd',
+  'projection.dt.range' = '2024-01-01,NOW',
+  'projection.dt.interval' = '1',
+  'projection.dt.interval.unit' = 'DAYS',
+  'storage.location.template' = '${LOCATION}/finding_changes/dt=${dt}/',
+  'parquet.compression' = 'ZSTD'
+);
+
+-- One row per account, function, qualifier, role, SCP/RCP or role score added, removed or changed since the baseline scan.
+CREATE EXTERNAL TABLE IF NOT EXISTS ${DATABASE}.inventory_changes (
+  `scan_id` string,
+  `previous_scan_id` string,
+  `kind` string,
+  `change` string,
+  `arn` string,
+  `before` string,
+  `after` string
+)
+PARTITIONED BY (`dt` string)
+STORED AS PARQUET
+LOCATION '${LOCATION}/inventory_changes/'
+TBLPROPERTIES (
+  'projection.enabled' = 'true',
+  'projection.dt.type' = 'date',
+  'projection.dt.format' = 'yyyy-MM-dd',
+  'projection.dt.range' = '2024-01-01,NOW',
+  'projection.dt.interval' = '1',
+  'projection.dt.interval.unit' = 'DAYS',
+  'storage.location.template' = '${LOCATION}/inventory_changes/dt=${dt}/',
   'parquet.compression' = 'ZSTD'
 );
 

@@ -43,3 +43,33 @@ FROM ${DATABASE}.functions f
 JOIN ${DATABASE}.v_latest_scan_per_day l ON l.scan_id = f.scan_id AND l.dt = f.dt
 LEFT JOIN ${DATABASE}.roles r ON r.role_arn = f.role_arn AND r.scan_id = f.scan_id
 WHERE f.public_access;
+
+-- Scan history (docs/history.md): the rows a scan wrote about its baseline.
+CREATE OR REPLACE VIEW ${DATABASE}.v_open_findings_per_day AS
+SELECT f.dt, f.severity, f.account_id, a.ou_path, count(*) AS findings
+FROM ${DATABASE}.findings f
+JOIN ${DATABASE}.v_latest_scan_per_day l ON l.scan_id = f.scan_id AND l.dt = f.dt
+LEFT JOIN ${DATABASE}.accounts a ON a.account_id = f.account_id AND a.scan_id = f.scan_id
+WHERE f.mitigated_by IS NULL
+GROUP BY f.dt, f.severity, f.account_id, a.ou_path;
+
+CREATE OR REPLACE VIEW ${DATABASE}.v_finding_changes_per_scan AS
+SELECT c.dt, c.scan_id, c.previous_scan_id, c.change, c.severity, count(*) AS findings
+FROM ${DATABASE}.finding_changes c
+JOIN ${DATABASE}.scan_runs s ON s.scan_id = c.scan_id AND s.dt = c.dt
+GROUP BY c.dt, c.scan_id, c.previous_scan_id, c.change, c.severity;
+
+CREATE OR REPLACE VIEW ${DATABASE}.v_time_to_resolve AS
+SELECT c.dt, c.scan_id, c.finding_id, c.check_id, c.severity, c.account_id, c.resource_arn,
+       c.first_seen, c.changed_at AS resolved_at,
+       date_diff('day', c.first_seen, c.changed_at) AS days_open
+FROM ${DATABASE}.finding_changes c
+JOIN ${DATABASE}.scan_runs s ON s.scan_id = c.scan_id AND s.dt = c.dt
+WHERE c.change = 'resolved' AND c.first_seen IS NOT NULL;
+
+CREATE OR REPLACE VIEW ${DATABASE}.v_oldest_open_critical AS
+SELECT f.dt, f.finding_id, f.check_id, f.account_id, f.resource_arn, f.title, f.first_seen,
+       date_diff('day', f.first_seen, l.started_at) AS days_open
+FROM ${DATABASE}.findings f
+JOIN ${DATABASE}.v_latest_scan_per_day l ON l.scan_id = f.scan_id AND l.dt = f.dt
+WHERE f.severity = 'critical' AND f.mitigated_by IS NULL;

@@ -657,3 +657,84 @@ fn diff_tells_changes_from_identical_runs_and_unread_accounts_from_resolved_find
     assert!(stderr.contains("not read this time"), "{stderr}");
     assert_eq!(code, Some(0));
 }
+
+#[test]
+fn scans_into_one_destination_record_what_changed_and_carry_first_seen() {
+    let out = out_dir("history");
+    let run = |extra: &[&str]| {
+        let r = demo(&out, extra);
+        ok(&r);
+        String::from_utf8_lossy(&r.stderr).into_owned()
+    };
+    let first = run(&["--scan-id", "h-1"]);
+    assert!(first.contains("history    no comparison"), "{first}");
+    let second = run(&["--scan-id", "h-2", "--seed", "8"]);
+    assert!(second.contains("since      scan h-1:"), "{second}");
+    let third = run(&[
+        "--scan-id",
+        "h-3",
+        "--seed",
+        "8",
+        "--deny-assume",
+        "member:2",
+    ]);
+    assert!(third.contains("since      scan h-2:"), "{third}");
+    assert!(third.contains("not read this time"), "{third}");
+
+    // The tables tell the story `rolescope diff` tells.
+    let snapshot = |id: &str| {
+        files(&out.join("snapshots"))
+            .into_iter()
+            .find(|p| p.file_name().unwrap().to_string_lossy() == format!("{id}.jsonl"))
+            .unwrap()
+    };
+    let d = Command::new(rolescope_bin())
+        .args(["diff", "--from"])
+        .arg(snapshot("h-1"))
+        .arg("--to")
+        .arg(snapshot("h-2"))
+        .output()
+        .unwrap();
+    let mut by_change = BTreeMap::<String, u64>::new();
+    for line in String::from_utf8(d.stdout).unwrap().lines() {
+        let v: Value = serde_json::from_str(line).unwrap();
+        if v["kind"] == "finding" {
+            *by_change
+                .entry(v["change"].as_str().unwrap().to_string())
+                .or_default() += 1;
+        }
+    }
+    let h = python_json("duckdb/history.py", &[out.as_os_str()]);
+    let from_table: BTreeMap<String, u64> = h["changes"]["h-2"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_u64().unwrap()))
+        .collect();
+    assert_eq!(from_table, by_change);
+    assert!(by_change["new"] > 0 && by_change["resolved"] > 0);
+    // The scan that could not read member 2 resolves nothing there (nor anywhere: same seed).
+    assert!(h["changes"]["h-3"].get("resolved").is_none(), "{h}");
+    // Findings seen before keep their first_seen; h-1 had no baseline.
+    assert!(h["carried_first_seen"]["h-2"].as_u64().unwrap() > 0, "{h}");
+    assert!(h["carried_first_seen"].get("h-1").is_none(), "{h}");
+
+    // The history views run in DuckDB over the same files.
+    let views = python_json(
+        "duckdb/views.py",
+        &[out.as_os_str(), out.join("athena/views.sql").as_os_str()],
+    );
+    assert!(
+        views["v_finding_changes_per_scan"].as_u64().unwrap() > 0,
+        "{views}"
+    );
+    assert!(views["v_time_to_resolve"].as_u64().unwrap() > 0, "{views}");
+    assert!(
+        views["v_open_findings_per_day"].as_u64().unwrap() > 0,
+        "{views}"
+    );
+    assert!(
+        views["v_oldest_open_critical"].as_u64().unwrap() > 0,
+        "{views}"
+    );
+}

@@ -24,6 +24,10 @@ pub struct ScpOptions {
     /// Name of the permission boundary new Lambda execution roles must carry.
     #[arg(long, default_value_t = ScpSettings::default().boundary_name)]
     boundary_name: String,
+    /// Do not compare with the latest committed scan in the output (no finding_changes or
+    /// inventory_changes rows; first_seen starts again).
+    #[arg(long)]
+    pub no_baseline: bool,
 }
 
 /// The pipeline settings from the flags every command shares; `None` keeps the library's
@@ -51,6 +55,7 @@ pub fn settings(
             window_days: unused_days,
             boundary_name: scp.boundary_name.clone(),
         },
+        no_baseline: scp.no_baseline,
     };
     Ok(settings.validated()?)
 }

@@ -37,6 +37,10 @@ pub fn print_outcome(outcome: &Outcome, dest: &Destination) {
             eprintln!("    {score:>3}  {name}  ({account}; mostly {reason})");
         }
     }
+    match &outcome.history {
+        Ok((previous, changes)) => eprintln!("  since      scan {previous}: {changes}"),
+        Err(why) => eprintln!("  history    no comparison ({why})"),
+    }
     if let Some(path) = &outcome.snapshot {
         eprintln!("  snapshot   {path}");
     }

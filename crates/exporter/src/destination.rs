@@ -73,6 +73,14 @@ pub enum DestinationError {
         /// answer carries them, else the innermost error of the chain.
         message: String,
     },
+    /// An object read back (a committed scan's file) is not what it should be.
+    #[error("reading {location}: {message}")]
+    Corrupt {
+        /// The object.
+        location: String,
+        /// What is wrong with it.
+        message: String,
+    },
 }
 
 /// A local folder or an S3 prefix.
@@ -340,6 +348,68 @@ impl Destination {
                 }
             }
         }
+    }
+
+    /// The keys under `prefix` (relative to the destination, e.g. `scan_runs/`), sorted; an
+    /// absent prefix lists nothing.
+    pub fn list(&self, prefix: &str) -> Result<Vec<String>, DestinationError> {
+        let mut keys = match self {
+            Destination::Local(dir) => {
+                let mut keys = Vec::new();
+                let mut stack = vec![dir.join(prefix)];
+                while let Some(at) = stack.pop() {
+                    let entries = match std::fs::read_dir(&at) {
+                        Ok(entries) => entries,
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                        Err(error) => return Err(DestinationError::Io { path: at, error }),
+                    };
+                    for entry in entries {
+                        let entry = entry.map_err(|error| DestinationError::Io {
+                            path: at.clone(),
+                            error,
+                        })?;
+                        let path = entry.path();
+                        if path.is_dir() {
+                            stack.push(path);
+                        } else if let Ok(rel) = path.strip_prefix(dir) {
+                            keys.push(rel.to_string_lossy().replace('\\', "/"));
+                        }
+                    }
+                }
+                keys
+            }
+            Destination::S3(s3) => {
+                // One level at a time (ListObjectsV2 with a delimiter): no stream machinery.
+                let mut keys = Vec::new();
+                let mut stack = vec![s3.object(prefix.trim_end_matches('/'))];
+                let root = s3.object("");
+                while let Some(at) = stack.pop() {
+                    let listed = s3
+                        .runtime
+                        .block_on(s3.store.list_with_delimiter(Some(&at)))
+                        .map_err(|e| DestinationError::S3 {
+                            url: format!("s3://{}/{at}", s3.bucket),
+                            message: s3_message(&e),
+                        })?;
+                    stack.extend(listed.common_prefixes);
+                    for o in listed.objects {
+                        let full = o.location.to_string();
+                        let rel = if s3.prefix.is_empty() {
+                            full
+                        } else {
+                            full.strip_prefix(&format!("{root}/"))
+                                .or_else(|| full.strip_prefix(&format!("{}/", s3.prefix)))
+                                .unwrap_or(&full)
+                                .to_string()
+                        };
+                        keys.push(rel);
+                    }
+                }
+                keys
+            }
+        };
+        keys.sort();
+        Ok(keys)
     }
 
     /// Preflight: create and remove a small object, so that an output that cannot be written

@@ -7,6 +7,7 @@
 
 pub mod ddl;
 pub mod destination;
+pub mod history;
 mod rows;
 pub mod scp;
 pub mod table;
@@ -81,10 +82,11 @@ fn write_rows<R: Row>(
 pub fn export(
     ev: &Evaluated<'_>,
     analysis: &Analysis,
+    history: Option<&history::History>,
     out: &Destination,
 ) -> Result<Vec<String>, ExportError> {
     let info = ev.snapshot.scan.as_ref().ok_or(ExportError::NoScan)?;
-    let scan = rows::Scan::new(ev, analysis, info);
+    let scan = rows::Scan::new(ev, analysis, info, history);
     let (id, date) = (&scan.id, info.started_at.date());
     let mut files = vec![
         write_rows(out, &date, id, scan.accounts())?,
@@ -108,6 +110,8 @@ pub fn export(
     files.push(groups_out.finish()?);
     files.push(access_out.finish()?);
     files.push(write_rows(out, &date, id, scan.findings())?);
+    files.push(write_rows(out, &date, id, scan.finding_changes())?);
+    files.push(write_rows(out, &date, id, scan.inventory_changes())?);
     files.push(write_rows(out, &date, id, scan.collection_errors())?);
     Ok(files)
 }
@@ -131,6 +135,6 @@ pub fn commit(
     out: &Destination,
 ) -> Result<String, ExportError> {
     let info = ev.snapshot.scan.as_ref().ok_or(ExportError::NoScan)?;
-    let scan = rows::Scan::new(ev, analysis, info);
+    let scan = rows::Scan::new(ev, analysis, info, None);
     write_rows(out, &info.started_at.date(), &scan.id, scan.scan_runs())
 }

@@ -23,6 +23,8 @@ pub(crate) struct Scan<'a> {
     public_qualified: BTreeSet<&'a str>,
     roles_by_arn: HashMap<&'a str, &'a RoleAnalysis>,
     managed: HashMap<&'a str, &'a ManagedPolicy>,
+    /// The comparison with the baseline scan, when there is one.
+    history: Option<&'a crate::history::History>,
 }
 
 /// Score and level by id (function ARN, account id, OU id).
@@ -44,8 +46,14 @@ pub(crate) fn wire_name(value: impl serde::Serialize) -> String {
 
 impl<'a> Scan<'a> {
     /// The lookups for one export.
-    pub fn new(ev: &'a Evaluated<'a>, analysis: &'a Analysis, info: &'a ScanInfo) -> Self {
+    pub fn new(
+        ev: &'a Evaluated<'a>,
+        analysis: &'a Analysis,
+        info: &'a ScanInfo,
+        history: Option<&'a crate::history::History>,
+    ) -> Self {
         Scan {
+            history,
             ev,
             snapshot: ev.snapshot,
             analysis,
@@ -404,6 +412,50 @@ impl<'a> Scan<'a> {
             title: f.title.clone(),
             detail: f.detail.to_string(),
             mitigated_by: f.mitigated_by.clone(),
+            first_seen: self
+                .history
+                .and_then(|h| h.first_seen.get(&f.finding_id).copied())
+                .unwrap_or(self.info.started_at.millis),
+            last_seen: self.info.started_at.millis,
+        })
+    }
+
+    /// `finding_changes` (empty without a baseline).
+    pub fn finding_changes(&self) -> impl Iterator<Item = FindingChangeRow> + '_ {
+        self.history.into_iter().flat_map(move |h| {
+            h.changes.findings.iter().map(move |c| FindingChangeRow {
+                scan_id: self.id.clone(),
+                previous_scan_id: h.previous.scan_id.clone(),
+                finding_id: c.finding_id.clone(),
+                check_id: c.check_id.to_string(),
+                resource_arn: c.resource_arn.clone(),
+                account_id: c.account_id.clone(),
+                change: c.change.to_string(),
+                severity: c.severity.as_str().to_string(),
+                previous_severity: c.previous_severity.map(|s| s.as_str().to_string()),
+                mitigated_by: c.mitigated_by.clone(),
+                previous_mitigated_by: c.previous_mitigated_by.clone(),
+                first_seen: match c.change {
+                    "new" => Some(self.info.started_at.millis),
+                    _ => h.first_seen.get(&c.finding_id).copied(),
+                },
+                changed_at: self.info.started_at.millis,
+            })
+        })
+    }
+
+    /// `inventory_changes` (empty without a baseline).
+    pub fn inventory_changes(&self) -> impl Iterator<Item = InventoryChangeRow> + '_ {
+        self.history.into_iter().flat_map(move |h| {
+            h.changes.inventory.iter().map(move |c| InventoryChangeRow {
+                scan_id: self.id.clone(),
+                previous_scan_id: h.previous.scan_id.clone(),
+                kind: c.kind.to_string(),
+                change: c.change.to_string(),
+                arn: c.arn.clone(),
+                before: c.before.clone(),
+                after: c.after.clone(),
+            })
         })
     }
 

@@ -192,6 +192,36 @@ table! {
         title: String => String, false, "One-line description";
         detail: String => String, false, "Evidence (JSON)";
         mitigated_by: Option<String> => String, true, "permission_boundary, scp or explicit_deny when a gate blocks the risk";
+        first_seen: i64 => TimestampMs, false, "Start of the first scan that had this finding, carried from the baseline scan (UTC)";
+        last_seen: i64 => TimestampMs, false, "Start of this scan (UTC)";
+}
+
+table! {
+    /// `finding_changes`: what changed in the findings since the baseline scan.
+    FindingChangeRow, "finding_changes", "One row per finding that is new, resolved or changed since the baseline scan (docs/history.md). Findings whose resource this scan could not read are neither resolved nor listed.",
+        previous_scan_id: String => String, false, "The baseline scan";
+        finding_id: String => String, false, "Stable finding id";
+        check_id: String => String, false, "Check";
+        resource_arn: String => String, false, "Resource";
+        account_id: String => String, false, "Account of the resource";
+        change: String => String, false, "new, resolved, severity_changed or mitigation_changed";
+        severity: String => String, false, "Severity now (for resolved: when last seen)";
+        previous_severity: Option<String> => String, true, "Severity in the baseline; null for new";
+        mitigated_by: Option<String> => String, true, "Gate that mitigates it now";
+        previous_mitigated_by: Option<String> => String, true, "Gate that mitigated it in the baseline";
+        first_seen: Option<i64> => TimestampMs, true, "When the finding was first seen (for resolved: time to resolve is changed_at - first_seen)";
+        changed_at: i64 => TimestampMs, false, "Start of this scan (UTC)";
+}
+
+table! {
+    /// `inventory_changes`: accounts, functions, qualifiers, roles, SCPs and scores that changed.
+    InventoryChangeRow, "inventory_changes", "One row per account, function, qualifier, role, SCP/RCP or role score added, removed or changed since the baseline scan.",
+        previous_scan_id: String => String, false, "The baseline scan";
+        kind: String => String, false, "account, function, qualifier, role, control_policy or role_score";
+        change: String => String, false, "added, removed or changed";
+        arn: String => String, false, "Account id, ARN, qualified ARN or policy id";
+        before: Option<String> => String, true, "Summary in the baseline (a role: policy counts and content hash; role_score: the score)";
+        after: Option<String> => String, true, "Summary now";
 }
 
 table! {
@@ -269,6 +299,8 @@ pub const TABLES: &[TableDef] = &[
     RolePermissionRow::TABLE,
     RoleServiceAccessRow::TABLE,
     FindingRow::TABLE,
+    FindingChangeRow::TABLE,
+    InventoryChangeRow::TABLE,
     CollectionErrorRow::TABLE,
     ScpRecommendationRow::TABLE,
 ];

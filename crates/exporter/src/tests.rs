@@ -25,7 +25,7 @@ fn export_all(
     out: &Destination,
 ) -> Result<Vec<String>, crate::ExportError> {
     let ev = rolescope_analysis::Evaluated::new(cat(), s, 90);
-    let mut files = export(&ev, a, out)?;
+    let mut files = export(&ev, a, None, out)?;
     files.push(crate::commit(&ev, a, out)?);
     Ok(files)
 }

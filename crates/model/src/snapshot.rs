@@ -259,14 +259,22 @@ impl Snapshot {
     /// Read a snapshot; fails on a malformed line, an invalid identifier, a duplicated record
     /// (naming both lines) or a missing closing `scan` record.
     pub fn read(path: &Path) -> Result<Snapshot, SnapshotError> {
+        let file = std::fs::File::open(path).map_err(|source| SnapshotError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Snapshot::read_from(std::io::BufReader::new(file), path)
+    }
+
+    /// [`Snapshot::read`] over any reader (an object fetched from S3); `path` names it in errors.
+    pub fn read_from(reader: impl BufRead, path: &Path) -> Result<Snapshot, SnapshotError> {
         let io = |source| SnapshotError::Io {
             path: path.to_path_buf(),
             source,
         };
-        let file = std::fs::File::open(path).map_err(io)?;
         let mut snapshot = Snapshot::default();
         let mut seen = Seen::default();
-        for (i, line) in std::io::BufReader::new(file).lines().enumerate() {
+        for (i, line) in reader.lines().enumerate() {
             let line = line.map_err(io)?;
             if line.trim().is_empty() {
                 continue;

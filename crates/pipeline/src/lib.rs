@@ -15,6 +15,7 @@
 
 use rolescope_analysis::scp::{ScpPlan, ScpSettings};
 use rolescope_analysis::{Analysis, Evaluated, Severity};
+use rolescope_exporter::history::History;
 use rolescope_exporter::{Destination, ExportError};
 use rolescope_model::snapshot::Snapshot;
 use std::time::Instant;
@@ -27,6 +28,9 @@ pub struct Settings {
     pub analysis: rolescope_analysis::Settings,
     /// SCP recommendations.
     pub scp: ScpSettings,
+    /// Do not compare with the latest committed scan of the destination (no `finding_changes`,
+    /// `first_seen` restarts).
+    pub no_baseline: bool,
 }
 
 /// A setting out of range.
@@ -155,6 +159,9 @@ pub struct Outcome {
     pub stages: Vec<Stage>,
     /// Counts for the summary.
     pub summary: Summary,
+    /// The comparison with the baseline scan: its id and the one-line summary of the changes;
+    /// or why there is none.
+    pub history: Result<(String, String), String>,
 }
 
 /// Counts for the closing summary of a command.
@@ -240,6 +247,44 @@ pub enum SnapshotWrite {
 /// like the datasets.
 pub fn snapshot_key(scan_id: &str, date: &str) -> String {
     format!("snapshots/dt={date}/{scan_id}.jsonl")
+}
+
+/// Compare the scan with the latest committed scan of the same organization in `dest`: read its
+/// snapshot, analyse it as this scan is analysed, and take the `first_seen` of its findings.
+/// `Err` says why there is no comparison (the first scan, or a baseline that cannot be read).
+fn compare_with_baseline(
+    dest: &Destination,
+    (snapshot, analysis): (&Snapshot, &Analysis),
+    info: &rolescope_model::ScanInfo,
+    settings: &Settings,
+) -> Result<History, String> {
+    let previous = rolescope_exporter::history::baseline(
+        dest,
+        &info.scan_id,
+        info.started_at.millis,
+        info.org_id.as_deref(),
+    )
+    .map_err(|e| format!("{e}"))?
+    .ok_or_else(|| "no earlier committed scan of this organization here".to_string())?;
+    let key = snapshot_key(&previous.scan_id, &previous.date);
+    let location = dest.location(&key);
+    let bytes = dest
+        .read_small(&key)
+        .map_err(|e| format!("{e}"))?
+        .ok_or_else(|| format!("baseline scan {}: {location} is missing", previous.scan_id))?;
+    let before = Snapshot::read_from(std::io::Cursor::new(bytes), std::path::Path::new(&location))
+        .map_err(|e| format!("{e}"))?;
+    let cat = rolescope_policy::catalog();
+    let before_analysis = rolescope_analysis::analyze(cat, &before, &settings.analysis);
+    let changes =
+        rolescope_analysis::history::changes((&before, &before_analysis), (snapshot, analysis));
+    let first_seen =
+        rolescope_exporter::history::first_seen(dest, &previous).map_err(|e| format!("{e}"))?;
+    Ok(History {
+        previous,
+        changes,
+        first_seen,
+    })
 }
 
 /// Store a snapshot atomically; returns where it went.
@@ -438,8 +483,26 @@ pub fn run_locked(
         },
     )?;
     let stage_err = |stage| move |source| PipelineError::Stage { stage, source };
+    // A baseline that cannot be read costs the comparison, never the scan.
+    let history: Result<History, String> = if settings.no_baseline {
+        Err("--no-baseline".into())
+    } else {
+        stages.run::<_, PipelineError>(
+            "history",
+            |h: &Result<History, String>| h.as_ref().map_or(0, |h| h.changes.findings.len()),
+            || {
+                Ok(compare_with_baseline(
+                    dest,
+                    (snapshot, &analysis),
+                    info,
+                    settings,
+                ))
+            },
+        )?
+    };
     let datasets = stages.run("datasets", Vec::len, || {
-        rolescope_exporter::export(&ev, &analysis, dest).map_err(stage_err("datasets"))
+        rolescope_exporter::export(&ev, &analysis, history.as_ref().ok(), dest)
+            .map_err(stage_err("datasets"))
     })?;
     let plan = stages.run(
         "scp",
@@ -483,6 +546,12 @@ pub fn run_locked(
         .filter(|r| !r.unread.is_empty())
         .count();
     Ok(Outcome {
+        history: history.map(|h| {
+            (
+                h.previous.scan_id.clone(),
+                rolescope_analysis::history::summary(&h.changes),
+            )
+        }),
         analysis,
         plan,
         snapshot: stored,

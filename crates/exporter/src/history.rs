@@ -1,0 +1,132 @@
+//! Scan history in a destination: the committed scans it holds, the baseline a new scan is
+//! compared with, and the `finding_changes` / `inventory_changes` rows of that comparison.
+
+use crate::ExportError;
+use crate::destination::{Destination, DestinationError};
+use arrow_array::{Array, RecordBatch, StringArray, TimestampMillisecondArray};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use rolescope_analysis::history::Changes;
+use std::collections::HashMap;
+
+/// A committed scan of a destination (its `scan_runs` row).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommittedScan {
+    /// The scan id.
+    pub scan_id: String,
+    /// Its partition date (`YYYY-MM-DD`).
+    pub date: String,
+    /// When it started (UTC ms).
+    pub started_at: i64,
+    /// Its organization.
+    pub org_id: Option<String>,
+}
+
+/// What a scan is compared with, and what came of it.
+#[derive(Debug, Clone)]
+pub struct History {
+    /// The baseline scan.
+    pub previous: CommittedScan,
+    /// Its changes to this scan.
+    pub changes: Changes,
+    /// `first_seen` of the baseline's findings, by finding id.
+    pub first_seen: HashMap<String, i64>,
+}
+
+fn read_batches(dest: &Destination, key: &str) -> Result<Option<Vec<RecordBatch>>, ExportError> {
+    let Some(bytes) = dest.read_small(key)? else {
+        return Ok(None);
+    };
+    let bad = |e: String| {
+        ExportError::Destination(DestinationError::Corrupt {
+            location: dest.location(key),
+            message: e,
+        })
+    };
+    let reader = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes))
+        .and_then(|b| b.build())
+        .map_err(|e| bad(e.to_string()))?;
+    let batches = reader
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| bad(e.to_string()))?;
+    Ok(Some(batches))
+}
+
+fn strings<'b>(b: &'b RecordBatch, column: &str) -> Option<&'b StringArray> {
+    b.column_by_name(column)?.as_any().downcast_ref()
+}
+
+fn times<'b>(b: &'b RecordBatch, column: &str) -> Option<&'b TimestampMillisecondArray> {
+    b.column_by_name(column)?.as_any().downcast_ref()
+}
+
+/// The committed scans of a destination, oldest first (by start time, then id). A `scan_runs`
+/// file that cannot be read is an error naming it: history must not silently skip a scan.
+pub fn committed_scans(dest: &Destination) -> Result<Vec<CommittedScan>, ExportError> {
+    let mut scans = Vec::new();
+    for key in dest.list("scan_runs/")? {
+        let file = key.rsplit('/').next().unwrap_or_default();
+        let (Some(scan_id), Some(date)) = (
+            file.strip_suffix(".parquet")
+                .filter(|n| !n.starts_with('.')),
+            key.split('/').find_map(|p| p.strip_prefix("dt=")),
+        ) else {
+            continue;
+        };
+        if rolescope_model::valid::scan_id(scan_id).is_err() {
+            continue;
+        }
+        for b in read_batches(dest, &key)?.unwrap_or_default() {
+            let (Some(started), org) = (times(&b, "started_at"), strings(&b, "org_id")) else {
+                continue;
+            };
+            for i in 0..b.num_rows() {
+                scans.push(CommittedScan {
+                    scan_id: scan_id.to_string(),
+                    date: date.to_string(),
+                    started_at: started.value(i),
+                    org_id: org
+                        .filter(|o| !o.is_null(i))
+                        .map(|o| o.value(i).to_string()),
+                });
+            }
+        }
+    }
+    scans.sort_by(|a, b| (a.started_at, &a.scan_id).cmp(&(b.started_at, &b.scan_id)));
+    Ok(scans)
+}
+
+/// The baseline of a scan: the latest committed scan of the same organization that started
+/// before it, other than itself.
+pub fn baseline(
+    dest: &Destination,
+    scan_id: &str,
+    started_at: i64,
+    org_id: Option<&str>,
+) -> Result<Option<CommittedScan>, ExportError> {
+    Ok(committed_scans(dest)?.into_iter().rfind(|s| {
+        s.scan_id != scan_id && s.started_at <= started_at && s.org_id.as_deref() == org_id
+    }))
+}
+
+/// `first_seen` of a committed scan's findings by id (its own start for a scan written before
+/// the column existed).
+pub fn first_seen(
+    dest: &Destination,
+    scan: &CommittedScan,
+) -> Result<HashMap<String, i64>, ExportError> {
+    let key = crate::writer::table_key("findings", &scan.date, &scan.scan_id);
+    let mut out = HashMap::new();
+    for b in read_batches(dest, &key)?.unwrap_or_default() {
+        let Some(ids) = strings(&b, "finding_id") else {
+            continue;
+        };
+        let seen = times(&b, "first_seen");
+        for i in 0..b.num_rows() {
+            let t = seen
+                .filter(|s| !s.is_null(i))
+                .map_or(scan.started_at, |s| s.value(i));
+            out.insert(ids.value(i).to_string(), t);
+        }
+    }
+    Ok(out)
+}
