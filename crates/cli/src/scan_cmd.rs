@@ -241,7 +241,9 @@ fn late_failure(
         return e.into();
     };
     let finish = |at: &str| format!("finish with `rolescope analyze --snapshot {at} --out {dest}`");
-    if !matches!(e, rolescope_pipeline::PipelineError::Snapshot { .. }) {
+    // Only once the snapshot is in the destination is the collection safe there; a failure
+    // before it (the withdrawal of a previous commit record, the snapshot itself) spools it.
+    if e.after_snapshot() {
         let key = rolescope_pipeline::snapshot_key(&scan.scan_id, &scan.started_at.date());
         let at = dest.location(&key);
         return anyhow::Error::from(e).context(format!(

@@ -122,6 +122,10 @@ pub enum PipelineError {
         #[source]
         source: rolescope_exporter::destination::DestinationError,
     },
+    /// The previous commit record of a re-run scan id could not be withdrawn (nothing of this
+    /// run is written yet).
+    #[error("withdrawing the previous commit record of the scan")]
+    Withdraw(#[source] ExportError),
     /// A stage's output could not be written.
     #[error("writing the {stage}")]
     Stage {
@@ -131,6 +135,22 @@ pub enum PipelineError {
         #[source]
         source: ExportError,
     },
+}
+
+impl PipelineError {
+    /// Whether the snapshot was in the destination when this error happened: the stages after
+    /// it failed, or its check did after it was stored. Otherwise the caller must keep the
+    /// collection itself.
+    pub fn after_snapshot(&self) -> bool {
+        matches!(
+            self,
+            PipelineError::Stage { .. }
+                | PipelineError::Input {
+                    stored: Some(_),
+                    ..
+                }
+        )
+    }
 }
 
 /// One stage's measurement: the same figures its tracing span records.
@@ -452,10 +472,7 @@ pub fn run_locked(
     };
     // A re-run with the same id: the old commit record goes first, so a reader never takes a
     // half-replaced scan for a complete one.
-    rolescope_exporter::uncommit(info, dest).map_err(|source| PipelineError::Stage {
-        stage: "withdrawal of the previous commit record",
-        source,
-    })?;
+    rolescope_exporter::uncommit(info, dest).map_err(PipelineError::Withdraw)?;
     let stored = match write {
         SnapshotWrite::Store => {
             Some(stages.run("snapshot", |_| 1, || put_snapshot(dest, snapshot))?)
