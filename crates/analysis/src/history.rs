@@ -28,6 +28,10 @@ pub struct FindingChange {
     pub resource_arn: String,
     /// Its account.
     pub account_id: String,
+    /// Its region, for regional resources.
+    pub region: Option<String>,
+    /// The check's category (`admin_access`, …).
+    pub category: &'static str,
     /// Severity now (for `resolved`: when last seen).
     pub severity: Severity,
     /// Severity before (`None` for `new`).
@@ -137,6 +141,8 @@ pub fn changes(before: (&Snapshot, &Analysis), after: (&Snapshot, &Analysis)) ->
         check_id: f.check_id,
         resource_arn: f.resource_arn.clone(),
         account_id: f.account_id.to_string(),
+        region: f.region.clone(),
+        category: f.category.as_str(),
         severity: f.severity,
         previous_severity: prev.map(|p| p.severity),
         mitigated_by: f.mitigated_by.clone(),

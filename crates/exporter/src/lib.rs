@@ -14,6 +14,7 @@ pub mod table;
 pub mod tables;
 #[cfg(test)]
 mod tests;
+pub mod triage;
 pub mod writer;
 
 pub use destination::{Destination, S3Credentials, S3Options};

@@ -156,7 +156,8 @@ impl PipelineError {
 /// One stage's measurement: the same figures its tracing span records.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Stage {
-    /// `snapshot`, `evaluate`, `analysis`, `datasets`, `scp`, `sql` or `commit`.
+    /// `snapshot`, `evaluate`, `analysis`, `history`, `datasets`, `triage`, `scp`, `sql` or
+    /// `commit`.
     pub name: &'static str,
     /// Wall time.
     pub seconds: f64,
@@ -520,6 +521,10 @@ pub fn run_locked(
     let datasets = stages.run("datasets", Vec::len, || {
         rolescope_exporter::export(&ev, &analysis, history.as_ref().ok(), dest)
             .map_err(stage_err("datasets"))
+    })?;
+    stages.run("triage", Vec::len, || {
+        rolescope_exporter::triage::export_triage(snapshot, &analysis, history.as_ref().ok(), dest)
+            .map_err(stage_err("OCSF and Security Hub findings"))
     })?;
     let plan = stages.run(
         "scp",

@@ -1,0 +1,290 @@
+//! Findings where people already triage them: OCSF Detection Findings (JSON Lines under `ocsf/`)
+//! and AWS Security Hub findings in ASFF (JSON arrays of at most 100 under `asff/`, the batch
+//! size BatchImportFindings takes).
+//!
+//! Both carry the stable finding id, `first_seen`/`last_seen` from the scan history, and the
+//! lifecycle: a finding new in this scan is `New`, one seen before `In Progress`, one the history
+//! resolved is sent once more as resolved (OCSF `Resolved`; ASFF `Workflow.Status: RESOLVED`,
+//! `RecordState: ARCHIVED`), so a Security Hub that imports every scan follows rolescope's own
+//! lifecycle.
+
+use crate::history::History;
+use crate::{ExportError, destination::Destination};
+use rolescope_analysis::findings::{Finding, Severity};
+use rolescope_analysis::{Analysis, CHECKS};
+use rolescope_model::{ScanInfo, Timestamp, snapshot::Snapshot};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+
+/// The OCSF version the output follows (validated in the e2e test against that version's
+/// models from PyPI).
+pub const OCSF_VERSION: &str = "1.5.0";
+
+/// Findings per ASFF file: BatchImportFindings accepts at most 100 per call.
+pub const ASFF_BATCH: usize = 100;
+
+/// Where a finding stands in its lifecycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Status {
+    New,
+    InProgress,
+    Resolved,
+}
+
+/// One finding to send, with its lifecycle and history.
+struct Entry<'a> {
+    id: &'a str,
+    check_id: &'a str,
+    category: &'a str,
+    severity: Severity,
+    account_id: &'a str,
+    region: Option<&'a str>,
+    resource_arn: &'a str,
+    title: &'a str,
+    mitigated_by: Option<&'a str>,
+    detail: Option<&'a str>,
+    status: Status,
+    first_seen: i64,
+    last_seen: i64,
+}
+
+/// The entries of a scan: its findings, then the findings the history resolved (as the
+/// baseline last saw them).
+fn entries<'a>(
+    analysis: &'a Analysis,
+    history: Option<&'a History>,
+    info: &ScanInfo,
+) -> Vec<Entry<'a>> {
+    let now = info.started_at.millis;
+    let first = |id: &str| history.and_then(|h| h.first_seen.get(id).copied());
+    let mut out: Vec<Entry<'a>> = analysis
+        .findings
+        .iter()
+        .map(|f: &'a Finding| {
+            let seen = first(&f.finding_id);
+            Entry {
+                id: &f.finding_id,
+                check_id: f.check_id,
+                category: f.category.as_str(),
+                severity: f.severity,
+                account_id: f.account_id.as_str(),
+                region: f.region.as_deref(),
+                resource_arn: &f.resource_arn,
+                title: &f.title,
+                mitigated_by: f.mitigated_by.as_deref(),
+                detail: Some(f.detail.as_str()),
+                status: if seen.is_some() {
+                    Status::InProgress
+                } else {
+                    Status::New
+                },
+                first_seen: seen.unwrap_or(now),
+                last_seen: now,
+            }
+        })
+        .collect();
+    if let Some(h) = history {
+        out.extend(
+            h.changes
+                .findings
+                .iter()
+                .filter(|c| c.change == "resolved")
+                .map(|c| Entry {
+                    id: &c.finding_id,
+                    check_id: c.check_id,
+                    category: c.category,
+                    severity: c.severity,
+                    account_id: &c.account_id,
+                    region: c.region.as_deref(),
+                    resource_arn: &c.resource_arn,
+                    title: &c.title,
+                    mitigated_by: c.previous_mitigated_by.as_deref(),
+                    detail: None,
+                    status: Status::Resolved,
+                    first_seen: first(&c.finding_id).unwrap_or(h.previous.started_at),
+                    last_seen: h.previous.started_at,
+                }),
+        );
+    }
+    out
+}
+
+fn check_of(id: &str) -> Option<&'static rolescope_analysis::findings::Check> {
+    CHECKS.iter().find(|c| c.id == id)
+}
+
+/// (OCSF resource type, ASFF resource type) of a finding's resource.
+fn resource_type(arn: &str) -> (&'static str, &'static str) {
+    if arn.contains(":iam::") && arn.contains(":role/") {
+        ("AWS::IAM::Role", "AwsIamRole")
+    } else if arn.contains(":lambda:") && arn.contains(":function:") {
+        ("AWS::Lambda::Function", "AwsLambdaFunction")
+    } else if arn.contains(":policy/") {
+        ("AWS::IAM::Policy", "AwsIamPolicy")
+    } else {
+        ("Other", "Other")
+    }
+}
+
+fn ocsf_severity(s: Severity) -> (u8, &'static str) {
+    match s {
+        Severity::Info => (1, "Informational"),
+        Severity::Low => (2, "Low"),
+        Severity::Medium => (3, "Medium"),
+        Severity::High => (4, "High"),
+        Severity::Critical => (5, "Critical"),
+    }
+}
+
+fn ocsf(e: &Entry<'_>, snapshot: &Snapshot, ou: &HashMap<&str, (&str, &str)>, now: i64) -> Value {
+    let check = check_of(e.check_id);
+    let (severity_id, severity) = ocsf_severity(e.severity);
+    let (activity_id, activity, status_id, status) = match e.status {
+        Status::New => (1, "Create", 1, "New"),
+        Status::InProgress => (2, "Update", 2, "In Progress"),
+        Status::Resolved => (3, "Close", 4, "Resolved"),
+    };
+    let org = snapshot.scan.as_ref().and_then(|s| s.org_id.clone());
+    json!({
+        "metadata": {
+            "version": OCSF_VERSION,
+            "product": {"name": "rolescope", "vendor_name": "rolescope",
+                        "version": env!("CARGO_PKG_VERSION")},
+            "event_code": e.check_id,
+            "uid": format!("{}-{now}", e.id),
+        },
+        "category_uid": 2, "category_name": "Findings",
+        "class_uid": 2004, "class_name": "Detection Finding",
+        "activity_id": activity_id, "activity_name": activity,
+        "type_uid": 200400 + activity_id, "type_name": format!("Detection Finding: {activity}"),
+        "severity_id": severity_id, "severity": severity,
+        "status_id": status_id, "status": status,
+        "time": now,
+        "finding_info": {
+            "uid": e.id, "title": e.title,
+            "desc": check.map_or("", |c| c.title),
+            "types": [e.category],
+            "product_uid": e.check_id,
+            "first_seen_time": e.first_seen, "last_seen_time": e.last_seen,
+        },
+        "resources": [{
+            "uid": e.resource_arn, "type": resource_type(e.resource_arn).0,
+            "region": e.region, "cloud_partition": "aws",
+        }],
+        "cloud": {
+            "provider": "AWS",
+            "region": e.region,
+            "account": {"uid": e.account_id, "type": "AWS Account", "type_id": 10,
+                        "name": ou.get(e.account_id).map_or(e.account_id, |(name, _)| *name)},
+            "org": {"uid": org, "ou_name": ou.get(e.account_id).map(|(_, path)| *path)},
+        },
+        "remediation": {
+            "desc": check.map_or("", |c| c.remediation),
+            "references": check.map_or(&[][..], |c| c.references),
+        },
+        "unmapped": {"mitigated_by": e.mitigated_by,
+                     "detail": e.detail.and_then(|d| serde_json::from_str::<Value>(d).ok())},
+    })
+}
+
+fn asff(e: &Entry<'_>, product_arn: &str, region: &str, now: i64) -> Value {
+    let check = check_of(e.check_id);
+    let iso = |ms: i64| Timestamp::from_millis(ms).to_rfc3339();
+    let label = match e.severity {
+        Severity::Info => "INFORMATIONAL",
+        Severity::Low => "LOW",
+        Severity::Medium => "MEDIUM",
+        Severity::High => "HIGH",
+        Severity::Critical => "CRITICAL",
+    };
+    let (workflow, record) = match e.status {
+        Status::Resolved => ("RESOLVED", "ARCHIVED"),
+        Status::New | Status::InProgress => ("NEW", "ACTIVE"),
+    };
+    let mut recommendation = json!({"Text": truncate(check.map_or("", |c| c.remediation), 512)});
+    if let Some(url) = check.and_then(|c| c.references.first()) {
+        recommendation["Url"] = json!(url);
+    }
+    json!({
+        "SchemaVersion": "2018-10-08",
+        "Id": e.id,
+        "ProductArn": product_arn,
+        "GeneratorId": e.check_id,
+        "AwsAccountId": e.account_id,
+        "Types": ["Software and Configuration Checks/AWS Security Best Practices"],
+        "CreatedAt": iso(e.first_seen),
+        "UpdatedAt": iso(now),
+        "FirstObservedAt": iso(e.first_seen),
+        "LastObservedAt": iso(e.last_seen),
+        "Severity": {"Label": label},
+        "Title": truncate(e.title, 256),
+        "Description": truncate(check.map_or(e.title, |c| c.title), 1024),
+        "Remediation": {"Recommendation": recommendation},
+        "Resources": [{
+            "Type": resource_type(e.resource_arn).1,
+            "Id": e.resource_arn,
+            "Partition": "aws",
+            "Region": e.region.unwrap_or(region),
+        }],
+        "Workflow": {"Status": workflow},
+        "RecordState": record,
+        "ProductFields": {"rolescope/CheckId": e.check_id, "rolescope/Category": e.category},
+    })
+}
+
+/// Text cut to `max` characters (ASFF's limits), at a character boundary.
+fn truncate(text: &str, max: usize) -> String {
+    text.chars().take(max).collect()
+}
+
+/// Write the OCSF and ASFF files of a scan: its findings, and those the history resolved.
+/// Returns where they went.
+pub fn export_triage(
+    snapshot: &Snapshot,
+    analysis: &Analysis,
+    history: Option<&History>,
+    dest: &Destination,
+) -> Result<Vec<String>, ExportError> {
+    let info = snapshot.scan.as_ref().ok_or(ExportError::NoScan)?;
+    let now = info.started_at.millis;
+    let date = info.started_at.date();
+    let entries = entries(analysis, history, info);
+    let ou: HashMap<&str, (&str, &str)> = snapshot
+        .accounts
+        .iter()
+        .map(|a| (a.account_id.as_str(), (a.name.as_str(), a.ou_path.as_str())))
+        .collect();
+    let mut keys = Vec::new();
+    let mut lines = String::new();
+    for e in &entries {
+        lines.push_str(&ocsf(e, snapshot, &ou, now).to_string());
+        lines.push('\n');
+    }
+    let key = format!("ocsf/dt={date}/{}.jsonl", info.scan_id);
+    keys.push(dest.put(&key, lines.into_bytes())?);
+    // A custom integration's product ARN: the scanning (management) account's own product.
+    let region = info.regions.first().map_or("us-east-1", String::as_str);
+    let account = snapshot
+        .accounts
+        .first()
+        .map_or("000000000000", |a| a.account_id.as_str());
+    let product_arn = format!("arn:aws:securityhub:{region}:{account}:product/{account}/default");
+    let folder = format!("asff/dt={date}/{}/", info.scan_id);
+    let mut written = std::collections::BTreeSet::new();
+    for (i, batch) in entries.chunks(ASFF_BATCH).enumerate() {
+        let findings: Vec<Value> = batch
+            .iter()
+            .map(|e| asff(e, &product_arn, region, now))
+            .collect();
+        let key = format!("{folder}batch-{i:05}.json");
+        keys.push(dest.put(&key, serde_json::to_vec(&findings).unwrap_or_default())?);
+        written.insert(key);
+    }
+    // A re-run of the scan id with fewer findings: its earlier extra batches go.
+    for stale in dest.list(&folder)? {
+        if !written.contains(&stale) {
+            dest.delete(&stale)?;
+        }
+    }
+    Ok(keys)
+}
