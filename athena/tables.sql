@@ -295,7 +295,8 @@ CREATE EXTERNAL TABLE IF NOT EXISTS ${DATABASE}.findings (
   `detail` string,
   `mitigated_by` string,
   `first_seen` timestamp,
-  `last_seen` timestamp
+  `last_seen` timestamp,
+  `observed` boolean
 )
 PARTITIONED BY (`dt` string)
 STORED AS PARQUET

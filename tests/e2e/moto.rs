@@ -177,12 +177,15 @@ pub fn files(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// Whether a file of an output folder is a snapshot (`snapshots/dt=…/<id>.jsonl`; the OCSF
+/// files are JSON Lines too).
+pub fn is_snapshot(p: &Path) -> bool {
+    p.extension().is_some_and(|e| e == "jsonl") && p.to_string_lossy().contains("/snapshots/")
+}
+
 /// The one snapshot a scan wrote into `out`.
 pub fn snapshot_in(out: &Path) -> Snapshot {
-    let snaps: Vec<_> = files(out)
-        .into_iter()
-        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
-        .collect();
+    let snaps: Vec<_> = files(out).into_iter().filter(|p| is_snapshot(p)).collect();
     assert_eq!(
         snaps.len(),
         1,
@@ -642,10 +645,7 @@ fn analysis_of_the_seeded_organization_finds_the_planted_risks() {
         "critical findings exist: {}",
         String::from_utf8_lossy(&run.stderr)
     );
-    let snapshot = files(&out)
-        .into_iter()
-        .find(|p| p.extension().is_some_and(|e| e == "jsonl"))
-        .unwrap();
+    let snapshot = files(&out).into_iter().find(|p| is_snapshot(p)).unwrap();
     let analyze = Command::new(rolescope_bin())
         .arg("analyze")
         .arg("--snapshot")
@@ -1024,7 +1024,7 @@ fn datasets_written_to_moto_s3_are_the_same_files_as_local_ones() {
     // The same snapshot exported locally and to S3 gives byte-identical objects.
     let snapshot_file = files(&from_scan)
         .into_iter()
-        .find(|p| p.extension().is_some_and(|e| e == "jsonl"))
+        .find(|p| is_snapshot(p))
         .unwrap();
     let local = out_dir("s3-local");
     let to_s3 = "s3://rolescope-e2e/again";
@@ -1108,10 +1108,7 @@ fn scp_recommendations_of_the_seeded_organization_are_accepted_by_organizations(
     );
     // `scan` wrote recommendations too; `scp` regenerates them offline into another folder.
     assert!(out.join("scp/README.md").exists());
-    let snapshot_file = files(&out)
-        .into_iter()
-        .find(|p| p.extension().is_some_and(|e| e == "jsonl"))
-        .unwrap();
+    let snapshot_file = files(&out).into_iter().find(|p| is_snapshot(p)).unwrap();
     let again = out_dir("scp-again");
     let run = rolescope(&[
         "scp".as_ref(),

@@ -713,6 +713,8 @@ fn scans_into_one_destination_record_what_changed_and_carry_first_seen() {
     ]);
     assert!(third.contains("since      scan h-2:"), "{third}");
     assert!(third.contains("not read this time"), "{third}");
+    let fourth = run(&["--scan-id", "h-4", "--seed", "8"]);
+    assert!(fourth.contains("since      scan h-3:"), "{fourth}");
 
     // The tables tell the story `rolescope diff` tells.
     let snapshot = |id: &str| {
@@ -751,6 +753,19 @@ fn scans_into_one_destination_record_what_changed_and_carry_first_seen() {
     // Findings seen before keep their first_seen; h-1 had no baseline.
     assert!(h["carried_first_seen"]["h-2"].as_u64().unwrap() > 0, "{h}");
     assert!(h["carried_first_seen"].get("h-1").is_none(), "{h}");
+    // h-3 could not read member 2: its findings there are carried, not observed, and h-4, which
+    // reads it again, does not start their first_seen anew: it still predates h-3.
+    let unobserved = h["unobserved"]["h-3"].as_u64().unwrap();
+    assert!(unobserved > 0, "{h}");
+    assert!(h["unobserved"].get("h-4").is_none(), "{h}");
+    assert!(
+        h["older_than_previous_scan"]["h-4"].as_u64().unwrap() >= unobserved,
+        "{h}"
+    );
+    assert!(
+        h["changes"].get("h-4").is_none(),
+        "h-4 reads again what h-3 carried: nothing changed {h}"
+    );
 
     // The history views run in DuckDB over the same files.
     let views = python_json(

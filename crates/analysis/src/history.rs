@@ -67,8 +67,11 @@ pub struct Changes {
     /// Inventory, sorted by kind, change and ARN.
     pub inventory: Vec<InventoryChange>,
     /// Resources whose absence the later scan cannot vouch for (not read there): their
-    /// findings are neither resolved nor carried as seen.
+    /// findings are neither resolved nor seen again.
     pub unknown: Vec<String>,
+    /// The earlier scan's findings on those resources, as it saw them: still open as far as
+    /// anyone knows, so the history carries them (and their `first_seen`) forward.
+    pub carried: Vec<Finding>,
 }
 
 /// Where the later scan could not read: accounts not scanned or with an account-wide error,
@@ -174,6 +177,7 @@ pub fn changes(before: (&Snapshot, &Analysis), after: (&Snapshot, &Analysis)) ->
             out.findings.push(r);
         } else {
             unknown.insert(p.resource_arn.clone());
+            out.carried.push(p.clone());
         }
     }
     out.findings.sort_by(|a, b| {
@@ -620,5 +624,7 @@ mod tests {
             c.inventory
         );
         assert_eq!(c.unknown, [format!("arn:aws:iam::{B}:role/other")]);
+        assert!(!c.carried.is_empty());
+        assert!(c.carried.iter().all(|f| f.account_id.as_str() == B));
     }
 }

@@ -30,6 +30,8 @@ pub struct History {
     pub changes: Changes,
     /// `first_seen` of the baseline's findings, by finding id.
     pub first_seen: HashMap<String, i64>,
+    /// `last_seen` of the baseline's findings, by finding id.
+    pub last_seen: HashMap<String, i64>,
 }
 
 fn read_batches(dest: &Destination, key: &str) -> Result<Option<Vec<RecordBatch>>, ExportError> {
@@ -108,25 +110,27 @@ pub fn baseline(
     }))
 }
 
-/// `first_seen` of a committed scan's findings by id (its own start for a scan written before
-/// the column existed).
-pub fn first_seen(
-    dest: &Destination,
-    scan: &CommittedScan,
-) -> Result<HashMap<String, i64>, ExportError> {
+/// A time (UTC ms) per finding id.
+pub type SeenAt = HashMap<String, i64>;
+
+/// `first_seen` and `last_seen` of a committed scan's findings by id (its own start for a scan
+/// written before the columns existed).
+pub fn seen(dest: &Destination, scan: &CommittedScan) -> Result<(SeenAt, SeenAt), ExportError> {
     let key = crate::writer::table_key("findings", &scan.date, &scan.scan_id);
-    let mut out = HashMap::new();
+    let (mut first, mut last) = (HashMap::new(), HashMap::new());
     for b in read_batches(dest, &key)?.unwrap_or_default() {
         let Some(ids) = strings(&b, "finding_id") else {
             continue;
         };
-        let seen = times(&b, "first_seen");
+        let (f, l) = (times(&b, "first_seen"), times(&b, "last_seen"));
+        let at = |col: Option<&TimestampMillisecondArray>, i: usize| {
+            col.filter(|c| !c.is_null(i))
+                .map_or(scan.started_at, |c| c.value(i))
+        };
         for i in 0..b.num_rows() {
-            let t = seen
-                .filter(|s| !s.is_null(i))
-                .map_or(scan.started_at, |s| s.value(i));
-            out.insert(ids.value(i).to_string(), t);
+            first.insert(ids.value(i).to_string(), at(f, i));
+            last.insert(ids.value(i).to_string(), at(l, i));
         }
     }
-    Ok(out)
+    Ok((first, last))
 }

@@ -400,7 +400,21 @@ impl<'a> Scan<'a> {
 
     /// `findings`.
     pub fn findings(&self) -> impl Iterator<Item = FindingRow> + '_ {
-        self.analysis.findings.iter().map(|f| FindingRow {
+        let carried = self
+            .history
+            .map(|h| h.changes.carried.as_slice())
+            .unwrap_or_default();
+        let observed = self.analysis.findings.iter().map(|f| (f, true));
+        observed
+            .chain(carried.iter().map(|f| (f, false)))
+            .map(move |(f, observed)| self.finding_row(f, observed))
+    }
+
+    fn finding_row(&self, f: &rolescope_analysis::findings::Finding, observed: bool) -> FindingRow {
+        let started = self.info.started_at.millis;
+        let carried =
+            |m: Option<&HashMap<String, i64>>| m.and_then(|m| m.get(&f.finding_id).copied());
+        FindingRow {
             scan_id: self.id.clone(),
             finding_id: f.finding_id.clone(),
             check_id: f.check_id.to_string(),
@@ -412,12 +426,14 @@ impl<'a> Scan<'a> {
             title: f.title.clone(),
             detail: f.detail.to_string(),
             mitigated_by: f.mitigated_by.clone(),
-            first_seen: self
-                .history
-                .and_then(|h| h.first_seen.get(&f.finding_id).copied())
-                .unwrap_or(self.info.started_at.millis),
-            last_seen: self.info.started_at.millis,
-        })
+            first_seen: carried(self.history.map(|h| &h.first_seen)).unwrap_or(started),
+            last_seen: if observed {
+                started
+            } else {
+                carried(self.history.map(|h| &h.last_seen)).unwrap_or(started)
+            },
+            observed,
+        }
     }
 
     /// `finding_changes` (empty without a baseline).

@@ -193,7 +193,8 @@ table! {
         detail: String => String, false, "Evidence (JSON)";
         mitigated_by: Option<String> => String, true, "permission_boundary, scp or explicit_deny when a gate blocks the risk";
         first_seen: i64 => TimestampMs, false, "Start of the first scan that had this finding, carried from the baseline scan (UTC)";
-        last_seen: i64 => TimestampMs, false, "Start of this scan (UTC)";
+        last_seen: i64 => TimestampMs, false, "Start of the last scan that saw it (UTC): this scan's, or an earlier one's for a carried finding";
+        observed: bool => Bool, false, "False for a finding carried from the baseline because this scan could not read its resource (unknown is not resolved); such a finding keeps its first_seen";
 }
 
 table! {

@@ -299,12 +299,19 @@ fn compare_with_baseline(
     let before_analysis = rolescope_analysis::analyze(cat, &before, &settings.analysis);
     let changes =
         rolescope_analysis::history::changes((&before, &before_analysis), (snapshot, analysis));
-    let first_seen =
-        rolescope_exporter::history::first_seen(dest, &previous).map_err(|e| format!("{e}"))?;
+    let (first_seen, last_seen) =
+        rolescope_exporter::history::seen(dest, &previous).map_err(|e| format!("{e}"))?;
+    // The baseline's table also holds the findings it carried (its resource was not read
+    // then): seen again now, they are not new.
+    let mut changes = changes;
+    changes
+        .findings
+        .retain(|c| c.change != "new" || !first_seen.contains_key(&c.finding_id));
     Ok(History {
         previous,
         changes,
         first_seen,
+        last_seen,
     })
 }
 
