@@ -955,18 +955,21 @@ fn s3_helper(moto: &Moto, args: &[&str]) -> String {
 
 /// Run `rolescope` with the test environment (dummy credentials, no user AWS config).
 pub fn rolescope(args: &[&std::ffi::OsStr]) -> Output {
-    Command::new(rolescope_bin())
-        .args(args)
-        .env_clear()
+    rolescope_command().args(args).output().unwrap()
+}
+
+/// The binary with moto's test credentials and nothing else of the environment.
+fn rolescope_command() -> Command {
+    let mut c = Command::new(rolescope_bin());
+    c.env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env("AWS_REGION", "us-east-1")
         .env("AWS_CONFIG_FILE", empty_aws_file())
         .env("AWS_SHARED_CREDENTIALS_FILE", empty_aws_file())
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .output()
-        .unwrap()
+        .env("AWS_EC2_METADATA_DISABLED", "true");
+    c
 }
 
 #[test]
@@ -1470,7 +1473,7 @@ fn a_killed_s3_endpoint_after_collection_keeps_the_collection_in_the_spool() {
     let spool = out_dir("killed-s3-spool");
     // The scan runs in the background; S3 dies once the scan has taken its lock (after the
     // preflight probe), while the collection (several seconds against moto) is still going.
-    let mut child = Command::new(rolescope_bin())
+    let mut child = rolescope_command()
         .args([
             "scan",
             "--out",
@@ -1488,14 +1491,6 @@ fn a_killed_s3_endpoint_after_collection_keeps_the_collection_in_the_spool() {
         ])
         .arg("--spool")
         .arg(&spool)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_CONFIG_FILE", empty_aws_file())
-        .env("AWS_SHARED_CREDENTIALS_FILE", empty_aws_file())
-        .env("AWS_EC2_METADATA_DISABLED", "true")
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()
