@@ -786,6 +786,32 @@ fn scans_into_one_destination_record_what_changed_and_carry_first_seen() {
         "{views}"
     );
 
+    // --baseline: another committed scan of the folder by id, or a snapshot file anywhere.
+    let rerun = |baseline: &std::ffi::OsStr, into: &Path| {
+        let r = Command::new(rolescope_bin())
+            .args(["analyze", "--snapshot"])
+            .arg(snapshot("h-4"))
+            .arg("--out")
+            .arg(into)
+            .arg("--baseline")
+            .arg(baseline)
+            .stdout(Stdio::null())
+            .output()
+            .unwrap();
+        ok(&r);
+        String::from_utf8_lossy(&r.stderr).into_owned()
+    };
+    let by_id = rerun("h-1".as_ref(), &out);
+    assert!(by_id.contains("since      scan h-1:"), "{by_id}");
+    let elsewhere = out_dir("history-elsewhere");
+    let by_file = rerun(snapshot("h-2").as_os_str(), &elsewhere);
+    assert!(by_file.contains("since      scan h-2:"), "{by_file}");
+    let unknown = rerun("h-9".as_ref(), &elsewhere);
+    assert!(
+        unknown.contains("no comparison (--baseline h-9: no committed scan of that id here)"),
+        "{unknown}"
+    );
+
     // OCSF: every line a valid Detection Finding of the pinned version, with the lifecycle of
     // finding_changes: new ones New, resolved ones sent once more as Resolved.
     let ocsf = |id: &str| {

@@ -47,7 +47,8 @@ pub struct FindingChange {
 /// One inventory item that changed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct InventoryChange {
-    /// `account`, `function`, `qualifier`, `role`, `control_policy` or `role_score`.
+    /// `account`, `function`, `qualifier`, `role`, `control_policy`, or a score delta:
+    /// `role_score`, `account_score`, `ou_score`.
     pub kind: &'static str,
     /// `added`, `removed` or `changed`.
     pub change: &'static str,
@@ -402,23 +403,44 @@ fn inventory(
         out,
         unknown,
     );
-    // Score deltas of the roles present in both.
-    let scores = |a: &Analysis| -> BTreeMap<String, i32> {
+    // Score deltas of the roles, accounts and OUs present in both.
+    let roles = |a: &Analysis| -> BTreeMap<String, i32> {
         a.roles
             .iter()
             .map(|r| (r.role_arn.clone(), r.score.score))
             .collect()
     };
-    let (was, now) = (scores(before.1), scores(after.1));
-    for (arn, score) in &now {
-        if let Some(prev) = was.get(arn).filter(|p| *p != score) {
-            out.push(InventoryChange {
-                kind: "role_score",
-                change: "changed",
-                arn: arn.clone(),
-                before: Some(prev.to_string()),
-                after: Some(score.to_string()),
-            });
+    let rollups = |list: &[crate::RollUp]| -> BTreeMap<String, i32> {
+        list.iter().map(|r| (r.id.clone(), r.score)).collect()
+    };
+    let deltas = [
+        ("role_score", roles(before.1), roles(after.1)),
+        (
+            "account_score",
+            rollups(&before.1.accounts),
+            rollups(&after.1.accounts),
+        ),
+        (
+            "ou_score",
+            rollups(&before.1.org_units),
+            rollups(&after.1.org_units),
+        ),
+    ];
+    for (kind, was, now) in deltas {
+        for (id, score) in &now {
+            // An account the later scan could not read has no score to compare.
+            if kind == "account_score" && coverage.accounts.contains(id.as_str()) {
+                continue;
+            }
+            if let Some(prev) = was.get(id).filter(|p| *p != score) {
+                out.push(InventoryChange {
+                    kind,
+                    change: "changed",
+                    arn: id.clone(),
+                    before: Some(prev.to_string()),
+                    after: Some(score.to_string()),
+                });
+            }
         }
     }
 }
@@ -470,6 +492,8 @@ fn plural(kind: &str, n: usize) -> String {
     let word = match kind {
         "control_policy" => "SCP/RCP",
         "role_score" => "role score",
+        "account_score" => "account score",
+        "ou_score" => "OU score",
         other => other,
     };
     if n == 1 {

@@ -26,8 +26,30 @@ pub struct ScpOptions {
     boundary_name: String,
     /// Do not compare with the latest committed scan in the output (no finding_changes or
     /// inventory_changes rows; first_seen starts again).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "baseline")]
     pub no_baseline: bool,
+    /// Compare with this scan instead of the latest: a committed scan id of the output, or a
+    /// snapshot file (…/snapshots/dt=…/<scan-id>.jsonl).
+    #[arg(long, value_name = "SCAN_ID|SNAPSHOT")]
+    pub baseline: Option<String>,
+}
+
+/// `--baseline` / `--no-baseline` as the pipeline takes them.
+fn baseline(scp: &ScpOptions) -> Result<rolescope_pipeline::Baseline> {
+    use rolescope_pipeline::Baseline;
+    Ok(match (&scp.baseline, scp.no_baseline) {
+        (_, true) => Baseline::None,
+        (None, false) => Baseline::Latest,
+        (Some(v), false) if v.ends_with(".jsonl") || v.contains('/') => {
+            Baseline::Snapshot(PathBuf::from(v))
+        }
+        (Some(v), false) => {
+            rolescope_model::valid::scan_id(v).with_context(|| {
+                format!("--baseline {v:?}: neither a scan id nor a .jsonl snapshot")
+            })?;
+            Baseline::ScanId(v.clone())
+        }
+    })
 }
 
 /// The pipeline settings from the flags every command shares; `None` keeps the library's
@@ -55,7 +77,7 @@ pub fn settings(
             window_days: unused_days,
             boundary_name: scp.boundary_name.clone(),
         },
-        no_baseline: scp.no_baseline,
+        baseline: baseline(scp)?,
     };
     Ok(settings.validated()?)
 }

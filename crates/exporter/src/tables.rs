@@ -218,7 +218,7 @@ table! {
     /// `inventory_changes`: accounts, functions, qualifiers, roles, SCPs and scores that changed.
     InventoryChangeRow, "inventory_changes", "One row per account, function, qualifier, role, SCP/RCP or role score added, removed or changed since the baseline scan.",
         previous_scan_id: String => String, false, "The baseline scan";
-        kind: String => String, false, "account, function, qualifier, role, control_policy or role_score";
+        kind: String => String, false, "account, function, qualifier, role, control_policy, or a score delta: role_score, account_score, ou_score";
         change: String => String, false, "added, removed or changed";
         arn: String => String, false, "Account id, ARN, qualified ARN or policy id";
         before: Option<String> => String, true, "Summary in the baseline (a role: policy counts and content hash; role_score: the score)";

@@ -28,9 +28,23 @@ pub struct Settings {
     pub analysis: rolescope_analysis::Settings,
     /// SCP recommendations.
     pub scp: ScpSettings,
-    /// Do not compare with the latest committed scan of the destination (no `finding_changes`,
-    /// `first_seen` restarts).
-    pub no_baseline: bool,
+    /// What the scan is compared with (docs/history.md).
+    pub baseline: Baseline,
+}
+
+/// The scan a run is compared with.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Baseline {
+    /// The latest committed scan of the same organization in the destination.
+    #[default]
+    Latest,
+    /// A committed scan of the destination, by id.
+    ScanId(String),
+    /// A snapshot file (no `first_seen` comes with it: the findings it has count as first
+    /// seen at its start).
+    Snapshot(std::path::PathBuf),
+    /// No comparison: no `finding_changes`, `first_seen` restarts.
+    None,
 }
 
 /// A setting out of range.
@@ -279,14 +293,42 @@ fn compare_with_baseline(
     info: &rolescope_model::ScanInfo,
     settings: &Settings,
 ) -> Result<History, String> {
-    let previous = rolescope_exporter::history::baseline(
-        dest,
-        &info.scan_id,
-        info.started_at.millis,
-        info.org_id.as_deref(),
-    )
-    .map_err(|e| format!("{e}"))?
-    .ok_or_else(|| "no earlier committed scan of this organization here".to_string())?;
+    let previous = match &settings.baseline {
+        Baseline::None => return Err("--no-baseline".into()),
+        Baseline::Snapshot(path) => {
+            let before = Snapshot::read(path).map_err(|e| format!("--baseline: {e}"))?;
+            let scan = before
+                .scan
+                .clone()
+                .ok_or("--baseline: the snapshot has no scan")?;
+            let previous = rolescope_exporter::history::CommittedScan {
+                scan_id: scan.scan_id,
+                date: scan.started_at.date(),
+                started_at: scan.started_at.millis,
+                org_id: scan.org_id,
+            };
+            return Ok(compare(
+                before,
+                previous,
+                (snapshot, analysis),
+                settings,
+                None,
+            ));
+        }
+        Baseline::ScanId(id) => rolescope_exporter::history::committed_scans(dest)
+            .map_err(|e| format!("{e}"))?
+            .into_iter()
+            .rfind(|s| &s.scan_id == id)
+            .ok_or_else(|| format!("--baseline {id}: no committed scan of that id here"))?,
+        Baseline::Latest => rolescope_exporter::history::baseline(
+            dest,
+            &info.scan_id,
+            info.started_at.millis,
+            info.org_id.as_deref(),
+        )
+        .map_err(|e| format!("{e}"))?
+        .ok_or_else(|| "no earlier committed scan of this organization here".to_string())?,
+    };
     let key = snapshot_key(&previous.scan_id, &previous.date);
     let location = dest.location(&key);
     let bytes = dest
@@ -295,24 +337,52 @@ fn compare_with_baseline(
         .ok_or_else(|| format!("baseline scan {}: {location} is missing", previous.scan_id))?;
     let before = Snapshot::read_from(std::io::Cursor::new(bytes), std::path::Path::new(&location))
         .map_err(|e| format!("{e}"))?;
+    let seen = rolescope_exporter::history::seen(dest, &previous).map_err(|e| format!("{e}"))?;
+    Ok(compare(
+        before,
+        previous,
+        (snapshot, analysis),
+        settings,
+        Some(seen),
+    ))
+}
+
+/// The history of a scan against a baseline snapshot, with the baseline's `first_seen` and
+/// `last_seen` when its tables are at hand.
+fn compare(
+    before: Snapshot,
+    previous: rolescope_exporter::history::CommittedScan,
+    (snapshot, analysis): (&Snapshot, &Analysis),
+    settings: &Settings,
+    seen: Option<(
+        rolescope_exporter::history::SeenAt,
+        rolescope_exporter::history::SeenAt,
+    )>,
+) -> History {
     let cat = rolescope_policy::catalog();
     let before_analysis = rolescope_analysis::analyze(cat, &before, &settings.analysis);
     let changes =
         rolescope_analysis::history::changes((&before, &before_analysis), (snapshot, analysis));
-    let (first_seen, last_seen) =
-        rolescope_exporter::history::seen(dest, &previous).map_err(|e| format!("{e}"))?;
+    let (first_seen, last_seen) = seen.unwrap_or_else(|| {
+        let at: rolescope_exporter::history::SeenAt = before_analysis
+            .findings
+            .iter()
+            .map(|f| (f.finding_id.clone(), previous.started_at))
+            .collect();
+        (at.clone(), at)
+    });
     // The baseline's table also holds the findings it carried (its resource was not read
     // then): seen again now, they are not new.
     let mut changes = changes;
     changes
         .findings
         .retain(|c| c.change != "new" || !first_seen.contains_key(&c.finding_id));
-    Ok(History {
+    History {
         previous,
         changes,
         first_seen,
         last_seen,
-    })
+    }
 }
 
 /// Store a snapshot atomically; returns where it went.
@@ -509,7 +579,7 @@ pub fn run_locked(
     )?;
     let stage_err = |stage| move |source| PipelineError::Stage { stage, source };
     // A baseline that cannot be read costs the comparison, never the scan.
-    let history: Result<History, String> = if settings.no_baseline {
+    let history: Result<History, String> = if settings.baseline == Baseline::None {
         Err("--no-baseline".into())
     } else {
         stages.run::<_, PipelineError>(
