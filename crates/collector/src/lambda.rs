@@ -220,8 +220,13 @@ fn attach_versions(
     functions: &mut [Function],
     versions: Vec<(String, Qualifier, Vec<rolescope_model::SecretLike>)>,
 ) {
+    let by_name: std::collections::HashMap<String, usize> = functions
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (f.name.clone(), i))
+        .collect();
     for (name, q, secrets) in versions {
-        if let Some(f) = functions.iter_mut().find(|f| f.name == name) {
+        if let Some(f) = by_name.get(&name).map(|&i| &mut functions[i]) {
             f.qualifiers.push(q);
             for s in secrets {
                 if !f.secret_like_env.contains(&s) {

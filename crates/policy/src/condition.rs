@@ -37,11 +37,12 @@ pub fn evaluate(cond: &Condition, ctx: &Context, variables: bool) -> bool {
     // Each request value is decided by the positive form (some policy value matches it) or the
     // negated form (every policy value is comparable and none matches). A value that cannot be
     // read as the operator's type (policy or request side) satisfies neither form.
+    let compared = |pv: &String, v: &String| compare(op.base, pv, v, ctx, variables);
     let decide = |v: &String| {
         if negated {
-            negative_match(op.base, &cond.values, v, ctx, variables)
+            cond.values.iter().all(|pv| compared(pv, v) == Some(false))
         } else {
-            positive_match(op.base, &cond.values, v, ctx, variables)
+            cond.values.iter().any(|pv| compared(pv, v) == Some(true))
         }
     };
     match op.set {
@@ -61,33 +62,6 @@ pub fn evaluate(cond: &Condition, ctx: &Context, variables: bool) -> bool {
             Some(values) => values.iter().all(decide),
         },
     }
-}
-
-/// The positive form of the operator: does the request value equal/match/... any policy value?
-fn positive_match(
-    base: Op,
-    policy_values: &[String],
-    value: &str,
-    ctx: &Context,
-    variables: bool,
-) -> bool {
-    policy_values
-        .iter()
-        .any(|pv| compare(base, pv, value, ctx, variables) == Some(true))
-}
-
-/// The negated form: every policy value can be compared with the request value and none
-/// matches it.
-fn negative_match(
-    base: Op,
-    policy_values: &[String],
-    value: &str,
-    ctx: &Context,
-    variables: bool,
-) -> bool {
-    policy_values
-        .iter()
-        .all(|pv| compare(base, pv, value, ctx, variables) == Some(false))
 }
 
 /// Whether one policy value matches one request value under the positive form of `base`;
