@@ -1,6 +1,6 @@
 //! The protocols: routing, errors in each protocol's shape, and one handler per operation.
 
-use crate::world::{SimFunction, resolve_policy_arn};
+use crate::world::resolve_policy_arn;
 use crate::{HttpRequest, HttpResponse, MANAGEMENT_ACCESS_KEY, State};
 use rolescope_model::Timestamp;
 use serde_json::{Value, json};
@@ -10,6 +10,8 @@ const XML: &str = "text/xml";
 const AWS_JSON: &str = "application/x-amz-json-1.1";
 const REST_JSON: &str = "application/json";
 const PAGE_ORGS: usize = 20;
+
+mod lambda;
 
 /// The operation a request names.
 pub fn operation(service: &str, req: &HttpRequest) -> String {
@@ -257,7 +259,7 @@ pub fn dispatch(
         "sts" => sts(state, req, account, op),
         "iam" => iam(state, req, account, op),
         "organizations" => organizations(state, req, account, op),
-        "lambda" => lambda(state, req, account, region, op),
+        "lambda" => lambda::lambda(state, req, account, region, op),
         "access-analyzer" => analyzer(state, req, account, region, op),
         "account" => regions(state, op),
         _ => HttpResponse {
@@ -706,178 +708,6 @@ fn summary(w: &crate::World, p: &crate::world::SimPolicy) -> Value {
     json!({"Id": p.id, "Name": p.name, "Description": p.name,
            "Type": "SERVICE_CONTROL_POLICY", "AwsManaged": p.id == "p-FullAWSAccess",
            "Arn": format!("arn:aws:organizations::{}:policy/{}/service_control_policy/{}", w.management, w.org_id, p.id)})
-}
-
-/// Function index from a name (or ARN) in a path.
-fn function_index(name: &str, region: &str) -> Option<usize> {
-    let name = name.rsplit(':').next().unwrap_or(name);
-    name.strip_prefix(&format!("fn-{region}-"))?.parse().ok()
-}
-
-/// A published version's ListFunctions entry: the function's configuration with the version's
-/// number, qualified ARN and frozen role.
-fn version_json(f: &SimFunction, version: &str, role: &str) -> Value {
-    let mut v = function_json(f);
-    v["Version"] = json!(version);
-    v["FunctionArn"] = json!(format!("{}:{version}", f.arn));
-    v["Role"] = json!(role);
-    v
-}
-
-fn function_json(f: &SimFunction) -> Value {
-    let env: serde_json::Map<String, Value> = f
-        .environment
-        .iter()
-        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-        .collect();
-    json!({
-        "FunctionName": f.name, "FunctionArn": f.arn, "Runtime": f.runtime, "Role": f.role_arn,
-        "Handler": "index.handler", "CodeSize": 1024, "Description": "", "Timeout": 30,
-        "MemorySize": 128, "LastModified": lambda_time(f.last_modified),
-        "CodeSha256": "c2ltdWxhdGVk", "Version": "$LATEST",
-        "Environment": {"Variables": env}, "TracingConfig": {"Mode": "PassThrough"},
-        "RevisionId": "sim-rev", "PackageType": "Zip", "Architectures": [f.architecture],
-        "EphemeralStorage": {"Size": 512},
-        "Layers": f.layers.iter().map(|l| json!({"Arn": l, "CodeSize": 100})).collect::<Vec<_>>(),
-    })
-}
-
-fn lambda(state: &State, req: &HttpRequest, account: &str, region: &str, op: &str) -> HttpResponse {
-    let w = &state.world;
-    let (Some(ai), Some(ri)) = (w.account_index(account), w.region_index(region)) else {
-        // An account or region without functions.
-        return match op {
-            "ListFunctions" => json_ok(REST_JSON, json!({"Functions": []})),
-            _ => rest_error(404, "ResourceNotFoundException", "Function not found"),
-        };
-    };
-    let count = w.accounts[ai].functions[ri];
-    let name_in_path = || {
-        req.path
-            .split('/')
-            .skip_while(|s| *s != "functions")
-            .nth(1)
-            .unwrap_or_default()
-            .to_string()
-    };
-    let lookup = || function_index(&name_in_path(), region).filter(|&i| i < count);
-    match op {
-        "ListFunctions" => {
-            let max: usize = req
-                .query
-                .get("MaxItems")
-                .and_then(|m| m.parse().ok())
-                .unwrap_or(50)
-                .clamp(1, 50);
-            // The marker is `function.entry`: with FunctionVersion=ALL a function's published
-            // versions follow its $LATEST entry, and a page may end between them.
-            let (mut i, mut entry) = req
-                .query
-                .get("Marker")
-                .and_then(|m| {
-                    let (f, e) = m.split_once('.').unwrap_or((m, "0"));
-                    Some((f.parse().ok()?, e.parse().ok()?))
-                })
-                .unwrap_or((0usize, 0usize));
-            let all = req.query.get("FunctionVersion").map(String::as_str) == Some("ALL");
-            let mut functions: Vec<Value> = Vec::with_capacity(max);
-            while i < count && functions.len() < max {
-                let f = w.function(ai, ri, i);
-                let entries = if all { 1 + f.versions.len() } else { 1 };
-                while entry < entries && functions.len() < max {
-                    functions.push(match entry {
-                        0 => function_json(&f),
-                        k => version_json(&f, &f.versions[k - 1].0, &f.versions[k - 1].1),
-                    });
-                    entry += 1;
-                }
-                if entry == entries {
-                    i += 1;
-                    entry = 0;
-                }
-            }
-            let next = (i < count).then(|| format!("{i}.{entry}"));
-            json_ok(
-                REST_JSON,
-                json!({"Functions": functions, "NextMarker": next}),
-            )
-        }
-        "ListAliases" => match lookup().map(|i| w.function(ai, ri, i)) {
-            Some(f) => {
-                let aliases: Vec<Value> = f
-                    .aliases
-                    .iter()
-                    .map(|(name, version)| {
-                        json!({"AliasArn": format!("{}:{name}", f.arn), "Name": name,
-                               "FunctionVersion": version, "Description": "",
-                               "RevisionId": "sim-rev"})
-                    })
-                    .collect();
-                json_ok(REST_JSON, json!({"Aliases": aliases}))
-            }
-            None => rest_error(404, "ResourceNotFoundException", "Function not found"),
-        },
-        "GetPolicy" => match lookup().map(|i| w.function(ai, ri, i)) {
-            // Each qualifier has a policy of its own: only alias prod of a versioned function
-            // has one here.
-            Some(f) if req.query.contains_key("Qualifier") => {
-                let q = req.query.get("Qualifier").map(String::as_str).unwrap_or("");
-                let known =
-                    f.aliases.iter().any(|(n, _)| n == q) || f.versions.iter().any(|(n, _)| n == q);
-                match (&f.alias_policy, known) {
-                    (Some(p), true) if q == "prod" => {
-                        json_ok(REST_JSON, json!({"Policy": p, "RevisionId": "sim-rev"}))
-                    }
-                    _ => rest_error(
-                        404,
-                        "ResourceNotFoundException",
-                        "The resource you requested does not exist.",
-                    ),
-                }
-            }
-            Some(f) if f.policy.is_some() => json_ok(
-                REST_JSON,
-                json!({"Policy": f.policy, "RevisionId": "sim-rev"}),
-            ),
-            Some(f) => rest_error(
-                404,
-                "ResourceNotFoundException",
-                &format!(
-                    "The resource you requested does not exist. (Service: Lambda, function {})",
-                    f.name
-                ),
-            ),
-            None => rest_error(404, "ResourceNotFoundException", "Function not found"),
-        },
-        "ListFunctionUrlConfigs" => match lookup().map(|i| w.function(ai, ri, i)) {
-            Some(f) => {
-                let own = f
-                    .url_auth
-                    .iter()
-                    .map(|auth| (f.arn.clone(), f.name.clone(), auth));
-                let alias = f
-                    .alias_url_auth
-                    .iter()
-                    .map(|auth| (format!("{}:prod", f.arn), format!("{}-prod", f.name), auth));
-                let urls: Vec<Value> = own
-                    .chain(alias)
-                    .map(|(arn, host, auth)| {
-                        json!({"FunctionUrl": format!("https://{host}.lambda-url.{region}.on.aws/"),
-                               "FunctionArn": arn, "AuthType": auth,
-                               "CreationTime": lambda_time(f.last_modified),
-                               "LastModifiedTime": lambda_time(f.last_modified)})
-                    })
-                    .collect();
-                json_ok(REST_JSON, json!({"FunctionUrlConfigs": urls}))
-            }
-            None => rest_error(404, "ResourceNotFoundException", "Function not found"),
-        },
-        _ => rest_error(
-            404,
-            "ResourceNotFoundException",
-            &format!("{op} is not simulated"),
-        ),
-    }
 }
 
 fn analyzer(
