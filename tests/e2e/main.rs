@@ -12,6 +12,7 @@ mod iam_oracle;
 mod interrupted;
 mod moto;
 mod permissions;
+mod report;
 mod secrets;
 mod simulator;
 mod support;

@@ -101,7 +101,9 @@ fn only_the_collector_knows_the_aws_sdk() {
 #[test]
 fn the_engine_the_analysis_and_the_pipeline_are_synchronous() {
     let mut wrong = Vec::new();
-    for krate in ["policy", "analysis", "model", "pipeline", "exporter"] {
+    for krate in [
+        "policy", "analysis", "model", "pipeline", "exporter", "report",
+    ] {
         if krate != "exporter" && dependencies(krate).iter().any(|d| d == "tokio") {
             wrong.push(format!("crates/{krate}/Cargo.toml depends on tokio"));
         }

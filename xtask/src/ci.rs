@@ -14,30 +14,21 @@ pub fn tools_dir() -> PathBuf {
 }
 
 /// Install the pinned test peers: the IAM decision oracle (npm, AGPL, test-only, run as a
-/// separate process) and the Python venv with the pinned PyPI packages.
+/// separate process), playwright-core and Debian's Chromium for the report test, and the Python
+/// venv with the pinned PyPI packages.
 pub fn install_tools() -> Result<PathBuf> {
     let tools = tools_dir();
     std::fs::create_dir_all(&tools)?;
 
-    // npm oracle: copied out of tests/oracle so node_modules never lands in the source tree.
-    let oracle_src = root().join("tests/oracle");
-    let oracle = tools.join("oracle");
-    std::fs::create_dir_all(&oracle)?;
-    let mut changed = false;
-    for file in ["package.json", "package-lock.json", "simulate.cjs"] {
-        let src =
-            std::fs::read(oracle_src.join(file)).with_context(|| format!("tests/oracle/{file}"))?;
-        let dst = oracle.join(file);
-        if std::fs::read(&dst).ok().as_deref() != Some(&src[..]) {
-            std::fs::write(&dst, &src)?;
-            changed = true;
-        }
-    }
-    if changed || !oracle.join("node_modules").exists() {
-        run(Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund", "--ignore-scripts"])
-            .current_dir(&oracle))?;
-    }
+    // npm peers, each copied out of its tests/ folder so node_modules never lands in the source
+    // tree: the IAM decision oracle, and playwright-core for the report's browser test.
+    npm_peer(
+        &tools,
+        "oracle",
+        &["package.json", "package-lock.json", "simulate.cjs"],
+    )?;
+    npm_peer(&tools, "browser", &["package.json", "package-lock.json"])?;
+    ensure_chromium()?;
 
     // Python venv for the PyPI peers (pinned in tests/python-requirements.txt).
     let reqs = root().join("tests/python-requirements.txt");
@@ -63,6 +54,53 @@ pub fn install_tools() -> Result<PathBuf> {
         }
     }
     Ok(tools)
+}
+
+/// Copy `files` of `tests/<name>` into `<tools>/<name>` and `npm ci` there when they changed.
+fn npm_peer(tools: &std::path::Path, name: &str, files: &[&str]) -> Result<()> {
+    let src = root().join("tests").join(name);
+    let dir = tools.join(name);
+    std::fs::create_dir_all(&dir)?;
+    let mut changed = false;
+    for file in files {
+        let bytes =
+            std::fs::read(src.join(file)).with_context(|| format!("tests/{name}/{file}"))?;
+        let dst = dir.join(file);
+        if std::fs::read(&dst).ok().as_deref() != Some(&bytes[..]) {
+            std::fs::write(&dst, &bytes)?;
+            changed = true;
+        }
+    }
+    if changed || !dir.join("node_modules").exists() {
+        run(Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund", "--ignore-scripts"])
+            .current_dir(&dir))?;
+    }
+    Ok(())
+}
+
+/// Debian's Chromium for the report's browser test: installed with apt-get when missing and
+/// this runs as root (CI does); otherwise the test says how to get it.
+fn ensure_chromium() -> Result<()> {
+    let wanted = std::env::var("ROLESCOPE_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    if std::path::Path::new(&wanted).exists() {
+        return Ok(());
+    }
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false);
+    if !root {
+        eprintln!(
+            "xtask: {wanted} is missing and this is not root: install Debian's chromium for the report test"
+        );
+        return Ok(());
+    }
+    run(Command::new("apt-get").arg("update").arg("-qq"))?;
+    run(Command::new("apt-get")
+        .args(["install", "-y", "-qq", "chromium"])
+        .env("DEBIAN_FRONTEND", "noninteractive"))
 }
 
 fn cargo() -> Command {

@@ -93,6 +93,21 @@ pub struct Analysis {
     pub findings: Vec<Finding>,
 }
 
+impl Analysis {
+    /// The roles riskiest first (by score, then ARN): the one order of the summary's and the
+    /// report's riskiest roles.
+    pub fn roles_by_risk(&self) -> Vec<&RoleAnalysis> {
+        let mut roles: Vec<&RoleAnalysis> = self.roles.iter().collect();
+        roles.sort_by(|a, b| {
+            b.score
+                .score
+                .cmp(&a.score.score)
+                .then(a.role_arn.cmp(&b.role_arn))
+        });
+        roles
+    }
+}
+
 /// Analyse a snapshot: [`Evaluated::new`] then [`analyze_evaluated`].
 pub fn analyze(cat: &Catalog, snapshot: &Snapshot, settings: &Settings) -> Analysis {
     analyze_evaluated(

@@ -47,6 +47,14 @@ pub struct Score {
     pub contributions: Vec<Contribution>,
 }
 
+impl Score {
+    /// The factor that weighs most (the first of equals, as the explanation lists them), the
+    /// one-line reason of a score; `None` for a score of nothing.
+    pub fn main_factor(&self) -> Option<&str> {
+        self.contributions.first().map(|c| c.factor.as_str())
+    }
+}
+
 /// The level for a score.
 pub fn level(score: i32) -> &'static str {
     match score {

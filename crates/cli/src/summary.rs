@@ -49,6 +49,7 @@ pub fn print_outcome(outcome: &Outcome, dest: &Destination) {
         outcome.datasets.len()
     );
     crate::scp_cmd::print_plan(&outcome.plan);
+    eprintln!("  report     {}", outcome.report);
     eprintln!("  SCP review {}", dest.location("scp/README.md"));
     let timings: Vec<String> = outcome
         .stages

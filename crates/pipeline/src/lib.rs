@@ -2,8 +2,9 @@
 //!
 //! [`run`] takes a snapshot (just collected, imported, or read back), [`Settings`] and a
 //! [`Destination`], evaluates the organization once ([`rolescope_analysis::Evaluated`]) and
-//! runs, in order: analysis → datasets → SCP recommendations → Athena SQL → the commit record
-//! (`scan_runs`, written last, so a reader that finds it finds every other table of the scan).
+//! runs, in order: analysis → history → datasets → OCSF/ASFF → SCP recommendations → the HTML
+//! report → Athena SQL → the commit record (`scan_runs`, written last, so a reader that finds it
+//! finds every other table of the scan), then copies the scan's report to `report.html`.
 //! `scan`, `import`, `analyze --out` and `demo` all call it; the binary only parses flags into
 //! [`Settings`] and renders what [`Outcome`] says.
 //!
@@ -140,6 +141,17 @@ pub enum PipelineError {
     /// run is written yet).
     #[error("withdrawing the previous commit record of the scan")]
     Withdraw(#[source] ExportError),
+    /// The scan is committed, but its report could not be copied to `report.html`.
+    #[error(
+        "the scan is committed and its report is at {report}, but copying it to report.html failed"
+    )]
+    LatestReport {
+        /// The scan's own report.
+        report: String,
+        /// Why the copy failed.
+        #[source]
+        source: rolescope_exporter::destination::DestinationError,
+    },
     /// A stage's output could not be written.
     #[error("writing the {stage}")]
     Stage {
@@ -159,6 +171,7 @@ impl PipelineError {
         matches!(
             self,
             PipelineError::Stage { .. }
+                | PipelineError::LatestReport { .. }
                 | PipelineError::Input {
                     stored: Some(_),
                     ..
@@ -170,8 +183,8 @@ impl PipelineError {
 /// One stage's measurement: the same figures its tracing span records.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Stage {
-    /// `snapshot`, `evaluate`, `analysis`, `history`, `datasets`, `triage`, `scp`, `sql` or
-    /// `commit`.
+    /// `snapshot`, `evaluate`, `analysis`, `history`, `datasets`, `triage`, `scp`, `report`,
+    /// `sql` or `commit`.
     pub name: &'static str,
     /// Wall time.
     pub seconds: f64,
@@ -190,6 +203,8 @@ pub struct Outcome {
     pub snapshot: Option<String>,
     /// Every Parquet file written.
     pub datasets: Vec<String>,
+    /// Where the HTML report of the scan went (`report.html`, the latest committed scan's).
+    pub report: String,
     /// The stages in order.
     pub stages: Vec<Stage>,
     /// Counts for the summary.
@@ -225,32 +240,13 @@ impl Summary {
                 None => s.live[f.severity as usize] += 1,
             }
         }
-        let mut roles: Vec<_> = analysis.roles.iter().collect();
-        roles.sort_by(|a, b| {
-            b.score
-                .score
-                .cmp(&a.score.score)
-                .then(a.role_arn.cmp(&b.role_arn))
-        });
-        s.top_roles = roles
+        s.top_roles = analysis
+            .roles_by_risk()
             .into_iter()
             .take(5)
             .filter(|r| r.score.score > 0)
             .map(|r| {
-                // The heaviest factor; among equals the first, as the score lists them.
-                let reason = r
-                    .score
-                    .contributions
-                    .iter()
-                    .fold(
-                        None,
-                        |best: Option<&rolescope_analysis::score::Contribution>, c| match best {
-                            Some(b) if b.weight >= c.weight => Some(b),
-                            _ => Some(c),
-                        },
-                    )
-                    .map(|c| c.factor.clone())
-                    .unwrap_or_default();
+                let reason = r.score.main_factor().unwrap_or_default().to_string();
                 (
                     r.role_arn.clone(),
                     r.account_id.clone(),
@@ -282,6 +278,14 @@ pub enum SnapshotWrite {
 /// like the datasets.
 pub fn snapshot_key(scan_id: &str, date: &str) -> String {
     format!("snapshots/dt={date}/{scan_id}.jsonl")
+}
+
+/// The latest committed scan's report, at the top of the destination.
+pub const REPORT: &str = "report.html";
+
+/// Where a scan's own report is stored: `reports/dt=YYYY-MM-DD/<scan_id>.html`.
+pub fn report_key(scan_id: &str, date: &str) -> String {
+    format!("reports/dt={date}/{scan_id}.html")
 }
 
 /// Compare the scan with the latest committed scan of the same organization in `dest`: read its
@@ -619,6 +623,27 @@ pub fn run_locked(
             Ok::<_, PipelineError>(plan)
         },
     )?;
+    let report = stages.run(
+        "report",
+        |_| 1,
+        || {
+            let html = rolescope_report::render(&rolescope_report::Input {
+                ev: &ev,
+                analysis: &analysis,
+                plan: &plan,
+                changes: history
+                    .as_ref()
+                    .ok()
+                    .map(|h| (h.previous.scan_id.as_str(), &h.changes)),
+                location: &dest.location(""),
+                limits: rolescope_report::Limits::default(),
+            });
+            let key = report_key(&info.scan_id, &info.started_at.date());
+            dest.put(&key, html.clone().into_bytes())
+                .map(|_| (key, html))
+                .map_err(|e| stage_err("HTML report")(ExportError::from(e)))
+        },
+    )?;
     stages.run("sql", Vec::len, || {
         rolescope_exporter::ddl::export_sql(dest).map_err(stage_err("Athena SQL"))
     })?;
@@ -633,6 +658,14 @@ pub fn run_locked(
     )?;
     datasets.push(committed);
     drop(ev);
+    // The latest report at the top of the destination, once its scan is committed.
+    let (key, html) = report;
+    let report =
+        dest.put(REPORT, html.into_bytes())
+            .map_err(|source| PipelineError::LatestReport {
+                report: dest.location(&key),
+                source,
+            })?;
     let mut summary = Summary::of(&analysis);
     summary.incomplete_functions = snapshot
         .functions
@@ -655,6 +688,7 @@ pub fn run_locked(
         plan,
         snapshot: stored,
         datasets,
+        report,
         stages: stages.done,
         summary,
     })

@@ -1,0 +1,200 @@
+//! The page against the analysis it is drawn from, on the demo organization's golden snapshot.
+
+use super::*;
+use rolescope_model::snapshot::Snapshot;
+
+fn golden() -> Snapshot {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/golden/demo.jsonl");
+    Snapshot::read(&path).unwrap()
+}
+
+/// Render a snapshot as the pipeline does.
+fn render_snapshot(s: &Snapshot, limits: Limits) -> (String, Analysis) {
+    let cat = rolescope_policy::catalog();
+    let settings = rolescope_analysis::Settings::default();
+    let ev = Evaluated::new(cat, s, settings.unused_days);
+    let analysis = rolescope_analysis::analyze_evaluated(&ev, &settings);
+    let plan = rolescope_analysis::scp::recommend(&ev, &analysis, &Default::default());
+    let html = render(&Input {
+        ev: &ev,
+        analysis: &analysis,
+        plan: &plan,
+        changes: None,
+        location: "/tmp/out",
+        limits,
+    });
+    (html, analysis)
+}
+
+/// The text of the element carrying `data-figure="name"` (its first text run).
+fn figure(html: &str, name: &str) -> String {
+    let at = html
+        .find(&format!("data-figure=\"{name}\""))
+        .unwrap_or_else(|| panic!("no figure {name}"));
+    let rest = &html[at..];
+    let start = rest.find('>').unwrap() + 1;
+    let end = rest[start..].find('<').unwrap() + start;
+    rest[start..end].to_string()
+}
+
+#[test]
+fn the_figures_on_the_page_are_the_analysis_counts() {
+    let s = golden();
+    let (html, analysis) = render_snapshot(&s, Limits::default());
+    let mut live = [0usize; 5];
+    let mut mitigated = 0;
+    for f in &analysis.findings {
+        match f.mitigated_by {
+            Some(_) => mitigated += 1,
+            None => live[f.severity as usize] += 1,
+        }
+    }
+    assert!(live[0] > 0, "the demo has critical findings");
+    for (sev, n) in view::SEVERITIES.iter().zip(live) {
+        assert_eq!(
+            figure(&html, &format!("live-{}", sev.as_str())),
+            n.to_string()
+        );
+    }
+    assert_eq!(figure(&html, "mitigated"), mitigated.to_string());
+    assert_eq!(
+        figure(&html, "accounts-listed"),
+        s.accounts.len().to_string()
+    );
+    assert_eq!(figure(&html, "functions"), s.functions.len().to_string());
+    let top = analysis.roles_by_risk()[0];
+    // The organization scores as its worst account (roles and functions).
+    let worst = analysis.accounts.iter().map(|a| a.score).max().unwrap();
+    assert!(worst >= top.score.score);
+    assert_eq!(figure(&html, "org-score"), worst.to_string());
+    // The riskiest role comes first in its table and opens the cards.
+    let first_row = html.find("data-role=").unwrap();
+    assert!(html[first_row..].starts_with(&format!("data-role=\"{}\"", top.role_arn)));
+    let first_card = html.find("data-card=").unwrap();
+    assert!(html[first_card..].starts_with(&format!("data-card=\"{}\"", top.role_arn)));
+    // Every public function of the analysis is listed.
+    let public: std::collections::BTreeSet<&str> = analysis
+        .findings
+        .iter()
+        .filter(|f| f.makes_public())
+        .map(|f| rolescope_model::unqualified_function_arn(&f.resource_arn))
+        .collect();
+    assert!(!public.is_empty());
+    assert_eq!(figure(&html, "public-functions"), public.len().to_string());
+    for arn in public {
+        assert!(html.contains(&format!("data-public=\"{arn}:")), "{arn}");
+    }
+}
+
+#[test]
+fn the_page_asks_for_nothing_outside_itself() {
+    let (html, _) = render_snapshot(&golden(), Limits::default());
+    for banned in [
+        "<link", " src=", "url(", "@import", "<iframe", "<object", "<img",
+    ] {
+        assert!(!html.contains(banned), "the page contains {banned}");
+    }
+    // Every link is to an anchor of the page.
+    for (at, _) in html.match_indices(" href=\"") {
+        let target = &html[at + 7..];
+        assert!(
+            target.starts_with('#'),
+            "link to {}",
+            &target[..40.min(target.len())]
+        );
+    }
+    // The policy names the exact style and script the page carries.
+    assert!(html.contains(&format!("style-src 'sha256-{}'", digest(CSS))));
+    assert!(html.contains(&format!("script-src 'sha256-{}'", digest(SCRIPT))));
+    assert!(html.contains(&format!("<script>{SCRIPT}</script>")));
+    assert!(html.contains(&format!("<style>{CSS}</style>")));
+}
+
+#[test]
+fn names_from_the_accounts_cannot_add_markup() {
+    let mut s = golden();
+    let hostile = "<script>alert(1)</script>\"'&";
+    let arn = s.functions[0].role_arn.clone();
+    for r in s.roles.iter_mut().filter(|r| r.arn == arn) {
+        r.name = hostile.into();
+    }
+    s.accounts[0].name = hostile.into();
+    let (html, _) = render_snapshot(&s, Limits::default());
+    assert!(!html.contains(hostile));
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;&quot;'&amp;"));
+    assert_eq!(
+        html.matches("<script>").count(),
+        1,
+        "only the page's own script"
+    );
+}
+
+#[test]
+fn a_large_scan_keeps_the_worst_and_names_the_query_for_the_rest() {
+    let limits = Limits {
+        roles_in_full: 2,
+        roles_listed: 3,
+        findings_listed: 5,
+        findings_per_role: 2,
+        ..Limits::default()
+    };
+    let (html, analysis) = render_snapshot(&golden(), limits);
+    assert_eq!(html.matches("data-card=").count(), 2);
+    assert_eq!(html.matches("data-role=").count(), 3);
+    let findings = html.split("id=\"t-findings\"").nth(1).unwrap();
+    let findings = findings.split("</table>").next().unwrap();
+    assert_eq!(
+        findings.matches("<tr>").count(),
+        1 + 5,
+        "header and five rows"
+    );
+    let live = analysis
+        .findings
+        .iter()
+        .filter(|f| f.mitigated_by.is_none())
+        .count();
+    assert!(html.contains(&format!("{} more live findings are not listed", live - 5)));
+    assert!(html.contains("read_parquet('/tmp/out/findings/dt=*/*.parquet'"));
+    assert!(html.contains("read_parquet('/tmp/out/roles/dt=*/*.parquet'"));
+}
+
+#[test]
+fn the_top_role_card_explains_its_score_and_its_suggestion() {
+    let (html, analysis) = render_snapshot(&golden(), Limits::default());
+    let top = analysis.roles_by_risk()[0];
+    let card = html
+        .split(&format!("data-card=\"{}\"", top.role_arn))
+        .nth(1)
+        .unwrap();
+    let card = card.split("</details>").next().unwrap();
+    assert_eq!(
+        card.matches("<meter").count(),
+        top.score.contributions.len(),
+        "one bar per factor"
+    );
+    // Cards of roles with a suggestion show it as a diff that takes something away.
+    let with_suggestion = analysis
+        .roles_by_risk()
+        .into_iter()
+        .take(Limits::default().roles_in_full)
+        .find(|r| r.suggested_policy.is_some())
+        .expect("a top role with a suggestion");
+    let card = html
+        .split(&format!("data-card=\"{}\"", with_suggestion.role_arn))
+        .nth(1)
+        .unwrap();
+    let card = card.split("</details>").next().unwrap();
+    assert!(card.contains("<pre class=\"diff\">"));
+    assert!(card.contains("<span class=\"del\">"));
+}
+
+#[test]
+fn base64_is_the_standard_alphabet_with_padding() {
+    assert_eq!(base64(b""), "");
+    assert_eq!(base64(b"f"), "Zg==");
+    assert_eq!(base64(b"fo"), "Zm8=");
+    assert_eq!(base64(b"foo"), "Zm9v");
+    assert_eq!(base64(b"foobar"), "Zm9vYmFy");
+    assert_eq!(base64(&[0xfb, 0xff]), "+/8=");
+}
