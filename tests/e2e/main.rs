@@ -14,6 +14,7 @@ mod moto;
 mod permissions;
 mod report;
 mod secrets;
+mod shards;
 mod simulator;
 mod support;
 mod tidy;

@@ -79,6 +79,11 @@ pub struct DemoArgs {
     /// Local folder that keeps the collection when the output cannot take it.
     #[arg(long, default_value = "rolescope-spool")]
     spool: std::path::PathBuf,
+    /// Only serve the simulated organization, for scans run as other processes (`scan
+    /// --endpoint-url`, sharded scans): prints one JSON line with the endpoint and the
+    /// management account's credentials on stdout, then serves until stdin closes.
+    #[arg(long)]
+    serve: bool,
     /// No progress bars.
     #[arg(long, short)]
     quiet: bool,
@@ -164,6 +169,9 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
         spec.regions.len(),
         sim.url()
     );
+    if args.serve {
+        return serve(&sim);
+    }
     let config = CollectorConfig {
         endpoint_url: Some(sim.url().to_string()),
         static_credentials: Some(StaticCredentials {
@@ -221,6 +229,31 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
     }
     drop(sim);
     Ok(outcome.exit)
+}
+
+/// `demo --serve`: announce the simulator on stdout and serve until stdin closes.
+fn serve(sim: &Simulator) -> Result<ExitCode> {
+    use std::io::{Read, Write};
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "{}",
+        serde_json::json!({
+            "endpoint_url": sim.url(),
+            "access_key_id": MANAGEMENT_ACCESS_KEY,
+            "secret_access_key": MANAGEMENT_SECRET_KEY,
+            "region": "us-east-1",
+        })
+    )?;
+    out.flush()?;
+    drop(out);
+    let mut sink = Vec::new();
+    let _ = std::io::stdin().read_to_end(&mut sink);
+    eprintln!(
+        "rolescope demo --serve: {} requests served",
+        sim.stats().requests().values().sum::<u64>()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 /// What the benchmark report is made of.

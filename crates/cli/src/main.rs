@@ -12,6 +12,7 @@ mod output;
 mod policy_cmd;
 mod scan_cmd;
 mod scp_cmd;
+mod shard_cmd;
 mod summary;
 
 use clap::{CommandFactory, Parser, Subcommand};
@@ -55,6 +56,11 @@ enum Command {
     Import(import_cmd::ImportArgs),
     /// Scan an AWS Organization (or one account) and write a snapshot.
     Scan(Box<scan_cmd::ScanArgs>),
+    /// Plan a scan split into shards: which shard scans which account, balanced by the latest
+    /// committed scan; prints the plan and the Step Functions Map's items as JSON.
+    Plan(shard_cmd::PlanArgs),
+    /// Merge the parts of a sharded scan, analyse the organization whole, commit the scan.
+    Finalize(Box<shard_cmd::FinalizeArgs>),
     /// SCP recommendations from a snapshot (impact-simulated, size-packed), or the impact of an
     /// SCP you wrote (--simulate).
     Scp(Box<scp_cmd::ScpArgs>),
@@ -98,6 +104,8 @@ fn main() -> ExitCode {
         Command::Diff(args) => diff_cmd::run(args),
         Command::Import(args) => import_cmd::run(args),
         Command::Scp(args) => scp_cmd::run(*args),
+        Command::Plan(args) => shard_cmd::plan(args),
+        Command::Finalize(args) => shard_cmd::finalize(*args),
     };
     match result {
         Ok(code) => code,

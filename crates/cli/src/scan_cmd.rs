@@ -76,6 +76,11 @@ pub struct ScanArgs {
     /// Scan id (default: generated); re-running with the same id replaces that scan's output.
     #[arg(long)]
     scan_id: Option<String>,
+    /// Collect only shard K of N (needs --scan-id): the organization is walked whole, only the
+    /// accounts the plan gives this shard are scanned, and the part goes to
+    /// `shards/<scan-id>/part-K-of-N.jsonl` for `rolescope finalize` (docs/deploy.md).
+    #[arg(long, value_name = "K/N")]
+    shard: Option<rolescope_model::shard::ShardId>,
     /// Exit 2 when anything could not be collected (default: report it and exit 0).
     #[arg(long)]
     strict: bool,
@@ -158,7 +163,7 @@ impl ScanArgs {
 }
 
 pub fn run(args: ScanArgs) -> Result<ExitCode> {
-    let config = args.config()?;
+    let mut config = args.config()?;
     // Resolve the output before scanning: a bad --out fails in seconds, not after the scan.
     let dest = crate::output::destination(
         &args.out,
@@ -170,6 +175,29 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
+    if let Some(id) = args.shard {
+        if args.scan_id.is_none() {
+            bail!("--shard needs the --scan-id every shard of the scan shares");
+        }
+        let scan_id = config.scan_id.clone().unwrap_or_default();
+        let plan = match rolescope_pipeline::shards::stored_plan(&dest, &scan_id, Some(id.count))? {
+            Some(plan) => plan,
+            None => rolescope_pipeline::shards::plan(&dest, &scan_id, id.count)?,
+        };
+        let shard = rolescope_model::shard::Shard {
+            id,
+            assignment: plan.assignment.clone(),
+        };
+        config.shard = Some(shard.clone());
+        return shard_part(
+            runtime,
+            config,
+            &dest,
+            (&shard, &plan),
+            args.quiet,
+            args.strict,
+        );
+    }
     let outcome = pipeline(
         runtime,
         config,
@@ -305,6 +333,59 @@ fn collect(
     // analysis and the export: ~250 MB at 2,000 accounts).
     runtime.shutdown_timeout(std::time::Duration::from_secs(5));
     Ok(collected)
+}
+
+/// Collect one shard and store its part (no analysis: `finalize` analyses the merged scan).
+fn shard_part(
+    runtime: tokio::runtime::Runtime,
+    config: CollectorConfig,
+    dest: &rolescope_exporter::Destination,
+    (shard, plan): (
+        &rolescope_model::shard::Shard,
+        &rolescope_pipeline::shards::Plan,
+    ),
+    quiet: bool,
+    strict: bool,
+) -> Result<ExitCode> {
+    let _held =
+        rolescope_pipeline::lock(dest, &format!("{}.{}", plan.scan_id, shard.id.part_name()))?;
+    let collected = {
+        let _span = tracing::info_span!("stage", stage = "collect").entered();
+        collect(runtime, config, quiet)?
+    };
+    let snapshot = &collected.snapshot;
+    let calls: u64 = collected.calls.values().sum();
+    let location = rolescope_pipeline::shards::put_part(dest, shard, plan, snapshot, calls)
+        .with_context(|| format!("storing shard {} of scan {}", shard.id, plan.scan_id))?;
+    let owned = snapshot
+        .accounts
+        .iter()
+        .filter(|a| shard.owns(a.account_id.as_str()))
+        .count();
+    let scanned = snapshot
+        .accounts
+        .iter()
+        .filter(|a| a.scanned && shard.owns(a.account_id.as_str()))
+        .count();
+    eprintln!("rolescope scan {} shard {}", plan.scan_id, shard.id);
+    eprintln!(
+        "  accounts   {scanned} scanned of the {owned} this shard owns ({} in the organization)",
+        snapshot.accounts.len()
+    );
+    eprintln!("  roles      {}", snapshot.roles.len());
+    eprintln!("  functions  {}", snapshot.functions.len());
+    eprintln!("  API calls  {calls}");
+    eprintln!("  errors     {}", snapshot.collection_errors.len());
+    eprintln!("  part       {location}");
+    eprintln!(
+        "  next       rolescope finalize --scan-id {} --out {dest}",
+        plan.scan_id
+    );
+    Ok(if strict && !snapshot.collection_errors.is_empty() {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// Collect, then the library pipeline (snapshot, analysis, datasets, SCPs, SQL, commit), with

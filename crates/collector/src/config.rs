@@ -22,6 +22,9 @@ pub struct CollectorConfig {
     pub ous: Option<Vec<String>>,
     /// Accounts never scanned.
     pub exclude_accounts: Vec<AccountId>,
+    /// Only the accounts this shard owns (`scan --shard K/N`); the organization is still
+    /// walked whole, so every shard's part lists every account.
+    pub shard: Option<rolescope_model::shard::Shard>,
     /// Endpoint override for every service (tests, emulators); `AWS_ENDPOINT_URL` is honoured too.
     pub endpoint_url: Option<String>,
     /// Named profile of the shared config files.
@@ -91,6 +94,7 @@ impl Default for CollectorConfig {
             last_accessed_timeout: Duration::from_secs(120),
             access_analyzer: true,
             analyzer_account: None,
+            shard: None,
             max_attempts: 5,
             operation_timeout: Duration::from_secs(120),
             attempt_timeout: Duration::from_secs(30),

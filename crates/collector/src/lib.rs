@@ -290,46 +290,12 @@ pub(crate) async fn collect_with(
         errors.extend(result.errors);
     }
 
-    // Deterministic order, whatever the task scheduling was.
-    accounts.sort_by(|a, b| a.account_id.cmp(&b.account_id));
-    let mut units = view.units;
-    units.sort_by(|a, b| a.id.cmp(&b.id));
-    let mut policies = view.policies;
-    policies.sort_by(|a, b| a.id.cmp(&b.id));
-    snapshot.roles.sort_by(|a, b| a.arn.cmp(&b.arn));
-    snapshot.managed_policies.sort_by(|a, b| a.arn.cmp(&b.arn));
-    snapshot
-        .managed_policies
-        .dedup_by(|a, b| a.arn == b.arn && a.account_id == b.account_id);
-    snapshot.functions.sort_by(|a, b| a.arn.cmp(&b.arn));
-    snapshot
-        .last_accessed
-        .sort_by(|a, b| (&a.role_arn, &a.service).cmp(&(&b.role_arn, &b.service)));
-    snapshot
-        .access_findings
-        .sort_by(|a, b| (&a.account_id, &a.region, &a.id).cmp(&(&b.account_id, &b.region, &b.id)));
-    errors.sort_by(|a, b| {
-        (
-            &a.account_id,
-            &a.region,
-            &a.service,
-            &a.operation,
-            &a.error_code,
-            &a.message,
-        )
-            .cmp(&(
-                &b.account_id,
-                &b.region,
-                &b.service,
-                &b.operation,
-                &b.error_code,
-                &b.message,
-            ))
-    });
     snapshot.accounts = accounts;
-    snapshot.org_units = units;
-    snapshot.control_policies = policies;
+    snapshot.org_units = view.units;
+    snapshot.control_policies = view.policies;
     snapshot.collection_errors = errors;
+    // Deterministic order, whatever the task scheduling was.
+    snapshot.canonical_order();
     snapshot.scan = Some(ScanInfo {
         scan_id,
         started_at,
@@ -376,6 +342,10 @@ impl Plan {
                 .as_ref()
                 .is_none_or(|list| list.contains(&account.account_id))
             && !config.exclude_accounts.contains(&account.account_id)
+            && config
+                .shard
+                .as_ref()
+                .is_none_or(|s| s.owns(account.account_id.as_str()))
     }
 
     /// Start scanning `account` if the configuration selects it and it is active.

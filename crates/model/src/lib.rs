@@ -6,6 +6,7 @@
 //! could hold a value.
 
 pub mod ids;
+pub mod shard;
 pub mod snapshot;
 pub mod tree;
 pub mod valid;

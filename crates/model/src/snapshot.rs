@@ -206,6 +206,40 @@ impl Snapshot {
             .chain(self.scan.iter().cloned().map(Record::Scan))
     }
 
+    /// Put every record list in its canonical order (by id or ARN), as a collection and a
+    /// merge of shard parts both leave it, whatever order the work finished in. Managed
+    /// policies collected twice (the same ARN for the same owner) are kept once.
+    pub fn canonical_order(&mut self) {
+        self.accounts
+            .sort_by(|a, b| a.account_id.cmp(&b.account_id));
+        self.org_units.sort_by(|a, b| a.id.cmp(&b.id));
+        self.control_policies.sort_by(|a, b| a.id.cmp(&b.id));
+        self.roles.sort_by(|a, b| a.arn.cmp(&b.arn));
+        self.managed_policies.sort_by(|a, b| a.arn.cmp(&b.arn));
+        self.managed_policies
+            .dedup_by(|a, b| a.arn == b.arn && a.account_id == b.account_id);
+        self.functions.sort_by(|a, b| a.arn.cmp(&b.arn));
+        self.last_accessed
+            .sort_by(|a, b| (&a.role_arn, &a.service).cmp(&(&b.role_arn, &b.service)));
+        self.access_findings.sort_by(|a, b| {
+            (&a.account_id, &a.region, &a.id).cmp(&(&b.account_id, &b.region, &b.id))
+        });
+        self.collection_errors.sort_by(|a, b| {
+            let key = |e: &CollectionError| {
+                (
+                    e.account_id.clone(),
+                    e.region.clone(),
+                    e.service.clone(),
+                    e.operation.clone(),
+                    e.error_code.clone(),
+                    e.message.clone(),
+                    e.resource_arn.clone(),
+                )
+            };
+            key(a).cmp(&key(b))
+        });
+    }
+
     /// Write the JSON Lines (one record per line, the scan record last) to `w`.
     pub fn write_to(&self, mut w: impl Write) -> std::io::Result<()> {
         for record in self.records() {

@@ -14,6 +14,8 @@
 //!
 //! Invariant: synchronous, no tokio and no AWS SDK (the destination hides how S3 is reached).
 
+pub mod shards;
+
 use rolescope_analysis::scp::{ScpPlan, ScpSettings};
 use rolescope_analysis::{Analysis, Evaluated, Severity};
 use rolescope_exporter::history::History;

@@ -1,0 +1,490 @@
+//! Sharded scans: the plan, the part each shard writes, and their merge into one scan.
+//!
+//! Layout under the destination, per scan id:
+//!
+//! - `shards/<scan-id>/plan.json`: the [`Plan`] (`rolescope plan`), and `items.json`, the
+//!   Step Functions Map's items (`[{"shard": "1/8", "scan_id": …}, …]`);
+//! - `shards/<scan-id>/part-K-of-N.jsonl`: shard K's snapshot part (the whole organization
+//!   walk, and the accounts it owns);
+//! - `shards/<scan-id>/part-K-of-N.json`: its [`PartManifest`], written after the part: a part
+//!   without one did not finish.
+//!
+//! [`merge`] reads every part as untrusted input: a part that cannot be read, names another
+//! scan, was planned differently or holds records of an account another shard owns is left
+//! out, and the accounts of a missing or refused shard become `collection_errors` rows naming
+//! the shard; the rest of the scan is kept.
+
+use rolescope_exporter::Destination;
+use rolescope_exporter::destination::DestinationError;
+use rolescope_model::shard::{Assignment, Shard, ShardId};
+use rolescope_model::snapshot::Snapshot;
+use rolescope_model::{CollectionError, Timestamp};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The folder of a scan's shard files.
+pub fn prefix(scan_id: &str) -> String {
+    format!("shards/{scan_id}/")
+}
+
+/// How a sharded scan is split.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plan {
+    /// The scan.
+    pub scan_id: String,
+    /// The committed scan whose counts balanced it, if any.
+    pub based_on: Option<String>,
+    /// Who collects which account.
+    pub assignment: Assignment,
+}
+
+/// What a shard says about its part.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartManifest {
+    /// The scan.
+    pub scan_id: String,
+    /// `K/N`.
+    pub shard: String,
+    /// The plan it followed.
+    pub plan: Plan,
+    /// Accounts it collected (owned and active).
+    pub accounts: Vec<String>,
+    /// Records in its part.
+    pub records: usize,
+    /// API calls it made.
+    pub api_calls: u64,
+    /// When it finished (UTC ms).
+    pub finished_at: i64,
+}
+
+/// A sharded scan that cannot go on.
+#[derive(Debug, thiserror::Error)]
+pub enum ShardError {
+    /// An id that cannot name a path.
+    #[error(transparent)]
+    Id(#[from] rolescope_model::valid::InvalidId),
+    /// Reading or writing the destination failed.
+    #[error(transparent)]
+    Destination(#[from] DestinationError),
+    /// Listing committed scans or reading the baseline failed.
+    #[error("reading the previous scan to balance the plan")]
+    Baseline(#[source] rolescope_exporter::ExportError),
+    /// A stored plan that cannot be used.
+    #[error("{location}: {reason}")]
+    BadPlan {
+        /// Where it is.
+        location: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The part a shard collected is invalid (nothing was stored).
+    #[error("shard {shard}: the collected part is invalid")]
+    BadPart {
+        /// Which shard.
+        shard: ShardId,
+        /// Why.
+        #[source]
+        source: rolescope_model::snapshot::SnapshotError,
+    },
+    /// No shard left a usable part: there is nothing to merge.
+    #[error("scan {scan_id}: no usable shard part under {location} ({detail})")]
+    NoParts {
+        /// The scan.
+        scan_id: String,
+        /// Where parts were looked for.
+        location: String,
+        /// What was found instead.
+        detail: String,
+    },
+}
+
+/// A plan for `count` shards: balanced by the functions and roles each account had in the latest
+/// committed scan of the destination, else even (by hash).
+pub fn plan(dest: &Destination, scan_id: &str, count: u32) -> Result<Plan, ShardError> {
+    rolescope_model::valid::scan_id(scan_id)?;
+    let latest = rolescope_exporter::history::committed_scans(dest)
+        .map_err(ShardError::Baseline)?
+        .into_iter()
+        .rfind(|s| s.scan_id != scan_id);
+    let Some(latest) = latest else {
+        return Ok(Plan {
+            scan_id: scan_id.to_string(),
+            based_on: None,
+            assignment: Assignment::even(count),
+        });
+    };
+    let key = crate::snapshot_key(&latest.scan_id, &latest.date);
+    let location = dest.location(&key);
+    let Some(bytes) = dest.read_small(&key)? else {
+        return Ok(Plan {
+            scan_id: scan_id.to_string(),
+            based_on: None,
+            assignment: Assignment::even(count),
+        });
+    };
+    let before = Snapshot::read_from(std::io::Cursor::new(bytes), std::path::Path::new(&location))
+        .map_err(|e| ShardError::BadPlan {
+            location: location.clone(),
+            reason: format!("the previous scan's snapshot cannot be read: {e}"),
+        })?;
+    Ok(Plan {
+        scan_id: scan_id.to_string(),
+        based_on: Some(latest.scan_id),
+        assignment: Assignment::balanced(&costs(&before), count),
+    })
+}
+
+/// Expected cost of each account of a snapshot: one for the account, one per role, one per
+/// function and published qualifier (what its scan calls for).
+pub fn costs(s: &Snapshot) -> Vec<(String, u64)> {
+    let mut cost: BTreeMap<String, u64> = s
+        .accounts
+        .iter()
+        .map(|a| (a.account_id.to_string(), 1))
+        .collect();
+    for r in &s.roles {
+        *cost.entry(r.account_id.to_string()).or_default() += 1;
+    }
+    for f in &s.functions {
+        *cost.entry(f.account_id.to_string()).or_default() += 1 + f.qualifiers.len() as u64;
+    }
+    cost.into_iter().collect()
+}
+
+/// Store a plan and the Map's items.
+pub fn put_plan(dest: &Destination, plan: &Plan) -> Result<String, ShardError> {
+    let dir = prefix(&plan.scan_id);
+    let items: Vec<serde_json::Value> = (1..=plan.assignment.count)
+        .map(|k| serde_json::json!({"shard": format!("{k}/{}", plan.assignment.count), "scan_id": plan.scan_id}))
+        .collect();
+    dest.put(
+        &format!("{dir}items.json"),
+        serde_json::to_vec(&items).unwrap_or_default(),
+    )?;
+    Ok(dest.put(
+        &format!("{dir}plan.json"),
+        serde_json::to_vec_pretty(plan).unwrap_or_default(),
+    )?)
+}
+
+/// The stored plan of a scan, if `rolescope plan` wrote one; checked against the scan id and
+/// the shard count.
+pub fn stored_plan(
+    dest: &Destination,
+    scan_id: &str,
+    count: Option<u32>,
+) -> Result<Option<Plan>, ShardError> {
+    let key = format!("{}plan.json", prefix(scan_id));
+    let Some(bytes) = dest.read_small(&key)? else {
+        return Ok(None);
+    };
+    let bad = |reason: String| ShardError::BadPlan {
+        location: dest.location(&key),
+        reason,
+    };
+    let plan: Plan = serde_json::from_slice(&bytes).map_err(|e| bad(format!("not a plan: {e}")))?;
+    if plan.scan_id != scan_id {
+        return Err(bad(format!("it is the plan of scan {}", plan.scan_id)));
+    }
+    if ShardId::new(1, plan.assignment.count).is_none() {
+        return Err(bad(format!("{} shards", plan.assignment.count)));
+    }
+    if let Some(n) = count.filter(|n| *n != plan.assignment.count) {
+        return Err(bad(format!(
+            "it splits the scan into {} shards, not {n}",
+            plan.assignment.count
+        )));
+    }
+    Ok(Some(plan))
+}
+
+/// Store a shard's part, then its manifest (the part's commit record). Returns the part's
+/// location.
+pub fn put_part(
+    dest: &Destination,
+    shard: &Shard,
+    plan: &Plan,
+    snapshot: &Snapshot,
+    api_calls: u64,
+) -> Result<String, ShardError> {
+    snapshot.check().map_err(|source| ShardError::BadPart {
+        shard: shard.id,
+        source,
+    })?;
+    let dir = prefix(&plan.scan_id);
+    let name = shard.id.part_name();
+    let manifest_key = format!("{dir}{name}.json");
+    // A re-run of the shard withdraws its old manifest first.
+    dest.delete(&manifest_key)?;
+    let location = dest.put_streamed(&format!("{dir}{name}.jsonl"), |w| snapshot.write_to(w))?;
+    let manifest = PartManifest {
+        scan_id: plan.scan_id.clone(),
+        shard: shard.id.to_string(),
+        plan: plan.clone(),
+        accounts: snapshot
+            .accounts
+            .iter()
+            .filter(|a| a.scanned && shard.owns(a.account_id.as_str()))
+            .map(|a| a.account_id.to_string())
+            .collect(),
+        records: snapshot.records().count(),
+        api_calls,
+        finished_at: snapshot.scan.as_ref().map_or(0, |s| s.finished_at.millis),
+    };
+    dest.put(
+        &manifest_key,
+        serde_json::to_vec_pretty(&manifest).unwrap_or_default(),
+    )?;
+    Ok(location)
+}
+
+/// The merged scan and what became of each shard.
+#[derive(Debug)]
+pub struct Merged {
+    /// The scan's snapshot, as one process would have collected it.
+    pub snapshot: Snapshot,
+    /// The shards whose parts were merged.
+    pub merged: Vec<ShardId>,
+    /// The shards left out, and why.
+    pub missing: Vec<(ShardId, String)>,
+}
+
+/// A part read and checked, or why it was refused.
+type Checked = Result<(PartManifest, Snapshot), String>;
+
+/// Read shard K's part.
+fn read_part(dest: &Destination, scan_id: &str, id: ShardId) -> Checked {
+    let dir = prefix(scan_id);
+    let name = id.part_name();
+    let manifest_key = format!("{dir}{name}.json");
+    let Some(bytes) = dest.read_small(&manifest_key).map_err(|e| e.to_string())? else {
+        return Err("no part: the shard did not finish".into());
+    };
+    let manifest: PartManifest = serde_json::from_slice(&bytes)
+        .map_err(|e| format!("{}: not a part manifest: {e}", dest.location(&manifest_key)))?;
+    if manifest.scan_id != scan_id || manifest.shard != id.to_string() {
+        return Err(format!(
+            "{}: it is the manifest of shard {} of scan {}",
+            dest.location(&manifest_key),
+            manifest.shard,
+            manifest.scan_id
+        ));
+    }
+    let part_key = format!("{dir}{name}.jsonl");
+    let location = dest.location(&part_key);
+    let bytes = dest
+        .read_small(&part_key)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("{location} is missing"))?;
+    let part = Snapshot::read_from(std::io::Cursor::new(bytes), std::path::Path::new(&location))
+        .map_err(|e| e.to_string())?;
+    match &part.scan {
+        Some(scan) if scan.scan_id == scan_id => Ok((manifest, part)),
+        Some(scan) => Err(format!("{location}: a part of scan {}", scan.scan_id)),
+        None => Err(format!("{location}: no scan record")),
+    }
+}
+
+/// An error of the organization walk, which every shard makes (and reports) the same; the
+/// per-account `ScanAccount` refusals (suspended accounts) belong to the owning shard.
+fn is_walk_error(e: &CollectionError) -> bool {
+    e.service == "organizations" && e.operation != "ScanAccount"
+}
+
+/// The first record of a part that belongs to an account its shard does not own.
+fn foreign_record(part: &Snapshot, shard: &Shard) -> Option<String> {
+    let account_of_arn = |arn: &str| arn.split(':').nth(4).unwrap_or("").to_string();
+    let owned = |account: &str| shard.owns(account);
+    part.roles
+        .iter()
+        .map(|r| (r.account_id.to_string(), format!("role {}", r.arn)))
+        .chain(
+            part.functions
+                .iter()
+                .map(|f| (f.account_id.to_string(), format!("function {}", f.arn))),
+        )
+        .chain(part.managed_policies.iter().filter_map(|p| {
+            p.account_id
+                .as_ref()
+                .map(|a| (a.to_string(), format!("policy {}", p.arn)))
+        }))
+        .chain(part.last_accessed.iter().map(|l| {
+            (
+                account_of_arn(&l.role_arn),
+                format!("last-accessed row of {}", l.role_arn),
+            )
+        }))
+        .chain(
+            part.access_findings
+                .iter()
+                .map(|f| (f.account_id.to_string(), format!("finding {}", f.id))),
+        )
+        .chain(
+            part.collection_errors
+                .iter()
+                .filter(|e| !is_walk_error(e))
+                .filter_map(|e| {
+                    e.account_id
+                        .as_ref()
+                        .map(|a| (a.to_string(), format!("error of {}", e.operation)))
+                }),
+        )
+        .find(|(account, _)| !owned(account))
+        .map(|(account, what)| {
+            format!(
+                "holds a record of account {account} ({what}), which shard {} owns",
+                shard.assignment.owner(&account)
+            )
+        })
+}
+
+/// Merge the parts of a sharded scan. `count` is the shard count when the caller knows it
+/// (else the plan's or the first manifest's).
+pub fn merge(dest: &Destination, scan_id: &str, count: Option<u32>) -> Result<Merged, ShardError> {
+    rolescope_model::valid::scan_id(scan_id)?;
+    let stored = stored_plan(dest, scan_id, count)?;
+    let dir = prefix(scan_id);
+    // Without a stored plan, the shard count comes from the manifests present.
+    let count = match (&stored, count) {
+        (Some(p), _) => p.assignment.count,
+        (None, Some(n)) => n,
+        (None, None) => dest
+            .list(&dir)?
+            .iter()
+            .filter_map(|k| k.rsplit('/').next())
+            .filter_map(|f| f.strip_suffix(".json"))
+            .filter_map(|f| f.strip_prefix("part-"))
+            .filter_map(|f| f.split_once("-of-"))
+            .filter_map(|(_, n)| n.parse::<u32>().ok())
+            .max()
+            .ok_or_else(|| ShardError::NoParts {
+                scan_id: scan_id.to_string(),
+                location: dest.location(&dir),
+                detail: "no plan and no part manifest".into(),
+            })?,
+    };
+    if ShardId::new(1, count).is_none() {
+        return Err(ShardError::BadPlan {
+            location: dest.location(&dir),
+            reason: format!("{count} shards"),
+        });
+    }
+    let mut plan = stored;
+    let mut parts: Vec<(ShardId, Snapshot)> = Vec::new();
+    let mut missing: Vec<(ShardId, String)> = Vec::new();
+    for k in 1..=count {
+        let id = ShardId { index: k, count };
+        let checked = read_part(dest, scan_id, id).and_then(|(manifest, part)| {
+            let planned = plan.get_or_insert_with(|| manifest.plan.clone());
+            if manifest.plan != *planned {
+                return Err("it followed another plan than the other shards".into());
+            }
+            let shard = Shard {
+                id,
+                assignment: planned.assignment.clone(),
+            };
+            match foreign_record(&part, &shard) {
+                Some(why) => Err(why),
+                None => Ok(part),
+            }
+        });
+        match checked {
+            Ok(part) => parts.push((id, part)),
+            Err(why) => missing.push((id, why)),
+        }
+    }
+    let Some(plan) = plan.filter(|_| !parts.is_empty()) else {
+        return Err(ShardError::NoParts {
+            scan_id: scan_id.to_string(),
+            location: dest.location(&dir),
+            detail: missing
+                .iter()
+                .map(|(id, why)| format!("{id}: {why}"))
+                .collect::<Vec<_>>()
+                .join("; "),
+        });
+    };
+    let snapshot = combine(parts.iter().map(|(_, p)| p), &plan, &missing);
+    Ok(Merged {
+        snapshot,
+        merged: parts.into_iter().map(|(id, _)| id).collect(),
+        missing,
+    })
+}
+
+/// One snapshot from the parts: the organization as the first part walked it, every account's
+/// records from its shard, and one collection error per account of a shard left out.
+fn combine<'p>(
+    mut parts: impl Iterator<Item = &'p Snapshot>,
+    plan: &Plan,
+    missing: &[(ShardId, String)],
+) -> Snapshot {
+    let first = parts.next().expect("at least one part");
+    let mut out = Snapshot {
+        accounts: first.accounts.clone(),
+        org_units: first.org_units.clone(),
+        control_policies: first.control_policies.clone(),
+        ..Snapshot::default()
+    };
+    let mut scanned: BTreeSet<String> = BTreeSet::new();
+    let mut regions: BTreeSet<String> = BTreeSet::new();
+    let mut scan = first.scan.clone().expect("parts have a scan record");
+    let mut managed = BTreeSet::new();
+    for (i, part) in std::iter::once(first).chain(parts).enumerate() {
+        scanned.extend(
+            part.accounts
+                .iter()
+                .filter(|a| a.scanned)
+                .map(|a| a.account_id.to_string()),
+        );
+        if let Some(s) = &part.scan {
+            regions.extend(s.regions.iter().cloned());
+            scan.started_at =
+                Timestamp::from_millis(scan.started_at.millis.min(s.started_at.millis));
+            scan.finished_at =
+                Timestamp::from_millis(scan.finished_at.millis.max(s.finished_at.millis));
+        }
+        out.roles.extend(part.roles.iter().cloned());
+        out.functions.extend(part.functions.iter().cloned());
+        // AWS managed policies are read by every shard that uses them: kept once.
+        for p in &part.managed_policies {
+            if managed.insert((p.arn.clone(), p.account_id.clone())) {
+                out.managed_policies.push(p.clone());
+            }
+        }
+        out.last_accessed.extend(part.last_accessed.iter().cloned());
+        out.access_findings
+            .extend(part.access_findings.iter().cloned());
+        // Every shard walked the organization; its errors are taken from the first part.
+        out.collection_errors.extend(
+            part.collection_errors
+                .iter()
+                .filter(|e| i == 0 || !is_walk_error(e))
+                .cloned(),
+        );
+    }
+    for a in &mut out.accounts {
+        a.scanned = scanned.contains(a.account_id.as_str());
+    }
+    for (id, why) in missing {
+        for a in out
+            .accounts
+            .iter()
+            .filter(|a| plan.assignment.owner(a.account_id.as_str()) == id.index)
+        {
+            out.collection_errors.push(CollectionError {
+                account_id: Some(a.account_id.clone()),
+                region: None,
+                service: "rolescope".into(),
+                operation: "ScanShard".into(),
+                error_code: "ShardMissing".into(),
+                message: format!("shard {id} left no usable part: {why}"),
+                resource_arn: None,
+            });
+        }
+    }
+    scan.regions = regions.into_iter().collect();
+    out.scan = Some(scan);
+    out.canonical_order();
+    out
+}
