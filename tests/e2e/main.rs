@@ -6,6 +6,7 @@
 
 mod casegen;
 mod cloudsplaining;
+mod deploy;
 mod fidelity;
 mod golden;
 mod iam_oracle;

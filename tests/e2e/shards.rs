@@ -11,9 +11,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
 /// The simulator, served until dropped.
-struct Served {
+pub struct Served {
     child: Child,
-    endpoint: String,
+    /// Where it listens.
+    pub endpoint: String,
     key: String,
     secret: String,
 }
@@ -25,7 +26,8 @@ impl Drop for Served {
     }
 }
 
-fn serve() -> Served {
+/// Start `demo --serve` and read its announcement.
+pub fn serve() -> Served {
     let mut child = Command::new(rolescope_bin())
         .args(["demo", "--serve", "--latency-ms", "0,2"])
         .stdin(Stdio::piped())
@@ -47,7 +49,8 @@ fn serve() -> Served {
 }
 
 impl Served {
-    fn command(&self, args: &[&str]) -> Command {
+    /// `rolescope ARGS` with the simulator's credentials.
+    pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(rolescope_bin());
         cmd.args(args)
             .env_clear()

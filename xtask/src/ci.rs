@@ -21,13 +21,15 @@ pub fn install_tools() -> Result<PathBuf> {
     std::fs::create_dir_all(&tools)?;
 
     // npm peers, each copied out of its tests/ folder so node_modules never lands in the source
-    // tree: the IAM decision oracle, and playwright-core for the report's browser test.
+    // tree: the IAM decision oracle, playwright-core for the report's browser test, and
+    // asl-validator for the state machine.
     npm_peer(
         &tools,
         "oracle",
         &["package.json", "package-lock.json", "simulate.cjs"],
     )?;
     npm_peer(&tools, "browser", &["package.json", "package-lock.json"])?;
+    npm_peer(&tools, "asl", &["package.json", "package-lock.json"])?;
     ensure_chromium()?;
 
     // Python venv for the PyPI peers (pinned in tests/python-requirements.txt).

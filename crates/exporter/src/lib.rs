@@ -5,6 +5,7 @@
 //! definitions, and a test fails when the committed files drift.
 //!
 
+pub mod cfn;
 pub mod ddl;
 pub mod destination;
 pub mod history;

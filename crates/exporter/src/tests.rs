@@ -286,10 +286,17 @@ fn a_value_that_does_not_fit_its_column_is_an_error_naming_it() {
 #[test]
 fn generated_files_are_current() {
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+    let deploy = crate::cfn::deploy_files(std::path::Path::new(root)).unwrap();
     for (path, want) in [
         (format!("{root}/docs/schema.md"), ddl::schema_md(TABLES)),
         (format!("{root}/athena/tables.sql"), ddl::tables_sql(TABLES)),
-    ] {
+    ]
+    .into_iter()
+    .chain(
+        deploy
+            .into_iter()
+            .map(|(p, w)| (p.display().to_string(), w)),
+    ) {
         if std::env::var_os("UPDATE_DOCS").is_some() {
             std::fs::create_dir_all(std::path::Path::new(&path).parent().unwrap()).unwrap();
             std::fs::write(&path, &want).unwrap();
