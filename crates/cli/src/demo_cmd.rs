@@ -21,7 +21,8 @@ pub struct DemoArgs {
     #[arg(long, default_value = "rolescope-demo")]
     out: String,
     /// Organization to simulate: demo (12 accounts, 200 functions covering every check) or a
-    /// benchmark scenario: s, m, l (2,000 accounts × 17 regions, ≈ 300,000 functions).
+    /// benchmark scenario: s, m, l (2,000 accounts × 17 regions, ≈ 300,000 functions), xl
+    /// (10,000 accounts, ≈ 1,500,000 functions).
     #[arg(long, default_value = "demo")]
     scenario: String,
     /// Time scale k: AWS rates × k, latencies ÷ k (simulator and collector alike).
@@ -114,7 +115,7 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
     let mut spec = match args.scenario.as_str() {
         "demo" => Spec::demo(),
         other => Spec::scenario(other)
-            .with_context(|| format!("--scenario {other}: expected demo, s, m or l"))?,
+            .with_context(|| format!("--scenario {other}: expected demo, s, m, l or xl"))?,
     };
     if let Some(seed) = args.seed {
         spec.seed = seed;

@@ -96,6 +96,10 @@ pub struct ScanArgs {
     /// (S3 down, disk full): `<spool>/<scan-id>.jsonl`, to finish with `analyze --out`.
     #[arg(long, default_value = "rolescope-spool")]
     spool: PathBuf,
+    /// Client-side AWS rates × this factor: for the simulator's time scale (`demo --serve
+    /// --time-scale K`), never for AWS itself.
+    #[arg(long, default_value_t = 1.0, hide = true)]
+    rate_scale: f64,
     /// No progress bars.
     #[arg(long, short)]
     quiet: bool,
@@ -157,6 +161,11 @@ impl ScanArgs {
             operation_timeout: Duration::from_secs(self.operation_timeout),
             attempt_timeout: Duration::from_secs(self.operation_timeout.min(30)),
             scan_id: Some(scan_id_or_new(self.scan_id.as_deref())?),
+            rates: if self.rate_scale.is_finite() && self.rate_scale > 0.0 {
+                rolescope_collector::Rates::default().scaled(self.rate_scale)
+            } else {
+                bail!("--rate-scale must be positive")
+            },
             ..CollectorConfig::default()
         })
     }

@@ -92,7 +92,7 @@ impl Spec {
     }
 
     /// Benchmark scenarios: `s` (CI), `m`, `l` (2,000 accounts × 17 regions, ≈ 300,000
-    /// functions, a 10,000-function straggler).
+    /// functions, a 10,000-function straggler), `xl` (10,000 accounts, ≈ 1,500,000 functions).
     pub fn scenario(name: &str) -> Option<Spec> {
         let regions17: Vec<String> = [
             "us-east-1",
@@ -159,6 +159,16 @@ impl Spec {
                 ou_depth: 2,
                 regions: regions17,
                 functions: 300_000,
+                straggler: Some(10_000),
+                ..base
+            }),
+            // The Organizations maximum, with l's long tail: for sharded scans.
+            "xl" => Some(Spec {
+                accounts: 10_000,
+                ous: 50,
+                ou_depth: 3,
+                regions: regions17,
+                functions: 1_500_000,
                 straggler: Some(10_000),
                 ..base
             }),
