@@ -1527,3 +1527,97 @@ fn a_killed_s3_endpoint_after_collection_keeps_the_collection_in_the_spool() {
         .count();
     assert_eq!(snapshot.functions.len(), seeded_here, "{err}");
 }
+
+/// A scan of moto's organization split into two shards (separate processes) and finalized
+/// equals a one-process scan of it: the same snapshot records and the same rows.
+#[test]
+fn two_shards_of_the_moto_organization_and_a_finalize_equal_one_scan() {
+    let (moto, _) = seeded();
+    let flags = [
+        "--regions",
+        "us-east-1,eu-west-1",
+        "--last-accessed-timeout",
+        "5",
+    ];
+    let one = out_dir("moto-shards-one");
+    let mut args = flags.to_vec();
+    args.extend(["--scan-id", "m-one"]);
+    let single = scan_ok(&moto.url, &one, &args);
+    let two = out_dir("moto-shards-two");
+    let run = rolescope(&[
+        "plan".as_ref(),
+        "--shards".as_ref(),
+        "2".as_ref(),
+        "--scan-id".as_ref(),
+        "m-two".as_ref(),
+        "--out".as_ref(),
+        two.as_os_str(),
+    ]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    for k in ["1/2", "2/2"] {
+        let mut args = flags.to_vec();
+        args.extend(["--scan-id", "m-two", "--shard", k]);
+        let run = scan(&moto.url, &two, &args);
+        assert!(
+            run.status.success(),
+            "shard {k}: {}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+    }
+    let run = rolescope(&[
+        "finalize".as_ref(),
+        "--scan-id".as_ref(),
+        "m-two".as_ref(),
+        "--out".as_ref(),
+        two.as_os_str(),
+    ]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let merged = Snapshot::read(
+        &files(&two.join("snapshots"))
+            .into_iter()
+            .find(|p| p.ends_with("m-two.jsonl"))
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(single.accounts.len() >= 2 && !single.functions.is_empty());
+    // moto, like AWS, stamps RoleLastUsed when a scan assumes a role: the one field that
+    // differs between two scans of the same organization.
+    let records = |s: &Snapshot| {
+        let mut s = s.clone();
+        for r in &mut s.roles {
+            r.last_used_at = None;
+            r.last_used_region = None;
+        }
+        s.records()
+            .filter(|r| !matches!(r, rolescope_model::snapshot::Record::Scan(_)))
+            .map(|r| serde_json::to_string(&r).unwrap())
+            .collect::<Vec<_>>()
+    };
+    let (a, b) = (records(&merged), records(&single));
+    let only_merged: Vec<&String> = a.iter().filter(|r| !b.contains(r)).collect();
+    let only_single: Vec<&String> = b.iter().filter(|r| !a.contains(r)).collect();
+    assert!(
+        only_merged.is_empty() && only_single.is_empty() && a.len() == b.len(),
+        "merged only: {only_merged:#?}\nsingle only: {only_single:#?}"
+    );
+    let compared = crate::support::python_json(
+        "duckdb/compare.py",
+        &[
+            one.as_os_str(),
+            "m-one".as_ref(),
+            two.as_os_str(),
+            "m-two".as_ref(),
+        ],
+    );
+    for (table, c) in compared.as_object().unwrap() {
+        assert_eq!(c["equal"], true, "{table}: {c}");
+    }
+}
