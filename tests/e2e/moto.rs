@@ -1621,3 +1621,241 @@ fn two_shards_of_the_moto_organization_and_a_finalize_equal_one_scan() {
         assert_eq!(c["equal"], true, "{table}: {c}");
     }
 }
+
+/// A loopback proxy in front of moto that refuses `sts:AssumeRole` into one account with AWS's
+/// AccessDenied (moto itself never refuses one), and passes everything else through.
+struct DenyAssume {
+    url: String,
+}
+
+impl DenyAssume {
+    fn start(upstream: &str, account: &str) -> DenyAssume {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let upstream = upstream.trim_start_matches("http://").to_string();
+        let needle = format!("arn%3Aaws%3Aiam%3A%3A{account}%3Arole");
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                let (upstream, needle) = (upstream.clone(), needle.clone());
+                std::thread::spawn(move || {
+                    let Ok(server) = TcpStream::connect(&upstream) else {
+                        return;
+                    };
+                    let (mut c_read, mut s_write) =
+                        (client.try_clone().unwrap(), server.try_clone().unwrap());
+                    let (mut s_read, mut c_write) = (server, client);
+                    let back = std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut s_read, &mut c_write);
+                        let _ = c_write.shutdown(std::net::Shutdown::Both);
+                    });
+                    let mut buf = [0u8; 64 * 1024];
+                    loop {
+                        let n = match c_read.read(&mut buf) {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => n,
+                        };
+                        let text = String::from_utf8_lossy(&buf[..n]);
+                        if text.contains("Action=AssumeRole") && text.contains(&needle) {
+                            // Requests on a connection are sequential: the previous answer is
+                            // through, so this one can be answered here, then the connection
+                            // closed.
+                            let body = "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>not authorized to perform sts:AssumeRole (test proxy)</Message></Error><RequestId>deny</RequestId></ErrorResponse>";
+                            let mut out = c_read.try_clone().unwrap();
+                            let _ = write!(
+                                out,
+                                "HTTP/1.1 403 Forbidden\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                                body.len()
+                            );
+                            let _ = out.shutdown(std::net::Shutdown::Both);
+                            break;
+                        }
+                        if s_write.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                    }
+                    let _ = s_write.shutdown(std::net::Shutdown::Both);
+                    let _ = back.join();
+                });
+            }
+        });
+        DenyAssume { url }
+    }
+}
+
+/// Scan history against moto: scan, change the organization (a function made public, a
+/// policy detached, a function deleted, an SCP changed), scan again into the same folder; the
+/// tables, `diff`, OCSF and ASFF tell the same story. A third scan that cannot assume the audit
+/// role in one account resolves nothing there.
+#[test]
+fn moto_history_two_scans_tell_one_story_and_an_unread_account_resolves_nothing() {
+    let moto = Moto::start();
+    let seed = moto.seed();
+    let out = out_dir("moto-history");
+    let flags = [
+        "--regions",
+        "us-east-1,eu-west-1",
+        "--last-accessed-timeout",
+        "5",
+    ];
+    let scan_as = |endpoint: &str, id: &str| {
+        let mut args = flags.to_vec();
+        args.extend(["--scan-id", id]);
+        let run = scan(endpoint, &out, &args);
+        assert!(
+            run.status.success(),
+            "{id}: {}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        String::from_utf8_lossy(&run.stderr).into_owned()
+    };
+    scan_as(&moto.url, "mh-1");
+    let python = require_tool("venv/bin/python");
+    let mutated = Command::new(python)
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("moto/mutate.py"))
+        .arg(&moto.url)
+        .arg(seed.to_string())
+        .output()
+        .unwrap();
+    assert!(
+        mutated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&mutated.stderr)
+    );
+    let m: Value = serde_json::from_slice(&mutated.stdout).unwrap();
+    let second = scan_as(&moto.url, "mh-2");
+    assert!(second.contains("since      scan mh-1:"), "{second}");
+
+    let q = |name: &str, sql: &str| format!("{name}={sql}");
+    let t = crate::support::python_json(
+        "duckdb/sql.py",
+        &[
+            out.as_os_str(),
+            q("changes", "SELECT change, check_id, resource_arn FROM finding_changes WHERE scan_id = 'mh-2' ORDER BY ALL").as_ref(),
+            q("inventory", "SELECT kind, change, arn FROM inventory_changes WHERE scan_id = 'mh-2' ORDER BY ALL").as_ref(),
+        ],
+    );
+    let rows = |name: &str| -> Vec<Vec<String>> {
+        t[name]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                r.as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_str().unwrap_or("").to_string())
+                    .collect()
+            })
+            .collect()
+    };
+    let changes = rows("changes");
+    let inventory = rows("inventory");
+    let has = |list: &[Vec<String>], a: &str, b: &str, c: &str| {
+        list.iter()
+            .any(|r| r[0] == a && (b.is_empty() || r[1] == b) && r[2].starts_with(c))
+    };
+    let public = m["public"].as_str().unwrap();
+    let deleted = m["deleted"].as_str().unwrap();
+    let detached = m["detached"].as_str().unwrap();
+    assert!(has(&changes, "new", "RS-PUBLIC-001", public), "{changes:?}");
+    assert!(has(&changes, "resolved", "", deleted), "{changes:?}");
+    assert!(
+        has(&inventory, "function", "removed", deleted),
+        "{inventory:?}"
+    );
+    assert!(
+        inventory
+            .iter()
+            .any(|r| r[0] == "role" && r[1] == "changed" && r[2] == detached),
+        "{inventory:?}"
+    );
+    assert!(
+        inventory.iter().any(|r| r[0] == "control_policy"
+            && r[1] == "changed"
+            && r[2] == m["scp"].as_str().unwrap()),
+        "{inventory:?}"
+    );
+
+    // `diff` between the two snapshots says the same.
+    let snapshot = |id: &str| {
+        files(&out.join("snapshots"))
+            .into_iter()
+            .find(|p| p.ends_with(format!("{id}.jsonl")))
+            .unwrap()
+    };
+    let d = rolescope(&[
+        "diff".as_ref(),
+        "--from".as_ref(),
+        snapshot("mh-1").as_os_str(),
+        "--to".as_ref(),
+        snapshot("mh-2").as_os_str(),
+    ]);
+    let mut from_diff = Vec::new();
+    let mut inventory_diff = Vec::new();
+    for line in String::from_utf8(d.stdout).unwrap().lines() {
+        let v: Value = serde_json::from_str(line).unwrap();
+        let s = |k: &str| v[k].as_str().unwrap_or("").to_string();
+        if v["kind"] == "finding" {
+            from_diff.push(vec![s("change"), s("check_id"), s("resource_arn")]);
+        } else {
+            inventory_diff.push(vec![s("kind"), s("change"), s("arn")]);
+        }
+    }
+    from_diff.sort();
+    inventory_diff.sort();
+    assert_eq!(from_diff, changes, "diff and finding_changes");
+    assert_eq!(inventory_diff, inventory, "diff and inventory_changes");
+
+    // OCSF and ASFF: as many New and Resolved as the table, valid, imported without refusal.
+    let count = |c: &str| changes.iter().filter(|r| r[0] == c).count() as u64;
+    let ocsf = files(&out.join("ocsf"))
+        .into_iter()
+        .find(|p| p.ends_with("mh-2.jsonl"))
+        .unwrap();
+    let o = crate::support::python_json("ocsf/validate.py", &[ocsf.as_os_str()]);
+    assert_eq!(o["errors"], serde_json::json!([]), "{o}");
+    assert_eq!(
+        o["statuses"]["New"].as_u64().unwrap_or(0),
+        count("new"),
+        "{o}"
+    );
+    assert_eq!(
+        o["statuses"]["Resolved"].as_u64().unwrap_or(0),
+        count("resolved"),
+        "{o}"
+    );
+    let batches: Vec<PathBuf> = files(&out.join("asff"))
+        .into_iter()
+        .filter(|p| p.to_string_lossy().contains("/mh-2/"))
+        .collect();
+    let mut args: Vec<&std::ffi::OsStr> = vec![moto.url.as_ref()];
+    args.extend(batches.iter().map(|p| p.as_os_str()));
+    let hub = crate::support::python_json("moto/securityhub.py", &args);
+    assert_eq!(hub["failed"], 0, "{hub}");
+    assert_eq!(
+        hub["archived"].as_u64().unwrap(),
+        count("resolved"),
+        "{hub}"
+    );
+
+    // The third scan cannot assume the audit role in prod-a: nothing of prod-a is resolved,
+    // its findings are carried.
+    let prod_a = seed["accounts"]["prod-a"].as_str().unwrap();
+    let proxy = DenyAssume::start(&moto.url, prod_a);
+    let third = scan_as(&proxy.url, "mh-3");
+    assert!(third.contains("not read this time"), "{third}");
+    let t = crate::support::python_json(
+        "duckdb/sql.py",
+        &[
+            out.as_os_str(),
+            q("resolved", &format!("SELECT count(*) FROM finding_changes WHERE scan_id = 'mh-3' AND account_id = '{prod_a}' AND change = 'resolved'")).as_ref(),
+            q("carried", &format!("SELECT count(*) FROM findings WHERE scan_id = 'mh-3' AND account_id = '{prod_a}' AND NOT observed")).as_ref(),
+            q("before", &format!("SELECT count(*) FROM findings WHERE scan_id = 'mh-2' AND account_id = '{prod_a}'")).as_ref(),
+            q("denied", &format!("SELECT count(*) FROM collection_errors WHERE scan_id = 'mh-3' AND account_id = '{prod_a}' AND error_code = 'AccessDenied'")).as_ref(),
+        ],
+    );
+    assert!(t["denied"][0][0].as_u64().unwrap() > 0, "{t}");
+    assert_eq!(t["resolved"][0][0], 0, "{t}");
+    assert!(t["before"][0][0].as_u64().unwrap() > 0, "{t}");
+    assert_eq!(t["carried"][0][0], t["before"][0][0], "{t}");
+}

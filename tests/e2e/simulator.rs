@@ -852,3 +852,67 @@ fn scans_into_one_destination_record_what_changed_and_carry_first_seen() {
     assert_eq!(hub["imported"], second["lines"], "{hub}");
     assert_eq!(hub["archived"], by_change["resolved"], "{hub}");
 }
+
+/// A finding the scan could not read is carried for as long as its account stays unread (two
+/// scans here), keeps its first_seen, and is resolved by the first scan that reads the account
+/// again and no longer finds it.
+#[test]
+fn a_finding_carried_across_two_unread_scans_stays_open_then_resolves_once_read_and_gone() {
+    let out = out_dir("carried");
+    let run = |extra: &[&str]| ok(&demo(&out, extra));
+    const MEMBER2: &str = "100000002222";
+    run(&["--scan-id", "c-1"]);
+    run(&["--scan-id", "c-2", "--deny-assume", "member:2"]);
+    run(&["--scan-id", "c-3", "--deny-assume", "member:2"]);
+    // Another seed: member 2 is read again and some of its findings are gone.
+    run(&["--scan-id", "c-4", "--seed", "8"]);
+    let q = |name: &str, sql: String| format!("{name}={sql}");
+    let r = python_json(
+        "duckdb/sql.py",
+        &[
+            out.as_os_str(),
+            q("unobserved", "SELECT scan_id, count(*), min(first_seen) FROM findings WHERE NOT observed GROUP BY scan_id ORDER BY scan_id".into()).as_ref(),
+            q("c1", format!("SELECT count(*), min(f.first_seen) FROM findings f WHERE f.scan_id = 'c-1' AND f.account_id = '{MEMBER2}'")).as_ref(),
+            q("c1_start", "SELECT started_at FROM scan_runs WHERE scan_id = 'c-1'".into()).as_ref(),
+            q("changes", format!("SELECT scan_id, change, count(*) FROM finding_changes WHERE account_id = '{MEMBER2}' GROUP BY ALL ORDER BY ALL")).as_ref(),
+            q("kept", format!("SELECT count(*) FROM findings f WHERE f.scan_id = 'c-4' AND f.account_id = '{MEMBER2}' AND f.first_seen = (SELECT started_at FROM scan_runs WHERE scan_id = 'c-1')")).as_ref(),
+            q("gone", format!("SELECT count(*) FROM (SELECT finding_id FROM findings WHERE scan_id = 'c-1' AND account_id = '{MEMBER2}' EXCEPT SELECT finding_id FROM findings WHERE scan_id = 'c-4')")).as_ref(),
+        ],
+    );
+    let c1 = &r["c1"][0];
+    let start = &r["c1_start"][0][0];
+    assert!(c1[0].as_u64().unwrap() > 0, "{r}");
+    // c-2 and c-3 both carry every finding member 2 had in c-1, first seen in c-1.
+    let unobserved = r["unobserved"].as_array().unwrap();
+    assert_eq!(unobserved.len(), 2, "{r}");
+    for row in unobserved {
+        assert_eq!(row[1], c1[0], "{r}");
+        assert_eq!(&row[2], start, "{r}");
+    }
+    // Nothing of member 2 changed while it was unread; c-4 resolves what is gone and keeps
+    // first_seen for what is still there.
+    let changes: Vec<(String, String, u64)> = r["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| {
+            (
+                row[0].as_str().unwrap().to_string(),
+                row[1].as_str().unwrap().to_string(),
+                row[2].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert!(
+        changes.iter().all(|(scan, _, _)| scan == "c-4"),
+        "{changes:?}"
+    );
+    let resolved = changes
+        .iter()
+        .find(|(_, change, _)| change == "resolved")
+        .map_or(0, |c| c.2);
+    let gone = r["gone"][0][0].as_u64().unwrap();
+    assert!(gone > 0, "the seeds differ in member 2: {r}");
+    assert_eq!(resolved, gone, "{changes:?}");
+    assert!(r["kept"][0][0].as_u64().unwrap() > 0, "{r}");
+}

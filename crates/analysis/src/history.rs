@@ -75,12 +75,35 @@ pub struct Changes {
     pub carried: Vec<Finding>,
 }
 
+/// Operations whose failure leaves a detail of the resources unknown (their URLs, resource
+/// policies, aliases, last-accessed data, analyzer findings) but not which resources exist:
+/// the listing itself succeeded. Any other failure (assuming the audit role, listing regions,
+/// roles or functions, an operation this list does not know) leaves everything where it
+/// happened unknown.
+const DETAIL_OPERATIONS: &[&str] = &[
+    "GenerateServiceLastAccessedDetails",
+    "GetServiceLastAccessedDetails",
+    "GetPolicyVersion",
+    "ListFunctionUrlConfigs",
+    "GetFunctionUrlConfig",
+    "GetPolicy",
+    "ListAliases",
+    "ListAnalyzers",
+    "ListFindings",
+];
+
 /// Where the later scan could not read: accounts not scanned or with an account-wide error,
-/// (account, region) lanes with an error, and resources an error names.
+/// (account, region) lanes with an error, and resources an error names. A failure of a detail
+/// (see [`DETAIL_OPERATIONS`]) only makes the lane or account *partial*: a resource that is
+/// gone from it is known gone, one that is still there keeps its findings open.
 struct Coverage<'a> {
     accounts: BTreeSet<&'a str>,
+    partial_accounts: BTreeSet<&'a str>,
     lanes: BTreeSet<(&'a str, &'a str)>,
+    partial_lanes: BTreeSet<(&'a str, &'a str)>,
     resources: BTreeSet<&'a str>,
+    /// Roles and (unqualified) functions the later scan listed.
+    present: BTreeSet<&'a str>,
 }
 
 impl<'a> Coverage<'a> {
@@ -92,17 +115,33 @@ impl<'a> Coverage<'a> {
                 .filter(|a| !a.scanned)
                 .map(|a| a.account_id.as_str())
                 .collect(),
+            partial_accounts: BTreeSet::new(),
             lanes: BTreeSet::new(),
+            partial_lanes: BTreeSet::new(),
             resources: BTreeSet::new(),
+            present: s
+                .roles
+                .iter()
+                .map(|r| r.arn.as_str())
+                .chain(s.functions.iter().map(|f| f.arn.as_str()))
+                .chain(s.managed_policies.iter().map(|p| p.arn.as_str()))
+                .collect(),
         };
         for e in &s.collection_errors {
             if let Some(arn) = e.resource_arn.as_deref() {
                 c.resources.insert(arn);
                 continue;
             }
+            let detail = DETAIL_OPERATIONS.contains(&e.operation.as_str());
             match (e.account_id.as_ref(), e.region.as_deref()) {
+                (Some(a), Some(r)) if detail => {
+                    c.partial_lanes.insert((a.as_str(), r));
+                }
                 (Some(a), Some(r)) => {
                     c.lanes.insert((a.as_str(), r));
+                }
+                (Some(a), None) if detail => {
+                    c.partial_accounts.insert(a.as_str());
                 }
                 (Some(a), None) => {
                     c.accounts.insert(a.as_str());
@@ -119,12 +158,18 @@ impl<'a> Coverage<'a> {
 
     /// Whether the later scan read where this resource lives.
     fn read(&self, account: &str, region: Option<&str>, arn: &str) -> bool {
-        !self.accounts.contains(account)
-            && region.is_none_or(|r| !self.lanes.contains(&(account, r)))
-            && !self
-                .resources
-                .contains(rolescope_model::unqualified_function_arn(arn))
-            && !self.resources.contains(arn)
+        let function = rolescope_model::unqualified_function_arn(arn);
+        if self.accounts.contains(account)
+            || region.is_some_and(|r| self.lanes.contains(&(account, r)))
+            || self.resources.contains(function)
+            || self.resources.contains(arn)
+        {
+            return false;
+        }
+        let partial = self.partial_accounts.contains(account)
+            || region.is_some_and(|r| self.partial_lanes.contains(&(account, r)));
+        // Where only a detail failed, a resource that is gone is known gone.
+        !partial || !self.present.contains(function)
     }
 }
 
@@ -579,6 +624,45 @@ mod tests {
     const ADMIN: &str =
         r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
     const NARROW: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"dynamodb:GetItem","Resource":"arn:aws:dynamodb:eu-west-1:111122223333:table/t"}]}"#;
+
+    #[test]
+    fn a_failed_detail_leaves_what_is_still_there_open_and_what_is_gone_resolved() {
+        let before = org(vec![
+            role(A, "kept", ADMIN),
+            role(A, "deleted", ADMIN),
+            role(B, "b", ADMIN),
+        ]);
+        // Account A's last-accessed report failed, account B's role listing did: A's roles were
+        // listed, B's were not.
+        let mut after = org(vec![role(A, "kept", NARROW)]);
+        for (account, operation) in [
+            (A, "GenerateServiceLastAccessedDetails"),
+            (B, "GetAccountAuthorizationDetails"),
+        ] {
+            after.collection_errors.push(CollectionError {
+                account_id: Some(AccountId::new(account).unwrap()),
+                region: None,
+                service: "iam".into(),
+                operation: operation.into(),
+                error_code: "Throttling".into(),
+                message: "".into(),
+                resource_arn: None,
+            });
+        }
+        let c = diff(&before, &after);
+        let resolved = |end: &str| {
+            c.findings
+                .iter()
+                .any(|f| f.change == "resolved" && f.resource_arn.ends_with(end))
+        };
+        assert!(resolved("/deleted"), "gone from a listed account: {c:#?}");
+        assert!(!resolved("/kept"), "still there, a detail unknown: carried");
+        assert!(!resolved("/b"), "not listed: carried");
+        let carried: BTreeSet<&str> = c.carried.iter().map(|f| f.resource_arn.as_str()).collect();
+        assert!(carried.iter().any(|a| a.ends_with("/kept")));
+        assert!(carried.iter().any(|a| a.ends_with("/b")));
+        assert!(!carried.iter().any(|a| a.ends_with("/deleted")));
+    }
 
     #[test]
     fn identical_scans_have_no_changes() {

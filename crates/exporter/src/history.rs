@@ -3,7 +3,7 @@
 
 use crate::ExportError;
 use crate::destination::{Destination, DestinationError};
-use arrow_array::{Array, RecordBatch, StringArray, TimestampMillisecondArray};
+use arrow_array::{Array, BooleanArray, RecordBatch, StringArray, TimestampMillisecondArray};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use rolescope_analysis::history::Changes;
 use std::collections::HashMap;
@@ -133,4 +133,68 @@ pub fn seen(dest: &Destination, scan: &CommittedScan) -> Result<(SeenAt, SeenAt)
         }
     }
     Ok((first, last))
+}
+
+/// The findings a committed scan carried from its own baseline (`observed = false`: it could
+/// not read their resources). They are part of what that scan holds open, so the next scan
+/// carries them again while it still cannot read there, and resolves them once it reads there
+/// and they are gone. Rows naming a check this version does not have are left out.
+pub fn carried(
+    dest: &Destination,
+    scan: &CommittedScan,
+) -> Result<Vec<rolescope_analysis::Finding>, ExportError> {
+    let key = crate::writer::table_key("findings", &scan.date, &scan.scan_id);
+    let mut out = Vec::new();
+    for b in read_batches(dest, &key)?.unwrap_or_default() {
+        let observed: Option<&BooleanArray> = b
+            .column_by_name("observed")
+            .and_then(|c| c.as_any().downcast_ref());
+        let (Some(observed), Some(ids), Some(checks), Some(severity), Some(account)) = (
+            observed,
+            strings(&b, "finding_id"),
+            strings(&b, "check_id"),
+            strings(&b, "severity"),
+            strings(&b, "account_id"),
+        ) else {
+            continue;
+        };
+        let text = |name: &str, i: usize| {
+            strings(&b, name)
+                .filter(|c| !c.is_null(i))
+                .map(|c| c.value(i).to_string())
+        };
+        for i in 0..b.num_rows() {
+            if observed.is_null(i) || observed.value(i) {
+                continue;
+            }
+            let Some(check) = rolescope_analysis::CHECKS
+                .iter()
+                .find(|c| c.id == checks.value(i))
+            else {
+                continue;
+            };
+            let (Some(severity), Ok(account_id)) = (
+                rolescope_analysis::Severity::parse(severity.value(i)),
+                rolescope_model::AccountId::new(account.value(i)),
+            ) else {
+                continue;
+            };
+            let detail: serde_json::Value = text("detail", i)
+                .and_then(|d| serde_json::from_str(&d).ok())
+                .unwrap_or(serde_json::Value::Null);
+            out.push(rolescope_analysis::Finding {
+                finding_id: ids.value(i).to_string(),
+                check_id: check.id,
+                category: check.category,
+                severity,
+                account_id,
+                region: text("region", i),
+                resource_arn: text("resource_arn", i).unwrap_or_default(),
+                title: text("title", i).unwrap_or_default(),
+                detail: rolescope_analysis::findings::Evidence::new(&detail),
+                mitigated_by: text("mitigated_by", i),
+            });
+        }
+    }
+    Ok(out)
 }

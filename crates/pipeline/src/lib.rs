@@ -344,12 +344,14 @@ fn compare_with_baseline(
     let before = Snapshot::read_from(std::io::Cursor::new(bytes), std::path::Path::new(&location))
         .map_err(|e| format!("{e}"))?;
     let seen = rolescope_exporter::history::seen(dest, &previous).map_err(|e| format!("{e}"))?;
+    let carried =
+        rolescope_exporter::history::carried(dest, &previous).map_err(|e| format!("{e}"))?;
     Ok(compare(
         before,
         previous,
         (snapshot, analysis),
         settings,
-        Some(seen),
+        Some((seen, carried)),
     ))
 }
 
@@ -361,12 +363,30 @@ fn compare(
     (snapshot, analysis): (&Snapshot, &Analysis),
     settings: &Settings,
     seen: Option<(
-        rolescope_exporter::history::SeenAt,
-        rolescope_exporter::history::SeenAt,
+        (
+            rolescope_exporter::history::SeenAt,
+            rolescope_exporter::history::SeenAt,
+        ),
+        Vec<rolescope_analysis::Finding>,
     )>,
 ) -> History {
     let cat = rolescope_policy::catalog();
-    let before_analysis = rolescope_analysis::analyze(cat, &before, &settings.analysis);
+    let mut before_analysis = rolescope_analysis::analyze(cat, &before, &settings.analysis);
+    // What the baseline held open includes what it carried from its own baseline.
+    let (seen, carried) = match seen {
+        Some((seen, carried)) => (Some(seen), carried),
+        None => (None, Vec::new()),
+    };
+    let known: std::collections::HashSet<String> = before_analysis
+        .findings
+        .iter()
+        .map(|f| f.finding_id.clone())
+        .collect();
+    before_analysis.findings.extend(
+        carried
+            .into_iter()
+            .filter(|f| !known.contains(&f.finding_id)),
+    );
     let changes =
         rolescope_analysis::history::changes((&before, &before_analysis), (snapshot, analysis));
     let (first_seen, last_seen) = seen.unwrap_or_else(|| {
