@@ -125,7 +125,10 @@ fn visible_files_are_complete(out: &Path) -> usize {
                 .unwrap_or_else(|e| panic!("{} is not complete JSON: {e}", path.display()));
             continue;
         }
-        if [".sql", ".md", ".sh"].iter().any(|ext| name.ends_with(ext)) {
+        if [".sql", ".md", ".sh", ".html"]
+            .iter()
+            .any(|ext| name.ends_with(ext))
+        {
             // Written whole or not at all, like every object (non-empty when visible).
             assert!(
                 std::fs::metadata(&path).unwrap().len() > 0,

@@ -1075,6 +1075,13 @@ fn datasets_written_to_moto_s3_are_the_same_files_as_local_ones() {
         b.iter().map(|(p, _)| p).collect::<Vec<_>>()
     );
     for ((path, x), (_, y)) in a.iter().zip(&b) {
+        if path.extension().is_some_and(|e| e == "html") {
+            // The report names where its datasets are: the folder, or the bucket.
+            let x = String::from_utf8_lossy(x).replace(&*local.to_string_lossy(), "{out}");
+            let y = String::from_utf8_lossy(y).replace("s3://rolescope-e2e/again", "{out}");
+            assert!(x == y, "{} differs between local and S3", path.display());
+            continue;
+        }
         assert!(x == y, "{} differs between local and S3", path.display());
     }
 

@@ -255,13 +255,16 @@ pub fn export_triage(
         .map(|a| (a.account_id.as_str(), (a.name.as_str(), a.ou_path.as_str())))
         .collect();
     let mut keys = Vec::new();
-    let mut lines = String::new();
-    for e in &entries {
-        lines.push_str(&ocsf(e, snapshot, &ou, now).to_string());
-        lines.push('\n');
-    }
+    // Streamed: at 400,000 findings the file is hundreds of MB.
     let key = format!("ocsf/dt={date}/{}.jsonl", info.scan_id);
-    keys.push(dest.put(&key, lines.into_bytes())?);
+    keys.push(dest.put_streamed(&key, |w| {
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, w);
+        for e in &entries {
+            serde_json::to_writer(&mut w, &ocsf(e, snapshot, &ou, now))?;
+            std::io::Write::write_all(&mut w, b"\n")?;
+        }
+        std::io::Write::flush(&mut w)
+    })?);
     // A custom integration's product ARN: the scanning (management) account's own product.
     let region = info.regions.first().map_or("us-east-1", String::as_str);
     let account = snapshot

@@ -500,6 +500,31 @@ pub fn lock<'d>(dest: &'d Destination, scan_id: &str) -> Result<ScanLock<'d>, Pi
     })
 }
 
+/// Run one stage in its span, timed; `items` counts what it produced.
+fn measure<T, E>(
+    name: &'static str,
+    items: impl FnOnce(&T) -> usize,
+    f: impl FnOnce() -> Result<T, E>,
+) -> Result<(T, Stage), E> {
+    let span = tracing::info_span!(
+        "stage",
+        stage = name,
+        items = tracing::field::Empty,
+        ms = tracing::field::Empty
+    );
+    let _entered = span.enter();
+    let started = Instant::now();
+    let value = f()?;
+    let stage = Stage {
+        name,
+        seconds: started.elapsed().as_secs_f64(),
+        items: items(&value),
+    };
+    span.record("items", stage.items);
+    span.record("ms", (stage.seconds * 1000.0).round() as u64);
+    Ok((value, stage))
+}
+
 /// Times stages and records them in spans.
 struct Stages<'h> {
     done: Vec<Stage>,
@@ -514,25 +539,15 @@ impl Stages<'_> {
         items: impl FnOnce(&T) -> usize,
         f: impl FnOnce() -> Result<T, E>,
     ) -> Result<T, E> {
-        let span = tracing::info_span!(
-            "stage",
-            stage = name,
-            items = tracing::field::Empty,
-            ms = tracing::field::Empty
-        );
-        let _entered = span.enter();
-        let started = Instant::now();
-        let value = f()?;
-        let stage = Stage {
-            name,
-            seconds: started.elapsed().as_secs_f64(),
-            items: items(&value),
-        };
-        span.record("items", stage.items);
-        span.record("ms", (stage.seconds * 1000.0).round() as u64);
+        let (value, stage) = measure(name, items, f)?;
+        self.record(stage);
+        Ok(value)
+    }
+
+    /// Record a stage measured elsewhere (on another thread).
+    fn record(&mut self, stage: Stage) {
         (self.hook)(&stage);
         self.done.push(stage);
-        Ok(value)
     }
 }
 
@@ -621,51 +636,79 @@ pub fn run_locked(
             },
         )?
     };
-    let datasets = stages.run("datasets", Vec::len, || {
-        rolescope_exporter::export(&ev, &analysis, history.as_ref().ok(), dest)
-            .map_err(stage_err("datasets"))
-    })?;
-    stages.run("triage", Vec::len, || {
-        rolescope_exporter::triage::export_triage(snapshot, &analysis, history.as_ref().ok(), dest)
-            .map_err(stage_err("OCSF and Security Hub findings"))
-    })?;
-    let plan = stages.run(
-        "scp",
-        |p: &ScpPlan| p.recommendations.len(),
-        || {
-            let plan = rolescope_analysis::scp::recommend(&ev, &analysis, &settings.scp);
-            rolescope_exporter::scp::export_scp(
-                &plan,
-                &settings.scp,
-                &info.scan_id,
-                &info.started_at.date(),
-                dest,
-            )
-            .map_err(stage_err("SCP recommendations"))?;
-            Ok::<_, PipelineError>(plan)
-        },
-    )?;
-    let report = stages.run(
-        "report",
-        |_| 1,
-        || {
-            let html = rolescope_report::render(&rolescope_report::Input {
-                ev: &ev,
-                analysis: &analysis,
-                plan: &plan,
-                changes: history
-                    .as_ref()
-                    .ok()
-                    .map(|h| (h.previous.scan_id.as_str(), &h.changes)),
-                location: &dest.location(""),
-                limits: rolescope_report::Limits::default(),
-            });
-            let key = report_key(&info.scan_id, &info.started_at.date());
-            dest.put(&key, html.clone().into_bytes())
-                .map(|_| (key, html))
-                .map_err(|e| stage_err("HTML report")(ExportError::from(e)))
-        },
-    )?;
+    // The datasets, the OCSF/ASFF files and the SCP plan with the report read the same
+    // evaluated scan and write different objects: they run at once (their stage times overlap).
+    let (datasets, triage, scp) = std::thread::scope(|s| {
+        let datasets = s.spawn(|| {
+            measure("datasets", Vec::len, || {
+                rolescope_exporter::export(&ev, &analysis, history.as_ref().ok(), dest)
+                    .map_err(stage_err("datasets"))
+            })
+        });
+        let triage = s.spawn(|| {
+            measure("triage", Vec::len, || {
+                rolescope_exporter::triage::export_triage(
+                    snapshot,
+                    &analysis,
+                    history.as_ref().ok(),
+                    dest,
+                )
+                .map_err(stage_err("OCSF and Security Hub findings"))
+            })
+        });
+        let scp = (|| {
+            let (plan, scp) = measure(
+                "scp",
+                |p: &ScpPlan| p.recommendations.len(),
+                || {
+                    let plan = rolescope_analysis::scp::recommend(&ev, &analysis, &settings.scp);
+                    rolescope_exporter::scp::export_scp(
+                        &plan,
+                        &settings.scp,
+                        &info.scan_id,
+                        &info.started_at.date(),
+                        dest,
+                    )
+                    .map_err(stage_err("SCP recommendations"))?;
+                    Ok::<_, PipelineError>(plan)
+                },
+            )?;
+            let (report, stage) = measure(
+                "report",
+                |_| 1,
+                || {
+                    let html = rolescope_report::render(&rolescope_report::Input {
+                        ev: &ev,
+                        analysis: &analysis,
+                        plan: &plan,
+                        changes: history
+                            .as_ref()
+                            .ok()
+                            .map(|h| (h.previous.scan_id.as_str(), &h.changes)),
+                        location: &dest.location(""),
+                        limits: rolescope_report::Limits::default(),
+                    });
+                    let key = report_key(&info.scan_id, &info.started_at.date());
+                    dest.put(&key, html.clone().into_bytes())
+                        .map(|_| (key, html))
+                        .map_err(|e| stage_err("HTML report")(ExportError::from(e)))
+                },
+            )?;
+            Ok::<_, PipelineError>((plan, report, [scp, stage]))
+        })();
+        let join = |h: std::thread::ScopedJoinHandle<'_, _>| {
+            h.join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        };
+        (join(datasets), join(triage), scp)
+    });
+    let (datasets, datasets_stage) = datasets?;
+    stages.record(datasets_stage);
+    let (_, triage_stage) = triage?;
+    stages.record(triage_stage);
+    let (plan, report, [scp_stage, report_stage]) = scp?;
+    stages.record(scp_stage);
+    stages.record(report_stage);
     stages.run("sql", Vec::len, || {
         rolescope_exporter::ddl::export_sql(dest).map_err(stage_err("Athena SQL"))
     })?;
