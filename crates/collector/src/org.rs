@@ -103,43 +103,17 @@ pub(crate) async fn walk(
     }
     while let Some((parent, path)) = queue.pop_front() {
         let parent_ref = parent.as_str();
-        let (units, failed) = all_pages(|token| async move {
-            let page = ctx
-                .call(
-                    lane,
-                    RateClass::Organizations,
-                    SERVICE,
-                    "ListOrganizationalUnitsForParent",
-                    || {
-                        client
-                            .list_organizational_units_for_parent()
-                            .parent_id(parent_ref)
-                            .set_next_token(token)
-                            .send()
-                    },
-                )
-                .await?;
-            Ok((
-                page.organizational_units().to_vec(),
-                page.next_token().map(str::to_string),
-            ))
-        })
-        .await;
+        let (units, failed) = child_units(ctx, client, lane, parent_ref).await;
         errors.extend(failed);
         for ou in units {
             let id = ou.id().unwrap_or_default().to_string();
             let name = ou.name().unwrap_or_default().to_string();
             // A tree never repeats a unit; a malformed answer that does must not loop the walk.
             if view.units.iter().any(|u| u.id == id) {
-                errors.push(CollectionError {
-                    resource_arn: None,
-                    account_id: None,
-                    region: None,
-                    service: SERVICE.into(),
-                    operation: "ListOrganizationalUnitsForParent".into(),
-                    error_code: "InvalidResponse".into(),
-                    message: format!("{id} listed again under {parent}; ignored"),
-                });
+                errors.push(invalid(
+                    "ListOrganizationalUnitsForParent",
+                    format!("{id} listed again under {parent}; ignored"),
+                ));
                 continue;
             }
             let child_path = format!("{path}/{name}");
@@ -153,56 +127,17 @@ pub(crate) async fn walk(
             view.units.push(unit);
             queue.push_back((id, child_path));
         }
-        let (accounts, failed) = all_pages(|token| async move {
-            let page = ctx
-                .call(
-                    lane,
-                    RateClass::Organizations,
-                    SERVICE,
-                    "ListAccountsForParent",
-                    || {
-                        client
-                            .list_accounts_for_parent()
-                            .parent_id(parent_ref)
-                            .set_next_token(token)
-                            .send()
-                    },
-                )
-                .await?;
-            Ok((
-                page.accounts().to_vec(),
-                page.next_token().map(str::to_string),
-            ))
-        })
-        .await;
+        let (accounts, failed) = child_accounts(ctx, client, lane, parent_ref).await;
         errors.extend(failed);
         for account in &accounts {
-            let Some(id) = account.id() else { continue };
-            let account_id = match AccountId::new(id) {
-                Ok(a) => a,
-                Err(e) => {
-                    errors.push(CollectionError {
-                        resource_arn: None,
-                        account_id: None,
-                        region: None,
-                        service: SERVICE.into(),
-                        operation: "ListAccountsForParent".into(),
-                        error_code: "InvalidAccountId".into(),
-                        message: e.to_string(),
-                    });
-                    continue;
+            match account_record(account, &parent, &path) {
+                Some(Ok(account)) => {
+                    send(Found::Account(account.clone()));
+                    view.accounts.push(account);
                 }
-            };
-            let account = Account {
-                account_id,
-                name: account.name().unwrap_or_default().to_string(),
-                status: account_status(account),
-                parent_id: parent.clone(),
-                ou_path: path.clone(),
-                scanned: false,
-            };
-            send(Found::Account(account.clone()));
-            view.accounts.push(account);
+                Some(Err(e)) => errors.push(e),
+                None => {}
+            }
         }
     }
     // Every account is out: the policies below are read while the accounts are scanned.
@@ -221,6 +156,113 @@ pub(crate) async fn walk(
         }
     }
     Ok(view)
+}
+
+/// An answer of the walk that cannot be right (a repeated unit).
+fn invalid(operation: &str, message: String) -> CollectionError {
+    CollectionError {
+        resource_arn: None,
+        account_id: None,
+        region: None,
+        service: SERVICE.into(),
+        operation: operation.into(),
+        error_code: "InvalidResponse".into(),
+        message,
+    }
+}
+
+/// Every page of ListOrganizationalUnitsForParent, and the error that stopped it, if one did.
+async fn child_units(
+    ctx: &Ctx,
+    client: &orgs::Client,
+    lane: &Lane,
+    parent: &str,
+) -> (
+    Vec<orgs::types::OrganizationalUnit>,
+    Option<CollectionError>,
+) {
+    all_pages(|token| async move {
+        let page = ctx
+            .call(
+                lane,
+                RateClass::Organizations,
+                SERVICE,
+                "ListOrganizationalUnitsForParent",
+                || {
+                    client
+                        .list_organizational_units_for_parent()
+                        .parent_id(parent)
+                        .set_next_token(token)
+                        .send()
+                },
+            )
+            .await?;
+        Ok((
+            page.organizational_units().to_vec(),
+            page.next_token().map(str::to_string),
+        ))
+    })
+    .await
+}
+
+/// Every page of ListAccountsForParent, and the error that stopped it, if one did.
+async fn child_accounts(
+    ctx: &Ctx,
+    client: &orgs::Client,
+    lane: &Lane,
+    parent: &str,
+) -> (Vec<orgs::types::Account>, Option<CollectionError>) {
+    all_pages(|token| async move {
+        let page = ctx
+            .call(
+                lane,
+                RateClass::Organizations,
+                SERVICE,
+                "ListAccountsForParent",
+                || {
+                    client
+                        .list_accounts_for_parent()
+                        .parent_id(parent)
+                        .set_next_token(token)
+                        .send()
+                },
+            )
+            .await?;
+        Ok((
+            page.accounts().to_vec(),
+            page.next_token().map(str::to_string),
+        ))
+    })
+    .await
+}
+
+/// An account as the model has it (not scanned yet), an error for an id that is not one, or
+/// nothing for an entry without an id.
+fn account_record(
+    account: &orgs::types::Account,
+    parent: &str,
+    path: &str,
+) -> Option<Result<Account, CollectionError>> {
+    let id = account.id()?;
+    Some(match AccountId::new(id) {
+        Ok(account_id) => Ok(Account {
+            account_id,
+            name: account.name().unwrap_or_default().to_string(),
+            status: account_status(account),
+            parent_id: parent.to_string(),
+            ou_path: path.to_string(),
+            scanned: false,
+        }),
+        Err(e) => Err(CollectionError {
+            resource_arn: None,
+            account_id: None,
+            region: None,
+            service: SERVICE.into(),
+            operation: "ListAccountsForParent".into(),
+            error_code: "InvalidAccountId".into(),
+            message: e.to_string(),
+        }),
+    })
 }
 
 fn account_status(account: &orgs::types::Account) -> AccountStatus {

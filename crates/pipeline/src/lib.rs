@@ -565,6 +565,150 @@ pub fn run(
     run_locked(snapshot, settings, &held, write, after_stage)
 }
 
+/// The snapshot's scan record, when its id is valid (it names every output path) and is the
+/// one `held` locks.
+fn locked_scan<'s>(
+    snapshot: &'s Snapshot,
+    held: &ScanLock<'_>,
+) -> Result<&'s rolescope_model::ScanInfo, PipelineError> {
+    let info = snapshot.scan.as_ref().ok_or(PipelineError::NoScan)?;
+    rolescope_model::valid::scan_id(&info.scan_id)?;
+    if info.scan_id != held.scan_id {
+        return Err(PipelineError::Locked {
+            scan_id: info.scan_id.clone(),
+            holder: format!("this run, which locked scan {}", held.scan_id),
+            lock: held.dest.location(&held.key),
+        });
+    }
+    Ok(info)
+}
+
+/// What the output stages read: the evaluated scan, its analysis and its history.
+struct Scan<'s> {
+    ev: &'s Evaluated<'s>,
+    analysis: &'s Analysis,
+    history: Option<&'s History>,
+    settings: &'s Settings,
+    dest: &'s Destination,
+}
+
+/// An output stage failed.
+fn stage_err(stage: &'static str) -> impl Fn(ExportError) -> PipelineError {
+    move |source| PipelineError::Stage { stage, source }
+}
+
+/// The datasets, the OCSF/ASFF files, and the SCP plan with the report: they read the same
+/// evaluated scan and write different objects, so they run at once (their stage times
+/// overlap). Returns the dataset files, the plan, the report (key and page) and the four
+/// stages in order.
+fn outputs(
+    scan: &Scan<'_>,
+) -> Result<(Vec<String>, ScpPlan, (String, String), [Stage; 4]), PipelineError> {
+    let Scan {
+        ev,
+        analysis,
+        history,
+        dest,
+        ..
+    } = *scan;
+    let (datasets, triage, scp) = std::thread::scope(|s| {
+        let datasets = s.spawn(|| {
+            measure("datasets", Vec::len, || {
+                rolescope_exporter::export(ev, analysis, history, dest)
+                    .map_err(stage_err("datasets"))
+            })
+        });
+        let triage = s.spawn(|| {
+            measure("triage", Vec::len, || {
+                rolescope_exporter::triage::export_triage(ev.snapshot, analysis, history, dest)
+                    .map_err(stage_err("OCSF and Security Hub findings"))
+            })
+        });
+        let scp = scp_and_report(scan);
+        let join = |h: std::thread::ScopedJoinHandle<'_, _>| {
+            h.join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        };
+        (join(datasets), join(triage), scp)
+    });
+    let (datasets, datasets_stage) = datasets?;
+    let (_, triage_stage) = triage?;
+    let (plan, report, [scp_stage, report_stage]) = scp?;
+    Ok((
+        datasets,
+        plan,
+        report,
+        [datasets_stage, triage_stage, scp_stage, report_stage],
+    ))
+}
+
+/// The SCP recommendations, then the report (which shows them).
+fn scp_and_report(
+    scan: &Scan<'_>,
+) -> Result<(ScpPlan, (String, String), [Stage; 2]), PipelineError> {
+    let info = scan
+        .ev
+        .snapshot
+        .scan
+        .as_ref()
+        .ok_or(PipelineError::NoScan)?;
+    let (plan, scp) = measure(
+        "scp",
+        |p: &ScpPlan| p.recommendations.len(),
+        || {
+            let plan =
+                rolescope_analysis::scp::recommend(scan.ev, scan.analysis, &scan.settings.scp);
+            rolescope_exporter::scp::export_scp(
+                &plan,
+                &scan.settings.scp,
+                &info.scan_id,
+                &info.started_at.date(),
+                scan.dest,
+            )
+            .map_err(stage_err("SCP recommendations"))?;
+            Ok::<_, PipelineError>(plan)
+        },
+    )?;
+    let (report, stage) = measure(
+        "report",
+        |_| 1,
+        || {
+            let html = rolescope_report::render(&rolescope_report::Input {
+                ev: scan.ev,
+                analysis: scan.analysis,
+                plan: &plan,
+                changes: scan
+                    .history
+                    .map(|h| (h.previous.scan_id.as_str(), &h.changes)),
+                location: &scan.dest.location(""),
+                limits: rolescope_report::Limits::default(),
+            });
+            let key = report_key(&info.scan_id, &info.started_at.date());
+            scan.dest
+                .put(&key, html.clone().into_bytes())
+                .map(|_| (key, html))
+                .map_err(|e| stage_err("HTML report")(ExportError::from(e)))
+        },
+    )?;
+    Ok((plan, report, [scp, stage]))
+}
+
+/// The summary counts of a run.
+fn summary_of(snapshot: &Snapshot, analysis: &Analysis) -> Summary {
+    let mut summary = Summary::of(analysis);
+    summary.incomplete_functions = snapshot
+        .functions
+        .iter()
+        .filter(|f| !f.unread.is_empty())
+        .count();
+    summary.incomplete_roles = analysis
+        .roles
+        .iter()
+        .filter(|r| !r.unread.is_empty())
+        .count();
+    summary
+}
+
 /// [`run`] for a caller that took the scan's lock itself (a scan takes it before collecting).
 pub fn run_locked(
     snapshot: &Snapshot,
@@ -574,16 +718,7 @@ pub fn run_locked(
     after_stage: &mut dyn FnMut(&Stage),
 ) -> Result<Outcome, PipelineError> {
     let dest = held.dest;
-    let info = snapshot.scan.as_ref().ok_or(PipelineError::NoScan)?;
-    // The scan id names every output path: checked before anything is written.
-    rolescope_model::valid::scan_id(&info.scan_id)?;
-    if info.scan_id != held.scan_id {
-        return Err(PipelineError::Locked {
-            scan_id: info.scan_id.clone(),
-            holder: format!("this run, which locked scan {}", held.scan_id),
-            lock: dest.location(&held.key),
-        });
-    }
+    let info = locked_scan(snapshot, held)?;
     let cat = rolescope_policy::catalog();
     let mut stages = Stages {
         done: Vec::new(),
@@ -618,7 +753,6 @@ pub fn run_locked(
             ))
         },
     )?;
-    let stage_err = |stage| move |source| PipelineError::Stage { stage, source };
     // A baseline that cannot be read costs the comparison, never the scan.
     let history: Result<History, String> = if settings.baseline == Baseline::None {
         Err("--no-baseline".into())
@@ -636,79 +770,16 @@ pub fn run_locked(
             },
         )?
     };
-    // The datasets, the OCSF/ASFF files and the SCP plan with the report read the same
-    // evaluated scan and write different objects: they run at once (their stage times overlap).
-    let (datasets, triage, scp) = std::thread::scope(|s| {
-        let datasets = s.spawn(|| {
-            measure("datasets", Vec::len, || {
-                rolescope_exporter::export(&ev, &analysis, history.as_ref().ok(), dest)
-                    .map_err(stage_err("datasets"))
-            })
-        });
-        let triage = s.spawn(|| {
-            measure("triage", Vec::len, || {
-                rolescope_exporter::triage::export_triage(
-                    snapshot,
-                    &analysis,
-                    history.as_ref().ok(),
-                    dest,
-                )
-                .map_err(stage_err("OCSF and Security Hub findings"))
-            })
-        });
-        let scp = (|| {
-            let (plan, scp) = measure(
-                "scp",
-                |p: &ScpPlan| p.recommendations.len(),
-                || {
-                    let plan = rolescope_analysis::scp::recommend(&ev, &analysis, &settings.scp);
-                    rolescope_exporter::scp::export_scp(
-                        &plan,
-                        &settings.scp,
-                        &info.scan_id,
-                        &info.started_at.date(),
-                        dest,
-                    )
-                    .map_err(stage_err("SCP recommendations"))?;
-                    Ok::<_, PipelineError>(plan)
-                },
-            )?;
-            let (report, stage) = measure(
-                "report",
-                |_| 1,
-                || {
-                    let html = rolescope_report::render(&rolescope_report::Input {
-                        ev: &ev,
-                        analysis: &analysis,
-                        plan: &plan,
-                        changes: history
-                            .as_ref()
-                            .ok()
-                            .map(|h| (h.previous.scan_id.as_str(), &h.changes)),
-                        location: &dest.location(""),
-                        limits: rolescope_report::Limits::default(),
-                    });
-                    let key = report_key(&info.scan_id, &info.started_at.date());
-                    dest.put(&key, html.clone().into_bytes())
-                        .map(|_| (key, html))
-                        .map_err(|e| stage_err("HTML report")(ExportError::from(e)))
-                },
-            )?;
-            Ok::<_, PipelineError>((plan, report, [scp, stage]))
-        })();
-        let join = |h: std::thread::ScopedJoinHandle<'_, _>| {
-            h.join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-        };
-        (join(datasets), join(triage), scp)
-    });
-    let (datasets, datasets_stage) = datasets?;
-    stages.record(datasets_stage);
-    let (_, triage_stage) = triage?;
-    stages.record(triage_stage);
-    let (plan, report, [scp_stage, report_stage]) = scp?;
-    stages.record(scp_stage);
-    stages.record(report_stage);
+    let (datasets, plan, report, measured) = outputs(&Scan {
+        ev: &ev,
+        analysis: &analysis,
+        history: history.as_ref().ok(),
+        settings,
+        dest,
+    })?;
+    for stage in measured {
+        stages.record(stage);
+    }
     stages.run("sql", Vec::len, || {
         rolescope_exporter::ddl::export_sql(dest).map_err(stage_err("Athena SQL"))
     })?;
@@ -731,17 +802,7 @@ pub fn run_locked(
                 report: dest.location(&key),
                 source,
             })?;
-    let mut summary = Summary::of(&analysis);
-    summary.incomplete_functions = snapshot
-        .functions
-        .iter()
-        .filter(|f| !f.unread.is_empty())
-        .count();
-    summary.incomplete_roles = analysis
-        .roles
-        .iter()
-        .filter(|r| !r.unread.is_empty())
-        .count();
+    let summary = summary_of(snapshot, &analysis);
     Ok(Outcome {
         history: history.map(|h| {
             (

@@ -571,20 +571,15 @@ fn error_groups(
 /// The OU tree with scores; accounts beyond `limit` (the least risky) are left out of it.
 fn tree(ev: &Evaluated<'_>, analysis: &Analysis, limit: usize) -> Vec<Node> {
     let snapshot = ev.snapshot;
-    let unit_score: HashMap<&str, i32> = analysis
-        .org_units
-        .iter()
-        .map(|u| (u.id.as_str(), u.score))
-        .collect();
+    let mut roles_in: HashMap<&str, usize> = HashMap::new();
+    for r in &analysis.roles {
+        *roles_in.entry(r.account_id.as_str()).or_default() += 1;
+    }
     let account_score: HashMap<&str, i32> = analysis
         .accounts
         .iter()
         .map(|a| (a.id.as_str(), a.score))
         .collect();
-    let mut roles_in: HashMap<&str, usize> = HashMap::new();
-    for r in &analysis.roles {
-        *roles_in.entry(r.account_id.as_str()).or_default() += 1;
-    }
     let mut accounts: Vec<&rolescope_model::Account> = snapshot.accounts.iter().collect();
     accounts.sort_by(|a, b| {
         let s = |x: &rolescope_model::Account| account_score.get(x.account_id.as_str()).copied();
@@ -611,75 +606,27 @@ fn tree(ev: &Evaluated<'_>, analysis: &Analysis, limit: usize) -> Vec<Node> {
             loose.push(a);
         }
     }
-    let account_node = |a: &rolescope_model::Account| Node {
-        id: a.account_id.to_string(),
-        name: a.name.clone(),
-        score: account_score
-            .get(a.account_id.as_str())
-            .copied()
-            .unwrap_or(0),
-        roles: roles_in.get(a.account_id.as_str()).copied().unwrap_or(0),
-        account: true,
-        scanned: a.scanned,
-        children: Vec::new(),
-    };
-    // Depth-first with an explicit visited set: hostile parent links cannot loop.
-    fn unit_node(
-        id: &str,
-        ctx: &TreeCtx<'_, '_>,
-        seen: &mut BTreeSet<String>,
-        account_node: &dyn Fn(&rolescope_model::Account) -> Node,
-    ) -> Node {
-        seen.insert(id.to_string());
-        let mut kids = Vec::new();
-        for c in ctx.children.get(id).into_iter().flatten() {
-            if seen.contains(*c) {
-                continue;
-            }
-            let n = unit_node(c, ctx, seen, account_node);
-            if n.roles > 0 || !n.children.is_empty() {
-                kids.push(n);
-            }
-        }
-        kids.sort_by(|a, b| a.name.cmp(&b.name));
-        let mut accts: Vec<Node> = ctx
-            .accounts_of
-            .get(id)
-            .into_iter()
-            .flatten()
-            .map(|a| account_node(a))
-            .collect();
-        accts.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
-        kids.extend(accts);
-        Node {
-            id: id.to_string(),
-            name: ctx
-                .units
-                .get(id)
-                .map(|u| u.name.clone())
-                .unwrap_or_default(),
-            score: ctx.unit_score.get(id).copied().unwrap_or(0),
-            roles: kids.iter().map(|k| k.roles).sum(),
-            account: false,
-            scanned: true,
-            children: kids,
-        }
-    }
     let ctx = TreeCtx {
         units: &units,
         children: &children,
         accounts_of: &accounts_of,
-        unit_score: &unit_score,
+        unit_score: &analysis
+            .org_units
+            .iter()
+            .map(|u| (u.id.as_str(), u.score))
+            .collect(),
+        account_score: &account_score,
+        roles_in: &roles_in,
     };
     let mut seen = BTreeSet::new();
     let mut roots: Vec<Node> = snapshot
         .org_units
         .iter()
         .filter(|u| u.parent_id.is_none())
-        .map(|u| unit_node(&u.id, &ctx, &mut seen, &account_node))
+        .map(|u| ctx.unit(&u.id, &mut seen))
         .collect();
     if !loose.is_empty() {
-        let kids: Vec<Node> = loose.into_iter().map(account_node).collect();
+        let kids: Vec<Node> = loose.into_iter().map(|a| ctx.account(a)).collect();
         roots.push(Node {
             id: String::new(),
             name: "Accounts outside the listed tree".into(),
@@ -699,6 +646,70 @@ struct TreeCtx<'s, 'a> {
     children: &'s HashMap<&'a str, Vec<&'a str>>,
     accounts_of: &'s HashMap<&'a str, Vec<&'a rolescope_model::Account>>,
     unit_score: &'s HashMap<&'a str, i32>,
+    account_score: &'s HashMap<&'a str, i32>,
+    roles_in: &'s HashMap<&'a str, usize>,
+}
+
+impl TreeCtx<'_, '_> {
+    /// An account's node.
+    fn account(&self, a: &rolescope_model::Account) -> Node {
+        Node {
+            id: a.account_id.to_string(),
+            name: a.name.clone(),
+            score: self
+                .account_score
+                .get(a.account_id.as_str())
+                .copied()
+                .unwrap_or(0),
+            roles: self
+                .roles_in
+                .get(a.account_id.as_str())
+                .copied()
+                .unwrap_or(0),
+            account: true,
+            scanned: a.scanned,
+            children: Vec::new(),
+        }
+    }
+
+    /// A unit's node, depth first; `seen` stops hostile parent links from looping. Units
+    /// with no role below them are left out.
+    fn unit(&self, id: &str, seen: &mut BTreeSet<String>) -> Node {
+        seen.insert(id.to_string());
+        let mut kids = Vec::new();
+        for c in self.children.get(id).into_iter().flatten() {
+            if seen.contains(*c) {
+                continue;
+            }
+            let n = self.unit(c, seen);
+            if n.roles > 0 || !n.children.is_empty() {
+                kids.push(n);
+            }
+        }
+        kids.sort_by(|a, b| a.name.cmp(&b.name));
+        let mut accts: Vec<Node> = self
+            .accounts_of
+            .get(id)
+            .into_iter()
+            .flatten()
+            .map(|a| self.account(a))
+            .collect();
+        accts.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
+        kids.extend(accts);
+        Node {
+            id: id.to_string(),
+            name: self
+                .units
+                .get(id)
+                .map(|u| u.name.clone())
+                .unwrap_or_default(),
+            score: self.unit_score.get(id).copied().unwrap_or(0),
+            roles: kids.iter().map(|k| k.roles).sum(),
+            account: false,
+            scanned: true,
+            children: kids,
+        }
+    }
 }
 
 /// The comparison with the baseline, summarised.
