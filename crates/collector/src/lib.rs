@@ -192,26 +192,7 @@ pub(crate) async fn collect_with(
         .unwrap_or_else(|| "us-east-1".into());
     let global = global_region(&home);
 
-    let sts = aws_sdk_sts::Client::from_conf(
-        aws_sdk_sts::config::Builder::from(&base)
-            .region(Region::new(home.clone()))
-            .build(),
-    );
-    let identity = sts.get_caller_identity().send().await.map_err(|e| {
-        let (code, message) = ctx::classify(&e);
-        CollectorError::CallerIdentity { code, message }
-    })?;
-    let caller = AccountId::new(identity.account().unwrap_or_default()).map_err(|e| {
-        CollectorError::CallerIdentity {
-            code: "InvalidAccountId".into(),
-            message: e.to_string(),
-        }
-    })?;
-    let partition = identity
-        .arn()
-        .and_then(|arn| arn.split(':').nth(1))
-        .unwrap_or("aws")
-        .to_string();
+    let (caller, partition) = caller_identity(&base, &home).await?;
 
     let mut errors = Vec::new();
     let orgs = client!(
@@ -260,35 +241,7 @@ pub(crate) async fn collect_with(
     }
     errors.append(&mut plan.errors);
     let mut accounts = view.accounts;
-    let mut tasks = plan.tasks;
-    let mut snapshot = Snapshot::default();
-    let mut regions_seen = BTreeSet::new();
-    while let Some(joined) = tasks.join_next().await {
-        let Ok((account_id, result)) = joined else {
-            errors.push(CollectionError {
-                resource_arn: None,
-                account_id: None,
-                region: None,
-                service: "rolescope".into(),
-                operation: "ScanAccount".into(),
-                error_code: "InternalError".into(),
-                message: "an account task panicked".into(),
-            });
-            continue;
-        };
-        if result.assumed
-            && let Some(a) = accounts.iter_mut().find(|a| a.account_id == account_id)
-        {
-            a.scanned = true;
-        }
-        regions_seen.extend(result.regions);
-        snapshot.roles.extend(result.roles);
-        snapshot.managed_policies.extend(result.managed);
-        snapshot.functions.extend(result.functions);
-        snapshot.last_accessed.extend(result.last_accessed);
-        snapshot.access_findings.extend(result.findings);
-        errors.extend(result.errors);
-    }
+    let (mut snapshot, regions_seen) = join_accounts(plan.tasks, &mut accounts, &mut errors).await;
 
     snapshot.accounts = accounts;
     snapshot.org_units = view.units;
@@ -308,6 +261,79 @@ pub(crate) async fn collect_with(
         snapshot,
         calls: ctx.calls(),
     })
+}
+
+/// The calling account and its partition (GetCallerIdentity, outside `Ctx::call`: it is not an
+/// inventory call, and without it nothing can start).
+async fn caller_identity(
+    base: &SdkConfig,
+    home: &str,
+) -> Result<(AccountId, String), CollectorError> {
+    let sts = aws_sdk_sts::Client::from_conf(
+        aws_sdk_sts::config::Builder::from(base)
+            .region(Region::new(home.to_string()))
+            .build(),
+    );
+    let identity = sts.get_caller_identity().send().await.map_err(|e| {
+        let (code, message) = ctx::classify(&e);
+        CollectorError::CallerIdentity { code, message }
+    })?;
+    let caller = AccountId::new(identity.account().unwrap_or_default()).map_err(|e| {
+        CollectorError::CallerIdentity {
+            code: "InvalidAccountId".into(),
+            message: e.to_string(),
+        }
+    })?;
+    let partition = identity
+        .arn()
+        .and_then(|arn| arn.split(':').nth(1))
+        .unwrap_or("aws")
+        .to_string();
+    Ok((caller, partition))
+}
+
+/// Wait for every account's scan, marking the accounts whose audit role was assumed: their
+/// records in one snapshot, and the regions seen.
+async fn join_accounts(
+    mut tasks: JoinSet<(AccountId, AccountResult)>,
+    accounts: &mut [Account],
+    errors: &mut Vec<CollectionError>,
+) -> (Snapshot, BTreeSet<String>) {
+    let mut snapshot = Snapshot::default();
+    let mut regions_seen = BTreeSet::new();
+    let index: std::collections::HashMap<AccountId, usize> = accounts
+        .iter()
+        .enumerate()
+        .map(|(i, a)| (a.account_id.clone(), i))
+        .collect();
+    while let Some(joined) = tasks.join_next().await {
+        let Ok((account_id, result)) = joined else {
+            errors.push(CollectionError {
+                resource_arn: None,
+                account_id: None,
+                region: None,
+                service: "rolescope".into(),
+                operation: "ScanAccount".into(),
+                error_code: "InternalError".into(),
+                message: "an account task panicked".into(),
+            });
+            continue;
+        };
+        if result.assumed
+            && let Some(i) = index.get(&account_id)
+        {
+            accounts[*i].scanned = true;
+        }
+        regions_seen.extend(result.regions);
+        snapshot.roles.extend(result.roles);
+        snapshot.managed_policies.extend(result.managed);
+        snapshot.functions.extend(result.functions);
+        snapshot.last_accessed.extend(result.last_accessed);
+        snapshot.access_findings.extend(result.findings);
+        errors.extend(result.errors);
+    }
+
+    (snapshot, regions_seen)
 }
 
 /// The accounts to scan, chosen as the organization walk finds them: the OU filter (recursive),
