@@ -583,6 +583,13 @@ fn locked_scan<'s>(
     Ok(info)
 }
 
+/// The scan's report: its key and the page.
+type Page = (String, String);
+
+/// What the output stages produce: the dataset files, the SCP plan, the report and the four
+/// stages (datasets, triage, scp, report).
+type Outputs = (Vec<String>, ScpPlan, Page, [Stage; 4]);
+
 /// What the output stages read: the evaluated scan, its analysis and its history.
 struct Scan<'s> {
     ev: &'s Evaluated<'s>,
@@ -601,9 +608,7 @@ fn stage_err(stage: &'static str) -> impl Fn(ExportError) -> PipelineError {
 /// evaluated scan and write different objects, so they run at once (their stage times
 /// overlap). Returns the dataset files, the plan, the report (key and page) and the four
 /// stages in order.
-fn outputs(
-    scan: &Scan<'_>,
-) -> Result<(Vec<String>, ScpPlan, (String, String), [Stage; 4]), PipelineError> {
+fn outputs(scan: &Scan<'_>) -> Result<Outputs, PipelineError> {
     let Scan {
         ev,
         analysis,
@@ -643,9 +648,7 @@ fn outputs(
 }
 
 /// The SCP recommendations, then the report (which shows them).
-fn scp_and_report(
-    scan: &Scan<'_>,
-) -> Result<(ScpPlan, (String, String), [Stage; 2]), PipelineError> {
+fn scp_and_report(scan: &Scan<'_>) -> Result<(ScpPlan, Page, [Stage; 2]), PipelineError> {
     let info = scan
         .ev
         .snapshot
