@@ -49,3 +49,27 @@ fn resolve(
     };
     Destination::parse(out, &options).map_err(Into::into)
 }
+
+/// How to reach an `s3://` output: flags shared by the commands that only write (`plan`,
+/// `finalize`).
+#[derive(Debug, clap::Args)]
+pub struct S3Flags {
+    /// Named AWS profile for an s3:// --out.
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// Endpoint of an S3-compatible store for an s3:// --out.
+    #[arg(long)]
+    pub endpoint_url: Option<String>,
+}
+
+impl S3Flags {
+    /// The destination `out` names, probed.
+    pub fn destination(&self, out: &str) -> anyhow::Result<rolescope_exporter::Destination> {
+        destination(
+            out,
+            self.profile.as_deref(),
+            self.endpoint_url.as_deref(),
+            None,
+        )
+    }
+}

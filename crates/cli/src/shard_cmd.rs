@@ -18,12 +18,8 @@ pub struct PlanArgs {
     /// the plan).
     #[arg(long)]
     out: String,
-    /// Named profile for S3 output.
-    #[arg(long)]
-    profile: Option<String>,
-    /// Endpoint override for S3 output.
-    #[arg(long)]
-    endpoint_url: Option<String>,
+    #[command(flatten)]
+    s3: crate::output::S3Flags,
 }
 
 /// `rolescope plan`: store the plan under `shards/<scan-id>/` and print it as JSON on stdout,
@@ -36,12 +32,7 @@ pub fn plan(args: PlanArgs) -> Result<ExitCode> {
         );
     }
     let scan_id = crate::scan_cmd::scan_id_or_new(args.scan_id.as_deref())?;
-    let dest = crate::output::destination(
-        &args.out,
-        args.profile.as_deref(),
-        args.endpoint_url.as_deref(),
-        None,
-    )?;
+    let dest = args.s3.destination(&args.out)?;
     let plan = rolescope_pipeline::shards::plan(&dest, &scan_id, args.shards)?;
     let stored = rolescope_pipeline::shards::put_plan(&dest, &plan)?;
     let mut per_shard: Vec<Vec<&str>> = vec![Vec::new(); args.shards as usize];
@@ -104,12 +95,8 @@ pub struct FinalizeArgs {
     unused_days: i64,
     #[command(flatten)]
     scp: crate::scp_cmd::ScpOptions,
-    /// Named profile for S3 output.
-    #[arg(long)]
-    profile: Option<String>,
-    /// Endpoint override for S3 output.
-    #[arg(long)]
-    endpoint_url: Option<String>,
+    #[command(flatten)]
+    s3: crate::output::S3Flags,
 }
 
 /// `rolescope finalize`: merge the parts, run every stage after collection over the merged
@@ -118,12 +105,7 @@ pub fn finalize(args: FinalizeArgs) -> Result<ExitCode> {
     rolescope_model::valid::scan_id(&args.scan_id)?;
     let settings = crate::scp_cmd::settings(args.unused_days, None, &args.scp)?;
     let threshold = crate::analyze_cmd::fail_on(args.fail_on.as_deref())?;
-    let dest = crate::output::destination(
-        &args.out,
-        args.profile.as_deref(),
-        args.endpoint_url.as_deref(),
-        None,
-    )?;
+    let dest = args.s3.destination(&args.out)?;
     let merged = rolescope_pipeline::shards::merge(&dest, &args.scan_id, args.shards)
         .with_context(|| format!("merging the shards of scan {}", args.scan_id))?;
     let snapshot = &merged.snapshot;
