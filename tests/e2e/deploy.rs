@@ -26,17 +26,10 @@ fn template() -> Value {
 
 #[test]
 fn the_templates_pass_cfn_lint() {
-    let out = Command::new(require_tool("venv/bin/cfn-lint"))
-        .arg(repo().join("deploy/scanner.yaml"))
-        .arg(repo().join("deploy/audit-role-stackset.yaml"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "cfn-lint: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::support::cfn_lint(&[
+        &repo().join("deploy/scanner.yaml"),
+        &repo().join("deploy/audit-role-stackset.yaml"),
+    ]);
 }
 
 fn asl_validator(path: &Path) -> std::process::Output {

@@ -1,7 +1,6 @@
 //! The documented permissions match what the collector calls, are read-only in the action
 //! catalog, and the CloudFormation template passes cfn-lint (PyPI).
 
-use crate::support::require_tool;
 use rolescope_collector::permissions::{MANAGEMENT_ACTIONS, MEMBER_ACTIONS};
 use rolescope_policy::document::ActionSpec;
 use rolescope_policy::{AccessLevel, Policy, catalog};
@@ -104,15 +103,5 @@ fn every_needed_action_exists_and_only_reads() {
 
 #[test]
 fn audit_role_template_passes_cfn_lint() {
-    let cfn_lint = require_tool("venv/bin/cfn-lint");
-    let out = std::process::Command::new(cfn_lint)
-        .arg(docs().join("cloudformation/rolescope-audit-role.json"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "cfn-lint: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::support::cfn_lint(&[&docs().join("cloudformation/rolescope-audit-role.json")]);
 }

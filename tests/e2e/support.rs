@@ -64,3 +64,17 @@ pub fn python_json(script: &str, args: &[&std::ffi::OsStr]) -> serde_json::Value
     );
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{script} printed no JSON: {e}"))
 }
+
+/// Require cfn-lint (PyPI) to pass these templates.
+pub fn cfn_lint(templates: &[&std::path::Path]) {
+    let out = std::process::Command::new(require_tool("venv/bin/cfn-lint"))
+        .args(templates)
+        .output()
+        .expect("running cfn-lint");
+    assert!(
+        out.status.success(),
+        "cfn-lint: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -429,7 +429,6 @@ fn combine<'p>(
     let mut scanned: BTreeSet<String> = BTreeSet::new();
     let mut regions: BTreeSet<String> = BTreeSet::new();
     let mut scan = first.scan.clone().expect("parts have a scan record");
-    let mut managed = BTreeSet::new();
     for (i, part) in std::iter::once(first).chain(parts).enumerate() {
         scanned.extend(
             part.accounts
@@ -446,12 +445,10 @@ fn combine<'p>(
         }
         out.roles.extend(part.roles.iter().cloned());
         out.functions.extend(part.functions.iter().cloned());
-        // AWS managed policies are read by every shard that uses them: kept once.
-        for p in &part.managed_policies {
-            if managed.insert((p.arn.clone(), p.account_id.clone())) {
-                out.managed_policies.push(p.clone());
-            }
-        }
+        // AWS managed policies are read by every shard that uses them: `canonical_order`
+        // below keeps each once, as it does for one collection.
+        out.managed_policies
+            .extend(part.managed_policies.iter().cloned());
         out.last_accessed.extend(part.last_accessed.iter().cloned());
         out.access_findings
             .extend(part.access_findings.iter().cloned());

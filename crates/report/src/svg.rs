@@ -210,38 +210,41 @@ pub fn squarify(weights: &[f64], r: Rect) -> Vec<Rect> {
             max = max.max(a);
             j += 1;
         }
-        let last = j == order.len();
-        if rest.w >= rest.h {
-            let strip = if last { rest.w } else { sum / rest.h };
-            let mut y = rest.y;
-            for &k in &order[i..j] {
-                let h = area(k) / sum * rest.h;
-                out[k] = Rect {
-                    x: rest.x,
-                    y,
-                    w: strip,
-                    h,
-                };
-                y += h;
+        // A strip along the shorter side: the left edge of a wide rectangle, the top edge of
+        // a tall one, laid out as the left edge of the transposed rectangle.
+        let wide = rest.w >= rest.h;
+        let flip = |r: Rect| {
+            if wide {
+                r
+            } else {
+                Rect {
+                    x: r.y,
+                    y: r.x,
+                    w: r.h,
+                    h: r.w,
+                }
             }
-            rest.x += strip;
-            rest.w -= strip;
+        };
+        let mut view = flip(rest);
+        let strip = if j == order.len() {
+            view.w
         } else {
-            let strip = if last { rest.h } else { sum / rest.w };
-            let mut x = rest.x;
-            for &k in &order[i..j] {
-                let w = area(k) / sum * rest.w;
-                out[k] = Rect {
-                    x,
-                    y: rest.y,
-                    w,
-                    h: strip,
-                };
-                x += w;
-            }
-            rest.y += strip;
-            rest.h -= strip;
+            sum / view.h
+        };
+        let mut y = view.y;
+        for &k in &order[i..j] {
+            let h = area(k) / sum * view.h;
+            out[k] = flip(Rect {
+                x: view.x,
+                y,
+                w: strip,
+                h,
+            });
+            y += h;
         }
+        view.x += strip;
+        view.w -= strip;
+        rest = flip(view);
         i = j;
     }
     out
