@@ -522,3 +522,50 @@ fn an_existing_region_scp_covers_region_restriction_but_not_public_access() {
         r.policy_json
     );
 }
+
+#[test]
+fn roles_of_one_usage_shape_are_still_told_apart_by_their_arn_and_account() {
+    // Four roles with the same use; one exempt by name, one in a second account.
+    let mut s = org();
+    let other = AccountId::new("010000000002").unwrap();
+    s.accounts.push(Account {
+        account_id: other.clone(),
+        name: "apps-2".into(),
+        ..s.accounts[0].clone()
+    });
+    s.control_policies[0].targets.push(other.to_string());
+    s.roles = ["orders-fn", "billing-fn", "admin-fn"]
+        .into_iter()
+        .map(role)
+        .collect();
+    let mut elsewhere = role("queue-fn");
+    elsewhere.account_id = other.clone();
+    elsewhere.arn = format!("arn:aws:iam::{other}:role/queue-fn");
+    s.roles.push(elsewhere);
+    s.functions.clear();
+    s.last_accessed = s
+        .roles
+        .iter()
+        .map(|r| LastAccessed {
+            role_arn: r.arn.clone(),
+            ..used("x", "sqs", &["sqs:SendMessage"], 2)
+        })
+        .collect();
+    let ev = crate::Evaluated::new(catalog(), &s, Settings::default().unused_days);
+    let denied = |scp: &str| {
+        let impact = simulate_policy(&ev, "ou-apps", scp, &ScpSettings::default()).unwrap();
+        let mut names: Vec<String> = impact
+            .roles()
+            .iter()
+            .map(|a| a.rsplit('/').next().unwrap().to_string())
+            .collect();
+        names.sort();
+        names
+    };
+    let by_name = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"sqs:*","Resource":"*","Condition":{"ArnNotLike":{"aws:PrincipalArn":"arn:aws:iam::*:role/admin-*"}}}]}"#;
+    assert_eq!(denied(by_name), ["billing-fn", "orders-fn", "queue-fn"]);
+    let by_account = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"sqs:*","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalAccount":"010000000002"}}}]}"#;
+    assert_eq!(denied(by_account), ["queue-fn"]);
+    let by_variable = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"sqs:*","Resource":"*","Condition":{"StringLike":{"aws:PrincipalArn":"arn:aws:iam::${aws:PrincipalAccount}:role/o*"}}}]}"#;
+    assert_eq!(denied(by_variable), ["orders-fn"]);
+}

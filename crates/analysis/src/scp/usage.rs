@@ -20,6 +20,9 @@ pub(super) struct Usage {
     regions: BTreeSet<String>,
     /// Last-accessed data exists for the role.
     pub(super) known: bool,
+    /// Roles with equal `actions` and `regions` share this number: the simulation judges each
+    /// shape once per kind of caller.
+    shape: usize,
 }
 
 /// The observed world the recommender and the simulator work on.
@@ -50,7 +53,7 @@ impl<'a> Observed<'a> {
             .filter(|r| r.is_lambda)
             .map(|r| r.role.arn.as_str())
             .collect();
-        let usage = ev
+        let mut usage: HashMap<&str, Usage> = ev
             .roles
             .par_iter()
             .map(|r| {
@@ -87,6 +90,17 @@ impl<'a> Observed<'a> {
                 (r.role.arn.as_str(), u)
             })
             .collect();
+        let mut shapes: HashMap<(&BTreeSet<String>, &BTreeSet<String>), usize> = HashMap::new();
+        let mut numbered: Vec<(&str, usize)> = Vec::with_capacity(usage.len());
+        for (arn, u) in &usage {
+            let next = shapes.len();
+            numbered.push((arn, *shapes.entry((&u.actions, &u.regions)).or_insert(next)));
+        }
+        for (arn, shape) in numbered {
+            if let Some(u) = usage.get_mut(arn) {
+                u.shape = shape;
+            }
+        }
         Observed {
             ev,
             usage,
@@ -106,58 +120,62 @@ impl<'a> Observed<'a> {
 
     /// Simulate `policy` as an SCP over the accounts under a target: every action each role used
     /// in each region it acted in, as the worst-case request the policy's conditions allow.
+    ///
+    /// Roles the policy cannot tell apart (the same [`Caller`] class) with the same usage shape
+    /// get the same answer, so each such pair is judged once, by a representative role.
     pub fn simulate(&self, accounts: &BTreeSet<&str>, policy: &Policy) -> Impact {
         let levels = [vec![allow_all(), policy.clone()]];
         let worst_case = worst_case_context(policy);
         let resources = candidate_resources(policy);
-        // Each role on its own (in parallel); the impact's sets are ordered, so the merge is too.
-        let judged: Vec<(&Role, Option<BTreeSet<String>>)> = self
+        let callers = Callers::of(policy, &resources);
+        // Each role in scope, with its class when its use is known (in parallel).
+        let scoped: Vec<(&Role, Option<(Caller<'_>, usize)>)> = self
             .roles_in(accounts)
             .into_par_iter()
             .filter_map(|role| {
+                let account = role.account_id.as_str();
                 let in_scope = self.lambda_roles.contains(role.arn.as_str())
-                    || scoped_to(policy, &role.arn, role.account_id.as_str());
+                    || scoped_to(policy, &role.arn, account);
                 if !in_scope {
                     return None;
                 }
                 let u = self.usage.get(role.arn.as_str())?;
                 if !u.known {
                     // Unknown use only matters when the policy reaches the role at all.
-                    return reaches(policy, &role.arn, role.account_id.as_str())
-                        .then_some((role, None));
+                    return reaches(policy, &role.arn, account).then_some((role, None));
                 }
-                let regions = or_default_region(u.regions.iter().map(String::as_str));
-                let mut denied = BTreeSet::new();
-                for action in &u.actions {
-                    for region in &regions {
-                        let ctx = caller_context(
-                            &worst_case,
-                            &role.arn,
-                            role.account_id.as_str(),
-                            region,
-                        );
-                        let refused = resources.iter().any(|resource| {
-                            let resource = resource.replace("${account}", role.account_id.as_str());
-                            scp_decision(&levels, &ctx, &role.arn, action, &resource)
-                                == Decision::ExplicitlyDenied
-                        });
-                        if refused {
-                            denied.insert(format!("{action}@{region}"));
-                        }
-                    }
-                }
-                (!denied.is_empty()).then_some((role, Some(denied)))
+                Some((role, Some((callers.class(&role.arn, account), u.shape))))
             })
             .collect();
+        // One representative role per (class, shape), judged in parallel.
+        let mut slot: HashMap<(&Caller<'_>, usize), usize> = HashMap::new();
+        let mut representatives: Vec<&Role> = Vec::new();
+        let slots: Vec<Option<usize>> = scoped
+            .iter()
+            .map(|(role, class)| {
+                let (caller, shape) = class.as_ref()?;
+                let next = representatives.len();
+                let at = *slot.entry((caller, *shape)).or_insert(next);
+                if at == next {
+                    representatives.push(role);
+                }
+                Some(at)
+            })
+            .collect();
+        let judged: Vec<BTreeSet<String>> = representatives
+            .par_iter()
+            .map(|role| self.denied_for(role, &levels, &worst_case, &resources))
+            .collect();
         let mut impact = Impact::default();
-        for (role, denied) in judged {
-            match denied {
+        for ((role, _), at) in scoped.iter().zip(slots) {
+            match at {
                 None => {
                     impact.roles_without_usage.insert(role.arn.clone());
                 }
-                Some(denied) => {
-                    impact.denied.insert(role.arn.clone(), denied);
+                Some(at) if !judged[at].is_empty() => {
+                    impact.denied.insert(role.arn.clone(), judged[at].clone());
                 }
+                Some(_) => {}
             }
         }
         for arn in impact.denied.keys() {
@@ -166,6 +184,40 @@ impl<'a> Observed<'a> {
             }
         }
         impact
+    }
+
+    /// The `action@region` pairs of a role's use the SCP `levels` deny, trying each candidate
+    /// resource with the role's account filled in.
+    fn denied_for(
+        &self,
+        role: &Role,
+        levels: &[Vec<Policy>],
+        worst_case: &Context,
+        resources: &[String],
+    ) -> BTreeSet<String> {
+        let account = role.account_id.as_str();
+        let mut denied = BTreeSet::new();
+        let Some(u) = self.usage.get(role.arn.as_str()) else {
+            return denied;
+        };
+        let regions = or_default_region(u.regions.iter().map(String::as_str));
+        let resources: Vec<String> = resources
+            .iter()
+            .map(|r| r.replace("${account}", account))
+            .collect();
+        for region in &regions {
+            let ctx = caller_context(worst_case, &role.arn, account, region);
+            for action in &u.actions {
+                let refused = resources.iter().any(|resource| {
+                    scp_decision(levels, &ctx, &role.arn, action, resource)
+                        == Decision::ExplicitlyDenied
+                });
+                if refused {
+                    denied.insert(format!("{action}@{region}"));
+                }
+            }
+        }
+        denied
     }
 
     /// True when every account already denies a probe request, in every one of `regions`, under
@@ -210,6 +262,71 @@ pub fn simulate_policy(
     }
     let observed = Observed::new(ev, settings.window_days);
     Ok(observed.simulate(&accounts, &policy))
+}
+
+/// What of a caller an SCP's decision can depend on. The simulator sets three keys per caller
+/// (`aws:PrincipalArn`, `aws:PrincipalAccount`, `aws:RequestedRegion`); the region is judged
+/// per request, so two roles are told apart only by the `aws:PrincipalArn` conditions they
+/// satisfy, by their account when the policy reads it (a condition, or a resource with the
+/// account filled in), and by everything when a policy variable could read either.
+struct Callers<'p> {
+    /// The conditions on `aws:PrincipalArn`, each decided on its own for a caller.
+    arn_conditions: Vec<&'p rolescope_policy::document::Condition>,
+    /// The account matters.
+    account: bool,
+    /// A policy variable appears: every caller is its own class.
+    exact: bool,
+}
+
+/// The class of one caller under a policy: callers of one class get the same decisions.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct Caller<'a> {
+    arn: Option<&'a str>,
+    account: Option<&'a str>,
+    arn_conditions: Vec<bool>,
+}
+
+impl<'p> Callers<'p> {
+    fn of(policy: &'p Policy, resources: &[String]) -> Self {
+        use rolescope_policy::context::has_variable;
+        let mut callers = Callers {
+            arn_conditions: Vec::new(),
+            account: resources.iter().any(|r| r.contains("${account}")),
+            exact: false,
+        };
+        for stmt in &policy.statements {
+            if stmt
+                .resources
+                .iter()
+                .flat_map(|r| &r.patterns)
+                .any(|p| has_variable(p))
+            {
+                callers.exact = true;
+            }
+            for c in &stmt.conditions {
+                callers.exact |= c.values.iter().any(|v| has_variable(v));
+                if c.key.eq_ignore_ascii_case("aws:PrincipalArn") {
+                    callers.arn_conditions.push(c);
+                } else if c.key.eq_ignore_ascii_case("aws:PrincipalAccount") {
+                    callers.account = true;
+                }
+            }
+        }
+        callers
+    }
+
+    fn class<'a>(&self, arn: &'a str, account: &'a str) -> Caller<'a> {
+        let ctx = Context::new().with("aws:PrincipalArn", arn);
+        Caller {
+            arn: self.exact.then_some(arn),
+            account: (self.exact || self.account).then_some(account),
+            arn_conditions: self
+                .arn_conditions
+                .iter()
+                .map(|c| rolescope_policy::condition::evaluate(c, &ctx, false))
+                .collect(),
+        }
+    }
 }
 
 /// The regions a caller acted in, or us-east-1 when none is known.
