@@ -197,7 +197,7 @@ fn categories(cat: &Catalog, facts: &RoleFacts<'_>, out: &mut Vec<Finding>) {
     let exfil = listed(DATA_EXFILTRATION_ACTIONS);
     let bulk = listed(BULK_READ_ACTIONS);
     let creds = listed(CREDENTIAL_ACTIONS);
-    let mut buckets: [(CheckId, Vec<(String, GrantStatus)>); 5] = [
+    let mut buckets: [(CheckId, Vec<(&str, GrantStatus)>); 5] = [
         (CheckId::Exfil001, vec![]),
         (CheckId::Exfil002, vec![]),
         (CheckId::Expose001, vec![]),
@@ -206,25 +206,25 @@ fn categories(cat: &Catalog, facts: &RoleFacts<'_>, out: &mut Vec<Finding>) {
     ];
     for g in unrestricted_grants(facts) {
         let action = &cat.actions[g.action as usize];
-        let name = action.full_name.clone();
+        let name = action.full_name.as_str();
         // Actions that support no resource type can only ever be granted on `*`: that is not a
         // missing constraint, so the access-level categories skip them.
         let restrictable = !action.resource_types.is_empty();
         if exfil.contains(&g.action) {
-            buckets[0].1.push((name.clone(), g.status));
+            buckets[0].1.push((name, g.status));
         }
         if bulk.contains(&g.action) {
-            buckets[1].1.push((name.clone(), g.status));
+            buckets[1].1.push((name, g.status));
         }
         // Credential-returning actions are reported as credentials exposure, not twice.
         if restrictable
             && action.level() == AccessLevel::PermissionsManagement
             && !creds.contains(&g.action)
         {
-            buckets[2].1.push((name.clone(), g.status));
+            buckets[2].1.push((name, g.status));
         }
         if creds.contains(&g.action) {
-            buckets[3].1.push((name.clone(), g.status));
+            buckets[3].1.push((name, g.status));
         }
         if restrictable && action.level() == AccessLevel::Write {
             buckets[4].1.push((name, g.status));
@@ -239,12 +239,12 @@ fn categories(cat: &Catalog, facts: &RoleFacts<'_>, out: &mut Vec<Finding>) {
         let live: Vec<&str> = actions
             .iter()
             .filter(|(_, s)| *s == GrantStatus::Allowed)
-            .map(|(a, _)| a.as_str())
+            .map(|(a, _)| *a)
             .collect();
         let narrowed: Vec<&str> = actions
             .iter()
             .filter(|(_, s)| *s == GrantStatus::AllowedUnderConditions)
-            .map(|(a, _)| a.as_str())
+            .map(|(a, _)| *a)
             .collect();
         let mitigated = (live.is_empty() && narrowed.is_empty())
             .then(|| mitigation_name(actions[0].1))
@@ -254,7 +254,7 @@ fn categories(cat: &Catalog, facts: &RoleFacts<'_>, out: &mut Vec<Finding>) {
         } else if !narrowed.is_empty() {
             narrowed.clone()
         } else {
-            actions.iter().map(|(a, _)| a.as_str()).collect()
+            actions.iter().map(|(a, _)| *a).collect()
         };
         let c = check(id);
         let lower = live.is_empty() && !narrowed.is_empty() && c.severity < S::Low;

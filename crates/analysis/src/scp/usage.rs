@@ -20,9 +20,10 @@ pub(super) struct Usage {
     regions: BTreeSet<String>,
     /// Last-accessed data exists for the role.
     pub(super) known: bool,
-    /// Roles with equal `actions` and `regions` share this number: the simulation judges each
-    /// shape once per kind of caller.
-    shape: usize,
+    /// `actions` as numbers into [`Observed::action_names`], in order.
+    action_ids: Vec<usize>,
+    /// `regions` (or us-east-1 when none is known) as numbers into [`Observed::region_names`].
+    region_ids: Vec<usize>,
 }
 
 /// The observed world the recommender and the simulator work on.
@@ -30,6 +31,10 @@ pub struct Observed<'a> {
     pub(super) ev: &'a Evaluated<'a>,
     pub(super) usage: HashMap<&'a str, Usage>,
     pub(super) lambda_roles: BTreeSet<&'a str>,
+    /// Every action some role used, sorted: what [`Usage::action_ids`] number.
+    action_names: Vec<String>,
+    /// Every region some role acted in, and us-east-1, sorted.
+    region_names: Vec<String>,
 }
 
 impl std::fmt::Debug for Observed<'_> {
@@ -90,21 +95,39 @@ impl<'a> Observed<'a> {
                 (r.role.arn.as_str(), u)
             })
             .collect();
-        let mut shapes: HashMap<(&BTreeSet<String>, &BTreeSet<String>), usize> = HashMap::new();
-        let mut numbered: Vec<(&str, usize)> = Vec::with_capacity(usage.len());
-        for (arn, u) in &usage {
-            let next = shapes.len();
-            numbered.push((arn, *shapes.entry((&u.actions, &u.regions)).or_insert(next)));
-        }
-        for (arn, shape) in numbered {
-            if let Some(u) = usage.get_mut(arn) {
-                u.shape = shape;
-            }
+        let action_names: Vec<String> = usage
+            .values()
+            .flat_map(|u| &u.actions)
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .cloned()
+            .collect();
+        let region_names: Vec<String> = usage
+            .values()
+            .flat_map(|u| &u.regions)
+            .map(String::as_str)
+            .chain([DEFAULT_REGION])
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        let number = |names: &[String]| -> HashMap<String, usize> {
+            names.iter().enumerate().map(|(i, n)| (n.clone(), i)).collect()
+        };
+        let (action_no, region_no) = (number(&action_names), number(&region_names));
+        for u in usage.values_mut() {
+            u.action_ids = u.actions.iter().map(|a| action_no[a]).collect();
+            u.region_ids = or_default_region(u.regions.iter().map(String::as_str))
+                .into_iter()
+                .map(|r| region_no[r])
+                .collect();
         }
         Observed {
             ev,
             usage,
             lambda_roles,
+            action_names,
+            region_names,
         }
     }
 
@@ -121,15 +144,17 @@ impl<'a> Observed<'a> {
     /// Simulate `policy` as an SCP over the accounts under a target: every action each role used
     /// in each region it acted in, as the worst-case request the policy's conditions allow.
     ///
-    /// Roles the policy cannot tell apart (the same [`Caller`] class) with the same usage shape
-    /// get the same answer, so each such pair is judged once, by a representative role.
+    /// Roles the policy cannot tell apart (one [`Caller`] class) get the same decision for the
+    /// same action and region, so each (class, action, region) is judged once, for a
+    /// representative role of the class.
     pub fn simulate(&self, accounts: &BTreeSet<&str>, policy: &Policy) -> Impact {
         let levels = [vec![allow_all(), policy.clone()]];
         let worst_case = worst_case_context(policy);
         let resources = candidate_resources(policy);
         let callers = Callers::of(policy, &resources);
-        // Each role in scope, with its class when its use is known (in parallel).
-        let scoped: Vec<(&Role, Option<(Caller<'_>, usize)>)> = self
+        // Each role in scope, with its class and use when its use is known (in parallel).
+        type Scoped<'r> = (&'r Role, Option<(Caller<'r>, &'r Usage)>);
+        let scoped: Vec<Scoped<'_>> = self
             .roles_in(accounts)
             .into_par_iter()
             .filter_map(|role| {
@@ -144,38 +169,81 @@ impl<'a> Observed<'a> {
                     // Unknown use only matters when the policy reaches the role at all.
                     return reaches(policy, &role.arn, account).then_some((role, None));
                 }
-                Some((role, Some((callers.class(&role.arn, account), u.shape))))
+                Some((role, Some((callers.class(&role.arn, account), u))))
             })
             .collect();
-        // One representative role per (class, shape), judged in parallel.
-        let mut slot: HashMap<(&Caller<'_>, usize), usize> = HashMap::new();
+        // Number the classes (the first role of each is its representative) and mark the
+        // requests some role of a class makes: cell (class, action, region) of a flat table.
+        let (actions, regions) = (self.action_names.len(), self.region_names.len());
+        let cell = |class: usize, action: usize, region: usize| {
+            (class * actions + action) * regions + region
+        };
+        let mut classes: HashMap<&Caller<'_>, usize> = HashMap::new();
         let mut representatives: Vec<&Role> = Vec::new();
-        let slots: Vec<Option<usize>> = scoped
-            .iter()
-            .map(|(role, class)| {
-                let (caller, shape) = class.as_ref()?;
-                let next = representatives.len();
-                let at = *slot.entry((caller, *shape)).or_insert(next);
-                if at == next {
-                    representatives.push(role);
+        let mut needed: Vec<bool> = Vec::new();
+        let mut class_of: Vec<Option<usize>> = Vec::with_capacity(scoped.len());
+        for (role, known) in &scoped {
+            let Some((caller, u)) = known else {
+                class_of.push(None);
+                continue;
+            };
+            let next = representatives.len();
+            let class = *classes.entry(caller).or_insert(next);
+            if class == next {
+                representatives.push(role);
+                needed.resize(cell(next + 1, 0, 0), false);
+            }
+            for &a in &u.action_ids {
+                for &r in &u.region_ids {
+                    needed[cell(class, a, r)] = true;
                 }
-                Some(at)
-            })
-            .collect();
-        let judged: Vec<BTreeSet<String>> = representatives
+            }
+            class_of.push(Some(class));
+        }
+        let refused: Vec<bool> = needed
             .par_iter()
-            .map(|role| self.denied_for(role, &levels, &worst_case, &resources))
+            .enumerate()
+            .map(|(at, &needed)| {
+                if !needed {
+                    return false;
+                }
+                let (class, action, region) =
+                    (at / (actions * regions), at / regions % actions, at % regions);
+                let role = representatives[class];
+                let account = role.account_id.as_str();
+                let region = self.region_names[region].as_str();
+                let ctx = caller_context(&worst_case, &role.arn, account, region);
+                resources.iter().any(|resource| {
+                    let resource = resource.replace("${account}", account);
+                    scp_decision(
+                        &levels,
+                        &ctx,
+                        &role.arn,
+                        &self.action_names[action],
+                        &resource,
+                    ) == Decision::ExplicitlyDenied
+                })
+            })
             .collect();
         let mut impact = Impact::default();
-        for ((role, _), at) in scoped.iter().zip(slots) {
-            match at {
-                None => {
-                    impact.roles_without_usage.insert(role.arn.clone());
+        for ((role, known), class) in scoped.iter().zip(class_of) {
+            let (Some((_, u)), Some(class)) = (known, class) else {
+                impact.roles_without_usage.insert(role.arn.clone());
+                continue;
+            };
+            let mut denied = BTreeSet::new();
+            for &a in &u.action_ids {
+                for &r in &u.region_ids {
+                    if refused[cell(class, a, r)] {
+                        denied.insert(format!(
+                            "{}@{}",
+                            self.action_names[a], self.region_names[r]
+                        ));
+                    }
                 }
-                Some(at) if !judged[at].is_empty() => {
-                    impact.denied.insert(role.arn.clone(), judged[at].clone());
-                }
-                Some(_) => {}
+            }
+            if !denied.is_empty() {
+                impact.denied.insert(role.arn.clone(), denied);
             }
         }
         for arn in impact.denied.keys() {
@@ -184,40 +252,6 @@ impl<'a> Observed<'a> {
             }
         }
         impact
-    }
-
-    /// The `action@region` pairs of a role's use the SCP `levels` deny, trying each candidate
-    /// resource with the role's account filled in.
-    fn denied_for(
-        &self,
-        role: &Role,
-        levels: &[Vec<Policy>],
-        worst_case: &Context,
-        resources: &[String],
-    ) -> BTreeSet<String> {
-        let account = role.account_id.as_str();
-        let mut denied = BTreeSet::new();
-        let Some(u) = self.usage.get(role.arn.as_str()) else {
-            return denied;
-        };
-        let regions = or_default_region(u.regions.iter().map(String::as_str));
-        let resources: Vec<String> = resources
-            .iter()
-            .map(|r| r.replace("${account}", account))
-            .collect();
-        for region in &regions {
-            let ctx = caller_context(worst_case, &role.arn, account, region);
-            for action in &u.actions {
-                let refused = resources.iter().any(|resource| {
-                    scp_decision(levels, &ctx, &role.arn, action, resource)
-                        == Decision::ExplicitlyDenied
-                });
-                if refused {
-                    denied.insert(format!("{action}@{region}"));
-                }
-            }
-        }
-        denied
     }
 
     /// True when every account already denies a probe request, in every one of `regions`, under
@@ -329,11 +363,14 @@ impl<'p> Callers<'p> {
     }
 }
 
+/// The region of a caller whose regions are unknown.
+const DEFAULT_REGION: &str = "us-east-1";
+
 /// The regions a caller acted in, or us-east-1 when none is known.
 fn or_default_region<'r>(regions: impl Iterator<Item = &'r str>) -> Vec<&'r str> {
     let regions: Vec<&str> = regions.collect();
     if regions.is_empty() {
-        vec!["us-east-1"]
+        vec![DEFAULT_REGION]
     } else {
         regions
     }
