@@ -568,4 +568,7 @@ fn roles_of_one_usage_shape_are_still_told_apart_by_their_arn_and_account() {
     assert_eq!(denied(by_account), ["queue-fn"]);
     let by_variable = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"sqs:*","Resource":"*","Condition":{"StringLike":{"aws:PrincipalArn":"arn:aws:iam::${aws:PrincipalAccount}:role/o*"}}}]}"#;
     assert_eq!(denied(by_variable), ["orders-fn"]);
+    // Only the resource with each caller's own account filled in matches.
+    let own_queues = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"sqs:*","Resource":"arn:aws:sqs:*:*:*","Condition":{"ArnNotLike":{"aws:PrincipalArn":"arn:aws:iam::*:role/b*"}}}]}"#;
+    assert_eq!(denied(own_queues), ["admin-fn", "orders-fn", "queue-fn"]);
 }

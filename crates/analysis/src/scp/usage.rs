@@ -112,7 +112,11 @@ impl<'a> Observed<'a> {
             .map(str::to_string)
             .collect();
         let number = |names: &[String]| -> HashMap<String, usize> {
-            names.iter().enumerate().map(|(i, n)| (n.clone(), i)).collect()
+            names
+                .iter()
+                .enumerate()
+                .map(|(i, n)| (n.clone(), i))
+                .collect()
         };
         let (action_no, region_no) = (number(&action_names), number(&region_names));
         for u in usage.values_mut() {
@@ -145,16 +149,18 @@ impl<'a> Observed<'a> {
     /// in each region it acted in, as the worst-case request the policy's conditions allow.
     ///
     /// Roles the policy cannot tell apart (one [`Caller`] class) get the same decision for the
-    /// same action and region, so each (class, action, region) is judged once, for a
-    /// representative role of the class.
+    /// same action, region and resource, so each (class, action, region) is judged once, for a
+    /// representative role of the class. Resources with the caller's account filled in are
+    /// judged apart from the others, since only they make every account a class of its own.
     pub fn simulate(&self, accounts: &BTreeSet<&str>, policy: &Policy) -> Impact {
         let levels = [vec![allow_all(), policy.clone()]];
         let worst_case = worst_case_context(policy);
-        let resources = candidate_resources(policy);
-        let callers = Callers::of(policy, &resources);
-        // Each role in scope, with its class and use when its use is known (in parallel).
-        type Scoped<'r> = (&'r Role, Option<(Caller<'r>, &'r Usage)>);
-        let scoped: Vec<Scoped<'_>> = self
+        let (per_account, fixed): (Vec<String>, Vec<String>) = candidate_resources(policy)
+            .into_iter()
+            .partition(|r| r.contains(ACCOUNT_PLACEHOLDER));
+        let callers = Callers::of(policy);
+        // Each role in scope, with its use when that is known (in parallel).
+        let scoped: Vec<(&Role, Option<&Usage>)> = self
             .roles_in(accounts)
             .into_par_iter()
             .filter_map(|role| {
@@ -169,76 +175,35 @@ impl<'a> Observed<'a> {
                     // Unknown use only matters when the policy reaches the role at all.
                     return reaches(policy, &role.arn, account).then_some((role, None));
                 }
-                Some((role, Some((callers.class(&role.arn, account), u))))
+                Some((role, Some(u)))
             })
             .collect();
-        // Number the classes (the first role of each is its representative) and mark the
-        // requests some role of a class makes: cell (class, action, region) of a flat table.
-        let (actions, regions) = (self.action_names.len(), self.region_names.len());
-        let cell = |class: usize, action: usize, region: usize| {
-            (class * actions + action) * regions + region
+        let judge = |resources: &[String], by_account: bool| {
+            Judged {
+                tables: self,
+                levels: &levels,
+                worst_case: &worst_case,
+                resources,
+            }
+            .run(&scoped, |arn, account| {
+                callers.class(arn, account, by_account)
+            })
         };
-        let mut classes: HashMap<&Caller<'_>, usize> = HashMap::new();
-        let mut representatives: Vec<&Role> = Vec::new();
-        let mut needed: Vec<bool> = Vec::new();
-        let mut class_of: Vec<Option<usize>> = Vec::with_capacity(scoped.len());
-        for (role, known) in &scoped {
-            let Some((caller, u)) = known else {
-                class_of.push(None);
-                continue;
-            };
-            let next = representatives.len();
-            let class = *classes.entry(caller).or_insert(next);
-            if class == next {
-                representatives.push(role);
-                needed.resize(cell(next + 1, 0, 0), false);
-            }
-            for &a in &u.action_ids {
-                for &r in &u.region_ids {
-                    needed[cell(class, a, r)] = true;
-                }
-            }
-            class_of.push(Some(class));
-        }
-        let refused: Vec<bool> = needed
-            .par_iter()
-            .enumerate()
-            .map(|(at, &needed)| {
-                if !needed {
-                    return false;
-                }
-                let (class, action, region) =
-                    (at / (actions * regions), at / regions % actions, at % regions);
-                let role = representatives[class];
-                let account = role.account_id.as_str();
-                let region = self.region_names[region].as_str();
-                let ctx = caller_context(&worst_case, &role.arn, account, region);
-                resources.iter().any(|resource| {
-                    let resource = resource.replace("${account}", account);
-                    scp_decision(
-                        &levels,
-                        &ctx,
-                        &role.arn,
-                        &self.action_names[action],
-                        &resource,
-                    ) == Decision::ExplicitlyDenied
-                })
-            })
-            .collect();
+        let fixed = judge(&fixed, false);
+        let per_account = (!per_account.is_empty()).then(|| judge(&per_account, true));
         let mut impact = Impact::default();
-        for ((role, known), class) in scoped.iter().zip(class_of) {
-            let (Some((_, u)), Some(class)) = (known, class) else {
+        for (i, (role, known)) in scoped.iter().enumerate() {
+            let Some(u) = known else {
                 impact.roles_without_usage.insert(role.arn.clone());
                 continue;
             };
             let mut denied = BTreeSet::new();
             for &a in &u.action_ids {
                 for &r in &u.region_ids {
-                    if refused[cell(class, a, r)] {
-                        denied.insert(format!(
-                            "{}@{}",
-                            self.action_names[a], self.region_names[r]
-                        ));
+                    let refused = fixed.refused(i, a, r)
+                        || per_account.as_ref().is_some_and(|p| p.refused(i, a, r));
+                    if refused {
+                        denied.insert(format!("{}@{}", self.action_names[a], self.region_names[r]));
                     }
                 }
             }
@@ -306,7 +271,7 @@ pub fn simulate_policy(
 struct Callers<'p> {
     /// The conditions on `aws:PrincipalArn`, each decided on its own for a caller.
     arn_conditions: Vec<&'p rolescope_policy::document::Condition>,
-    /// The account matters.
+    /// A condition reads `aws:PrincipalAccount`.
     account: bool,
     /// A policy variable appears: every caller is its own class.
     exact: bool,
@@ -321,11 +286,11 @@ struct Caller<'a> {
 }
 
 impl<'p> Callers<'p> {
-    fn of(policy: &'p Policy, resources: &[String]) -> Self {
+    fn of(policy: &'p Policy) -> Self {
         use rolescope_policy::context::has_variable;
         let mut callers = Callers {
             arn_conditions: Vec::new(),
-            account: resources.iter().any(|r| r.contains("${account}")),
+            account: false,
             exact: false,
         };
         for stmt in &policy.statements {
@@ -349,11 +314,12 @@ impl<'p> Callers<'p> {
         callers
     }
 
-    fn class<'a>(&self, arn: &'a str, account: &'a str) -> Caller<'a> {
+    /// The class of a caller; `by_account` when the requests carry its account (a resource).
+    fn class<'a>(&self, arn: &'a str, account: &'a str, by_account: bool) -> Caller<'a> {
         let ctx = Context::new().with("aws:PrincipalArn", arn);
         Caller {
             arn: self.exact.then_some(arn),
-            account: (self.exact || self.account).then_some(account),
+            account: (self.exact || self.account || by_account).then_some(account),
             arn_conditions: self
                 .arn_conditions
                 .iter()
@@ -362,6 +328,111 @@ impl<'p> Callers<'p> {
         }
     }
 }
+
+/// One simulation's requests over a set of candidate resources.
+struct Judged<'s, 'a> {
+    tables: &'s Observed<'a>,
+    levels: &'s [Vec<Policy>],
+    worst_case: &'s Context,
+    resources: &'s [String],
+}
+
+/// The decisions of [`Judged::run`]: per role its class, per (class, action, region) cell
+/// whether some resource is refused.
+struct Decisions {
+    class_of: Vec<Option<usize>>,
+    refused: Vec<bool>,
+    actions: usize,
+    regions: usize,
+}
+
+impl Decisions {
+    fn cell(&self, class: usize, action: usize, region: usize) -> usize {
+        (class * self.actions + action) * self.regions + region
+    }
+
+    /// Role `i` of the simulation (in its order) is refused `action` in `region`.
+    fn refused(&self, i: usize, action: usize, region: usize) -> bool {
+        self.class_of[i].is_some_and(|c| self.refused[self.cell(c, action, region)])
+    }
+}
+
+impl Judged<'_, '_> {
+    /// Number the classes (the first role of each is its representative), mark the requests
+    /// some role of a class makes, and judge each marked cell once (in parallel).
+    fn run<'r>(
+        &self,
+        scoped: &[(&'r Role, Option<&Usage>)],
+        class: impl Fn(&'r str, &'r str) -> Caller<'r> + Sync,
+    ) -> Decisions {
+        let t = self.tables;
+        let mut d = Decisions {
+            class_of: Vec::with_capacity(scoped.len()),
+            refused: Vec::new(),
+            actions: t.action_names.len(),
+            regions: t.region_names.len(),
+        };
+        if self.resources.is_empty() {
+            d.class_of = vec![None; scoped.len()];
+            return d;
+        }
+        let keys: Vec<Option<Caller<'r>>> = scoped
+            .par_iter()
+            .map(|(role, u)| u.map(|_| class(&role.arn, role.account_id.as_str())))
+            .collect();
+        let mut classes: HashMap<&Caller<'_>, usize> = HashMap::new();
+        let mut representatives: Vec<&Role> = Vec::new();
+        let mut needed: Vec<bool> = Vec::new();
+        for ((role, u), key) in scoped.iter().zip(&keys) {
+            let (Some(u), Some(key)) = (u, key) else {
+                d.class_of.push(None);
+                continue;
+            };
+            let next = representatives.len();
+            let c = *classes.entry(key).or_insert(next);
+            if c == next {
+                representatives.push(role);
+                needed.resize(d.cell(next + 1, 0, 0), false);
+            }
+            for &a in &u.action_ids {
+                for &r in &u.region_ids {
+                    needed[d.cell(c, a, r)] = true;
+                }
+            }
+            d.class_of.push(Some(c));
+        }
+        let per_class = d.actions * d.regions;
+        d.refused = needed
+            .par_iter()
+            .enumerate()
+            .map(|(at, &needed)| {
+                if !needed {
+                    return false;
+                }
+                let (c, action, region) =
+                    (at / per_class, at / d.regions % d.actions, at % d.regions);
+                let role = representatives[c];
+                let account = role.account_id.as_str();
+                let region = t.region_names[region].as_str();
+                let ctx = caller_context(self.worst_case, &role.arn, account, region);
+                self.resources.iter().any(|resource| {
+                    let resource = resource.replace(ACCOUNT_PLACEHOLDER, account);
+                    scp_decision(
+                        self.levels,
+                        &ctx,
+                        &role.arn,
+                        &t.action_names[action],
+                        &resource,
+                    ) == Decision::ExplicitlyDenied
+                })
+            })
+            .collect();
+        d
+    }
+}
+
+/// Where a candidate resource takes the caller's account.
+const ACCOUNT_PLACEHOLDER: &str = "${account}";
 
 /// The region of a caller whose regions are unknown.
 const DEFAULT_REGION: &str = "us-east-1";
