@@ -81,13 +81,145 @@ pub fn role_permissions(cat: &Catalog, snapshot: &Snapshot) -> Vec<RolePermissio
     of(&ev, &ev.roles)
 }
 
-/// Grouped permissions and service access of these evaluated roles, in their order. The
-/// exporter calls it a slice at a time, so 100,000 roles' groups are never held at once.
+/// Grouped permissions and service access of these evaluated roles, in their order.
 pub fn of(ev: &Evaluated<'_>, roles: &[EvaluatedRole<'_>]) -> Vec<RolePermissions> {
-    roles
-        .par_iter()
-        .map(|r| group_evaluated(ev.cat, r))
-        .collect()
+    Grouping::new(ev, roles).of(roles)
+}
+
+/// What makes two roles' groups equal: the same shared summary (so the same identity documents
+/// in order, boundary and SCP chain) and the same policy labels (inline names may differ).
+type ShapeKey<'r> = (usize, Vec<&'r str>);
+
+/// The groups of every distinct (summary, policy labels) among some roles, computed once and in
+/// parallel; [`Grouping::of`] then fills in each role's own parts (its ARN, its account and
+/// what it used). At scenario l 12,006 roles share a few hundred shapes.
+pub struct Grouping<'e> {
+    cat: &'e Catalog,
+    shapes: Vec<Shape>,
+    shape_of: std::collections::HashMap<ShapeKey<'e>, usize>,
+}
+
+impl std::fmt::Debug for Grouping<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Grouping")
+            .field("shapes", &self.shapes.len())
+            .finish_non_exhaustive()
+    }
+}
+
+fn shape_key<'r>(r: &'r EvaluatedRole<'_>) -> ShapeKey<'r> {
+    (
+        std::sync::Arc::as_ptr(&r.summary) as usize,
+        r.policies.identity.iter().map(|(s, _)| s.label()).collect(),
+    )
+}
+
+impl<'e> Grouping<'e> {
+    /// The shapes of `roles`.
+    pub fn new(ev: &'e Evaluated<'_>, roles: &'e [EvaluatedRole<'_>]) -> Self {
+        let mut shape_of = std::collections::HashMap::new();
+        let mut representatives = Vec::new();
+        for r in roles {
+            shape_of.entry(shape_key(r)).or_insert_with(|| {
+                representatives.push(r);
+                representatives.len() - 1
+            });
+        }
+        let shapes = representatives
+            .par_iter()
+            .map(|r| shape(ev.cat, r))
+            .collect();
+        Grouping {
+            cat: ev.cat,
+            shapes,
+            shape_of,
+        }
+    }
+
+    /// Grouped permissions and service access of these roles (each among those the grouping
+    /// was made for), in their order. The exporter calls it a slice at a time, so 100,000 roles'
+    /// rows are never held at once.
+    pub fn of(&self, roles: &[EvaluatedRole<'_>]) -> Vec<RolePermissions> {
+        roles
+            .par_iter()
+            .map(|r| match self.shape_of.get(&shape_key(r)) {
+                Some(&i) => instantiate(self.cat, &self.shapes[i], r),
+                None => instantiate(self.cat, &shape(self.cat, r), r),
+            })
+            .collect()
+    }
+}
+
+/// The groups of one summary and its policies, with the role's own parts left empty, and the
+/// granted and blocked counts per (service, access level).
+struct Shape {
+    groups: Vec<PermissionGroup>,
+    /// (service id, access level, granted, blocked), sorted by service prefix and level.
+    access: Vec<(u32, &'static str, usize, usize)>,
+    /// Where each (service id, access level) is in `access`.
+    access_at: std::collections::HashMap<AccessKey, usize>,
+}
+
+/// A role's rows from its shape: its ARN and account, and what it used.
+fn instantiate(cat: &Catalog, shape: &Shape, r: &EvaluatedRole<'_>) -> RolePermissions {
+    let (role_arn, account_id) = (r.role.arn.as_str(), r.role.account_id.as_str());
+    // Actions used, by catalog id: action-level last-accessed rows of the action's service,
+    // counted where the role is allowed them.
+    let used: std::collections::HashSet<u32> = r
+        .last_accessed
+        .iter()
+        .flat_map(|l| {
+            l.actions
+                .iter()
+                .filter(|(_, t)| t.is_some())
+                .filter_map(|(name, _)| cat.action_id(name))
+                .filter(|id| cat.service_of(&cat.actions[*id as usize]).prefix == l.service)
+        })
+        .collect();
+    let mut used_at = vec![0usize; shape.access.len()];
+    for id in used {
+        if r.summary.get(id).is_some_and(|g| g.status.is_allowed()) {
+            let action = &cat.actions[id as usize];
+            if let Some(&i) = shape
+                .access_at
+                .get(&(action.service, action.level().as_str()))
+            {
+                used_at[i] += 1;
+            }
+        }
+    }
+    let groups = shape
+        .groups
+        .iter()
+        .map(|g| PermissionGroup {
+            role_arn: role_arn.to_string(),
+            account_id: account_id.to_string(),
+            ..g.clone()
+        })
+        .collect();
+    let service_access = shape
+        .access
+        .iter()
+        .zip(used_at)
+        .map(|(&(service, level, granted, blocked), used)| {
+            let service = cat.services[service as usize].prefix.as_str();
+            let data = r.last_accessed.iter().find(|l| l.service == service);
+            ServiceAccess {
+                role_arn: role_arn.to_string(),
+                account_id: account_id.to_string(),
+                service: service.to_string(),
+                access_level: level,
+                actions_granted: granted,
+                actions_blocked: blocked,
+                actions_used: data.filter(|l| !l.actions.is_empty()).map(|_| used),
+                last_accessed_at: data.and_then(|l| l.last_accessed_at),
+            }
+        })
+        .collect();
+    RolePermissions {
+        groups,
+        service_access,
+    }
 }
 
 /// A group of one role's grants: (service, status, resource set, conditional, the resource
@@ -95,8 +227,8 @@ pub fn of(ev: &Evaluated<'_>, roles: &[EvaluatedRole<'_>]) -> Vec<RolePermission
 type GroupKey = (u32, GrantStatus, usize, bool, Option<&'static str>);
 /// (service, access level) of the service-access table.
 type AccessKey = (u32, &'static str);
-/// Actions granted, blocked and used.
-type Counts = (usize, usize, usize);
+/// Actions granted and blocked.
+type Counts = (usize, usize);
 
 /// What the statements granting an action say, for one distinct list of granting statements.
 struct Scope<'r> {
@@ -166,7 +298,7 @@ impl<'r> Scopes<'r> {
 /// [`crate::role_grants`] grouped, but each grant costs a look-up of its granting statements
 /// instead of a row of strings: an administrator role has ~22,000 grants from one or two
 /// statements.
-fn group_evaluated(cat: &Catalog, r: &EvaluatedRole<'_>) -> RolePermissions {
+fn shape(cat: &Catalog, r: &EvaluatedRole<'_>) -> Shape {
     use std::collections::HashMap;
     let mut scopes = Scopes {
         policies: &r.policies.identity,
@@ -175,21 +307,9 @@ fn group_evaluated(cat: &Catalog, r: &EvaluatedRole<'_>) -> RolePermissions {
         scopes: Vec::new(),
         scope_of: HashMap::new(),
     };
-    // Actions used, by catalog id: action-level last-accessed rows of the action's service.
-    let used: std::collections::HashSet<u32> = r
-        .last_accessed
-        .iter()
-        .flat_map(|l| {
-            l.actions
-                .iter()
-                .filter(|(_, t)| t.is_some())
-                .filter_map(|(name, _)| cat.action_id(name))
-                .filter(|id| cat.service_of(&cat.actions[*id as usize]).prefix == l.service)
-        })
-        .collect();
     // (service, status, resource set, conditional) -> (actions, scopes)
     let mut groups: HashMap<GroupKey, (Vec<u32>, Vec<usize>)> = HashMap::new();
-    let mut access: HashMap<(u32, &'static str), (usize, usize, usize)> = HashMap::new();
+    let mut access: HashMap<(u32, &'static str), (usize, usize)> = HashMap::new();
     // Grants come sorted by action, so a service's grants are consecutive and mostly share their
     // granting statements: a run of equal keys costs one look-up, not one per grant.
     let mut last_scope: Option<(&[(u16, u16)], usize)> = None;
@@ -230,15 +350,14 @@ fn group_evaluated(cat: &Catalog, r: &EvaluatedRole<'_>) -> RolePermissions {
         }
         let level_key = (action.service, action.level().as_str());
         if counted.as_ref().is_none_or(|(k, _)| *k != level_key)
-            && let Some((k, (granted, blocked, used))) = counted.replace((level_key, (0, 0, 0)))
+            && let Some((k, (granted, blocked))) = counted.replace((level_key, (0, 0)))
         {
             let a = access.entry(k).or_default();
-            *a = (a.0 + granted, a.1 + blocked, a.2 + used);
+            *a = (a.0 + granted, a.1 + blocked);
         }
         if let Some((_, a)) = counted.as_mut() {
             if g.status.is_allowed() {
                 a.0 += 1;
-                a.2 += usize::from(!used.is_empty() && used.contains(&g.action));
             } else {
                 a.1 += 1;
             }
@@ -249,9 +368,9 @@ fn group_evaluated(cat: &Catalog, r: &EvaluatedRole<'_>) -> RolePermissions {
         entry.0.extend(actions);
         entry.1.extend(in_scopes);
     }
-    if let Some((k, (granted, blocked, used))) = counted {
+    if let Some((k, (granted, blocked))) = counted {
         let a = access.entry(k).or_default();
-        *a = (a.0 + granted, a.1 + blocked, a.2 + used);
+        *a = (a.0 + granted, a.1 + blocked);
     }
     let prefix = |service: u32| cat.services[service as usize].prefix.as_str();
     let mut ordered: Vec<_> = groups.into_iter().collect();
@@ -259,7 +378,6 @@ fn group_evaluated(cat: &Catalog, r: &EvaluatedRole<'_>) -> RolePermissions {
         let set = |i: &usize| &scopes.resource_sets[*i];
         (prefix(*sa), ta, set(ra), ca, da).cmp(&(prefix(*sb), tb, set(rb), cb, db))
     });
-    let (role_arn, account_id) = (r.role.arn.as_str(), r.role.account_id.as_str());
     let groups = ordered
         .into_iter()
         .map(
@@ -271,8 +389,8 @@ fn group_evaluated(cat: &Catalog, r: &EvaluatedRole<'_>) -> RolePermissions {
                     .flat_map(|sc| scopes.scopes[*sc].labels.iter().copied())
                     .collect();
                 PermissionGroup {
-                    role_arn: role_arn.to_string(),
-                    account_id: account_id.to_string(),
+                    role_arn: String::new(),
+                    account_id: String::new(),
                     service: svc.prefix.clone(),
                     status,
                     action_pattern: all.then(|| format!("{}:*", svc.prefix)),
@@ -295,25 +413,18 @@ fn group_evaluated(cat: &Catalog, r: &EvaluatedRole<'_>) -> RolePermissions {
         .collect();
     let mut access: Vec<_> = access.into_iter().collect();
     access.sort_by(|((sa, la), _), ((sb, lb), _)| (prefix(*sa), la).cmp(&(prefix(*sb), lb)));
-    let service_access = access
+    let access: Vec<(u32, &'static str, usize, usize)> = access
         .into_iter()
-        .map(|((service, level), (granted, blocked, used))| {
-            let service = prefix(service);
-            let data = r.last_accessed.iter().find(|l| l.service == service);
-            ServiceAccess {
-                role_arn: role_arn.to_string(),
-                account_id: account_id.to_string(),
-                service: service.to_string(),
-                access_level: level,
-                actions_granted: granted,
-                actions_blocked: blocked,
-                actions_used: data.filter(|l| !l.actions.is_empty()).map(|_| used),
-                last_accessed_at: data.and_then(|l| l.last_accessed_at),
-            }
-        })
+        .map(|((service, level), (granted, blocked))| (service, level, granted, blocked))
         .collect();
-    RolePermissions {
+    let access_at = access
+        .iter()
+        .enumerate()
+        .map(|(i, &(service, level, _, _))| ((service, level), i))
+        .collect();
+    Shape {
         groups,
-        service_access,
+        access,
+        access_at,
     }
 }

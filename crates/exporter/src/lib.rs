@@ -90,32 +90,61 @@ pub fn export(
     let info = ev.snapshot.scan.as_ref().ok_or(ExportError::NoScan)?;
     let scan = rows::Scan::new(ev, analysis, info, history);
     let (id, date) = (&scan.id, info.started_at.date());
-    let mut files = vec![
-        write_rows(out, &date, id, scan.accounts())?,
-        write_rows(out, &date, id, scan.org_units())?,
-        write_rows(out, &date, id, scan.scps())?,
-        write_rows(out, &date, id, scan.functions())?,
-        write_rows(out, &date, id, scan.function_versions())?,
-        write_rows(out, &date, id, scan.roles())?,
-        write_rows(out, &date, id, scan.role_policies())?,
-    ];
+    let scan = &scan;
+    // Three groups of tables written at once: the permission tables (the heaviest, computed
+    // in parallel within), the function tables (the most rows), and the rest.
+    let (permissions, functions, rest) = std::thread::scope(|s| {
+        let permissions = s.spawn(|| permission_tables(scan, out, &date));
+        let functions = s.spawn(|| -> Result<Vec<String>, ExportError> {
+            Ok(vec![
+                write_rows(out, &date, id, scan.functions())?,
+                write_rows(out, &date, id, scan.function_versions())?,
+            ])
+        });
+        let rest = (|| -> Result<Vec<String>, ExportError> {
+            Ok(vec![
+                write_rows(out, &date, id, scan.accounts())?,
+                write_rows(out, &date, id, scan.org_units())?,
+                write_rows(out, &date, id, scan.scps())?,
+                write_rows(out, &date, id, scan.roles())?,
+                write_rows(out, &date, id, scan.role_policies())?,
+                write_rows(out, &date, id, scan.findings())?,
+                write_rows(out, &date, id, scan.finding_changes())?,
+                write_rows(out, &date, id, scan.inventory_changes())?,
+                write_rows(out, &date, id, scan.collection_errors())?,
+            ])
+        })();
+        let join = |h: std::thread::ScopedJoinHandle<'_, Result<Vec<String>, ExportError>>| {
+            h.join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        };
+        (join(permissions), join(functions), rest)
+    });
+    let mut files = functions?;
+    files.extend(permissions?);
+    files.extend(rest?);
+    Ok(files)
+}
+
+/// `role_permissions` and `role_service_access`, a slice of roles at a time.
+fn permission_tables(
+    scan: &rows::Scan<'_>,
+    out: &Destination,
+    date: &str,
+) -> Result<Vec<String>, ExportError> {
     let schema = |def: table::TableDef| std::sync::Arc::new(def.schema());
-    let table =
-        |def: table::TableDef| writer::TableWriter::create(out, def.name, &date, id, schema(def));
+    let table = |def: table::TableDef| {
+        writer::TableWriter::create(out, def.name, date, &scan.id, schema(def))
+    };
     let mut groups_out = table(RolePermissionRow::TABLE)?;
     let mut access_out = table(RoleServiceAccessRow::TABLE)?;
-    for roles in ev.roles.chunks(PERMISSION_ROLES) {
-        let (groups, access) = scan.permissions(roles);
+    let grouping = rolescope_analysis::permissions::Grouping::new(scan.ev, &scan.ev.roles);
+    for roles in scan.ev.roles.chunks(PERMISSION_ROLES) {
+        let (groups, access) = scan.permissions(&grouping, roles);
         groups_out.write(&batch(&groups)?)?;
         access_out.write(&batch(&access)?)?;
     }
-    files.push(groups_out.finish()?);
-    files.push(access_out.finish()?);
-    files.push(write_rows(out, &date, id, scan.findings())?);
-    files.push(write_rows(out, &date, id, scan.finding_changes())?);
-    files.push(write_rows(out, &date, id, scan.inventory_changes())?);
-    files.push(write_rows(out, &date, id, scan.collection_errors())?);
-    Ok(files)
+    Ok(vec![groups_out.finish()?, access_out.finish()?])
 }
 
 /// Where a scan's commit record goes.

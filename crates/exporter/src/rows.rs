@@ -359,42 +359,38 @@ impl<'a> Scan<'a> {
     /// `role_permissions` and `role_service_access` for a slice of roles.
     pub fn permissions(
         &self,
+        grouping: &rolescope_analysis::permissions::Grouping<'_>,
         roles: &[rolescope_analysis::EvaluatedRole<'_>],
     ) -> (Vec<RolePermissionRow>, Vec<RoleServiceAccessRow>) {
-        let chunk = rolescope_analysis::permissions::of(self.ev, roles);
-        let groups = chunk
-            .iter()
-            .flat_map(|p| &p.groups)
-            .map(|g| RolePermissionRow {
+        let chunk = grouping.of(roles);
+        let (mut groups, mut access) = (Vec::new(), Vec::new());
+        for p in chunk {
+            groups.extend(p.groups.into_iter().map(|g| RolePermissionRow {
                 scan_id: self.id.clone(),
-                account_id: g.account_id.clone(),
-                role_arn: g.role_arn.clone(),
-                service: g.service.clone(),
+                account_id: g.account_id,
+                role_arn: g.role_arn,
+                service: g.service,
                 status: g.status.as_str().to_string(),
-                action_pattern: g.action_pattern.clone(),
-                actions: g.actions.clone(),
+                action_pattern: g.action_pattern,
+                actions: g.actions,
                 action_count: g.action_count as i64,
-                resources: g.resources.clone(),
+                resources: g.resources,
                 conditional: g.conditional,
-                granted_by: g.granted_by.clone(),
+                granted_by: g.granted_by,
                 depends_on: g.depends_on.map(str::to_string),
-            })
-            .collect();
-        let access = chunk
-            .iter()
-            .flat_map(|p| &p.service_access)
-            .map(|a| RoleServiceAccessRow {
+            }));
+            access.extend(p.service_access.into_iter().map(|a| RoleServiceAccessRow {
                 scan_id: self.id.clone(),
-                account_id: a.account_id.clone(),
-                role_arn: a.role_arn.clone(),
-                service: a.service.clone(),
+                account_id: a.account_id,
+                role_arn: a.role_arn,
+                service: a.service,
                 access_level: a.access_level.to_string(),
                 actions_granted: a.actions_granted as i64,
                 actions_blocked: a.actions_blocked as i64,
                 actions_used: a.actions_used.map(|n| n as i64),
                 last_accessed_at: a.last_accessed_at.map(|t| t.millis),
-            })
-            .collect();
+            }));
+        }
         (groups, access)
     }
 

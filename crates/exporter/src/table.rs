@@ -84,11 +84,12 @@ impl TableDef {
     }
 }
 
-/// A cell value, as a row hands it over.
+/// A cell value, as a row hands it over (borrowed from the row: converting a row copies no
+/// string until the Arrow builder does).
 #[derive(Debug, Clone, PartialEq)]
-pub enum Value {
+pub enum Value<'a> {
     /// String or null.
-    Str(Option<String>),
+    Str(Option<&'a str>),
     /// Integer or null.
     Int(Option<i64>),
     /// Boolean or null.
@@ -96,30 +97,30 @@ pub enum Value {
     /// Milliseconds since the epoch, or null.
     Ts(Option<i64>),
     /// List of strings.
-    List(Vec<String>),
+    List(&'a [String]),
 }
 
 /// A Rust field type that can fill a column of some [`Kind`]; integers become timestamps in
 /// `TimestampMs` columns.
 pub trait Cell {
     /// The value for a column of `kind`.
-    fn cell(&self, kind: Kind) -> Value;
+    fn cell(&self, kind: Kind) -> Value<'_>;
 }
 
 impl Cell for String {
-    fn cell(&self, _: Kind) -> Value {
-        Value::Str(Some(self.clone()))
+    fn cell(&self, _: Kind) -> Value<'_> {
+        Value::Str(Some(self))
     }
 }
 
 impl Cell for Option<String> {
-    fn cell(&self, _: Kind) -> Value {
-        Value::Str(self.clone())
+    fn cell(&self, _: Kind) -> Value<'_> {
+        Value::Str(self.as_deref())
     }
 }
 
 impl Cell for Option<i64> {
-    fn cell(&self, kind: Kind) -> Value {
+    fn cell(&self, kind: Kind) -> Value<'_> {
         match kind {
             Kind::TimestampMs => Value::Ts(*self),
             _ => Value::Int(*self),
@@ -128,26 +129,29 @@ impl Cell for Option<i64> {
 }
 
 impl Cell for i64 {
-    fn cell(&self, kind: Kind) -> Value {
-        Some(*self).cell(kind)
+    fn cell(&self, kind: Kind) -> Value<'_> {
+        match kind {
+            Kind::TimestampMs => Value::Ts(Some(*self)),
+            _ => Value::Int(Some(*self)),
+        }
     }
 }
 
 impl Cell for bool {
-    fn cell(&self, _: Kind) -> Value {
+    fn cell(&self, _: Kind) -> Value<'_> {
         Value::Bool(Some(*self))
     }
 }
 
 impl Cell for Option<bool> {
-    fn cell(&self, _: Kind) -> Value {
+    fn cell(&self, _: Kind) -> Value<'_> {
         Value::Bool(*self)
     }
 }
 
 impl Cell for Vec<String> {
-    fn cell(&self, _: Kind) -> Value {
-        Value::List(self.clone())
+    fn cell(&self, _: Kind) -> Value<'_> {
+        Value::List(self)
     }
 }
 
@@ -156,7 +160,7 @@ pub trait Row {
     /// The table it belongs to.
     const TABLE: TableDef;
     /// Its cells, in the table's column order.
-    fn values(&self) -> Vec<Value>;
+    fn values(&self) -> Vec<Value<'_>>;
 }
 
 /// A value that does not fit its column: a bug in a row type, caught by the tests of each table.

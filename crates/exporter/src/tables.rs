@@ -41,7 +41,7 @@ macro_rules! table {
                     },)*
                 ],
             };
-            fn values(&self) -> Vec<Value> {
+            fn values(&self) -> Vec<Value<'_>> {
                 vec![
                     self.scan_id.cell(Kind::String),
                     $(self.$field.cell(Kind::$kind),)*

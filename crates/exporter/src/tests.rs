@@ -256,18 +256,18 @@ struct Broken;
 
 impl Row for Broken {
     const TABLE: crate::table::TableDef = CollectionErrorRow::TABLE;
-    fn values(&self) -> Vec<Value> {
+    fn values(&self) -> Vec<Value<'_>> {
         // A string where the table wants a string, then an integer where it wants a string.
         let mut v = vec![
-            Value::Str(Some("s".into())),
+            Value::Str(Some("s")),
             Value::Str(None),
             Value::Str(None),
-            Value::Str(Some("lambda".into())),
+            Value::Str(Some("lambda")),
         ];
         v.push(Value::Int(Some(1)));
         v.extend([
-            Value::Str(Some("x".into())),
-            Value::Str(Some("y".into())),
+            Value::Str(Some("x")),
+            Value::Str(Some("y")),
             Value::Str(None),
         ]);
         v
