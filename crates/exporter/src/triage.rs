@@ -13,7 +13,8 @@ use crate::{ExportError, destination::Destination};
 use rolescope_analysis::findings::{Finding, Severity};
 use rolescope_analysis::{Analysis, CHECKS};
 use rolescope_model::{ScanInfo, Timestamp, snapshot::Snapshot};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::value::RawValue;
 use std::collections::HashMap;
 
 /// The OCSF version the output follows (validated in the e2e test against that version's
@@ -136,7 +137,107 @@ fn ocsf_severity(s: Severity) -> (u8, &'static str) {
     }
 }
 
-fn ocsf(e: &Entry<'_>, snapshot: &Snapshot, ou: &HashMap<&str, (&str, &str)>, now: i64) -> Value {
+/// One OCSF Detection Finding, serialized field by field in this order.
+#[derive(Serialize)]
+struct Ocsf<'a> {
+    metadata: OcsfMetadata<'a>,
+    category_uid: u8,
+    category_name: &'static str,
+    class_uid: u16,
+    class_name: &'static str,
+    activity_id: u32,
+    activity_name: &'static str,
+    type_uid: u32,
+    type_name: String,
+    severity_id: u8,
+    severity: &'static str,
+    status_id: u8,
+    status: &'static str,
+    time: i64,
+    finding_info: OcsfFindingInfo<'a>,
+    resources: [OcsfResource<'a>; 1],
+    cloud: OcsfCloud<'a>,
+    remediation: OcsfRemediation,
+    unmapped: OcsfUnmapped<'a>,
+}
+
+#[derive(Serialize)]
+struct OcsfMetadata<'a> {
+    version: &'static str,
+    product: OcsfProduct,
+    event_code: &'a str,
+    uid: String,
+}
+
+#[derive(Serialize)]
+struct OcsfProduct {
+    name: &'static str,
+    vendor_name: &'static str,
+    version: &'static str,
+}
+
+#[derive(Serialize)]
+struct OcsfFindingInfo<'a> {
+    uid: &'a str,
+    title: &'a str,
+    desc: &'static str,
+    types: [&'a str; 1],
+    product_uid: &'a str,
+    first_seen_time: i64,
+    last_seen_time: i64,
+}
+
+#[derive(Serialize)]
+struct OcsfResource<'a> {
+    uid: &'a str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    region: Option<&'a str>,
+    cloud_partition: &'static str,
+}
+
+#[derive(Serialize)]
+struct OcsfCloud<'a> {
+    provider: &'static str,
+    region: Option<&'a str>,
+    account: OcsfAccount<'a>,
+    org: OcsfOrg<'a>,
+}
+
+#[derive(Serialize)]
+struct OcsfAccount<'a> {
+    uid: &'a str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    type_id: u8,
+    name: &'a str,
+}
+
+#[derive(Serialize)]
+struct OcsfOrg<'a> {
+    uid: Option<&'a str>,
+    ou_name: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct OcsfRemediation {
+    desc: &'static str,
+    references: &'static [&'static str],
+}
+
+#[derive(Serialize)]
+struct OcsfUnmapped<'a> {
+    mitigated_by: Option<&'a str>,
+    /// The finding's evidence, as the analysis wrote it (JSON text, checked, not re-parsed).
+    detail: Option<&'a RawValue>,
+}
+
+fn ocsf<'a>(
+    e: &Entry<'a>,
+    org: Option<&'a str>,
+    ou: &HashMap<&'a str, (&'a str, &'a str)>,
+    now: i64,
+) -> Ocsf<'a> {
     let check = check_of(e.check_id);
     let (severity_id, severity) = ocsf_severity(e.severity);
     let (activity_id, activity, status_id, status) = match e.status {
@@ -144,50 +245,142 @@ fn ocsf(e: &Entry<'_>, snapshot: &Snapshot, ou: &HashMap<&str, (&str, &str)>, no
         Status::InProgress => (2, "Update", 2, "In Progress"),
         Status::Resolved => (3, "Close", 4, "Resolved"),
     };
-    let org = snapshot.scan.as_ref().and_then(|s| s.org_id.clone());
-    json!({
-        "metadata": {
-            "version": OCSF_VERSION,
-            "product": {"name": "rolescope", "vendor_name": "rolescope",
-                        "version": env!("CARGO_PKG_VERSION")},
-            "event_code": e.check_id,
-            "uid": format!("{}-{now}", e.id),
+    let account = ou.get(e.account_id);
+    Ocsf {
+        metadata: OcsfMetadata {
+            version: OCSF_VERSION,
+            product: OcsfProduct {
+                name: "rolescope",
+                vendor_name: "rolescope",
+                version: env!("CARGO_PKG_VERSION"),
+            },
+            event_code: e.check_id,
+            uid: format!("{}-{now}", e.id),
         },
-        "category_uid": 2, "category_name": "Findings",
-        "class_uid": 2004, "class_name": "Detection Finding",
-        "activity_id": activity_id, "activity_name": activity,
-        "type_uid": 200400 + activity_id, "type_name": format!("Detection Finding: {activity}"),
-        "severity_id": severity_id, "severity": severity,
-        "status_id": status_id, "status": status,
-        "time": now,
-        "finding_info": {
-            "uid": e.id, "title": e.title,
-            "desc": check.map_or("", |c| c.title),
-            "types": [e.category],
-            "product_uid": e.check_id,
-            "first_seen_time": e.first_seen, "last_seen_time": e.last_seen,
+        category_uid: 2,
+        category_name: "Findings",
+        class_uid: 2004,
+        class_name: "Detection Finding",
+        activity_id,
+        activity_name: activity,
+        type_uid: 200400 + activity_id,
+        type_name: format!("Detection Finding: {activity}"),
+        severity_id,
+        severity,
+        status_id,
+        status,
+        time: now,
+        finding_info: OcsfFindingInfo {
+            uid: e.id,
+            title: e.title,
+            desc: check.map_or("", |c| c.title),
+            types: [e.category],
+            product_uid: e.check_id,
+            first_seen_time: e.first_seen,
+            last_seen_time: e.last_seen,
         },
-        "resources": [{
-            "uid": e.resource_arn, "type": resource_type(e.resource_arn).0,
-            "region": e.region, "cloud_partition": "aws",
+        resources: [OcsfResource {
+            uid: e.resource_arn,
+            kind: resource_type(e.resource_arn).0,
+            region: e.region,
+            cloud_partition: "aws",
         }],
-        "cloud": {
-            "provider": "AWS",
-            "region": e.region,
-            "account": {"uid": e.account_id, "type": "AWS Account", "type_id": 10,
-                        "name": ou.get(e.account_id).map_or(e.account_id, |(name, _)| *name)},
-            "org": {"uid": org, "ou_name": ou.get(e.account_id).map(|(_, path)| *path)},
+        cloud: OcsfCloud {
+            provider: "AWS",
+            region: e.region,
+            account: OcsfAccount {
+                uid: e.account_id,
+                kind: "AWS Account",
+                type_id: 10,
+                name: account.map_or(e.account_id, |(name, _)| *name),
+            },
+            org: OcsfOrg {
+                uid: org,
+                ou_name: account.map(|(_, path)| *path),
+            },
         },
-        "remediation": {
-            "desc": check.map_or("", |c| c.remediation),
-            "references": check.map_or(&[][..], |c| c.references),
+        remediation: OcsfRemediation {
+            desc: check.map_or("", |c| c.remediation),
+            references: check.map_or(&[][..], |c| c.references),
         },
-        "unmapped": {"mitigated_by": e.mitigated_by,
-                     "detail": e.detail.and_then(|d| serde_json::from_str::<Value>(d).ok())},
-    })
+        unmapped: OcsfUnmapped {
+            mitigated_by: e.mitigated_by,
+            detail: e
+                .detail
+                .and_then(|d| serde_json::from_str::<&RawValue>(d).ok()),
+        },
+    }
 }
 
-fn asff(e: &Entry<'_>, product_arn: &str, region: &str, now: i64) -> Value {
+/// One ASFF finding (AWS Security Finding Format), serialized field by field in this order.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Asff<'a> {
+    schema_version: &'static str,
+    id: &'a str,
+    product_arn: &'a str,
+    generator_id: &'a str,
+    aws_account_id: &'a str,
+    types: [&'static str; 1],
+    created_at: String,
+    updated_at: String,
+    first_observed_at: String,
+    last_observed_at: String,
+    severity: AsffSeverity,
+    title: String,
+    description: String,
+    remediation: AsffRemediation,
+    resources: [AsffResource<'a>; 1],
+    workflow: AsffWorkflow,
+    record_state: &'static str,
+    product_fields: AsffProductFields<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct AsffSeverity {
+    label: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct AsffRemediation {
+    recommendation: AsffRecommendation,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct AsffRecommendation {
+    text: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct AsffResource<'a> {
+    #[serde(rename = "Type")]
+    kind: &'static str,
+    id: &'a str,
+    partition: &'static str,
+    region: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct AsffWorkflow {
+    status: &'static str,
+}
+
+#[derive(Serialize)]
+struct AsffProductFields<'a> {
+    #[serde(rename = "rolescope/CheckId")]
+    check_id: &'a str,
+    #[serde(rename = "rolescope/Category")]
+    category: &'a str,
+}
+
+fn asff<'a>(e: &Entry<'a>, product_arn: &'a str, region: &'a str, now: i64) -> Asff<'a> {
     let check = check_of(e.check_id);
     let iso = |ms: i64| Timestamp::from_millis(ms).to_rfc3339();
     let label = match e.severity {
@@ -201,35 +394,39 @@ fn asff(e: &Entry<'_>, product_arn: &str, region: &str, now: i64) -> Value {
         Status::Resolved => ("RESOLVED", "ARCHIVED"),
         Status::New | Status::InProgress => ("NEW", "ACTIVE"),
     };
-    let mut recommendation = json!({"Text": truncate(check.map_or("", |c| c.remediation), 512)});
-    if let Some(url) = check.and_then(|c| c.references.first()) {
-        recommendation["Url"] = json!(url);
-    }
-    json!({
-        "SchemaVersion": "2018-10-08",
-        "Id": e.id,
-        "ProductArn": product_arn,
-        "GeneratorId": e.check_id,
-        "AwsAccountId": e.account_id,
-        "Types": ["Software and Configuration Checks/AWS Security Best Practices"],
-        "CreatedAt": iso(e.first_seen),
-        "UpdatedAt": iso(now),
-        "FirstObservedAt": iso(e.first_seen),
-        "LastObservedAt": iso(e.last_seen),
-        "Severity": {"Label": label},
-        "Title": truncate(e.title, 256),
-        "Description": truncate(check.map_or(e.title, |c| c.title), 1024),
-        "Remediation": {"Recommendation": recommendation},
-        "Resources": [{
-            "Type": resource_type(e.resource_arn).1,
-            "Id": e.resource_arn,
-            "Partition": "aws",
-            "Region": e.region.unwrap_or(region),
+    Asff {
+        schema_version: "2018-10-08",
+        id: e.id,
+        product_arn,
+        generator_id: e.check_id,
+        aws_account_id: e.account_id,
+        types: ["Software and Configuration Checks/AWS Security Best Practices"],
+        created_at: iso(e.first_seen),
+        updated_at: iso(now),
+        first_observed_at: iso(e.first_seen),
+        last_observed_at: iso(e.last_seen),
+        severity: AsffSeverity { label },
+        title: truncate(e.title, 256),
+        description: truncate(check.map_or(e.title, |c| c.title), 1024),
+        remediation: AsffRemediation {
+            recommendation: AsffRecommendation {
+                text: truncate(check.map_or("", |c| c.remediation), 512),
+                url: check.and_then(|c| c.references.first().copied()),
+            },
+        },
+        resources: [AsffResource {
+            kind: resource_type(e.resource_arn).1,
+            id: e.resource_arn,
+            partition: "aws",
+            region: e.region.unwrap_or(region),
         }],
-        "Workflow": {"Status": workflow},
-        "RecordState": record,
-        "ProductFields": {"rolescope/CheckId": e.check_id, "rolescope/Category": e.category},
-    })
+        workflow: AsffWorkflow { status: workflow },
+        record_state: record,
+        product_fields: AsffProductFields {
+            check_id: e.check_id,
+            category: e.category,
+        },
+    }
 }
 
 /// Text cut to `max` characters (ASFF's limits), at a character boundary.
@@ -254,13 +451,14 @@ pub fn export_triage(
         .iter()
         .map(|a| (a.account_id.as_str(), (a.name.as_str(), a.ou_path.as_str())))
         .collect();
+    let org = info.org_id.as_deref();
     let mut keys = Vec::new();
     // Streamed: at 400,000 findings the file is hundreds of MB.
     let key = format!("ocsf/dt={date}/{}.jsonl", info.scan_id);
     keys.push(dest.put_streamed(&key, |w| {
         let mut w = std::io::BufWriter::with_capacity(1 << 20, w);
         for e in &entries {
-            serde_json::to_writer(&mut w, &ocsf(e, snapshot, &ou, now))?;
+            serde_json::to_writer(&mut w, &ocsf(e, org, &ou, now))?;
             std::io::Write::write_all(&mut w, b"\n")?;
         }
         std::io::Write::flush(&mut w)
@@ -275,7 +473,7 @@ pub fn export_triage(
     let folder = format!("asff/dt={date}/{}/", info.scan_id);
     let mut written = std::collections::BTreeSet::new();
     for (i, batch) in entries.chunks(ASFF_BATCH).enumerate() {
-        let findings: Vec<Value> = batch
+        let findings: Vec<Asff<'_>> = batch
             .iter()
             .map(|e| asff(e, &product_arn, region, now))
             .collect();
