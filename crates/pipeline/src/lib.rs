@@ -655,14 +655,29 @@ pub fn run_locked(
     // A re-run with the same id: the old commit record goes first, so a reader never takes a
     // half-replaced scan for a complete one.
     rolescope_exporter::uncommit(info, dest).map_err(PipelineError::Withdraw)?;
-    let stored = match write {
-        SnapshotWrite::Store => {
-            Some(stages.run("snapshot", |_| 1, || put_snapshot(dest, snapshot))?)
+    // The snapshot is stored while every other identifier is checked (before any names a
+    // path); a snapshot that fails the check is still stored, so the collection is kept.
+    let (stored, checked) = std::thread::scope(|s| {
+        let checked = s.spawn(|| snapshot.check());
+        let stored = match write {
+            SnapshotWrite::Store => {
+                Some(measure("snapshot", |_| 1, || put_snapshot(dest, snapshot)))
+            }
+            SnapshotWrite::Skip => None,
+        };
+        let checked = checked
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (stored, checked)
+    });
+    let stored = match stored.transpose()? {
+        Some((key, stage)) => {
+            stages.record(stage);
+            Some(key)
         }
-        SnapshotWrite::Skip => None,
+        None => None,
     };
-    // Every other identifier is checked before it names a path; the collection is kept.
-    snapshot.check().map_err(|source| PipelineError::Input {
+    checked.map_err(|source| PipelineError::Input {
         stored: stored.clone(),
         source,
     })?;
