@@ -91,21 +91,17 @@ pub fn export(
     let scan = rows::Scan::new(ev, analysis, info, history);
     let (id, date) = (&scan.id, info.started_at.date());
     let scan = &scan;
-    // Three groups of tables written at once: the permission tables (the heaviest, computed
-    // in parallel within), the function tables (the most rows), and the rest.
-    let (permissions, functions, rest) = std::thread::scope(|s| {
+    // Two groups of tables written at once: the permission tables (the heaviest, computed in
+    // parallel within) and the rest.
+    let (permissions, rest) = std::thread::scope(|s| {
         let permissions = s.spawn(|| permission_tables(scan, out, &date));
-        let functions = s.spawn(|| -> Result<Vec<String>, ExportError> {
-            Ok(vec![
-                write_rows(out, &date, id, scan.functions())?,
-                write_rows(out, &date, id, scan.function_versions())?,
-            ])
-        });
         let rest = (|| -> Result<Vec<String>, ExportError> {
             Ok(vec![
                 write_rows(out, &date, id, scan.accounts())?,
                 write_rows(out, &date, id, scan.org_units())?,
                 write_rows(out, &date, id, scan.scps())?,
+                write_rows(out, &date, id, scan.functions())?,
+                write_rows(out, &date, id, scan.function_versions())?,
                 write_rows(out, &date, id, scan.roles())?,
                 write_rows(out, &date, id, scan.role_policies())?,
                 write_rows(out, &date, id, scan.findings())?,
@@ -114,15 +110,13 @@ pub fn export(
                 write_rows(out, &date, id, scan.collection_errors())?,
             ])
         })();
-        let join = |h: std::thread::ScopedJoinHandle<'_, Result<Vec<String>, ExportError>>| {
-            h.join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-        };
-        (join(permissions), join(functions), rest)
+        let permissions = permissions
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (permissions, rest)
     });
-    let mut files = functions?;
+    let mut files = rest?;
     files.extend(permissions?);
-    files.extend(rest?);
     Ok(files)
 }
 
