@@ -5,8 +5,8 @@ use super::lint::DocumentKind;
 use super::pack::minify;
 use super::usage::Observed;
 use super::{
-    Analysis, BoundaryPolicy, GLOBAL_ACTIONS, Guardrail, PRIVILEGED_MANAGED, PROBE_REGIONS,
-    ScpSettings, Target,
+    BoundaryPolicy, GLOBAL_ACTIONS, Guardrail, PRIVILEGED_MANAGED, PROBE_REGIONS, ScpSettings,
+    Target,
 };
 use crate::Finding;
 use crate::evaluate::LAMBDA_SERVICE;
@@ -14,6 +14,7 @@ use rolescope_model::Role;
 use rolescope_policy::context::Context;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
+use std::collections::HashMap;
 
 /// A guardrail's statements with its evidence, before packing.
 pub(super) struct Candidate {
@@ -30,7 +31,6 @@ pub(super) struct Candidate {
 /// What every guardrail reads about one target.
 pub(super) struct At<'x, 'a> {
     pub observed: &'x Observed<'a>,
-    pub analysis: &'x Analysis,
     pub settings: &'x ScpSettings,
     pub target: &'x Target<'a>,
     /// The Lambda execution roles of the target's accounts.
@@ -39,6 +39,10 @@ pub(super) struct At<'x, 'a> {
     pub patterns: Vec<String>,
     /// Regions the target's functions run in.
     pub regions: BTreeSet<&'a str>,
+    /// Live findings by account (every account of the organization).
+    pub live: &'x HashMap<&'a str, Vec<(usize, &'x Finding)>>,
+    /// Role analyses by account (every account of the organization).
+    pub role_analyses: &'x HashMap<&'a str, Vec<&'x crate::RoleAnalysis>>,
 }
 
 /// A guardrail's verdict at a target: a candidate, or why it is not needed.
@@ -55,15 +59,18 @@ impl At<'_, '_> {
 
     /// Live findings of a check in the target's accounts.
     fn live(&self, check: &str) -> Vec<&Finding> {
-        self.analysis
-            .findings
+        let mut found: Vec<(usize, &Finding)> = self
+            .target
+            .accounts
             .iter()
-            .filter(|f| {
-                f.check_id == check
-                    && f.mitigated_by.is_none()
-                    && self.target.accounts.contains(f.account_id.as_str())
-            })
-            .collect()
+            .filter_map(|a| self.live.get(a))
+            .flatten()
+            .filter(|(_, f)| f.check_id == check)
+            .copied()
+            .collect();
+        // In the analysis's order, as if filtered from it.
+        found.sort_unstable_by_key(|(i, _)| *i);
+        found.into_iter().map(|(_, f)| f).collect()
     }
 
     fn already_denied(&self, action: &str, ctx: &Context) -> bool {
@@ -331,10 +338,12 @@ fn deny_unused_services(at: &At<'_, '_>) -> Verdict {
     // Every function writes its logs.
     used.insert("logs".into());
     let granted: BTreeSet<String> = at
-        .analysis
-        .roles
+        .target
+        .accounts
         .iter()
-        .filter(|r| r.is_lambda_role && at.target.accounts.contains(r.account_id.as_str()))
+        .filter_map(|a| at.role_analyses.get(a))
+        .flatten()
+        .filter(|r| r.is_lambda_role)
         .flat_map(|r| r.granted_services.iter().cloned())
         .collect();
     let unused: Vec<&String> = granted.difference(&used).collect();

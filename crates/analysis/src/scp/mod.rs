@@ -27,7 +27,7 @@ use guardrails::{At, GUARDRAILS};
 use rolescope_model::{ControlPolicyType, Role};
 use serde::Serialize;
 use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Knobs of the recommender.
 #[derive(Debug, Clone)]
@@ -299,6 +299,20 @@ fn role_patterns<'r>(roles: impl Iterator<Item = &'r Role>) -> Vec<String> {
 /// [`GUARDRAILS`] is judged, then the candidates are simulated and packed.
 pub fn recommend(ev: &Evaluated<'_>, analysis: &Analysis, settings: &ScpSettings) -> ScpPlan {
     let observed = Observed::new(ev, settings.window_days);
+    // Live findings and role analyses by account, so each target reads only its own.
+    let mut live: HashMap<&str, Vec<(usize, &crate::findings::Finding)>> = HashMap::new();
+    for (i, f) in analysis.findings.iter().enumerate() {
+        if f.mitigated_by.is_none() {
+            live.entry(f.account_id.as_str()).or_default().push((i, f));
+        }
+    }
+    let mut role_analyses: HashMap<&str, Vec<&crate::RoleAnalysis>> = HashMap::new();
+    for r in &analysis.roles {
+        role_analyses
+            .entry(r.account_id.as_str())
+            .or_default()
+            .push(r);
+    }
     let mut plan = ScpPlan::default();
     for target in targets(ev) {
         let lambda_roles: Vec<&Role> = observed
@@ -311,17 +325,18 @@ pub fn recommend(ev: &Evaluated<'_>, analysis: &Analysis, settings: &ScpSettings
         }
         let at = At {
             observed: &observed,
-            analysis,
             settings,
             target: &target,
             patterns: role_patterns(lambda_roles.iter().copied()),
-            regions: ev
-                .snapshot
-                .functions
+            regions: target
+                .accounts
                 .iter()
-                .filter(|f| target.accounts.contains(f.account_id.as_str()))
-                .map(|f| f.region.as_str())
+                .filter_map(|a| observed.regions_by_account.get(a))
+                .flatten()
+                .copied()
                 .collect(),
+            live: &live,
+            role_analyses: &role_analyses,
             lambda_roles,
         };
         let mut candidates = Vec::new();

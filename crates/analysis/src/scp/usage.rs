@@ -35,6 +35,10 @@ pub struct Observed<'a> {
     action_names: Vec<String>,
     /// Every region some role acted in, and us-east-1, sorted.
     region_names: Vec<String>,
+    /// Each account's roles, as (position in the evaluation, role).
+    roles_by_account: HashMap<&'a str, Vec<(usize, &'a Role)>>,
+    /// Each account's function regions.
+    pub(super) regions_by_account: HashMap<&'a str, BTreeSet<&'a str>>,
 }
 
 impl std::fmt::Debug for Observed<'_> {
@@ -126,23 +130,42 @@ impl<'a> Observed<'a> {
                 .map(|r| region_no[r])
                 .collect();
         }
+        let mut roles_by_account: HashMap<&str, Vec<(usize, &Role)>> = HashMap::new();
+        for (i, r) in ev.roles.iter().enumerate() {
+            roles_by_account
+                .entry(r.role.account_id.as_str())
+                .or_default()
+                .push((i, r.role));
+        }
+        let mut regions_by_account: HashMap<&str, BTreeSet<&str>> = HashMap::new();
+        for f in &ev.snapshot.functions {
+            regions_by_account
+                .entry(f.account_id.as_str())
+                .or_default()
+                .insert(f.region.as_str());
+        }
         Observed {
             ev,
             usage,
             lambda_roles,
             action_names,
             region_names,
+            roles_by_account,
+            regions_by_account,
         }
     }
 
     /// Roles of the accounts under a target.
     pub(super) fn roles_in(&self, accounts: &BTreeSet<&str>) -> Vec<&'a Role> {
-        self.ev
-            .roles
+        let mut roles: Vec<(usize, &Role)> = accounts
             .iter()
-            .map(|r| r.role)
-            .filter(|r| accounts.contains(r.account_id.as_str()))
-            .collect()
+            .filter_map(|a| self.roles_by_account.get(a))
+            .flatten()
+            .copied()
+            .collect();
+        // In the evaluation's order, as if filtered from it.
+        roles.sort_unstable_by_key(|(i, _)| *i);
+        roles.into_iter().map(|(_, r)| r).collect()
     }
 
     /// Simulate `policy` as an SCP over the accounts under a target: every action each role used
@@ -178,6 +201,26 @@ impl<'a> Observed<'a> {
                 Some((role, Some(u)))
             })
             .collect();
+        // With an account filled in, a resource is told apart only by the patterns of the
+        // policy it matches: one signature per account of the simulation.
+        let patterns = resource_patterns(policy);
+        let mut signatures: HashMap<&str, Vec<bool>> = HashMap::new();
+        if !per_account.is_empty() {
+            for (role, _) in &scoped {
+                let account = role.account_id.as_str();
+                signatures.entry(account).or_insert_with(|| {
+                    per_account
+                        .iter()
+                        .flat_map(|r| {
+                            let r = r.replace(ACCOUNT_PLACEHOLDER, account);
+                            patterns
+                                .iter()
+                                .map(move |p| rolescope_policy::wildcard::arn_matches(p, &r))
+                        })
+                        .collect()
+                });
+            }
+        }
         let judge = |resources: &[String], by_account: bool| {
             Judged {
                 tables: self,
@@ -186,7 +229,11 @@ impl<'a> Observed<'a> {
                 resources,
             }
             .run(&scoped, |arn, account| {
-                callers.class(arn, account, by_account)
+                let signature = match by_account {
+                    true => signatures.get(account).map_or(&[][..], Vec::as_slice),
+                    false => &[],
+                };
+                callers.class(arn, account, signature)
             })
         };
         let fixed = judge(&fixed, false);
@@ -266,8 +313,9 @@ pub fn simulate_policy(
 /// What of a caller an SCP's decision can depend on. The simulator sets three keys per caller
 /// (`aws:PrincipalArn`, `aws:PrincipalAccount`, `aws:RequestedRegion`); the region is judged
 /// per request, so two roles are told apart only by the `aws:PrincipalArn` conditions they
-/// satisfy, by their account when the policy reads it (a condition, or a resource with the
-/// account filled in), and by everything when a policy variable could read either.
+/// satisfy, by their account when a condition reads it, by which of the policy's resource
+/// patterns a resource with their account filled in matches (nothing else of the evaluation
+/// reads that resource's account), and by everything when a policy variable could read any.
 struct Callers<'p> {
     /// The conditions on `aws:PrincipalArn`, each decided on its own for a caller.
     arn_conditions: Vec<&'p rolescope_policy::document::Condition>,
@@ -283,6 +331,8 @@ struct Caller<'a> {
     arn: Option<&'a str>,
     account: Option<&'a str>,
     arn_conditions: Vec<bool>,
+    /// For each resource with the account filled in, each pattern of the policy it matches.
+    resources: &'a [bool],
 }
 
 impl<'p> Callers<'p> {
@@ -314,17 +364,19 @@ impl<'p> Callers<'p> {
         callers
     }
 
-    /// The class of a caller; `by_account` when the requests carry its account (a resource).
-    fn class<'a>(&self, arn: &'a str, account: &'a str, by_account: bool) -> Caller<'a> {
+    /// The class of a caller; `resources` is its account's resource signature, when the
+    /// requests carry its account.
+    fn class<'a>(&self, arn: &'a str, account: &'a str, resources: &'a [bool]) -> Caller<'a> {
         let ctx = Context::new().with("aws:PrincipalArn", arn);
         Caller {
             arn: self.exact.then_some(arn),
-            account: (self.exact || self.account || by_account).then_some(account),
+            account: (self.exact || self.account).then_some(account),
             arn_conditions: self
                 .arn_conditions
                 .iter()
                 .map(|c| rolescope_policy::condition::evaluate(c, &ctx, false))
                 .collect(),
+            resources,
         }
     }
 }
@@ -429,6 +481,17 @@ impl Judged<'_, '_> {
             .collect();
         d
     }
+}
+
+/// Every Resource and NotResource pattern of a policy, compiled as the engine matches them
+/// (without variables: a policy with any makes every caller its own class).
+fn resource_patterns(policy: &Policy) -> Vec<Vec<rolescope_policy::wildcard::Atom>> {
+    policy
+        .statements
+        .iter()
+        .flat_map(|s| s.resources.iter().flat_map(|r| &r.patterns))
+        .map(|p| rolescope_policy::wildcard::compile(p))
+        .collect()
 }
 
 /// Where a candidate resource takes the caller's account.
