@@ -372,9 +372,17 @@ pub fn merge(dest: &Destination, scan_id: &str, count: Option<u32>) -> Result<Me
     let mut plan = stored;
     let mut parts: Vec<(ShardId, Snapshot)> = Vec::new();
     let mut missing: Vec<(ShardId, String)> = Vec::new();
-    for k in 1..=count {
+    // The parts are read and parsed at once; each is then checked in shard order.
+    let read: Vec<Checked> = {
+        use rayon::prelude::*;
+        (1..=count)
+            .into_par_iter()
+            .map(|k| read_part(dest, scan_id, ShardId { index: k, count }))
+            .collect()
+    };
+    for (k, read) in (1..=count).zip(read) {
         let id = ShardId { index: k, count };
-        let checked = read_part(dest, scan_id, id).and_then(|(manifest, part)| {
+        let checked = read.and_then(|(manifest, part)| {
             let planned = plan.get_or_insert_with(|| manifest.plan.clone());
             if manifest.plan != *planned {
                 return Err("it followed another plan than the other shards".into());
@@ -404,18 +412,19 @@ pub fn merge(dest: &Destination, scan_id: &str, count: Option<u32>) -> Result<Me
                 .join("; "),
         });
     };
-    let snapshot = combine(parts.iter().map(|(_, p)| p), &plan, &missing);
+    let merged = parts.iter().map(|(id, _)| *id).collect();
+    let snapshot = combine(parts.into_iter().map(|(_, p)| p), &plan, &missing);
     Ok(Merged {
         snapshot,
-        merged: parts.into_iter().map(|(id, _)| id).collect(),
+        merged,
         missing,
     })
 }
 
 /// One snapshot from the parts: the organization as the first part walked it, every account's
 /// records from its shard, and one collection error per account of a shard left out.
-fn combine<'p>(
-    mut parts: impl Iterator<Item = &'p Snapshot>,
+fn combine(
+    mut parts: impl Iterator<Item = Snapshot>,
     plan: &Plan,
     missing: &[(ShardId, String)],
 ) -> Snapshot {
@@ -429,6 +438,7 @@ fn combine<'p>(
     let mut scanned: BTreeSet<String> = BTreeSet::new();
     let mut regions: BTreeSet<String> = BTreeSet::new();
     let mut scan = first.scan.clone().expect("parts have a scan record");
+    // Each part's records move into the merged snapshot.
     for (i, part) in std::iter::once(first).chain(parts).enumerate() {
         scanned.extend(
             part.accounts
@@ -443,21 +453,18 @@ fn combine<'p>(
             scan.finished_at =
                 Timestamp::from_millis(scan.finished_at.millis.max(s.finished_at.millis));
         }
-        out.roles.extend(part.roles.iter().cloned());
-        out.functions.extend(part.functions.iter().cloned());
+        out.roles.extend(part.roles);
+        out.functions.extend(part.functions);
         // AWS managed policies are read by every shard that uses them: `canonical_order`
         // below keeps each once, as it does for one collection.
-        out.managed_policies
-            .extend(part.managed_policies.iter().cloned());
-        out.last_accessed.extend(part.last_accessed.iter().cloned());
-        out.access_findings
-            .extend(part.access_findings.iter().cloned());
+        out.managed_policies.extend(part.managed_policies);
+        out.last_accessed.extend(part.last_accessed);
+        out.access_findings.extend(part.access_findings);
         // Every shard walked the organization; its errors are taken from the first part.
         out.collection_errors.extend(
             part.collection_errors
-                .iter()
-                .filter(|e| i == 0 || !is_walk_error(e))
-                .cloned(),
+                .into_iter()
+                .filter(|e| i == 0 || !is_walk_error(e)),
         );
     }
     for a in &mut out.accounts {
