@@ -656,46 +656,48 @@ pub fn run_locked(
     // half-replaced scan for a complete one.
     rolescope_exporter::uncommit(info, dest).map_err(PipelineError::Withdraw)?;
     // The snapshot is stored while every other identifier is checked (before any names a
-    // path); a snapshot that fails the check is still stored, so the collection is kept.
-    let (stored, checked) = std::thread::scope(|s| {
-        let checked = s.spawn(|| snapshot.check());
-        let stored = match write {
+    // path) and the scan is evaluated and analysed; a snapshot that fails the check is still
+    // stored, so the collection is kept. Nothing is written under the scan before it is stored.
+    let (stored, ev, analysis) = std::thread::scope(|s| {
+        let mut store = match write {
             SnapshotWrite::Store => {
-                Some(measure("snapshot", |_| 1, || put_snapshot(dest, snapshot)))
+                Some(s.spawn(|| measure("snapshot", |_| 1, || put_snapshot(dest, snapshot))))
             }
             SnapshotWrite::Skip => None,
         };
-        let checked = checked
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (stored, checked)
-    });
-    let stored = match stored.transpose()? {
-        Some((key, stage)) => {
+        let mut stored = |stages: &mut Stages<'_>| -> Result<Option<String>, PipelineError> {
+            let Some(handle) = store.take() else {
+                return Ok(None);
+            };
+            let (key, stage) = handle
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
             stages.record(stage);
-            Some(key)
+            Ok(Some(key))
+        };
+        if let Err(source) = snapshot.check() {
+            return Err(PipelineError::Input {
+                stored: stored(&mut stages)?,
+                source,
+            });
         }
-        None => None,
-    };
-    checked.map_err(|source| PipelineError::Input {
-        stored: stored.clone(),
-        source,
+        let ev = stages.run::<_, PipelineError>(
+            "evaluate",
+            |ev: &Evaluated<'_>| ev.roles.len(),
+            || Ok(Evaluated::new(cat, snapshot, settings.analysis.unused_days)),
+        )?;
+        let analysis = stages.run::<_, PipelineError>(
+            "analysis",
+            |a: &Analysis| a.findings.len(),
+            || {
+                Ok(rolescope_analysis::analyze_evaluated(
+                    &ev,
+                    &settings.analysis,
+                ))
+            },
+        )?;
+        Ok((stored(&mut stages)?, ev, analysis))
     })?;
-    let ev = stages.run::<_, PipelineError>(
-        "evaluate",
-        |ev: &Evaluated<'_>| ev.roles.len(),
-        || Ok(Evaluated::new(cat, snapshot, settings.analysis.unused_days)),
-    )?;
-    let analysis = stages.run::<_, PipelineError>(
-        "analysis",
-        |a: &Analysis| a.findings.len(),
-        || {
-            Ok(rolescope_analysis::analyze_evaluated(
-                &ev,
-                &settings.analysis,
-            ))
-        },
-    )?;
     // A baseline that cannot be read costs the comparison, never the scan.
     let history: Result<History, String> = if settings.baseline == Baseline::None {
         Err("--no-baseline".into())
@@ -761,4 +763,48 @@ pub fn run_locked(
         stages: stages.done,
         summary,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_snapshot_that_fails_its_check_is_stored_and_nothing_else_is_written() {
+        let golden = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/golden/demo.jsonl");
+        let mut snapshot = Snapshot::read(std::path::Path::new(golden)).unwrap();
+        // The same account twice: the check refuses it, after the store has started.
+        snapshot.accounts.push(snapshot.accounts[0].clone());
+        let out = std::env::temp_dir().join(format!("rolescope-pipeline-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&out);
+        let dest = Destination::local(&out);
+        let err = run(
+            &snapshot,
+            &Settings::default(),
+            &dest,
+            SnapshotWrite::Store,
+            &mut |_| {},
+        )
+        .unwrap_err();
+        assert!(err.after_snapshot(), "{err:#}");
+        let PipelineError::Input {
+            stored: Some(stored),
+            ..
+        } = &err
+        else {
+            panic!("not an input error with the snapshot kept: {err:?}");
+        };
+        assert!(std::path::Path::new(stored).is_file(), "{stored}");
+        let written: Vec<String> = std::fs::read_dir(&out)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|name| !name.starts_with('.'))
+            .collect();
+        assert_eq!(
+            written,
+            ["snapshots"],
+            "only the snapshot, no table or commit"
+        );
+        std::fs::remove_dir_all(&out).unwrap();
+    }
 }
