@@ -146,7 +146,17 @@ pub fn analyze_evaluated(ev: &Evaluated<'_>, settings: &Settings) -> Analysis {
         .map(|r| role_analysis(ev, r, settings, &public))
         .collect();
 
-    let mut findings: Vec<Finding> = function_findings.iter().flatten().cloned().collect();
+    let mut roles = Vec::with_capacity(per_role.len());
+    let mut role_findings = Vec::with_capacity(per_role.len());
+    for (r, f) in per_role {
+        roles.push(r);
+        role_findings.push(f);
+    }
+    roles.par_sort_by(|a, b| a.role_arn.cmp(&b.role_arn));
+    let (functions, accounts, org_units) = roll_up(ev, &roles, &function_findings);
+    // Every finding, in one order whatever the snapshot's: the key ends with the finding id,
+    // which is unique, so the order the findings are gathered in does not matter.
+    let mut findings: Vec<Finding> = function_findings.into_iter().flatten().collect();
     findings.extend(checks::analyzer_findings(&snapshot.access_findings));
     // SCPs that cannot be parsed: once per SCP, not per role.
     let mut bad_scps = BTreeMap::new();
@@ -169,14 +179,8 @@ pub fn analyze_evaluated(ev: &Evaluated<'_>, settings: &Settings) -> Analysis {
             None,
         ));
     }
-    let mut roles = Vec::with_capacity(per_role.len());
-    for (r, mut f) in per_role {
-        roles.push(r);
-        findings.append(&mut f);
-    }
-    roles.sort_by(|a, b| a.role_arn.cmp(&b.role_arn));
-    let (functions, accounts, org_units) = roll_up(ev, &roles, &function_findings);
-    findings.sort_by(|a, b| {
+    findings.extend(role_findings.into_iter().flatten());
+    findings.par_sort_by(|a, b| {
         (&a.account_id, &a.resource_arn, a.check_id, &a.finding_id).cmp(&(
             &b.account_id,
             &b.resource_arn,
@@ -293,7 +297,7 @@ fn roll_up(
             level: s.level,
         });
     }
-    functions.sort_by(|a, b| a.id.cmp(&b.id));
+    functions.par_sort_by(|a, b| a.id.cmp(&b.id));
     let mut account_score: BTreeMap<&str, i32> = snapshot
         .accounts
         .iter()
