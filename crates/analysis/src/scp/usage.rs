@@ -174,7 +174,8 @@ impl<'a> Observed<'a> {
     /// Roles the policy cannot tell apart (one [`Caller`] class) get the same decision for the
     /// same action, region and resource, so each (class, action, region) is judged once, for a
     /// representative role of the class. Resources with the caller's account filled in are
-    /// judged apart from the others, since only they make every account a class of its own.
+    /// judged apart from the others: for them, accounts are told apart by the policy patterns
+    /// those resources match.
     pub fn simulate(&self, accounts: &BTreeSet<&str>, policy: &Policy) -> Impact {
         let levels = [vec![allow_all(), policy.clone()]];
         let worst_case = worst_case_context(policy);
@@ -229,9 +230,10 @@ impl<'a> Observed<'a> {
                 resources,
             }
             .run(&scoped, |arn, account| {
-                let signature = match by_account {
-                    true => signatures.get(account).map_or(&[][..], Vec::as_slice),
-                    false => &[],
+                let signature = if by_account {
+                    signatures.get(account).map_or(&[][..], Vec::as_slice)
+                } else {
+                    &[]
                 };
                 callers.class(arn, account, signature)
             })
