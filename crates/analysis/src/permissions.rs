@@ -92,7 +92,7 @@ type ShapeKey<'r> = (usize, Vec<&'r str>);
 
 /// The groups of every distinct (summary, policy labels) among some roles, computed once and in
 /// parallel; [`Grouping::of`] then fills in each role's own parts (its ARN, its account and
-/// what it used). At scenario l 12,006 roles share a few hundred shapes.
+/// what it used).
 pub struct Grouping<'e> {
     cat: &'e Catalog,
     shapes: Vec<Shape>,
