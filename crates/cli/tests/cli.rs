@@ -171,7 +171,13 @@ fn admin_snapshot() -> std::path::PathBuf {
         r#"{"kind":"function","account_id":"012345678901","region":"eu-west-1","name":"f","arn":"arn:aws:lambda:eu-west-1:012345678901:function:f","role_arn":"arn:aws:iam::012345678901:role/admin","runtime":"python3.12","architectures":["x86_64"],"package_type":"Zip","last_modified":null,"layers":[],"env_var_names":[],"resource_policy":null,"urls":[{"url":"https://u","auth_type":"NONE"}]}"#,
         r#"{"kind":"scan","scan_id":"s","started_at":"2026-11-28T00:00:00.000Z","finished_at":"2026-11-28T00:00:01.000Z","org_id":null,"regions":["eu-west-1"],"tool_version":"test"}"#,
     ];
-    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    // Tests run at once and share this file: each writes its own copy and renames it into
+    // place, so a reader never sees a half-written snapshot.
+    static WRITES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = dir.join(format!("snap.jsonl.{n}.tmp"));
+    std::fs::write(&tmp, lines.join("\n") + "\n").unwrap();
+    std::fs::rename(&tmp, &path).unwrap();
     path
 }
 
