@@ -58,7 +58,8 @@ pub(crate) fn to_model(
     }
 }
 
-/// Collect every function of one account and region with its resource policy and URLs.
+/// Collect every function of one account and region with its resource policy and URLs, and
+/// its published versions and aliases with theirs.
 pub(crate) async fn collect(
     ctx: Arc<Ctx>,
     client: lambda::Client,
@@ -80,129 +81,316 @@ pub(crate) async fn collect(
     on.lane.set_backlog(DISCOVERY);
     let (pages_tx, mut pages) = mpsc::channel(2);
     tokio::spawn(list_pages(on.clone(), pages_tx));
-    let mut functions: Vec<Function> = Vec::new();
-    // Published versions (ListFunctions with FunctionVersion=ALL), attached once listed.
-    let mut versions: Vec<(String, Qualifier, Vec<rolescope_model::SecretLike>)> = Vec::new();
+    let mut lane = LaneWork::new(account, region);
     let mut listed = false;
-    let mut url_mode = None;
-    let mut spawned = 0;
-    // Per-function calls: at most LANE_WORKERS functions of a lane at a time, each with its
-    // GetPolicy and its URL call concurrent (they spend different quotas), each started only
-    // with one of the scan's function tickets. The token buckets and the global in-flight cap
-    // pace them.
+    // Per-function calls: at most LANE_WORKERS work items of a lane at a time, each started
+    // only with one of the scan's function tickets. The token buckets and the global in-flight
+    // cap pace them.
     let mut tasks = JoinSet::new();
     loop {
-        // Two calls per function not done yet, and a page's worth while pages are still coming.
-        if listed || !functions.is_empty() {
-            let pending = functions.len() - spawned + tasks.len();
-            on.lane
-                .set_backlog(2 * pending as u64 + if listed { 0 } else { 100 });
+        lane.report_backlog(&on, listed);
+        while tasks.len() < LANE_WORKERS
+            && let Some(work) = lane.queue.pop_front()
+        {
+            lane.start(&on, &mut tasks, work, errors).await;
         }
-        while tasks.len() < LANE_WORKERS && spawned < functions.len() {
-            let mode = match url_mode {
-                Some(mode) => mode,
-                None => {
-                    let mode = url_mode_of(&on, &mut functions[0], errors).await;
-                    url_mode = Some(mode);
-                    mode
-                }
-            };
-            let ticket = on.ctx.function_ticket(&on.lane).await;
-            let index = spawned;
-            spawned += 1;
-            let on = on.clone();
-            let name = functions[index].name.clone();
-            let fetch_list = mode == UrlMode::List && index > 0;
-            let fetch_get = mode == UrlMode::GetFallback;
-            tasks.spawn(async move {
-                let _ticket = ticket;
-                let (policy, urls) = tokio::join!(
-                    get_policy(&on, &name, None),
-                    urls(&on, &name, fetch_list, fetch_get)
-                );
-                Done {
-                    index,
-                    policy,
-                    urls,
-                }
-            });
-        }
-        if listed && spawned == functions.len() {
+        if listed && tasks.is_empty() {
             break;
         }
         tokio::select! {
             page = pages.recv(), if !listed => match page {
-                Some(Ok(page)) => {
-                    for f in &page {
-                        match f.version().filter(|v| *v != "$LATEST") {
-                            Some(v) => versions.push(version_of(f, v)),
-                            None => functions.push(to_model(&account, &region, f)),
-                        }
-                    }
-                }
+                Some(Ok(page)) => lane.listed(&page),
                 // What was listed so far is kept; the gap is recorded.
                 Some(Err(e)) => errors.push(*e),
                 None => listed = true,
             },
-            Some(joined) = tasks.join_next(), if !tasks.is_empty() => {
-                apply(joined, &mut functions, errors, &account, &region);
+            Some(joined) = tasks.join_next_with_id(), if !tasks.is_empty() => {
+                lane.finish(joined, errors);
             }
         }
     }
-    while let Some(joined) = tasks.join_next().await {
-        apply(joined, &mut functions, errors, &account, &region);
-    }
-    functions.sort_by(|a, b| a.arn.cmp(&b.arn));
-    attach_versions(&mut functions, versions);
-    // Aliases and per-qualifier policies: only for functions that have published versions, so a
-    // function without them costs no extra call; LANE_WORKERS functions at a time, as above.
-    let versioned: Vec<usize> = (0..functions.len())
-        .filter(|&i| !functions[i].qualifiers.is_empty())
-        .collect();
-    let mut pending = versioned.into_iter();
-    let mut tasks = JoinSet::new();
-    loop {
-        while tasks.len() < LANE_WORKERS {
-            let Some(i) = pending.next() else { break };
-            let on = on.clone();
-            let mut f = functions[i].clone();
-            tasks.spawn(async move {
-                let mut errors = Vec::new();
-                qualifiers(&on, &mut f, &mut errors).await;
-                (i, f, errors)
-            });
-        }
-        match tasks.join_next().await {
-            Some(Ok((i, f, mut errs))) => {
-                functions[i] = f;
-                errors.append(&mut errs);
-            }
-            Some(Err(e)) => errors.push(CollectionError {
-                resource_arn: None,
-                account_id: Some(account.clone()),
-                region: Some(region.clone()),
-                service: SERVICE.into(),
-                operation: "ListAliases".into(),
-                error_code: "TaskFailed".into(),
-                message: e.to_string(),
-            }),
-            None => break,
-        }
-    }
-    functions
+    lane.into_functions()
 }
 
-/// A published version from a ListFunctions entry: its frozen role, and what of its environment
-/// looks like a secret (values dropped here, as for `$LATEST`).
-fn version_of(
-    f: &lambda::types::FunctionConfiguration,
-    version: &str,
-) -> (String, Qualifier, Vec<rolescope_model::SecretLike>) {
+/// One piece of a lane's work after the listing, started as soon as the listing shows it: a
+/// function's policy and URLs, a published version's policy, or a versioned function's aliases
+/// with their policies. Versions and aliases are fetched alongside the lane's other calls, not
+/// after them, so the lane's GetPolicy quota stays busy to its end (a version can be listed on a
+/// later page than its function, so nothing here waits for a function to be complete).
+#[derive(Debug, Clone)]
+enum Work {
+    /// Index into [`LaneWork::functions`].
+    Function(usize),
+    /// Index into [`LaneWork::versions`].
+    Version(usize),
+    /// A function that has published versions: its name, and its unqualified ARN for errors.
+    Aliases { name: String, arn: String },
+}
+
+impl Work {
+    /// The calls this work makes (aliases: ListAliases and, as a guess, one alias's GetPolicy).
+    fn calls(&self) -> u64 {
+        match self {
+            Work::Function(_) | Work::Aliases { .. } => 2,
+            Work::Version(_) => 1,
+        }
+    }
+}
+
+/// What a piece of [`Work`] found.
+enum Outcome {
+    Function(Done),
+    Version {
+        index: usize,
+        policy: Result<Option<String>, CollectionError>,
+    },
+    Aliases {
+        name: String,
+        aliases: Vec<Qualifier>,
+        errors: Vec<CollectionError>,
+        unread: bool,
+    },
+}
+
+/// A lane's state while its calls run: what was listed, what is still to do, and what came back.
+struct LaneWork {
+    account: AccountId,
+    region: String,
+    functions: Vec<Function>,
+    /// Published versions (ListFunctions with FunctionVersion=ALL).
+    versions: Vec<Version>,
+    /// Aliases by function name (names are unique in a lane), with whether their listing failed
+    /// part way.
+    aliases: std::collections::HashMap<String, (Vec<Qualifier>, bool)>,
+    queue: std::collections::VecDeque<Work>,
+    /// Calls of the queued and running work.
+    pending_calls: u64,
+    running: std::collections::HashMap<tokio::task::Id, Work>,
+    url_mode: Option<UrlMode>,
+}
+
+impl LaneWork {
+    fn new(account: AccountId, region: String) -> LaneWork {
+        LaneWork {
+            account,
+            region,
+            functions: Vec::new(),
+            versions: Vec::new(),
+            aliases: Default::default(),
+            queue: Default::default(),
+            pending_calls: 0,
+            running: Default::default(),
+            url_mode: None,
+        }
+    }
+
+    fn push(&mut self, work: Work) {
+        self.pending_calls += work.calls();
+        self.queue.push_back(work);
+    }
+
+    /// Queue the work a page shows: each function, each version, and the aliases of each
+    /// function seen with a version for the first time.
+    fn listed(&mut self, page: &[lambda::types::FunctionConfiguration]) {
+        for f in page {
+            match f.version().filter(|v| *v != "$LATEST") {
+                Some(v) => {
+                    let version = version_of(f, v);
+                    if !self.aliases.contains_key(&version.function) {
+                        self.aliases
+                            .insert(version.function.clone(), (Vec::new(), false));
+                        let arn = rolescope_model::unqualified_function_arn(&version.arn);
+                        self.push(Work::Aliases {
+                            name: version.function.clone(),
+                            arn: arn.to_string(),
+                        });
+                    }
+                    self.push(Work::Version(self.versions.len()));
+                    self.versions.push(version);
+                }
+                None => {
+                    self.push(Work::Function(self.functions.len()));
+                    self.functions
+                        .push(to_model(&self.account, &self.region, f));
+                }
+            }
+        }
+    }
+
+    /// Tell the scheduler how many calls the lane still has, and a page's worth while pages are
+    /// still coming.
+    fn report_backlog(&self, on: &LaneClient, listed: bool) {
+        if listed || self.pending_calls > 0 {
+            on.lane
+                .set_backlog(self.pending_calls + if listed { 0 } else { 100 });
+        }
+    }
+
+    /// Start one piece of work once the scan hands out a function ticket.
+    async fn start(
+        &mut self,
+        on: &Arc<LaneClient>,
+        tasks: &mut JoinSet<Outcome>,
+        work: Work,
+        errors: &mut Vec<CollectionError>,
+    ) {
+        // The lane's first function decides how its URLs are read.
+        let mode = match (self.url_mode, &work) {
+            (Some(mode), _) => mode,
+            (None, Work::Function(_)) => {
+                let mode = url_mode_of(on, &mut self.functions[0], errors).await;
+                self.url_mode = Some(mode);
+                mode
+            }
+            (None, _) => UrlMode::List,
+        };
+        let ticket = on.ctx.function_ticket(&on.lane).await;
+        let on = on.clone();
+        let handle = match &work {
+            &Work::Function(index) => {
+                let name = self.functions[index].name.clone();
+                let fetch_list = mode == UrlMode::List && index > 0;
+                let fetch_get = mode == UrlMode::GetFallback;
+                tasks.spawn(async move {
+                    let _ticket = ticket;
+                    let (policy, urls) = tokio::join!(
+                        get_policy(&on, &name, None),
+                        urls(&on, &name, fetch_list, fetch_get)
+                    );
+                    Outcome::Function(Done {
+                        index,
+                        policy,
+                        urls,
+                    })
+                })
+            }
+            &Work::Version(index) => {
+                let name = self.versions[index].function.clone();
+                let version = self.versions[index].qualifier.name.clone();
+                tasks.spawn(async move {
+                    let _ticket = ticket;
+                    let policy = get_policy(&on, &name, Some(&version)).await;
+                    Outcome::Version { index, policy }
+                })
+            }
+            Work::Aliases { name, arn } => {
+                let (name, arn) = (name.clone(), arn.clone());
+                tasks.spawn(async move {
+                    let _ticket = ticket;
+                    let mut errors = Vec::new();
+                    let (aliases, unread) = aliases(&on, &name, &arn, &mut errors).await;
+                    Outcome::Aliases {
+                        name,
+                        aliases,
+                        errors,
+                        unread,
+                    }
+                })
+            }
+        };
+        self.running.insert(handle.id(), work);
+    }
+
+    /// Take in what a piece of work found. A part that could not be read is marked unread and
+    /// its error names the function or qualifier; a task that failed marks everything it was to
+    /// read.
+    fn finish(
+        &mut self,
+        joined: Result<(tokio::task::Id, Outcome), tokio::task::JoinError>,
+        errors: &mut Vec<CollectionError>,
+    ) {
+        let id = match &joined {
+            Ok((id, _)) => *id,
+            Err(e) => e.id(),
+        };
+        let work = self.running.remove(&id);
+        if let Some(work) = &work {
+            self.pending_calls = self.pending_calls.saturating_sub(work.calls());
+        }
+        match joined {
+            Ok((_, Outcome::Function(done))) => apply(done, &mut self.functions, errors),
+            Ok((_, Outcome::Version { index, policy })) => {
+                let v = &mut self.versions[index];
+                match policy {
+                    Ok(policy) => v.qualifier.resource_policy = policy,
+                    Err(mut e) => {
+                        e.resource_arn = Some(v.arn.clone());
+                        errors.push(e);
+                        v.qualifier.unread.push("resource_policy".into());
+                    }
+                }
+            }
+            Ok((
+                _,
+                Outcome::Aliases {
+                    name,
+                    aliases,
+                    errors: mut errs,
+                    unread,
+                },
+            )) => {
+                errors.append(&mut errs);
+                self.aliases.insert(name, (aliases, unread));
+            }
+            Err(join) => {
+                let (resource_arn, operation) = self.fail(work.as_ref());
+                errors.push(CollectionError {
+                    resource_arn,
+                    account_id: Some(self.account.clone()),
+                    region: Some(self.region.clone()),
+                    service: SERVICE.into(),
+                    operation: operation.into(),
+                    error_code: "InternalError".into(),
+                    message: format!("collector task failed: {join}"),
+                });
+            }
+        }
+    }
+
+    /// Mark what a failed task was to read as unread; what it was about, for its error.
+    fn fail(&mut self, work: Option<&Work>) -> (Option<String>, &'static str) {
+        match work {
+            Some(&Work::Function(i)) => {
+                let f = &mut self.functions[i];
+                f.unread.push("resource_policy".into());
+                f.unread.push("urls".into());
+                (Some(f.arn.clone()), "GetPolicy")
+            }
+            Some(&Work::Version(i)) => {
+                let v = &mut self.versions[i];
+                v.qualifier.unread.push("resource_policy".into());
+                (Some(v.arn.clone()), "GetPolicy")
+            }
+            Some(Work::Aliases { name, arn }) => {
+                self.aliases.insert(name.clone(), (Vec::new(), true));
+                (Some(arn.clone()), "ListAliases")
+            }
+            None => (None, "GetPolicy"),
+        }
+    }
+
+    /// The lane's functions sorted by ARN, each with its versions and aliases.
+    fn into_functions(self) -> Vec<Function> {
+        let mut functions = self.functions;
+        functions.sort_by(|a, b| a.arn.cmp(&b.arn));
+        attach_qualifiers(&mut functions, self.versions, self.aliases);
+        functions
+    }
+}
+
+/// A published version from a ListFunctions entry: its qualified ARN, its frozen role, and what of
+/// its environment looks like a secret (values dropped here, as for `$LATEST`).
+fn version_of(f: &lambda::types::FunctionConfiguration, version: &str) -> Version {
     let vars = f.environment().and_then(|e| e.variables());
     let (_, secrets) = crate::secrets::names_and_findings(vars.into_iter().flatten());
-    (
-        f.function_name().unwrap_or_default().to_string(),
-        Qualifier {
+    let function = f.function_name().unwrap_or_default().to_string();
+    Version {
+        arn: f
+            .function_arn()
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("{function}:{version}")),
+        function,
+        qualifier: Qualifier {
             name: version.to_string(),
             kind: QualifierKind::Version,
             role_arn: f.role().map(str::to_string),
@@ -211,29 +399,49 @@ fn version_of(
             unread: Vec::new(),
         },
         secrets,
-    )
+    }
 }
 
-/// Attach each version to its function (by name; `functions` is sorted by ARN), merging the
-/// secret-like variables a version holds into the function's.
-fn attach_versions(
+/// A published version as listed: its function's name, its qualified ARN (for errors), the
+/// version, and the secret-like variables it holds.
+struct Version {
+    function: String,
+    arn: String,
+    qualifier: Qualifier,
+    secrets: Vec<rolescope_model::SecretLike>,
+}
+
+/// Attach each version and alias to its function (by name), merging the secret-like variables a
+/// version holds into the function's; a function whose aliases could not all be listed is marked
+/// so. Versions come first, by number, then aliases by name.
+fn attach_qualifiers(
     functions: &mut [Function],
-    versions: Vec<(String, Qualifier, Vec<rolescope_model::SecretLike>)>,
+    versions: Vec<Version>,
+    aliases: std::collections::HashMap<String, (Vec<Qualifier>, bool)>,
 ) {
     let by_name: std::collections::HashMap<String, usize> = functions
         .iter()
         .enumerate()
         .map(|(i, f)| (f.name.clone(), i))
         .collect();
-    for (name, q, secrets) in versions {
-        if let Some(f) = by_name.get(&name).map(|&i| &mut functions[i]) {
-            f.qualifiers.push(q);
-            for s in secrets {
+    for v in versions {
+        if let Some(&i) = by_name.get(&v.function) {
+            let f = &mut functions[i];
+            f.qualifiers.push(v.qualifier);
+            for s in v.secrets {
                 if !f.secret_like_env.contains(&s) {
                     f.secret_like_env.push(s);
                 }
             }
             f.secret_like_env.sort();
+        }
+    }
+    for (name, (found, unread)) in aliases {
+        if let Some(&i) = by_name.get(&name) {
+            functions[i].qualifiers.extend(found);
+            if unread {
+                functions[i].unread.push("aliases".into());
+            }
         }
     }
     for f in functions.iter_mut() {
@@ -244,9 +452,17 @@ fn attach_versions(
     }
 }
 
-/// ListAliases (with routing weights) and GetPolicy per version and alias of one function.
-/// A failure marks what it could not read and names the function.
-async fn qualifiers(on: &LaneClient, f: &mut Function, errors: &mut Vec<CollectionError>) {
+/// ListAliases (with routing weights) of one function, then GetPolicy per alias found. A failure
+/// marks what it could not read and names the function (`arn`) or alias; the flag says the
+/// aliases could not all be listed.
+async fn aliases(
+    on: &LaneClient,
+    name: &str,
+    arn: &str,
+    errors: &mut Vec<CollectionError>,
+) -> (Vec<Qualifier>, bool) {
+    let mut unread = false;
+    let mut found = Vec::new();
     let mut marker: Option<String> = None;
     loop {
         let page = on
@@ -259,7 +475,7 @@ async fn qualifiers(on: &LaneClient, f: &mut Function, errors: &mut Vec<Collecti
                 || {
                     on.client
                         .list_aliases()
-                        .function_name(&f.name)
+                        .function_name(name)
                         .set_marker(marker.clone())
                         .customize()
                         .config_override(on.over.clone())
@@ -269,54 +485,58 @@ async fn qualifiers(on: &LaneClient, f: &mut Function, errors: &mut Vec<Collecti
             .await;
         match page {
             Ok(page) => {
-                for a in page.aliases() {
-                    let extra: Vec<(String, u32)> = a
-                        .routing_config()
-                        .and_then(|r| r.additional_version_weights())
-                        .map(|w| {
-                            let mut w: Vec<(String, u32)> = w
-                                .iter()
-                                .map(|(v, share)| (v.clone(), (share * 1e6).round() as u32))
-                                .collect();
-                            w.sort();
-                            w
-                        })
-                        .unwrap_or_default();
-                    let rest = 1_000_000u32.saturating_sub(extra.iter().map(|(_, s)| s).sum());
-                    let mut routing =
-                        vec![(a.function_version().unwrap_or_default().to_string(), rest)];
-                    routing.extend(extra);
-                    f.qualifiers.push(Qualifier {
-                        name: a.name().unwrap_or_default().to_string(),
-                        kind: QualifierKind::Alias,
-                        role_arn: None,
-                        routing,
-                        resource_policy: None,
-                        unread: Vec::new(),
-                    });
-                }
+                found.extend(page.aliases().iter().map(alias_of));
                 marker = next(page.next_marker(), &marker);
                 if marker.is_none() {
                     break;
                 }
             }
             Err(mut e) => {
-                e.resource_arn = Some(f.arn.clone());
+                e.resource_arn = Some(arn.to_string());
                 errors.push(e);
-                f.unread.push("aliases".into());
+                unread = true;
                 break;
             }
         }
     }
-    for q in f.qualifiers.iter_mut() {
-        match get_policy(on, &f.name, Some(&q.name)).await {
+    for q in found.iter_mut() {
+        match get_policy(on, name, Some(&q.name)).await {
             Ok(policy) => q.resource_policy = policy,
             Err(mut e) => {
-                e.resource_arn = Some(format!("{}:{}", f.arn, q.name));
+                e.resource_arn = Some(format!("{arn}:{}", q.name));
                 errors.push(e);
                 q.unread.push("resource_policy".into());
             }
         }
+    }
+    (found, unread)
+}
+
+/// An alias with its routing: the primary version's share is what the additional weights leave,
+/// in millionths.
+fn alias_of(a: &lambda::types::AliasConfiguration) -> Qualifier {
+    let extra: Vec<(String, u32)> = a
+        .routing_config()
+        .and_then(|r| r.additional_version_weights())
+        .map(|w| {
+            let mut w: Vec<(String, u32)> = w
+                .iter()
+                .map(|(v, share)| (v.clone(), (share * 1e6).round() as u32))
+                .collect();
+            w.sort();
+            w
+        })
+        .unwrap_or_default();
+    let rest = 1_000_000u32.saturating_sub(extra.iter().map(|(_, s)| s).sum());
+    let mut routing = vec![(a.function_version().unwrap_or_default().to_string(), rest)];
+    routing.extend(extra);
+    Qualifier {
+        name: a.name().unwrap_or_default().to_string(),
+        kind: QualifierKind::Alias,
+        role_arn: None,
+        routing,
+        resource_policy: None,
+        unread: Vec::new(),
     }
 }
 
@@ -427,41 +647,22 @@ struct Done {
     urls: Result<Option<Vec<FunctionUrl>>, CollectionError>,
 }
 
-fn apply(
-    joined: Result<Done, tokio::task::JoinError>,
-    functions: &mut [Function],
-    errors: &mut Vec<CollectionError>,
-    account: &AccountId,
-    region: &str,
-) {
-    match joined {
-        Ok(done) => {
-            let f = &mut functions[done.index];
-            // A part that failed is recorded as unread, and its error names the function.
-            let mut unread = |part: &str, mut e: CollectionError| {
-                e.resource_arn = Some(f.arn.clone());
-                f.unread.push(part.to_string());
-                errors.push(e);
-            };
-            match done.policy {
-                Ok(policy) => f.resource_policy = policy,
-                Err(e) => unread("resource_policy", e),
-            }
-            match done.urls {
-                Ok(Some(urls)) => f.urls = urls,
-                Ok(None) => {}
-                Err(e) => unread("urls", e),
-            }
-        }
-        Err(join) => errors.push(CollectionError {
-            resource_arn: None,
-            account_id: Some(account.clone()),
-            region: Some(region.to_string()),
-            service: SERVICE.into(),
-            operation: "GetPolicy".into(),
-            error_code: "InternalError".into(),
-            message: format!("collector task failed: {join}"),
-        }),
+fn apply(done: Done, functions: &mut [Function], errors: &mut Vec<CollectionError>) {
+    let f = &mut functions[done.index];
+    // A part that failed is recorded as unread, and its error names the function.
+    let mut unread = |part: &str, mut e: CollectionError| {
+        e.resource_arn = Some(f.arn.clone());
+        f.unread.push(part.to_string());
+        errors.push(e);
+    };
+    match done.policy {
+        Ok(policy) => f.resource_policy = policy,
+        Err(e) => unread("resource_policy", e),
+    }
+    match done.urls {
+        Ok(Some(urls)) => f.urls = urls,
+        Ok(None) => {}
+        Err(e) => unread("urls", e),
     }
 }
 

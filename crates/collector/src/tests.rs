@@ -244,6 +244,166 @@ mod lambda_edge {
         assert_eq!(errors[0].operation, "ListFunctionUrlConfigs");
         assert_eq!(unsupported.num_calls(), 1);
     }
+
+    fn version(name: &str, v: &str, role: &str) -> FunctionConfiguration {
+        FunctionConfiguration::builder()
+            .function_name(name)
+            .function_arn(format!(
+                "arn:aws:lambda:eu-west-1:012345678901:function:{name}:{v}"
+            ))
+            .version(v)
+            .role(format!("arn:aws:iam::012345678901:role/{role}"))
+            .build()
+    }
+
+    /// Versions and aliases are fetched as the listing shows them, in any order: a version listed
+    /// a page before its function still lands on it, and a qualifier that could not be read
+    /// says so, with an error naming it.
+    #[tokio::test]
+    async fn versions_and_aliases_land_on_their_function_whatever_the_page_order() {
+        use aws_sdk_lambda::operation::list_aliases::ListAliasesOutput;
+        use aws_sdk_lambda::types::AliasConfiguration;
+        let page1 = mock!(Client::list_functions)
+            .match_requests(|r| r.marker().is_none())
+            .then_output(|| {
+                ListFunctionsOutput::builder()
+                    .functions(function("alpha"))
+                    .functions(version("alpha", "1", "old"))
+                    .functions(version("bravo", "2", "b2"))
+                    .next_marker("m1")
+                    .build()
+            });
+        let page2 = mock!(Client::list_functions)
+            .match_requests(|r| r.marker() == Some("m1"))
+            .then_output(|| {
+                ListFunctionsOutput::builder()
+                    .functions(version("bravo", "10", "b10"))
+                    .functions(function("bravo"))
+                    .functions(function("charlie"))
+                    .build()
+            });
+        let denied_aliases = mock!(Client::list_aliases)
+            .match_requests(|r| r.function_name() == Some("alpha"))
+            .then_http_response(|| json_error(403, "AccessDeniedException"));
+        let bravo_aliases = mock!(Client::list_aliases)
+            .match_requests(|r| r.function_name() == Some("bravo"))
+            .then_output(|| {
+                ListAliasesOutput::builder()
+                    .aliases(
+                        AliasConfiguration::builder()
+                            .name("live")
+                            .function_version("10")
+                            .build(),
+                    )
+                    .aliases(
+                        AliasConfiguration::builder()
+                            .name("beta")
+                            .function_version("2")
+                            .build(),
+                    )
+                    .build()
+            });
+        let live_policy = mock!(Client::get_policy)
+            .match_requests(|r| r.function_name() == Some("bravo") && r.qualifier() == Some("live"))
+            .then_output(|| {
+                GetPolicyOutput::builder()
+                    .policy(r#"{"Statement":[]}"#)
+                    .build()
+            });
+        let denied_version = mock!(Client::get_policy)
+            .match_requests(|r| r.function_name() == Some("alpha") && r.qualifier() == Some("1"))
+            .then_http_response(|| json_error(403, "AccessDeniedException"));
+        let no_policy = mock!(Client::get_policy)
+            .then_http_response(|| json_error(404, "ResourceNotFoundException"));
+        let no_urls = mock!(Client::list_function_url_configs).then_output(|| {
+            ListFunctionUrlConfigsOutput::builder()
+                .set_function_url_configs(Some(vec![]))
+                .build()
+                .unwrap()
+        });
+        let client = mock_client!(
+            aws_sdk_lambda,
+            RuleMode::MatchAny,
+            &[
+                &page1,
+                &page2,
+                &denied_aliases,
+                &bravo_aliases,
+                &live_policy,
+                &denied_version,
+                &no_policy,
+                &no_urls
+            ]
+        );
+        let ctx = ctx();
+        let mut errors = Vec::new();
+        let functions = lambda::collect(
+            ctx.clone(),
+            client,
+            account(),
+            "eu-west-1".into(),
+            &mut errors,
+        )
+        .await;
+
+        let names: Vec<&str> = functions.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["alpha", "bravo", "charlie"]);
+        let qualifiers = |f: &rolescope_model::Function| -> Vec<(String, Option<String>, bool)> {
+            f.qualifiers
+                .iter()
+                .map(|q| {
+                    (
+                        q.name.clone(),
+                        q.role_arn.clone(),
+                        q.resource_policy.is_some(),
+                    )
+                })
+                .collect()
+        };
+        let role = |r: &str| Some(format!("arn:aws:iam::012345678901:role/{r}"));
+        // Versions by number (10 after 2), then aliases by name; only `live` has a policy.
+        assert_eq!(
+            qualifiers(&functions[1]),
+            [
+                ("2".to_string(), role("b2"), false),
+                ("10".to_string(), role("b10"), false),
+                ("beta".to_string(), None, false),
+                ("live".to_string(), None, true),
+            ]
+        );
+        assert_eq!(
+            functions[1].qualifiers[3].routing,
+            [("10".to_string(), 1_000_000)]
+        );
+        assert!(functions[1].unread.is_empty());
+        // alpha: its aliases could not be listed and its version's policy not read.
+        assert_eq!(functions[0].unread, ["aliases"]);
+        assert_eq!(functions[0].qualifiers.len(), 1);
+        assert_eq!(functions[0].qualifiers[0].unread, ["resource_policy"]);
+        let mut failed: Vec<(&str, Option<&str>)> = errors
+            .iter()
+            .map(|e| (e.operation.as_str(), e.resource_arn.as_deref()))
+            .collect();
+        failed.sort();
+        assert_eq!(
+            failed,
+            [
+                (
+                    "GetPolicy",
+                    Some("arn:aws:lambda:eu-west-1:012345678901:function:alpha:1")
+                ),
+                (
+                    "ListAliases",
+                    Some("arn:aws:lambda:eu-west-1:012345678901:function:alpha")
+                ),
+            ]
+        );
+        // A function without versions costs no alias call; each versioned function one.
+        assert!(functions[2].qualifiers.is_empty());
+        assert_eq!(ctx.calls().get("lambda:ListAliases"), Some(&2));
+        // GetPolicy for three functions, three versions and two aliases.
+        assert_eq!(ctx.calls().get("lambda:GetPolicy"), Some(&8));
+    }
 }
 
 mod iam_edge {
