@@ -320,6 +320,7 @@ fn function_summary(f: &Function) -> String {
     )
 }
 
+/// The records of each kind of thing, compared by id; then the score deltas.
 fn inventory(
     before: (&Snapshot, &Analysis),
     after: (&Snapshot, &Analysis),
@@ -327,128 +328,125 @@ fn inventory(
     out: &mut Vec<InventoryChange>,
     unknown: &mut BTreeSet<String>,
 ) {
-    fn accounts(s: &Snapshot) -> Items<'_> {
-        s.accounts
-            .iter()
-            .map(|a| {
-                (
-                    a.account_id.to_string(),
-                    (
-                        format!("{} {:?} in {}", a.name, a.status, a.ou_path),
-                        None,
-                        None,
-                    ),
-                )
-            })
-            .collect()
+    type Of = for<'a> fn(&'a Snapshot) -> Items<'a>;
+    let kinds: [(&str, Of); 5] = [
+        ("account", accounts),
+        ("function", functions),
+        ("qualifier", qualifiers),
+        ("role", roles),
+        ("control_policy", policies),
+    ];
+    for (kind, items) in kinds {
+        compare(
+            kind,
+            items(before.0),
+            items(after.0),
+            coverage,
+            out,
+            unknown,
+        );
     }
-    compare(
-        "account",
-        accounts(before.0),
-        accounts(after.0),
-        coverage,
-        out,
-        unknown,
-    );
-    fn functions(s: &Snapshot) -> Items<'_> {
-        s.functions
-            .iter()
-            .map(|f| {
+    score_deltas(before.1, after.1, coverage, out);
+}
+
+/// Accounts by id: name, status and place in the organization.
+fn accounts(s: &Snapshot) -> Items<'_> {
+    s.accounts
+        .iter()
+        .map(|a| {
+            (
+                a.account_id.to_string(),
                 (
-                    f.arn.clone(),
+                    format!("{} {:?} in {}", a.name, a.status, a.ou_path),
+                    None,
+                    None,
+                ),
+            )
+        })
+        .collect()
+}
+
+/// Functions by ARN.
+fn functions(s: &Snapshot) -> Items<'_> {
+    s.functions
+        .iter()
+        .map(|f| {
+            (
+                f.arn.clone(),
+                (
+                    function_summary(f),
+                    Some(f.account_id.as_str()),
+                    Some(f.region.as_str()),
+                ),
+            )
+        })
+        .collect()
+}
+
+/// Versions and aliases by qualified ARN: the roles each runs as.
+fn qualifiers(s: &Snapshot) -> Items<'_> {
+    s.functions
+        .iter()
+        .flat_map(|f| {
+            f.qualifiers.iter().map(move |q| {
+                (
+                    format!("{}:{}", f.arn, q.name),
                     (
-                        function_summary(f),
+                        format!("runs as {}", f.roles_of(Some(&q.name)).join(", ")),
                         Some(f.account_id.as_str()),
                         Some(f.region.as_str()),
                     ),
                 )
             })
-            .collect()
-    }
-    compare(
-        "function",
-        functions(before.0),
-        functions(after.0),
-        coverage,
-        out,
-        unknown,
-    );
-    fn qualifiers(s: &Snapshot) -> Items<'_> {
-        s.functions
-            .iter()
-            .flat_map(|f| {
-                f.qualifiers.iter().map(move |q| {
-                    (
-                        format!("{}:{}", f.arn, q.name),
-                        (
-                            format!("runs as {}", f.roles_of(Some(&q.name)).join(", ")),
-                            Some(f.account_id.as_str()),
-                            Some(f.region.as_str()),
-                        ),
-                    )
-                })
-            })
-            .collect()
-    }
-    compare(
-        "qualifier",
-        qualifiers(before.0),
-        qualifiers(after.0),
-        coverage,
-        out,
-        unknown,
-    );
-    fn roles(s: &Snapshot) -> Items<'_> {
-        s.roles
-            .iter()
-            .map(|r| {
+        })
+        .collect()
+}
+
+/// Roles by ARN.
+fn roles(s: &Snapshot) -> Items<'_> {
+    s.roles
+        .iter()
+        .map(|r| {
+            (
+                r.arn.clone(),
+                (role_summary(r), Some(r.account_id.as_str()), None),
+            )
+        })
+        .collect()
+}
+
+/// Control policies by id: name, type, targets and a digest of the document.
+fn policies(s: &Snapshot) -> Items<'_> {
+    s.control_policies
+        .iter()
+        .map(|p| {
+            let mut targets = p.targets.clone();
+            targets.sort();
+            (
+                p.id.clone(),
                 (
-                    r.arn.clone(),
-                    (role_summary(r), Some(r.account_id.as_str()), None),
-                )
-            })
-            .collect()
-    }
-    compare(
-        "role",
-        roles(before.0),
-        roles(after.0),
-        coverage,
-        out,
-        unknown,
-    );
-    fn policies(s: &Snapshot) -> Items<'_> {
-        s.control_policies
-            .iter()
-            .map(|p| {
-                let mut targets = p.targets.clone();
-                targets.sort();
-                (
-                    p.id.clone(),
-                    (
-                        format!(
-                            "{} ({:?}) on {}, document {}",
-                            p.name,
-                            p.policy_type,
-                            targets.join(","),
-                            &stable_id(&[&p.document])[..12]
-                        ),
-                        None,
-                        None,
+                    format!(
+                        "{} ({:?}) on {}, document {}",
+                        p.name,
+                        p.policy_type,
+                        targets.join(","),
+                        &stable_id(&[&p.document])[..12]
                     ),
-                )
-            })
-            .collect()
-    }
-    compare(
-        "control_policy",
-        policies(before.0),
-        policies(after.0),
-        coverage,
-        out,
-        unknown,
-    );
-    // Score deltas of the roles, accounts and OUs present in both.
+                    None,
+                    None,
+                ),
+            )
+        })
+        .collect()
+}
+
+/// Score deltas of the roles, accounts and OUs present in both scans.
+fn score_deltas(
+    before: &Analysis,
+    after: &Analysis,
+    coverage: &Coverage<'_>,
+    out: &mut Vec<InventoryChange>,
+) {
     let roles = |a: &Analysis| -> BTreeMap<String, i32> {
         a.roles
             .iter()
@@ -459,16 +457,16 @@ fn inventory(
         list.iter().map(|r| (r.id.clone(), r.score)).collect()
     };
     let deltas = [
-        ("role_score", roles(before.1), roles(after.1)),
+        ("role_score", roles(before), roles(after)),
         (
             "account_score",
-            rollups(&before.1.accounts),
-            rollups(&after.1.accounts),
+            rollups(&before.accounts),
+            rollups(&after.accounts),
         ),
         (
             "ou_score",
-            rollups(&before.1.org_units),
-            rollups(&after.1.org_units),
+            rollups(&before.org_units),
+            rollups(&after.org_units),
         ),
     ];
     for (kind, was, now) in deltas {

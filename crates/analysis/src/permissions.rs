@@ -154,8 +154,8 @@ impl<'e> Grouping<'e> {
 /// granted and blocked counts per (service, access level).
 struct Shape {
     groups: Vec<PermissionGroup>,
-    /// (service id, access level, granted, blocked), sorted by service prefix and level.
-    access: Vec<(u32, &'static str, usize, usize)>,
+    /// Sorted by service prefix and level.
+    access: Vec<AccessRow>,
     /// Where each (service id, access level) is in `access`.
     access_at: std::collections::HashMap<AccessKey, usize>,
 }
@@ -229,6 +229,8 @@ type GroupKey = (u32, GrantStatus, usize, bool, Option<&'static str>);
 type AccessKey = (u32, &'static str);
 /// Actions granted and blocked.
 type Counts = (usize, usize);
+/// (service id, access level, granted, blocked).
+type AccessRow = (u32, &'static str, usize, usize);
 
 /// What the statements granting an action say, for one distinct list of granting statements.
 struct Scope<'r> {
@@ -372,13 +374,29 @@ fn shape(cat: &Catalog, r: &EvaluatedRole<'_>) -> Shape {
         let a = access.entry(k).or_default();
         *a = (a.0 + granted, a.1 + blocked);
     }
+    let groups = permission_groups(cat, &scopes, groups);
+    let (access, access_at) = service_access(cat, access);
+    Shape {
+        groups,
+        access,
+        access_at,
+    }
+}
+
+/// The role's permission groups, sorted by service prefix, status, resources, condition and
+/// dependency; a group holding all of a service's actions is written `service:*`.
+fn permission_groups(
+    cat: &Catalog,
+    scopes: &Scopes<'_>,
+    groups: std::collections::HashMap<GroupKey, (Vec<u32>, Vec<usize>)>,
+) -> Vec<PermissionGroup> {
     let prefix = |service: u32| cat.services[service as usize].prefix.as_str();
     let mut ordered: Vec<_> = groups.into_iter().collect();
     ordered.sort_by(|((sa, ta, ra, ca, da), _), ((sb, tb, rb, cb, db), _)| {
         let set = |i: &usize| &scopes.resource_sets[*i];
         (prefix(*sa), ta, set(ra), ca, da).cmp(&(prefix(*sb), tb, set(rb), cb, db))
     });
-    let groups = ordered
+    ordered
         .into_iter()
         .map(
             |((service, status, resources, conditional, depends_on), (actions, in_scopes))| {
@@ -410,21 +428,26 @@ fn shape(cat: &Catalog, r: &EvaluatedRole<'_>) -> Shape {
                 }
             },
         )
-        .collect();
+        .collect()
+}
+
+/// Actions granted and blocked per service and access level, sorted by service prefix and level,
+/// with where each is.
+fn service_access(
+    cat: &Catalog,
+    access: std::collections::HashMap<AccessKey, Counts>,
+) -> (Vec<AccessRow>, std::collections::HashMap<AccessKey, usize>) {
+    let prefix = |service: u32| cat.services[service as usize].prefix.as_str();
     let mut access: Vec<_> = access.into_iter().collect();
     access.sort_by(|((sa, la), _), ((sb, lb), _)| (prefix(*sa), la).cmp(&(prefix(*sb), lb)));
-    let access: Vec<(u32, &'static str, usize, usize)> = access
+    let access: Vec<AccessRow> = access
         .into_iter()
         .map(|((service, level), (granted, blocked))| (service, level, granted, blocked))
         .collect();
-    let access_at = access
+    let access_at: std::collections::HashMap<AccessKey, usize> = access
         .iter()
         .enumerate()
         .map(|(i, &(service, level, _, _))| ((service, level), i))
         .collect();
-    Shape {
-        groups,
-        access,
-        access_at,
-    }
+    (access, access_at)
 }

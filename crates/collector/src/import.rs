@@ -77,11 +77,6 @@ pub fn import(
     gaad: &str,
     functions: Option<(&str, &str, &str)>,
 ) -> Result<Snapshot, ImportError> {
-    let err = |file: &str, path: &str, message: String| ImportError {
-        file: file.to_string(),
-        path: path.to_string(),
-        message,
-    };
     let root: Value = serde_json::from_str(gaad).map_err(|e| err(gaad_name, "$", e.to_string()))?;
     whole(&root, "IsTruncated", "Marker").map_err(|(path, m)| err(gaad_name, &path, m))?;
     let roles = root["RoleDetailList"].as_array().ok_or_else(|| {
@@ -106,158 +101,14 @@ pub fn import(
         ou_path: "Imported".into(),
         scanned: true,
     });
-    for (i, r) in roles.iter().enumerate() {
-        let at = |field: &str| format!("$.RoleDetailList[{i}].{field}");
-        let arn = text(&r["Arn"]).ok_or_else(|| err(gaad_name, &at("Arn"), "missing".into()))?;
-        let owner = owner(&arn, account).map_err(|m| err(gaad_name, &at("Arn"), m))?;
-        s.roles.push(Role {
-            account_id: owner,
-            name: text(&r["RoleName"]).unwrap_or_default(),
-            path: text(&r["Path"]).unwrap_or_else(|| "/".into()),
-            trust_policy: document(&r["AssumeRolePolicyDocument"]).unwrap_or_else(|| "{}".into()),
-            inline_policies: r["RolePolicyList"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|p| InlinePolicy {
-                    name: text(&p["PolicyName"]).unwrap_or_default(),
-                    document: document(&p["PolicyDocument"]).unwrap_or_else(|| "{}".into()),
-                })
-                .collect(),
-            attached_policy_arns: r["AttachedManagedPolicies"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|p| text(&p["PolicyArn"]))
-                .collect(),
-            boundary_arn: text(&r["PermissionsBoundary"]["PermissionsBoundaryArn"]),
-            tags: r["Tags"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|t| Some((text(&t["Key"])?, text(&t["Value"]).unwrap_or_default())))
-                .collect(),
-            last_used_at: text(&r["RoleLastUsed"]["LastUsedDate"])
-                .and_then(|t| Timestamp::parse(&t)),
-            last_used_region: text(&r["RoleLastUsed"]["Region"]),
-            created_at: text(&r["CreateDate"]).and_then(|t| Timestamp::parse(&t)),
-            arn,
-        });
-    }
-    for p in root["Policies"].as_array().into_iter().flatten() {
-        let Some(arn) = text(&p["Arn"]) else { continue };
-        let default = text(&p["DefaultVersionId"]).unwrap_or_default();
-        let version = p["PolicyVersionList"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|v| {
-                v["IsDefaultVersion"] == true
-                    || text(&v["VersionId"]).as_deref() == Some(default.as_str())
-            });
-        let Some(doc) = version.and_then(|v| document(&v["Document"])) else {
-            continue;
-        };
-        s.managed_policies.push(ManagedPolicy {
-            account_id: (!arn.contains(":iam::aws:policy/")).then(|| account.clone()),
-            name: text(&p["PolicyName"])
-                .unwrap_or_else(|| arn.rsplit('/').next().unwrap_or_default().to_string()),
-            default_version: default,
-            document: doc,
-            arn,
-        });
-    }
+    s.roles = roles
+        .iter()
+        .enumerate()
+        .map(|(i, r)| role_of(gaad_name, i, r, account))
+        .collect::<Result<_, _>>()?;
+    s.managed_policies = managed_policies(&root, account);
     if let Some((name, region, json)) = functions {
-        let v: Value = serde_json::from_str(json).map_err(|e| err(name, "$", e.to_string()))?;
-        let list = v["Functions"].as_array().ok_or_else(|| {
-            err(
-                name,
-                "$.Functions",
-                "missing: is this list-functions output?".into(),
-            )
-        })?;
-        whole(&v, "", "NextMarker").map_err(|(path, m)| err(name, &path, m))?;
-        let mut versions = Vec::new();
-        for (i, f) in list.iter().enumerate() {
-            let at = |field: &str| format!("$.Functions[{i}].{field}");
-            let arn = text(&f["FunctionArn"])
-                .ok_or_else(|| err(name, &at("FunctionArn"), "missing".into()))?;
-            let role_arn =
-                text(&f["Role"]).ok_or_else(|| err(name, &at("Role"), "missing".into()))?;
-            let owner = owner(&arn, account).map_err(|m| err(name, &at("FunctionArn"), m))?;
-            // `list-functions --function-version ALL` lists published versions as entries of
-            // their own: kept as qualifiers of the function, with the role frozen into them.
-            if let Some(version) = text(&f["Version"]).filter(|v| v != "$LATEST") {
-                versions.push((
-                    text(&f["FunctionName"]).unwrap_or_default(),
-                    rolescope_model::Qualifier {
-                        name: version,
-                        kind: rolescope_model::QualifierKind::Version,
-                        role_arn: Some(role_arn),
-                        routing: Vec::new(),
-                        resource_policy: None,
-                        unread: vec!["resource_policy".into()],
-                    },
-                ));
-                continue;
-            }
-            // The file is an edge like the SDK: values are looked at here and dropped.
-            let vars: Vec<(String, String)> = f["Environment"]["Variables"]
-                .as_object()
-                .into_iter()
-                .flatten()
-                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
-                .collect();
-            let (env_var_names, secret_like_env) =
-                crate::secrets::names_and_findings(vars.iter().map(|(k, v)| (k, v)));
-            drop(vars);
-            s.functions.push(Function {
-                // list-functions carries neither resource policies nor URLs: unknown, not absent.
-                unread: vec!["resource_policy".into(), "urls".into()],
-                account_id: owner,
-                region: arn
-                    .split(':')
-                    .nth(3)
-                    .filter(|r| !r.is_empty())
-                    .unwrap_or(region)
-                    .to_string(),
-                name: text(&f["FunctionName"]).unwrap_or_default(),
-                role_arn,
-                runtime: text(&f["Runtime"]),
-                architectures: f["Architectures"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(text)
-                    .collect(),
-                package_type: text(&f["PackageType"]),
-                last_modified: text(&f["LastModified"]).and_then(|t| Timestamp::parse(&t)),
-                layers: f["Layers"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|l| text(&l["Arn"]))
-                    .collect(),
-                env_var_names,
-                secret_like_env,
-                qualifiers: vec![],
-                resource_policy: None,
-                urls: vec![],
-                arn,
-            });
-        }
-        for (function, q) in versions {
-            match s.functions.iter_mut().find(|f| f.name == function) {
-                Some(f) => f.qualifiers.push(q),
-                None => {
-                    return Err(err(
-                        name,
-                        "$.Functions",
-                        format!("version {} of {function} without its $LATEST entry", q.name),
-                    ));
-                }
-            }
-        }
+        s.functions = import_functions(name, region, json, account)?;
     }
     s.collection_errors.push(CollectionError { resource_arn: None,
         account_id: Some(account.clone()),
@@ -284,4 +135,198 @@ pub fn import(
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
     });
     Ok(s)
+}
+
+fn err(file: &str, path: &str, message: String) -> ImportError {
+    ImportError {
+        file: file.to_string(),
+        path: path.to_string(),
+        message,
+    }
+}
+
+/// Entry `i` of `RoleDetailList`.
+fn role_of(gaad_name: &str, i: usize, r: &Value, account: &AccountId) -> Result<Role, ImportError> {
+    let at = |field: &str| format!("$.RoleDetailList[{i}].{field}");
+    let arn = text(&r["Arn"]).ok_or_else(|| err(gaad_name, &at("Arn"), "missing".into()))?;
+    let owner = owner(&arn, account).map_err(|m| err(gaad_name, &at("Arn"), m))?;
+    Ok(Role {
+        account_id: owner,
+        name: text(&r["RoleName"]).unwrap_or_default(),
+        path: text(&r["Path"]).unwrap_or_else(|| "/".into()),
+        trust_policy: document(&r["AssumeRolePolicyDocument"]).unwrap_or_else(|| "{}".into()),
+        inline_policies: r["RolePolicyList"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|p| InlinePolicy {
+                name: text(&p["PolicyName"]).unwrap_or_default(),
+                document: document(&p["PolicyDocument"]).unwrap_or_else(|| "{}".into()),
+            })
+            .collect(),
+        attached_policy_arns: r["AttachedManagedPolicies"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| text(&p["PolicyArn"]))
+            .collect(),
+        boundary_arn: text(&r["PermissionsBoundary"]["PermissionsBoundaryArn"]),
+        tags: r["Tags"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|t| Some((text(&t["Key"])?, text(&t["Value"]).unwrap_or_default())))
+            .collect(),
+        last_used_at: text(&r["RoleLastUsed"]["LastUsedDate"]).and_then(|t| Timestamp::parse(&t)),
+        last_used_region: text(&r["RoleLastUsed"]["Region"]),
+        created_at: text(&r["CreateDate"]).and_then(|t| Timestamp::parse(&t)),
+        arn,
+    })
+}
+
+/// The customer and AWS managed policies of `Policies`, each with its default version's
+/// document (a policy without one is left out).
+fn managed_policies(root: &Value, account: &AccountId) -> Vec<ManagedPolicy> {
+    let mut out = Vec::new();
+    for p in root["Policies"].as_array().into_iter().flatten() {
+        let Some(arn) = text(&p["Arn"]) else { continue };
+        let default = text(&p["DefaultVersionId"]).unwrap_or_default();
+        let version = p["PolicyVersionList"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|v| {
+                v["IsDefaultVersion"] == true
+                    || text(&v["VersionId"]).as_deref() == Some(default.as_str())
+            });
+        let Some(doc) = version.and_then(|v| document(&v["Document"])) else {
+            continue;
+        };
+        out.push(ManagedPolicy {
+            account_id: (!arn.contains(":iam::aws:policy/")).then(|| account.clone()),
+            name: text(&p["PolicyName"])
+                .unwrap_or_else(|| arn.rsplit('/').next().unwrap_or_default().to_string()),
+            default_version: default,
+            document: doc,
+            arn,
+        });
+    }
+    out
+}
+
+/// The functions of one region's list-functions output, with their published versions as
+/// qualifiers.
+fn import_functions(
+    name: &str,
+    region: &str,
+    json: &str,
+    account: &AccountId,
+) -> Result<Vec<Function>, ImportError> {
+    let v: Value = serde_json::from_str(json).map_err(|e| err(name, "$", e.to_string()))?;
+    let list = v["Functions"].as_array().ok_or_else(|| {
+        err(
+            name,
+            "$.Functions",
+            "missing: is this list-functions output?".into(),
+        )
+    })?;
+    whole(&v, "", "NextMarker").map_err(|(path, m)| err(name, &path, m))?;
+    let mut functions = Vec::new();
+    let mut versions = Vec::new();
+    for (i, f) in list.iter().enumerate() {
+        let at = |field: &str| format!("$.Functions[{i}].{field}");
+        let arn = text(&f["FunctionArn"])
+            .ok_or_else(|| err(name, &at("FunctionArn"), "missing".into()))?;
+        let role_arn = text(&f["Role"]).ok_or_else(|| err(name, &at("Role"), "missing".into()))?;
+        let owner = owner(&arn, account).map_err(|m| err(name, &at("FunctionArn"), m))?;
+        // `list-functions --function-version ALL` lists published versions as entries of
+        // their own: kept as qualifiers of the function, with the role frozen into them.
+        if let Some(version) = text(&f["Version"]).filter(|v| v != "$LATEST") {
+            versions.push((
+                text(&f["FunctionName"]).unwrap_or_default(),
+                rolescope_model::Qualifier {
+                    name: version,
+                    kind: rolescope_model::QualifierKind::Version,
+                    role_arn: Some(role_arn),
+                    routing: Vec::new(),
+                    resource_policy: None,
+                    unread: vec!["resource_policy".into()],
+                },
+            ));
+            continue;
+        }
+        functions.push(function_of(f, arn, role_arn, owner, region));
+    }
+    let by_name: std::collections::HashMap<String, usize> = functions
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (f.name.clone(), i))
+        .collect();
+    for (function, q) in versions {
+        match by_name.get(&function) {
+            Some(&i) => functions[i].qualifiers.push(q),
+            None => {
+                return Err(err(
+                    name,
+                    "$.Functions",
+                    format!("version {} of {function} without its $LATEST entry", q.name),
+                ));
+            }
+        }
+    }
+    Ok(functions)
+}
+
+/// A `$LATEST` entry of list-functions.
+fn function_of(
+    f: &Value,
+    arn: String,
+    role_arn: String,
+    owner: AccountId,
+    region: &str,
+) -> Function {
+    // The file is an edge like the SDK: values are looked at here and dropped.
+    let vars: Vec<(String, String)> = f["Environment"]["Variables"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+        .collect();
+    let (env_var_names, secret_like_env) =
+        crate::secrets::names_and_findings(vars.iter().map(|(k, v)| (k, v)));
+    drop(vars);
+    Function {
+        // list-functions carries neither resource policies nor URLs: unknown, not absent.
+        unread: vec!["resource_policy".into(), "urls".into()],
+        account_id: owner,
+        region: arn
+            .split(':')
+            .nth(3)
+            .filter(|r| !r.is_empty())
+            .unwrap_or(region)
+            .to_string(),
+        name: text(&f["FunctionName"]).unwrap_or_default(),
+        role_arn,
+        runtime: text(&f["Runtime"]),
+        architectures: f["Architectures"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(text)
+            .collect(),
+        package_type: text(&f["PackageType"]),
+        last_modified: text(&f["LastModified"]).and_then(|t| Timestamp::parse(&t)),
+        layers: f["Layers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|l| text(&l["Arn"]))
+            .collect(),
+        env_var_names,
+        secret_like_env,
+        qualifiers: vec![],
+        resource_policy: None,
+        urls: vec![],
+        arn,
+    }
 }

@@ -41,10 +41,6 @@ pub(crate) async fn walk(
     errors: &mut Vec<CollectionError>,
     found: mpsc::UnboundedSender<Found>,
 ) -> Result<OrgView, CollectionError> {
-    // The receiver going away (a scan that stops early) must not stop the walk.
-    let send = |item: Found| {
-        let _ = found.send(item);
-    };
     let lane = Lane::discovery(caller);
     let lane = &lane;
     let org = ctx
@@ -85,10 +81,38 @@ pub(crate) async fn walk(
     let scp_enabled = enabled(PolicyType::ServiceControlPolicy);
     let rcp_enabled = enabled(PolicyType::ResourceControlPolicy);
 
-    // Breadth-first: one ListOrganizationalUnitsForParent and one ListAccountsForParent per
-    // parent, never a ListParents per account.
+    units_and_accounts(ctx, client, lane, &roots, &mut view, errors, &found).await;
+    // Every account is out: the policies below are read while the accounts are scanned.
+    drop(found);
+
+    for (kind, wanted) in [
+        (ControlPolicyType::ServiceControlPolicy, scp_enabled),
+        (ControlPolicyType::ResourceControlPolicy, rcp_enabled),
+    ] {
+        if !wanted {
+            continue;
+        }
+        match policies(ctx, client, caller, kind, errors).await {
+            Ok(mut found) => view.policies.append(&mut found),
+            Err(e) => errors.push(e),
+        }
+    }
+    Ok(view)
+}
+
+/// Breadth-first: one ListOrganizationalUnitsForParent and one ListAccountsForParent per parent,
+/// never a ListParents per account. Each unit and account goes to `found` as it is listed.
+async fn units_and_accounts(
+    ctx: &Ctx,
+    client: &orgs::Client,
+    lane: &Lane,
+    roots: &[orgs::types::Root],
+    view: &mut OrgView,
+    errors: &mut Vec<CollectionError>,
+    found: &mpsc::UnboundedSender<Found>,
+) {
     let mut queue: VecDeque<(String, String)> = VecDeque::new();
-    for root in &roots {
+    for root in roots {
         let id = root.id().unwrap_or_default().to_string();
         let name = root.name().unwrap_or("Root").to_string();
         let unit = OrgUnit {
@@ -97,7 +121,7 @@ pub(crate) async fn walk(
             parent_id: None,
             path: name.clone(),
         };
-        send(Found::Unit(unit.clone()));
+        send(found, Found::Unit(unit.clone()));
         view.units.push(unit);
         queue.push_back((id, name));
     }
@@ -123,7 +147,7 @@ pub(crate) async fn walk(
                 parent_id: Some(parent.clone()),
                 path: child_path.clone(),
             };
-            send(Found::Unit(unit.clone()));
+            send(found, Found::Unit(unit.clone()));
             view.units.push(unit);
             queue.push_back((id, child_path));
         }
@@ -132,7 +156,7 @@ pub(crate) async fn walk(
         for account in &accounts {
             match account_record(account, &parent, &path) {
                 Some(Ok(account)) => {
-                    send(Found::Account(account.clone()));
+                    send(found, Found::Account(account.clone()));
                     view.accounts.push(account);
                 }
                 Some(Err(e)) => errors.push(e),
@@ -140,22 +164,11 @@ pub(crate) async fn walk(
             }
         }
     }
-    // Every account is out: the policies below are read while the accounts are scanned.
-    drop(found);
+}
 
-    for (kind, wanted) in [
-        (ControlPolicyType::ServiceControlPolicy, scp_enabled),
-        (ControlPolicyType::ResourceControlPolicy, rcp_enabled),
-    ] {
-        if !wanted {
-            continue;
-        }
-        match policies(ctx, client, caller, kind, errors).await {
-            Ok(mut found) => view.policies.append(&mut found),
-            Err(e) => errors.push(e),
-        }
-    }
-    Ok(view)
+/// The receiver going away (a scan that stops early) must not stop the walk.
+fn send(found: &mpsc::UnboundedSender<Found>, item: Found) {
+    let _ = found.send(item);
 }
 
 /// An answer of the walk that cannot be right (a repeated unit).

@@ -7,7 +7,7 @@ use crate::destination::Destination;
 use crate::table::batch;
 use crate::tables::ScpRecommendationRow;
 use crate::{ExportError, writer};
-use rolescope_analysis::scp::{ScpPlan, ScpSettings};
+use rolescope_analysis::scp::{Recommendation, ScpPlan, ScpSettings};
 use std::fmt::Write as _;
 
 /// Write the recommendations of one scan; returns where each object went.
@@ -76,6 +76,29 @@ pub fn export_scp(
 /// The Markdown summary.
 pub fn summary_markdown(plan: &ScpPlan, settings: &ScpSettings, scan_id: &str) -> String {
     let mut md = String::new();
+    intro(&mut md, plan, settings, scan_id);
+    let mut targets: Vec<&str> = plan
+        .recommendations
+        .iter()
+        .map(|r| r.target_id.as_str())
+        .chain(plan.skipped.iter().map(|s| s.target_id.as_str()))
+        .collect();
+    targets.dedup();
+    targets.sort();
+    targets.dedup();
+    for t in targets {
+        target_section(&mut md, plan, t);
+    }
+    let _ = writeln!(
+        md,
+        "## Limits\n\nImpact is judged on what the scan observed: Lambda execution roles and their IAM last-accessed data. People, pipelines and other roles are not observed; exempt them with `--exempt-principal`. See docs/scp.md."
+    );
+    md
+}
+
+/// The summary's opening: how many policies, for how many targets, how many safe, and where
+/// they are.
+fn intro(md: &mut String, plan: &ScpPlan, settings: &ScpSettings, scan_id: &str) {
     let safe = plan.recommendations.iter().filter(|r| r.safe).count();
     let _ = writeln!(md, "# SCP recommendations (scan {scan_id})\n");
     let _ = writeln!(
@@ -105,135 +128,134 @@ pub fn summary_markdown(plan: &ScpPlan, settings: &ScpSettings, scan_id: &str) -
                 .join(", ")
         }
     );
-    let mut targets: Vec<&str> = plan
+}
+
+/// One target's section: its recommendations as a table and one by one, the guardrails left
+/// out, and the boundary policies it expects.
+fn target_section(md: &mut String, plan: &ScpPlan, t: &str) {
+    let recs: Vec<_> = plan
         .recommendations
         .iter()
-        .map(|r| r.target_id.as_str())
-        .chain(plan.skipped.iter().map(|s| s.target_id.as_str()))
+        .filter(|r| r.target_id == t)
         .collect();
-    targets.dedup();
-    targets.sort();
-    targets.dedup();
-    for t in targets {
-        let recs: Vec<_> = plan
-            .recommendations
-            .iter()
-            .filter(|r| r.target_id == t)
-            .collect();
-        let label = recs
-            .first()
-            .map(|r| format!("{} `{t}` ({})", r.target_type, r.target_name))
-            .unwrap_or_else(|| format!("`{t}`"));
-        let _ = writeln!(md, "## {label}\n");
-        if !recs.is_empty() {
-            let _ = writeln!(md, "| policy | guardrails | size | verdict |");
-            let _ = writeln!(md, "|---|---|---|---|");
-            for r in &recs {
-                let verdict = if r.safe {
-                    "safe: no observed impact".to_string()
-                } else {
-                    let mut why = Vec::new();
-                    if !r.impact.denied.is_empty() {
-                        why.push(format!("{} roles lose used actions", r.impact.denied.len()));
-                    }
-                    if !r.impact.functions.is_empty() {
-                        why.push(format!("{} functions affected", r.impact.functions.len()));
-                    }
-                    if !r.impact.roles_without_usage.is_empty() {
-                        why.push(format!(
-                            "{} roles without usage data",
-                            r.impact.roles_without_usage.len()
-                        ));
-                    }
-                    if !r.fits_quota {
-                        why.push("over the SCP quota".into());
-                    }
-                    format!("**review**: {}", why.join(", "))
-                };
-                let _ = writeln!(
-                    md,
-                    "| `{}` | {} | {} chars, {} statements | {verdict} |",
-                    r.name,
-                    r.guardrails
-                        .iter()
-                        .map(|g| g.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    r.size_chars,
-                    r.statements
-                );
-            }
-            md.push('\n');
-            for r in &recs {
-                let _ = writeln!(md, "### `{}`\n", r.name);
-                for line in r.rationale.lines() {
-                    let _ = writeln!(md, "- {line}");
-                }
-                let list = |title: &str, items: &[String]| -> String {
-                    if items.is_empty() {
-                        return String::new();
-                    }
-                    let mut s = format!("\n{title}:\n");
-                    for i in items.iter().take(20) {
-                        let _ = writeln!(s, "- `{i}`");
-                    }
-                    if items.len() > 20 {
-                        let _ = writeln!(
-                            s,
-                            "- … {} more (scp_recommendations table)",
-                            items.len() - 20
-                        );
-                    }
-                    s
-                };
-                let denied: Vec<String> = r
-                    .impact
-                    .denied
-                    .iter()
-                    .map(|(role, actions)| {
-                        format!(
-                            "{role}` loses `{}",
-                            actions.iter().cloned().collect::<Vec<_>>().join(", ")
-                        )
-                    })
-                    .collect();
-                md.push_str(&list("Roles that would lose an action they used", &denied));
-                md.push_str(&list(
-                    "Functions affected",
-                    &r.impact.functions.iter().cloned().collect::<Vec<_>>(),
-                ));
-                md.push_str(&list(
-                    "Roles in scope without last-accessed data (impact unknown)",
-                    &r.impact
-                        .roles_without_usage
-                        .iter()
-                        .cloned()
-                        .collect::<Vec<_>>(),
-                ));
-                md.push('\n');
-            }
-        }
-        let skipped: Vec<_> = plan.skipped.iter().filter(|s| s.target_id == t).collect();
-        if !skipped.is_empty() {
-            let _ = writeln!(md, "Not recommended here:\n");
-            for s in skipped {
-                let _ = writeln!(md, "- {}: {}", s.guardrail.as_str(), s.reason);
-            }
-            md.push('\n');
-        }
-        for b in plan.boundaries.iter().filter(|b| b.target_id == t) {
+    let label = recs
+        .first()
+        .map(|r| format!("{} `{t}` ({})", r.target_type, r.target_name))
+        .unwrap_or_else(|| format!("`{t}`"));
+    let _ = writeln!(md, "## {label}\n");
+    if !recs.is_empty() {
+        let _ = writeln!(md, "| policy | guardrails | size | verdict |");
+        let _ = writeln!(md, "|---|---|---|---|");
+        for r in &recs {
+            let verdict = verdict(r);
             let _ = writeln!(
                 md,
-                "The require-boundary guardrail expects an IAM policy named `{}` in every account under this target: `scp/{t}/{}.boundary.json` (create it with a StackSet before attaching the SCP).\n",
-                b.name, b.name
+                "| `{}` | {} | {} chars, {} statements | {verdict} |",
+                r.name,
+                r.guardrails
+                    .iter()
+                    .map(|g| g.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                r.size_chars,
+                r.statements
             );
         }
+        md.push('\n');
+        for r in &recs {
+            recommendation(md, r);
+        }
     }
-    let _ = writeln!(
-        md,
-        "## Limits\n\nImpact is judged on what the scan observed: Lambda execution roles and their IAM last-accessed data. People, pipelines and other roles are not observed; exempt them with `--exempt-principal`. See docs/scp.md."
-    );
-    md
+    let skipped: Vec<_> = plan.skipped.iter().filter(|s| s.target_id == t).collect();
+    if !skipped.is_empty() {
+        let _ = writeln!(md, "Not recommended here:\n");
+        for s in skipped {
+            let _ = writeln!(md, "- {}: {}", s.guardrail.as_str(), s.reason);
+        }
+        md.push('\n');
+    }
+    for b in plan.boundaries.iter().filter(|b| b.target_id == t) {
+        let _ = writeln!(
+            md,
+            "The require-boundary guardrail expects an IAM policy named `{}` in every account under this target: `scp/{t}/{}.boundary.json` (create it with a StackSet before attaching the SCP).\n",
+            b.name, b.name
+        );
+    }
+}
+
+/// "safe", or what to review and why.
+fn verdict(r: &Recommendation) -> String {
+    if r.safe {
+        "safe: no observed impact".to_string()
+    } else {
+        let mut why = Vec::new();
+        if !r.impact.denied.is_empty() {
+            why.push(format!("{} roles lose used actions", r.impact.denied.len()));
+        }
+        if !r.impact.functions.is_empty() {
+            why.push(format!("{} functions affected", r.impact.functions.len()));
+        }
+        if !r.impact.roles_without_usage.is_empty() {
+            why.push(format!(
+                "{} roles without usage data",
+                r.impact.roles_without_usage.len()
+            ));
+        }
+        if !r.fits_quota {
+            why.push("over the SCP quota".into());
+        }
+        format!("**review**: {}", why.join(", "))
+    }
+}
+
+/// One recommendation: its rationale and what it would affect, each list cut at 20.
+fn recommendation(md: &mut String, r: &Recommendation) {
+    let _ = writeln!(md, "### `{}`\n", r.name);
+    for line in r.rationale.lines() {
+        let _ = writeln!(md, "- {line}");
+    }
+    let list = |title: &str, items: &[String]| -> String {
+        if items.is_empty() {
+            return String::new();
+        }
+        let mut s = format!("\n{title}:\n");
+        for i in items.iter().take(20) {
+            let _ = writeln!(s, "- `{i}`");
+        }
+        if items.len() > 20 {
+            let _ = writeln!(
+                s,
+                "- … {} more (scp_recommendations table)",
+                items.len() - 20
+            );
+        }
+        s
+    };
+    let denied: Vec<String> = r
+        .impact
+        .denied
+        .iter()
+        .map(|(role, actions)| {
+            format!(
+                "{role}` loses `{}",
+                actions.iter().cloned().collect::<Vec<_>>().join(", ")
+            )
+        })
+        .collect();
+    md.push_str(&list("Roles that would lose an action they used", &denied));
+    md.push_str(&list(
+        "Functions affected",
+        &r.impact.functions.iter().cloned().collect::<Vec<_>>(),
+    ));
+    md.push_str(&list(
+        "Roles in scope without last-accessed data (impact unknown)",
+        &r.impact
+            .roles_without_usage
+            .iter()
+            .cloned()
+            .collect::<Vec<_>>(),
+    ));
+    md.push('\n');
 }
 
 /// Quote for a POSIX shell.

@@ -647,7 +647,6 @@ pub fn run_locked(
 ) -> Result<Outcome, PipelineError> {
     let dest = held.dest;
     let info = locked_scan(snapshot, held)?;
-    let cat = rolescope_policy::catalog();
     let mut stages = Stages {
         done: Vec::new(),
         hook: after_stage,
@@ -655,66 +654,8 @@ pub fn run_locked(
     // A re-run with the same id: the old commit record goes first, so a reader never takes a
     // half-replaced scan for a complete one.
     rolescope_exporter::uncommit(info, dest).map_err(PipelineError::Withdraw)?;
-    // The snapshot is stored while every other identifier is checked (before any names a
-    // path) and the scan is evaluated and analysed; a snapshot that fails the check is still
-    // stored, so the collection is kept. Nothing is written under the scan before it is stored.
-    let (stored, ev, analysis) = std::thread::scope(|s| {
-        let mut store = match write {
-            SnapshotWrite::Store => {
-                Some(s.spawn(|| measure("snapshot", |_| 1, || put_snapshot(dest, snapshot))))
-            }
-            SnapshotWrite::Skip => None,
-        };
-        let mut stored = |stages: &mut Stages<'_>| -> Result<Option<String>, PipelineError> {
-            let Some(handle) = store.take() else {
-                return Ok(None);
-            };
-            let (key, stage) = handle
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
-            stages.record(stage);
-            Ok(Some(key))
-        };
-        if let Err(source) = snapshot.check() {
-            return Err(PipelineError::Input {
-                stored: stored(&mut stages)?,
-                source,
-            });
-        }
-        let ev = stages.run::<_, PipelineError>(
-            "evaluate",
-            |ev: &Evaluated<'_>| ev.roles.len(),
-            || Ok(Evaluated::new(cat, snapshot, settings.analysis.unused_days)),
-        )?;
-        let analysis = stages.run::<_, PipelineError>(
-            "analysis",
-            |a: &Analysis| a.findings.len(),
-            || {
-                Ok(rolescope_analysis::analyze_evaluated(
-                    &ev,
-                    &settings.analysis,
-                ))
-            },
-        )?;
-        Ok((stored(&mut stages)?, ev, analysis))
-    })?;
-    // A baseline that cannot be read costs the comparison, never the scan.
-    let history: Result<History, String> = if settings.baseline == Baseline::None {
-        Err("--no-baseline".into())
-    } else {
-        stages.run::<_, PipelineError>(
-            "history",
-            |h: &Result<History, String>| h.as_ref().map_or(0, |h| h.changes.findings.len()),
-            || {
-                Ok(compare_with_baseline(
-                    dest,
-                    (snapshot, &analysis),
-                    info,
-                    settings,
-                ))
-            },
-        )?
-    };
+    let (stored, ev, analysis) = store_and_analyse(snapshot, settings, dest, write, &mut stages)?;
+    let history = history(snapshot, &analysis, info, settings, dest, &mut stages)?;
     let (datasets, plan, report, measured) = outputs(&Scan {
         ev: &ev,
         analysis: &analysis,
@@ -762,6 +703,87 @@ pub fn run_locked(
         report,
         stages: stages.done,
         summary,
+    })
+}
+
+/// Store the snapshot (unless told not to) while every other identifier is checked (before any
+/// names a path) and the scan is evaluated and analysed. A snapshot that fails the check is still
+/// stored, so the collection is kept; nothing is written under the scan before it is stored.
+fn store_and_analyse<'s>(
+    snapshot: &'s Snapshot,
+    settings: &Settings,
+    dest: &Destination,
+    write: SnapshotWrite,
+    stages: &mut Stages<'_>,
+) -> Result<(Option<String>, Evaluated<'s>, Analysis), PipelineError> {
+    let cat = rolescope_policy::catalog();
+    std::thread::scope(|s| {
+        let mut store = match write {
+            SnapshotWrite::Store => {
+                Some(s.spawn(|| measure("snapshot", |_| 1, || put_snapshot(dest, snapshot))))
+            }
+            SnapshotWrite::Skip => None,
+        };
+        let mut stored = |stages: &mut Stages<'_>| -> Result<Option<String>, PipelineError> {
+            let Some(handle) = store.take() else {
+                return Ok(None);
+            };
+            let (key, stage) = handle
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+            stages.record(stage);
+            Ok(Some(key))
+        };
+        if let Err(source) = snapshot.check() {
+            return Err(PipelineError::Input {
+                stored: stored(stages)?,
+                source,
+            });
+        }
+        let ev = stages.run::<_, PipelineError>(
+            "evaluate",
+            |ev: &Evaluated<'_>| ev.roles.len(),
+            || Ok(Evaluated::new(cat, snapshot, settings.analysis.unused_days)),
+        )?;
+        let analysis = stages.run::<_, PipelineError>(
+            "analysis",
+            |a: &Analysis| a.findings.len(),
+            || {
+                Ok(rolescope_analysis::analyze_evaluated(
+                    &ev,
+                    &settings.analysis,
+                ))
+            },
+        )?;
+        Ok((stored(stages)?, ev, analysis))
+    })
+}
+
+/// The comparison with the baseline scan; a baseline that cannot be read costs the comparison,
+/// never the scan.
+fn history(
+    snapshot: &Snapshot,
+    analysis: &Analysis,
+    info: &rolescope_model::ScanInfo,
+    settings: &Settings,
+    dest: &Destination,
+    stages: &mut Stages<'_>,
+) -> Result<Result<History, String>, PipelineError> {
+    Ok(if settings.baseline == Baseline::None {
+        Err("--no-baseline".into())
+    } else {
+        stages.run::<_, PipelineError>(
+            "history",
+            |h: &Result<History, String>| h.as_ref().map_or(0, |h| h.changes.findings.len()),
+            || {
+                Ok(compare_with_baseline(
+                    dest,
+                    (snapshot, analysis),
+                    info,
+                    settings,
+                ))
+            },
+        )?
     })
 }
 

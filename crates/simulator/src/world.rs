@@ -308,6 +308,188 @@ pub struct World {
     pub policies: Vec<SimPolicy>,
 }
 
+/// The root, then per top-level OU a chain of `ou_depth` nested OUs; the leaves, where accounts
+/// go.
+fn org_units(spec: &Spec, root_id: &str) -> (Vec<SimOu>, Vec<String>) {
+    let root_id = root_id.to_string();
+    let mut ous = vec![SimOu {
+        id: root_id.clone(),
+        name: "Root".into(),
+        parent_id: None,
+    }];
+    // Top-level OUs, each with a chain of `ou_depth` nested OUs; accounts go to the leaves.
+    let mut leaves = Vec::new();
+    let names = ["Workloads", "Sandbox", "Platform", "Data", "Edge"];
+    for i in 0..spec.ous.max(1) {
+        let mut parent = root_id.clone();
+        let name = format!(
+            "{}{}",
+            names[i % names.len()],
+            if i >= names.len() {
+                format!("{i}")
+            } else {
+                String::new()
+            }
+        );
+        let id = format!("ou-sim0-{:08}", i * 100);
+        ous.push(SimOu {
+            id: id.clone(),
+            name,
+            parent_id: Some(parent.clone()),
+        });
+        parent = id;
+        for d in 0..spec.ou_depth {
+            let id = format!("ou-sim0-{:08}", i * 100 + d + 1);
+            ous.push(SimOu {
+                id: id.clone(),
+                name: ["Prod", "Dev", "Test"][d % 3].into(),
+                parent_id: Some(parent.clone()),
+            });
+            parent = id;
+        }
+        leaves.push(parent);
+    }
+
+    (ous, leaves)
+}
+
+/// Functions per (account, region): a long-tailed spread over the lanes, plus the straggler in
+/// the last account's first region.
+fn function_counts(spec: &Spec, rng: &mut Rng) -> Vec<Vec<usize>> {
+    let n = spec.accounts + 1;
+    let regions = spec.regions.len().max(1);
+    // Long-tailed spread: lane weight 1/(rank+1)^0.8 over shuffled (account, region) lanes
+    // (gentle enough that the straggler stays the largest lane of scenarios m and l).
+    let mut lanes: Vec<(usize, usize)> = (1..n)
+        .flat_map(|a| (0..regions).map(move |r| (a, r)))
+        .collect();
+    for i in (1..lanes.len()).rev() {
+        let j = rng.below(i as u64 + 1) as usize;
+        lanes.swap(i, j);
+    }
+    let weights: Vec<f64> = (0..lanes.len())
+        .map(|rank| 1.0 / ((rank + 1) as f64).powf(0.8))
+        .collect();
+    let total: f64 = weights.iter().sum();
+    let spread = spec.functions.saturating_sub(spec.straggler.unwrap_or(0));
+    let mut counts = vec![vec![0usize; regions]; n];
+    let mut assigned = 0;
+    for (&(a, r), w) in lanes.iter().zip(&weights) {
+        let c = (spread as f64 * w / total).floor() as usize;
+        counts[a][r] += c;
+        assigned += c;
+    }
+    // The remainder one by one, round-robin over lanes, so the total is exact.
+    for (a, r) in lanes.iter().cycle().take(spread.saturating_sub(assigned)) {
+        counts[*a][*r] += 1;
+    }
+    if let Some(s) = spec.straggler
+        && n > 1
+    {
+        counts[n - 1][0] += s;
+    }
+
+    counts
+}
+
+/// The organization's SCPs: FullAWSAccess everywhere, a deny at the root, a region restriction
+/// on the first OU and an IAM-user deny on the second.
+fn control_policies(
+    spec: &Spec,
+    root_id: &str,
+    ous: &[SimOu],
+    accounts: &[SimAccount],
+) -> Vec<SimPolicy> {
+    let root_id = root_id.to_string();
+    let full =
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+    let mut all_targets: Vec<String> = ous.iter().map(|o| o.id.clone()).collect();
+    all_targets.extend(accounts.iter().map(|a| a.id.to_string()));
+    let region_list = spec
+        .regions
+        .iter()
+        .map(|r| format!("\"{r}\""))
+        .collect::<Vec<_>>()
+        .join(",");
+    vec![
+        SimPolicy {
+            id: "p-FullAWSAccess".into(),
+            name: "FullAWSAccess".into(),
+            kind: ControlPolicyType::ServiceControlPolicy,
+            document: full.into(),
+            targets: all_targets,
+        },
+        SimPolicy {
+            id: "p-sim00001".into(),
+            name: "DenyLeaveOrganization".into(),
+            kind: ControlPolicyType::ServiceControlPolicy,
+            document: r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"organizations:LeaveOrganization","Resource":"*"}]}"#.into(),
+            targets: vec![root_id.clone()],
+        },
+        SimPolicy {
+            id: "p-sim00002".into(),
+            name: "WorkloadRegions".into(),
+            kind: ControlPolicyType::ServiceControlPolicy,
+            document: format!(
+                r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Deny","NotAction":["iam:*","organizations:*","sts:*"],"Resource":"*","Condition":{{"StringNotEquals":{{"aws:RequestedRegion":[{region_list}]}}}}}}]}}"#
+            ),
+            targets: vec![ous[1].id.clone()],
+        },
+        SimPolicy {
+            id: "p-sim00003".into(),
+            name: "SandboxNoIamUsers".into(),
+            kind: ControlPolicyType::ServiceControlPolicy,
+            document: r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":["iam:CreateUser","iam:CreateAccessKey","iam:PassRole"],"Resource":"*"}]}"#.into(),
+            targets: vec![ous.get(2).map(|o| o.id.clone()).unwrap_or(root_id.clone())],
+        },
+    ]
+}
+
+/// A function's resource policy and its kind, by the selector drawn for it: one in 40 public,
+/// one in 40 open to a partner account, eight in 40 for S3 of the own account.
+fn resource_policy(
+    sel: u64,
+    arn: &str,
+    account: &AccountId,
+) -> (Option<String>, Option<&'static str>) {
+    let policy = match sel {
+        0 => Some(format!(
+            r#"{{"Version":"2012-10-17","Id":"default","Statement":[{{"Sid":"public","Effect":"Allow","Principal":"*","Action":"lambda:InvokeFunction","Resource":"{arn}"}}]}}"#
+        )),
+        1 => Some(format!(
+            r#"{{"Version":"2012-10-17","Id":"default","Statement":[{{"Sid":"partner","Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::999988887777:root"}},"Action":"lambda:InvokeFunction","Resource":"{arn}"}}]}}"#
+        )),
+        2..=9 => Some(format!(
+            r#"{{"Version":"2012-10-17","Id":"default","Statement":[{{"Sid":"s3","Effect":"Allow","Principal":{{"Service":"s3.amazonaws.com"}},"Action":"lambda:InvokeFunction","Resource":"{arn}","Condition":{{"StringEquals":{{"AWS:SourceAccount":"{}"}}}}}}]}}"#,
+            account
+        )),
+        _ => None,
+    };
+    let policy_kind = match sel {
+        0 => Some("public"),
+        1 => Some("partner"),
+        2..=9 => Some("s3"),
+        _ => None,
+    };
+    (policy, policy_kind)
+}
+
+/// A function's environment: harmless names and values, the canary, and in one function in ten
+/// a planted secret (RS-SECRET-001).
+fn environment(h: u64) -> Vec<(String, String)> {
+    let mut env = vec![
+        ("STAGE".into(), "prod".into()),
+        ("DB_PASSWORD_PARAM".into(), "/app/prod/db-password".into()),
+        ("BUILD_NOTE".into(), SECRET_CANARY.into()),
+    ];
+    // One function in ten carries a secret in its environment (RS-SECRET-001).
+    if (h >> 52) % 10 == 3 {
+        let planted = planted_secrets();
+        env.push(planted[((h >> 56) as usize) % planted.len()].clone());
+    }
+    env
+}
+
 fn account_id(i: usize) -> AccountId {
     AccountId::new(&format!("{:012}", 100_000_000_000u64 + i as u64 * 1_111)).expect("12 digits")
 }
@@ -317,77 +499,9 @@ impl World {
     pub fn generate(spec: &Spec) -> World {
         let mut rng = Rng::new(spec.seed);
         let root_id = "r-sim0".to_string();
-        let mut ous = vec![SimOu {
-            id: root_id.clone(),
-            name: "Root".into(),
-            parent_id: None,
-        }];
-        // Top-level OUs, each with a chain of `ou_depth` nested OUs; accounts go to the leaves.
-        let mut leaves = Vec::new();
-        let names = ["Workloads", "Sandbox", "Platform", "Data", "Edge"];
-        for i in 0..spec.ous.max(1) {
-            let mut parent = root_id.clone();
-            let name = format!(
-                "{}{}",
-                names[i % names.len()],
-                if i >= names.len() {
-                    format!("{i}")
-                } else {
-                    String::new()
-                }
-            );
-            let id = format!("ou-sim0-{:08}", i * 100);
-            ous.push(SimOu {
-                id: id.clone(),
-                name,
-                parent_id: Some(parent.clone()),
-            });
-            parent = id;
-            for d in 0..spec.ou_depth {
-                let id = format!("ou-sim0-{:08}", i * 100 + d + 1);
-                ous.push(SimOu {
-                    id: id.clone(),
-                    name: ["Prod", "Dev", "Test"][d % 3].into(),
-                    parent_id: Some(parent.clone()),
-                });
-                parent = id;
-            }
-            leaves.push(parent);
-        }
-
+        let (ous, leaves) = org_units(spec, &root_id);
+        let counts = function_counts(spec, &mut rng);
         let n = spec.accounts + 1;
-        let regions = spec.regions.len().max(1);
-        // Long-tailed spread: lane weight 1/(rank+1)^0.8 over shuffled (account, region) lanes
-        // (gentle enough that the straggler stays the largest lane of scenarios m and l).
-        let mut lanes: Vec<(usize, usize)> = (1..n)
-            .flat_map(|a| (0..regions).map(move |r| (a, r)))
-            .collect();
-        for i in (1..lanes.len()).rev() {
-            let j = rng.below(i as u64 + 1) as usize;
-            lanes.swap(i, j);
-        }
-        let weights: Vec<f64> = (0..lanes.len())
-            .map(|rank| 1.0 / ((rank + 1) as f64).powf(0.8))
-            .collect();
-        let total: f64 = weights.iter().sum();
-        let spread = spec.functions.saturating_sub(spec.straggler.unwrap_or(0));
-        let mut counts = vec![vec![0usize; regions]; n];
-        let mut assigned = 0;
-        for (&(a, r), w) in lanes.iter().zip(&weights) {
-            let c = (spread as f64 * w / total).floor() as usize;
-            counts[a][r] += c;
-            assigned += c;
-        }
-        // The remainder one by one, round-robin over lanes, so the total is exact.
-        for (a, r) in lanes.iter().cycle().take(spread.saturating_sub(assigned)) {
-            counts[*a][*r] += 1;
-        }
-        if let Some(s) = spec.straggler
-            && n > 1
-        {
-            counts[n - 1][0] += s;
-        }
-
         let mut accounts = Vec::with_capacity(n);
         for i in 0..n {
             let id = account_id(i);
@@ -412,47 +526,7 @@ impl World {
             });
         }
 
-        let full = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
-        let mut all_targets: Vec<String> = ous.iter().map(|o| o.id.clone()).collect();
-        all_targets.extend(accounts.iter().map(|a| a.id.to_string()));
-        let region_list = spec
-            .regions
-            .iter()
-            .map(|r| format!("\"{r}\""))
-            .collect::<Vec<_>>()
-            .join(",");
-        let policies = vec![
-            SimPolicy {
-                id: "p-FullAWSAccess".into(),
-                name: "FullAWSAccess".into(),
-                kind: ControlPolicyType::ServiceControlPolicy,
-                document: full.into(),
-                targets: all_targets,
-            },
-            SimPolicy {
-                id: "p-sim00001".into(),
-                name: "DenyLeaveOrganization".into(),
-                kind: ControlPolicyType::ServiceControlPolicy,
-                document: r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"organizations:LeaveOrganization","Resource":"*"}]}"#.into(),
-                targets: vec![root_id.clone()],
-            },
-            SimPolicy {
-                id: "p-sim00002".into(),
-                name: "WorkloadRegions".into(),
-                kind: ControlPolicyType::ServiceControlPolicy,
-                document: format!(
-                    r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Deny","NotAction":["iam:*","organizations:*","sts:*"],"Resource":"*","Condition":{{"StringNotEquals":{{"aws:RequestedRegion":[{region_list}]}}}}}}]}}"#
-                ),
-                targets: vec![ous[1].id.clone()],
-            },
-            SimPolicy {
-                id: "p-sim00003".into(),
-                name: "SandboxNoIamUsers".into(),
-                kind: ControlPolicyType::ServiceControlPolicy,
-                document: r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":["iam:CreateUser","iam:CreateAccessKey","iam:PassRole"],"Resource":"*"}]}"#.into(),
-                targets: vec![ous.get(2).map(|o| o.id.clone()).unwrap_or(root_id.clone())],
-            },
-        ];
+        let policies = control_policies(spec, &root_id, &ous, &accounts);
         World {
             org_id: "o-sim0000001".into(),
             root_id,
@@ -507,26 +581,7 @@ impl World {
         };
         let name = format!("fn-{region_name}-{i:05}");
         let arn = format!("arn:aws:lambda:{region_name}:{}:function:{name}", a.id);
-        let sel = (h >> 20) % 40;
-        let policy = match sel {
-            0 => Some(format!(
-                r#"{{"Version":"2012-10-17","Id":"default","Statement":[{{"Sid":"public","Effect":"Allow","Principal":"*","Action":"lambda:InvokeFunction","Resource":"{arn}"}}]}}"#
-            )),
-            1 => Some(format!(
-                r#"{{"Version":"2012-10-17","Id":"default","Statement":[{{"Sid":"partner","Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::999988887777:root"}},"Action":"lambda:InvokeFunction","Resource":"{arn}"}}]}}"#
-            )),
-            2..=9 => Some(format!(
-                r#"{{"Version":"2012-10-17","Id":"default","Statement":[{{"Sid":"s3","Effect":"Allow","Principal":{{"Service":"s3.amazonaws.com"}},"Action":"lambda:InvokeFunction","Resource":"{arn}","Condition":{{"StringEquals":{{"AWS:SourceAccount":"{}"}}}}}}]}}"#,
-                a.id
-            )),
-            _ => None,
-        };
-        let policy_kind = match sel {
-            0 => Some("public"),
-            1 => Some("partner"),
-            2..=9 => Some("s3"),
-            _ => None,
-        };
+        let (policy, policy_kind) = resource_policy((h >> 20) % 40, &arn, &a.id);
         let url_auth = match (h >> 32) % 30 {
             0 => Some("NONE"),
             1..=3 => Some("AWS_IAM"),
@@ -585,19 +640,7 @@ impl World {
                 "x86_64"
             },
             layers,
-            environment: {
-                let mut env = vec![
-                    ("STAGE".into(), "prod".into()),
-                    ("DB_PASSWORD_PARAM".into(), "/app/prod/db-password".into()),
-                    ("BUILD_NOTE".into(), SECRET_CANARY.into()),
-                ];
-                // One function in ten carries a secret in its environment (RS-SECRET-001).
-                if (h >> 52) % 10 == 3 {
-                    let planted = planted_secrets();
-                    env.push(planted[((h >> 56) as usize) % planted.len()].clone());
-                }
-                env
-            },
+            environment: environment(h),
             policy,
             policy_kind,
             url_auth,

@@ -119,6 +119,20 @@ pub(super) fn pack(
     existing: usize,
     settings: &ScpSettings,
 ) -> Vec<Recommendation> {
+    let policies: Vec<Packed> = groups(observed, target, candidates)
+        .into_iter()
+        .flat_map(|group| packed(group, settings.max_chars))
+        .collect();
+    recommendations(cat, target, policies, existing, settings)
+}
+
+/// Each guardrail simulated on its own, then grouped: the safe ones in one group, each unsafe
+/// one in a group of its own. A group becomes one policy (before size splitting).
+fn groups(
+    observed: &Observed<'_>,
+    target: &Target<'_>,
+    candidates: Vec<Candidate>,
+) -> Vec<Vec<(Candidate, Impact)>> {
     // Simulate each guardrail on its own.
     let mut safe: Vec<(Candidate, Impact)> = Vec::new();
     let mut unsafe_: Vec<(Candidate, Impact)> = Vec::new();
@@ -133,79 +147,97 @@ pub(super) fn pack(
             unsafe_.push((c, impact));
         }
     }
-    // Groups of candidates that become one policy each (before size splitting).
     let mut groups: Vec<Vec<(Candidate, Impact)>> = Vec::new();
     if !safe.is_empty() {
         groups.push(safe);
     }
     groups.extend(unsafe_.into_iter().map(|c| vec![c]));
+    groups
+}
 
-    let mut policies: Vec<Packed> = Vec::new();
-    for group in groups {
-        let guardrails: Vec<Guardrail> = group.iter().map(|(c, _)| c.guardrail).collect();
-        let rationale = group
-            .iter()
-            .map(|(c, _)| format!("{}: {}", c.guardrail.as_str(), c.rationale))
-            .collect::<Vec<_>>()
-            .join("\n");
-        let evidence: Value = group
-            .iter()
-            .map(|(c, _)| (c.guardrail.as_str().to_string(), c.evidence.clone()))
-            .collect::<serde_json::Map<_, _>>()
-            .into();
-        let mut impact = Impact::default();
-        for (_, i) in &group {
-            for (k, v) in &i.denied {
-                impact
-                    .denied
-                    .entry(k.clone())
-                    .or_default()
-                    .extend(v.iter().cloned());
-            }
-            impact.functions.extend(i.functions.iter().cloned());
+/// One group's policies: its statements merged, then filled into as many policies as the size
+/// limit needs, each carrying the group's guardrails, rationale, evidence and impact.
+fn packed(group: Vec<(Candidate, Impact)>, max_chars: usize) -> Vec<Packed> {
+    let guardrails: Vec<Guardrail> = group.iter().map(|(c, _)| c.guardrail).collect();
+    let rationale = group
+        .iter()
+        .map(|(c, _)| format!("{}: {}", c.guardrail.as_str(), c.rationale))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let evidence: Value = group
+        .iter()
+        .map(|(c, _)| (c.guardrail.as_str().to_string(), c.evidence.clone()))
+        .collect::<serde_json::Map<_, _>>()
+        .into();
+    let mut impact = Impact::default();
+    for (_, i) in &group {
+        for (k, v) in &i.denied {
             impact
-                .roles_without_usage
-                .extend(i.roles_without_usage.iter().cloned());
+                .denied
+                .entry(k.clone())
+                .or_default()
+                .extend(v.iter().cloned());
         }
-        let statements: Vec<Value> =
-            merge_statements(group.into_iter().flat_map(|(c, _)| c.statements).collect());
-        // Fill policies statement by statement; split statements that fit nowhere.
-        let mut queue: std::collections::VecDeque<Value> = statements.into();
-        let mut current: Vec<Value> = Vec::new();
-        let mut parts: Vec<Vec<Value>> = Vec::new();
-        while let Some(s) = queue.pop_front() {
-            let mut trial = current.clone();
-            trial.push(s.clone());
-            if minify(&document(&trial)).chars().count() <= settings.max_chars {
-                current = trial;
-            } else if current.is_empty() {
-                match split_statement(&s) {
-                    Some((a, b)) => {
-                        queue.push_front(b);
-                        queue.push_front(a);
-                    }
-                    // Cannot be made smaller: emit it and let the linter say so.
-                    None => parts.push(vec![s]),
-                }
-            } else {
-                parts.push(std::mem::take(&mut current));
-                queue.push_front(s);
-            }
-        }
-        if !current.is_empty() {
-            parts.push(current);
-        }
-        for part in parts {
-            policies.push((
+        impact.functions.extend(i.functions.iter().cloned());
+        impact
+            .roles_without_usage
+            .extend(i.roles_without_usage.iter().cloned());
+    }
+    let statements: Vec<Value> =
+        merge_statements(group.into_iter().flat_map(|(c, _)| c.statements).collect());
+    fill(statements, max_chars)
+        .into_iter()
+        .map(|part| {
+            (
                 guardrails.clone(),
                 part,
                 rationale.clone(),
                 evidence.clone(),
                 impact.clone(),
-            ));
+            )
+        })
+        .collect()
+}
+
+/// Fill policies statement by statement within `max_chars`; split statements that fit nowhere.
+fn fill(statements: Vec<Value>, max_chars: usize) -> Vec<Vec<Value>> {
+    let mut queue: std::collections::VecDeque<Value> = statements.into();
+    let mut current: Vec<Value> = Vec::new();
+    let mut parts: Vec<Vec<Value>> = Vec::new();
+    while let Some(s) = queue.pop_front() {
+        let mut trial = current.clone();
+        trial.push(s.clone());
+        if minify(&document(&trial)).chars().count() <= max_chars {
+            current = trial;
+        } else if current.is_empty() {
+            match split_statement(&s) {
+                Some((a, b)) => {
+                    queue.push_front(b);
+                    queue.push_front(a);
+                }
+                // Cannot be made smaller: emit it and let the linter say so.
+                None => parts.push(vec![s]),
+            }
+        } else {
+            parts.push(std::mem::take(&mut current));
+            queue.push_front(s);
         }
     }
+    if !current.is_empty() {
+        parts.push(current);
+    }
+    parts
+}
 
+/// Name, lint and judge each packed policy; the ones past the target's free SCP slots do not fit
+/// the quota.
+fn recommendations(
+    cat: &Catalog,
+    target: &Target<'_>,
+    policies: Vec<Packed>,
+    existing: usize,
+    settings: &ScpSettings,
+) -> Vec<Recommendation> {
     let free = settings.max_per_target.saturating_sub(existing);
     let mut out = Vec::new();
     let mut names: BTreeMap<String, usize> = BTreeMap::new();

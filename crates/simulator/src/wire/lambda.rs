@@ -66,46 +66,7 @@ pub(super) fn lambda(
     };
     let lookup = || function_index(&name_in_path(), region).filter(|&i| i < count);
     match op {
-        "ListFunctions" => {
-            let max: usize = req
-                .query
-                .get("MaxItems")
-                .and_then(|m| m.parse().ok())
-                .unwrap_or(50)
-                .clamp(1, 50);
-            // The marker is `function.entry`: with FunctionVersion=ALL a function's published
-            // versions follow its $LATEST entry, and a page may end between them.
-            let (mut i, mut entry) = req
-                .query
-                .get("Marker")
-                .and_then(|m| {
-                    let (f, e) = m.split_once('.').unwrap_or((m, "0"));
-                    Some((f.parse().ok()?, e.parse().ok()?))
-                })
-                .unwrap_or((0usize, 0usize));
-            let all = req.query.get("FunctionVersion").map(String::as_str) == Some("ALL");
-            let mut functions: Vec<Value> = Vec::with_capacity(max);
-            while i < count && functions.len() < max {
-                let f = w.function(ai, ri, i);
-                let entries = if all { 1 + f.versions.len() } else { 1 };
-                while entry < entries && functions.len() < max {
-                    functions.push(match entry {
-                        0 => function_json(&f),
-                        k => version_json(&f, &f.versions[k - 1].0, &f.versions[k - 1].1),
-                    });
-                    entry += 1;
-                }
-                if entry == entries {
-                    i += 1;
-                    entry = 0;
-                }
-            }
-            let next = (i < count).then(|| format!("{i}.{entry}"));
-            json_ok(
-                REST_JSON,
-                json!({"Functions": functions, "NextMarker": next}),
-            )
-        }
+        "ListFunctions" => list_functions(w, ai, ri, count, req),
         "ListAliases" => match lookup().map(|i| w.function(ai, ri, i)) {
             Some(f) => {
                 let aliases: Vec<Value> = f
@@ -122,58 +83,11 @@ pub(super) fn lambda(
             None => rest_error(404, "ResourceNotFoundException", "Function not found"),
         },
         "GetPolicy" => match lookup().map(|i| w.function(ai, ri, i)) {
-            // Each qualifier has a policy of its own: only alias prod of a versioned function
-            // has one here.
-            Some(f) if req.query.contains_key("Qualifier") => {
-                let q = req.query.get("Qualifier").map(String::as_str).unwrap_or("");
-                let known =
-                    f.aliases.iter().any(|(n, _)| n == q) || f.versions.iter().any(|(n, _)| n == q);
-                match (&f.alias_policy, known) {
-                    (Some(p), true) if q == "prod" => {
-                        json_ok(REST_JSON, json!({"Policy": p, "RevisionId": "sim-rev"}))
-                    }
-                    _ => rest_error(
-                        404,
-                        "ResourceNotFoundException",
-                        "The resource you requested does not exist.",
-                    ),
-                }
-            }
-            Some(f) if f.policy.is_some() => json_ok(
-                REST_JSON,
-                json!({"Policy": f.policy, "RevisionId": "sim-rev"}),
-            ),
-            Some(f) => rest_error(
-                404,
-                "ResourceNotFoundException",
-                &format!(
-                    "The resource you requested does not exist. (Service: Lambda, function {})",
-                    f.name
-                ),
-            ),
+            Some(f) => get_policy(req, &f),
             None => rest_error(404, "ResourceNotFoundException", "Function not found"),
         },
         "ListFunctionUrlConfigs" => match lookup().map(|i| w.function(ai, ri, i)) {
-            Some(f) => {
-                let own = f
-                    .url_auth
-                    .iter()
-                    .map(|auth| (f.arn.clone(), f.name.clone(), auth));
-                let alias = f
-                    .alias_url_auth
-                    .iter()
-                    .map(|auth| (format!("{}:prod", f.arn), format!("{}-prod", f.name), auth));
-                let urls: Vec<Value> = own
-                    .chain(alias)
-                    .map(|(arn, host, auth)| {
-                        json!({"FunctionUrl": format!("https://{host}.lambda-url.{region}.on.aws/"),
-                               "FunctionArn": arn, "AuthType": auth,
-                               "CreationTime": lambda_time(f.last_modified),
-                               "LastModifiedTime": lambda_time(f.last_modified)})
-                    })
-                    .collect();
-                json_ok(REST_JSON, json!({"FunctionUrlConfigs": urls}))
-            }
+            Some(f) => url_configs(&f, region),
             None => rest_error(404, "ResourceNotFoundException", "Function not found"),
         },
         _ => rest_error(
@@ -182,4 +96,105 @@ pub(super) fn lambda(
             &format!("{op} is not simulated"),
         ),
     }
+}
+
+/// One page of ListFunctions, with the published versions after each function's `$LATEST`
+/// entry when FunctionVersion=ALL.
+fn list_functions(
+    w: &crate::world::World,
+    ai: usize,
+    ri: usize,
+    count: usize,
+    req: &HttpRequest,
+) -> HttpResponse {
+    let max: usize = req
+        .query
+        .get("MaxItems")
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(50)
+        .clamp(1, 50);
+    // The marker is `function.entry`: with FunctionVersion=ALL a function's published
+    // versions follow its $LATEST entry, and a page may end between them.
+    let (mut i, mut entry) = req
+        .query
+        .get("Marker")
+        .and_then(|m| {
+            let (f, e) = m.split_once('.').unwrap_or((m, "0"));
+            Some((f.parse().ok()?, e.parse().ok()?))
+        })
+        .unwrap_or((0usize, 0usize));
+    let all = req.query.get("FunctionVersion").map(String::as_str) == Some("ALL");
+    let mut functions: Vec<Value> = Vec::with_capacity(max);
+    while i < count && functions.len() < max {
+        let f = w.function(ai, ri, i);
+        let entries = if all { 1 + f.versions.len() } else { 1 };
+        while entry < entries && functions.len() < max {
+            functions.push(match entry {
+                0 => function_json(&f),
+                k => version_json(&f, &f.versions[k - 1].0, &f.versions[k - 1].1),
+            });
+            entry += 1;
+        }
+        if entry == entries {
+            i += 1;
+            entry = 0;
+        }
+    }
+    let next = (i < count).then(|| format!("{i}.{entry}"));
+    json_ok(
+        REST_JSON,
+        json!({"Functions": functions, "NextMarker": next}),
+    )
+}
+
+/// GetPolicy of a function or one of its qualifiers.
+fn get_policy(req: &HttpRequest, f: &SimFunction) -> HttpResponse {
+    // Each qualifier has a policy of its own: only alias prod of a versioned function has one
+    // here.
+    if let Some(q) = req.query.get("Qualifier").map(String::as_str) {
+        let known = f.aliases.iter().any(|(n, _)| n == q) || f.versions.iter().any(|(n, _)| n == q);
+        return match (&f.alias_policy, known) {
+            (Some(p), true) if q == "prod" => {
+                json_ok(REST_JSON, json!({"Policy": p, "RevisionId": "sim-rev"}))
+            }
+            _ => rest_error(
+                404,
+                "ResourceNotFoundException",
+                "The resource you requested does not exist.",
+            ),
+        };
+    }
+    match &f.policy {
+        Some(p) => json_ok(REST_JSON, json!({"Policy": p, "RevisionId": "sim-rev"})),
+        None => rest_error(
+            404,
+            "ResourceNotFoundException",
+            &format!(
+                "The resource you requested does not exist. (Service: Lambda, function {})",
+                f.name
+            ),
+        ),
+    }
+}
+
+/// ListFunctionUrlConfigs: the function's own URL and its alias's.
+fn url_configs(f: &SimFunction, region: &str) -> HttpResponse {
+    let own = f
+        .url_auth
+        .iter()
+        .map(|auth| (f.arn.clone(), f.name.clone(), auth));
+    let alias = f
+        .alias_url_auth
+        .iter()
+        .map(|auth| (format!("{}:prod", f.arn), format!("{}-prod", f.name), auth));
+    let urls: Vec<Value> = own
+        .chain(alias)
+        .map(|(arn, host, auth)| {
+            json!({"FunctionUrl": format!("https://{host}.lambda-url.{region}.on.aws/"),
+                       "FunctionArn": arn, "AuthType": auth,
+                       "CreationTime": lambda_time(f.last_modified),
+                       "LastModifiedTime": lambda_time(f.last_modified)})
+        })
+        .collect();
+    json_ok(REST_JSON, json!({"FunctionUrlConfigs": urls}))
 }
