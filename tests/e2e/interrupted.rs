@@ -66,7 +66,7 @@ fn big_snapshot(roles: usize) -> Snapshot {
             region: "us-east-1".into(),
             name: format!("f{i}"),
             arn: format!("arn:aws:lambda:us-east-1:000000000042:function:f{i}"),
-            role_arn: arn,
+            role_arn: arn.into(),
             runtime: Some("python3.12".into()),
             architectures: vec!["x86_64".into()],
             package_type: Some("Zip".into()),

@@ -62,7 +62,7 @@ fn nothing_lost(clean: &Snapshot, faulty: &Snapshot) {
     let all: BTreeSet<&str> = clean.functions.iter().map(|f| f.arn.as_str()).collect();
     for f in &clean.functions {
         let covered = accounts.contains(f.account_id.as_str())
-            || lanes.contains(&(f.account_id.to_string(), f.region.clone()));
+            || lanes.contains(&(f.account_id.to_string(), f.region.to_string()));
         assert!(
             have.contains(f.arn.as_str()) || covered,
             "{} is missing without a collection error",

@@ -114,7 +114,7 @@ fn synthetic(roles: usize) -> Snapshot {
             region: "eu-west-1".into(),
             name: format!("fn-{i}"),
             arn: format!("arn:aws:lambda:eu-west-1:{a}:function:fn-{i}"),
-            role_arn: arn,
+            role_arn: arn.into(),
             runtime: Some("python3.12".into()),
             architectures: vec!["arm64".into()],
             package_type: Some("Zip".into()),

@@ -190,13 +190,13 @@ pub fn changes(before: (&Snapshot, &Analysis), after: (&Snapshot, &Analysis)) ->
         check_id: f.check_id,
         resource_arn: f.resource_arn.clone(),
         account_id: f.account_id.to_string(),
-        region: f.region.clone(),
+        region: f.region.as_deref().map(str::to_string),
         category: f.category.as_str(),
         severity: f.severity,
         previous_severity: prev.map(|p| p.severity),
         mitigated_by: f.mitigated_by.clone(),
         previous_mitigated_by: prev.and_then(|p| p.mitigated_by.clone()),
-        title: f.title.clone(),
+        title: f.title.to_string(),
     };
     let mut unknown = BTreeSet::new();
     for (id, f) in &new {

@@ -46,7 +46,7 @@ fn function(name: &str, role: &str) -> Function {
         region: "eu-west-1".into(),
         name: name.into(),
         arn: format!("arn:aws:lambda:eu-west-1:{ACCT}:function:{name}"),
-        role_arn: format!("arn:aws:iam::{ACCT}:role/{role}"),
+        role_arn: format!("arn:aws:iam::{ACCT}:role/{role}").into(),
         runtime: Some("python3.12".into()),
         architectures: vec!["arm64".into()],
         package_type: Some("Zip".into()),

@@ -47,7 +47,7 @@ fn function(name: &str, role: &str) -> Function {
         region: "eu-west-1".into(),
         name: name.into(),
         arn: format!("arn:aws:lambda:eu-west-1:{ACCT}:function:{name}"),
-        role_arn: format!("arn:aws:iam::{ACCT}:role/{role}"),
+        role_arn: format!("arn:aws:iam::{ACCT}:role/{role}").into(),
         runtime: Some("python3.12".into()),
         architectures: vec!["x86_64".into()],
         package_type: Some("Zip".into()),
@@ -320,7 +320,7 @@ fn function_exposure() {
         auth_type: "AWS_IAM".into(),
         qualifier: None,
     }];
-    guarded.layers = vec![format!("arn:aws:lambda:eu-west-1:{ACCT}:layer:own:1")];
+    guarded.layers = vec![format!("arn:aws:lambda:eu-west-1:{ACCT}:layer:own:1").into()];
     let mut other = function("other", "r");
     other.resource_policy = Some(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::999988887777:root"},"Action":"lambda:InvokeFunction","Resource":"*"}]}"#.into());
     let s = snapshot(

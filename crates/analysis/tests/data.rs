@@ -110,7 +110,7 @@ fn snapshot(case: &Value) -> Snapshot {
             region: "eu-west-1".into(),
             name: name.into(),
             arn: format!("arn:aws:lambda:eu-west-1:{ACCT}:function:{name}"),
-            role_arn: format!("arn:aws:iam::{ACCT}:role/{role}"),
+            role_arn: format!("arn:aws:iam::{ACCT}:role/{role}").into(),
             runtime: Some("python3.12".into()),
             architectures: vec!["x86_64".into()],
             package_type: Some("Zip".into()),

@@ -304,23 +304,23 @@ fn function_of(
             .nth(3)
             .filter(|r| !r.is_empty())
             .unwrap_or(region)
-            .to_string(),
+            .into(),
         name: text(&f["FunctionName"]).unwrap_or_default(),
-        role_arn,
-        runtime: text(&f["Runtime"]),
+        role_arn: role_arn.into(),
+        runtime: text(&f["Runtime"]).map(Into::into),
         architectures: f["Architectures"]
             .as_array()
             .into_iter()
             .flatten()
-            .filter_map(text)
+            .filter_map(|a| text(a).map(Into::into))
             .collect(),
-        package_type: text(&f["PackageType"]),
+        package_type: text(&f["PackageType"]).map(Into::into),
         last_modified: text(&f["LastModified"]).and_then(|t| Timestamp::parse(&t)),
         layers: f["Layers"]
             .as_array()
             .into_iter()
             .flatten()
-            .filter_map(|l| text(&l["Arn"]))
+            .filter_map(|l| text(&l["Arn"]).map(Into::into))
             .collect(),
         env_var_names,
         secret_like_env,

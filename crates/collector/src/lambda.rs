@@ -27,7 +27,7 @@ pub(crate) fn to_model(
     Function {
         unread: Vec::new(),
         account_id: account.clone(),
-        region: region.to_string(),
+        region: region.into(),
         name: f.function_name().unwrap_or_default().to_string(),
         // With FunctionVersion=ALL the `$LATEST` entry may carry the qualified ARN; the function
         // is named by its unqualified one.
@@ -36,19 +36,19 @@ pub(crate) fn to_model(
             .map(|a| a.strip_suffix(":$LATEST").unwrap_or(a))
             .unwrap_or_default()
             .to_string(),
-        role_arn: f.role().unwrap_or_default().to_string(),
-        runtime: f.runtime().map(|r| r.as_str().to_string()),
+        role_arn: f.role().unwrap_or_default().into(),
+        runtime: f.runtime().map(|r| r.as_str().into()),
         architectures: f
             .architectures()
             .iter()
-            .map(|a| a.as_str().to_string())
+            .map(|a| a.as_str().into())
             .collect(),
-        package_type: f.package_type().map(|p| p.as_str().to_string()),
+        package_type: f.package_type().map(|p| p.as_str().into()),
         last_modified: f.last_modified().and_then(Timestamp::parse),
         layers: f
             .layers()
             .iter()
-            .filter_map(|l| l.arn().map(str::to_string))
+            .filter_map(|l| l.arn().map(Into::into))
             .collect(),
         env_var_names,
         secret_like_env,

@@ -23,7 +23,7 @@ use rolescope_model::{SecretKind, SecretLike};
 /// and kind only): the one place the collector and `import` hand values to.
 pub fn names_and_findings<'a>(
     vars: impl IntoIterator<Item = (&'a String, &'a String)>,
-) -> (Vec<String>, Vec<SecretLike>) {
+) -> (Vec<rolescope_model::Shared>, Vec<SecretLike>) {
     let mut names = Vec::new();
     let mut found = Vec::new();
     for (name, value) in vars {
@@ -33,7 +33,7 @@ pub fn names_and_findings<'a>(
                 kind,
             });
         }
-        names.push(name.clone());
+        names.push(name.as_str().into());
     }
     names.sort();
     found.sort();

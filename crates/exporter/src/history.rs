@@ -188,9 +188,9 @@ pub fn carried(
                 category: check.category,
                 severity,
                 account_id,
-                region: text("region", i),
+                region: text("region", i).map(Into::into),
                 resource_arn: text("resource_arn", i).unwrap_or_default(),
-                title: text("title", i).unwrap_or_default(),
+                title: text("title", i).unwrap_or_default().into(),
                 detail: rolescope_analysis::findings::Evidence::new(&detail),
                 mitigated_by: text("mitigated_by", i),
             });

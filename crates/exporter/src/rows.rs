@@ -242,7 +242,7 @@ impl<'a> Scan<'a> {
                     FunctionVersionRow {
                         scan_id: self.id.clone(),
                         account_id: f.account_id.to_string(),
-                        region: f.region.clone(),
+                        region: f.region.to_string(),
                         function_name: f.name.clone(),
                         function_arn: f.arn.clone(),
                         role_arns: f
@@ -420,7 +420,7 @@ impl<'a> Scan<'a> {
             region: f.region.clone(),
             resource_arn: f.resource_arn.clone(),
             title: f.title.clone(),
-            detail: f.detail.to_string(),
+            detail: f.detail.shared().clone(),
             mitigated_by: f.mitigated_by.clone(),
             first_seen: carried(self.history.map(|h| &h.first_seen)).unwrap_or(started),
             last_seen: if observed {

@@ -6,6 +6,7 @@ use arrow_array::builder::{
 };
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
+use rolescope_model::Shared;
 use std::sync::Arc;
 
 /// Column types, chosen for Athena and QuickSight: signed integers, millisecond UTC timestamps,
@@ -98,6 +99,8 @@ pub enum Value<'a> {
     Ts(Option<i64>),
     /// List of strings.
     List(&'a [String]),
+    /// List of shared strings.
+    Shared(&'a [Shared]),
 }
 
 /// A Rust field type that can fill a column of some [`Kind`]; integers become timestamps in
@@ -152,6 +155,24 @@ impl Cell for Option<bool> {
 impl Cell for Vec<String> {
     fn cell(&self, _: Kind) -> Value<'_> {
         Value::List(self)
+    }
+}
+
+impl Cell for Shared {
+    fn cell(&self, _: Kind) -> Value<'_> {
+        Value::Str(Some(self))
+    }
+}
+
+impl Cell for Option<Shared> {
+    fn cell(&self, _: Kind) -> Value<'_> {
+        Value::Str(self.as_deref())
+    }
+}
+
+impl Cell for Vec<Shared> {
+    fn cell(&self, _: Kind) -> Value<'_> {
+        Value::Shared(self)
     }
 }
 
@@ -226,6 +247,12 @@ pub fn batch<R: Row>(rows: &[R]) -> Result<RecordBatch, SchemaMismatch> {
                 (Builder::Bool(b), Value::Bool(v)) => b.append_option(v),
                 (Builder::Ts(b), Value::Ts(v)) => b.append_option(v),
                 (Builder::List(b), Value::List(items)) => {
+                    for item in items {
+                        b.values().append_value(item);
+                    }
+                    b.append(true);
+                }
+                (Builder::List(b), Value::Shared(items)) => {
                     for item in items {
                         b.values().append_value(item);
                     }

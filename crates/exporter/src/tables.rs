@@ -3,6 +3,7 @@
 //! declaration.
 
 use crate::table::{Cell, Column, Kind, Row, TableDef, Value};
+use rolescope_model::Shared;
 
 /// Declare a row type and its table. Every table starts with `scan_id`.
 ///
@@ -122,16 +123,16 @@ table! {
     /// `functions`: one row per Lambda function.
     FunctionRow, "functions", "One row per Lambda function. Environment variables: names only, never values.",
         account_id: String => String, false, "Owning account";
-        region: String => String, false, "Region";
+        region: Shared => String, false, "Region";
         function_name: String => String, false, "Function name";
         function_arn: String => String, false, "Function ARN";
-        role_arn: String => String, false, "Execution role ARN";
-        runtime: Option<String> => String, true, "Runtime; null for container images";
-        architectures: Vec<String> => StringList, false, "x86_64 and/or arm64";
-        package_type: Option<String> => String, true, "Zip or Image";
+        role_arn: Shared => String, false, "Execution role ARN";
+        runtime: Option<Shared> => String, true, "Runtime; null for container images";
+        architectures: Vec<Shared> => StringList, false, "x86_64 and/or arm64";
+        package_type: Option<Shared> => String, true, "Zip or Image";
         last_modified: Option<i64> => TimestampMs, true, "Last modification (UTC)";
-        layers: Vec<String> => StringList, false, "Layer version ARNs";
-        env_var_names: Vec<String> => StringList, false, "Environment variable names (values are never collected)";
+        layers: Vec<Shared> => StringList, false, "Layer version ARNs";
+        env_var_names: Vec<Shared> => StringList, false, "Environment variable names (values are never collected)";
         url_auth_type: Option<String> => String, true, "Function URL auth type: NONE (public) or AWS_IAM; null without URL";
         resource_policy: Option<String> => String, true, "Resource-based policy (JSON)";
         public_access: Option<bool> => Bool, true, "Invocable by anyone: Principal * without conditions, or a URL with AuthType NONE; null when not public by what was read but its policy or URLs could not be read (unknown is not absent)";
@@ -187,10 +188,10 @@ table! {
         category: String => String, false, "Fixed vocabulary: admin_access, privilege_escalation, …";
         severity: String => String, false, "critical, high, medium, low or info (info when mitigated)";
         account_id: String => String, false, "Account of the resource";
-        region: Option<String> => String, true, "Region, for regional resources";
+        region: Option<Shared> => String, true, "Region, for regional resources";
         resource_arn: String => String, false, "Role, function or policy concerned";
-        title: String => String, false, "One-line description";
-        detail: String => String, false, "Evidence (JSON)";
+        title: Shared => String, false, "One-line description";
+        detail: Shared => String, false, "Evidence (JSON)";
         mitigated_by: Option<String> => String, true, "permission_boundary, scp or explicit_deny when a gate blocks the risk";
         first_seen: i64 => TimestampMs, false, "Start of the first scan that had this finding, carried from the baseline scan (UTC)";
         last_seen: i64 => TimestampMs, false, "Start of the last scan that saw it (UTC): this scan's, or an earlier one's for a carried finding";

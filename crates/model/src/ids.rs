@@ -3,9 +3,11 @@
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 
-/// An AWS account id: exactly 12 ASCII digits, kept as a string (leading zeros matter).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct AccountId(String);
+/// An AWS account id: exactly 12 ASCII digits, kept as text (leading zeros matter). The digits
+/// are held inline: every record names its account, and an organization's scan holds millions
+/// of records.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct AccountId([u8; 12]);
 
 /// A value that is not a valid account id.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -15,16 +17,15 @@ pub struct InvalidAccountId(pub String);
 impl AccountId {
     /// Validate and wrap an account id.
     pub fn new(id: &str) -> Result<Self, InvalidAccountId> {
-        if id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit()) {
-            Ok(AccountId(id.to_string()))
-        } else {
-            Err(InvalidAccountId(id.to_string()))
+        match <[u8; 12]>::try_from(id.as_bytes()) {
+            Ok(digits) if digits.iter().all(u8::is_ascii_digit) => Ok(AccountId(digits)),
+            _ => Err(InvalidAccountId(id.to_string())),
         }
     }
 
     /// The account id as text.
     pub fn as_str(&self) -> &str {
-        &self.0
+        std::str::from_utf8(&self.0).expect("an account id is ASCII digits")
     }
 
     /// The account of an ARN (`arn:aws:iam::012345678901:role/x`), if it has a valid one.
@@ -33,22 +34,38 @@ impl AccountId {
     }
 }
 
+impl fmt::Debug for AccountId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("AccountId").field(&self.as_str()).finish()
+    }
+}
+
 impl fmt::Display for AccountId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
     }
 }
 
 impl Serialize for AccountId {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0)
+        s.serialize_str(self.as_str())
     }
 }
 
 impl<'de> Deserialize<'de> for AccountId {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        AccountId::new(&s).map_err(serde::de::Error::custom)
+        /// Reads the text in place: no string is allocated per record.
+        struct Digits;
+        impl serde::de::Visitor<'_> for Digits {
+            type Value = AccountId;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a 12-digit AWS account id")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<AccountId, E> {
+                AccountId::new(v).map_err(E::custom)
+            }
+        }
+        d.deserialize_str(Digits)
     }
 }
 

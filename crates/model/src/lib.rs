@@ -8,11 +8,13 @@
 pub mod ids;
 pub mod shard;
 pub mod snapshot;
+pub mod text;
 pub mod tree;
 pub mod valid;
 
 pub use ids::{AccountId, Timestamp};
 use serde::{Deserialize, Serialize};
+pub use text::Shared;
 
 /// Account membership status in the organization.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -248,25 +250,25 @@ pub struct Function {
     /// Owning account.
     pub account_id: AccountId,
     /// Region.
-    pub region: String,
+    pub region: Shared,
     /// Function name.
     pub name: String,
     /// Function ARN.
     pub arn: String,
     /// Execution role ARN.
-    pub role_arn: String,
+    pub role_arn: Shared,
     /// Runtime (absent for container images).
-    pub runtime: Option<String>,
+    pub runtime: Option<Shared>,
     /// `x86_64` and/or `arm64`.
-    pub architectures: Vec<String>,
+    pub architectures: Vec<Shared>,
     /// `Zip` or `Image`.
-    pub package_type: Option<String>,
+    pub package_type: Option<Shared>,
     /// Last modification time.
     pub last_modified: Option<Timestamp>,
     /// Layer ARNs.
-    pub layers: Vec<String>,
+    pub layers: Vec<Shared>,
     /// Environment variable NAMES only. Values are dropped at the SDK edge.
-    pub env_var_names: Vec<String>,
+    pub env_var_names: Vec<Shared>,
     /// Variables whose value looked like a secret at the SDK edge, with the kind of match. The
     /// value itself (any part, hash or length of it) is never kept.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -68,7 +68,7 @@ impl<'a> Observed<'a> {
             .map(|r| {
                 let mut u = Usage::default();
                 u.regions
-                    .extend(r.functions.iter().map(|f| f.region.clone()));
+                    .extend(r.functions.iter().map(|f| f.region.to_string()));
                 u.regions.extend(r.role.last_used_region.iter().cloned());
                 for la in &r.last_accessed {
                     u.known = true;
