@@ -35,6 +35,15 @@ pub struct History {
 }
 
 fn read_batches(dest: &Destination, key: &str) -> Result<Option<Vec<RecordBatch>>, ExportError> {
+    read_columns(dest, key, None)
+}
+
+/// A table's batches, only the named columns when `columns` is given.
+fn read_columns(
+    dest: &Destination,
+    key: &str,
+    columns: Option<&[&str]>,
+) -> Result<Option<Vec<RecordBatch>>, ExportError> {
     let Some(bytes) = dest.read_small(key)? else {
         return Ok(None);
     };
@@ -45,7 +54,16 @@ fn read_batches(dest: &Destination, key: &str) -> Result<Option<Vec<RecordBatch>
         })
     };
     let reader = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes))
-        .and_then(|b| b.build())
+        .and_then(|b| match columns {
+            Some(columns) => {
+                let mask = parquet::arrow::ProjectionMask::columns(
+                    b.parquet_schema(),
+                    columns.iter().copied(),
+                );
+                b.with_projection(mask).build()
+            }
+            None => b.build(),
+        })
         .map_err(|e| bad(e.to_string()))?;
     let batches = reader
         .collect::<Result<Vec<_>, _>>()
@@ -59,6 +77,29 @@ fn strings<'b>(b: &'b RecordBatch, column: &str) -> Option<&'b StringArray> {
 
 fn times<'b>(b: &'b RecordBatch, column: &str) -> Option<&'b TimestampMillisecondArray> {
     b.column_by_name(column)?.as_any().downcast_ref()
+}
+
+/// Rows per account of one table of a committed scan (its `account_id` column alone is read);
+/// `None` when the scan has no such table.
+pub fn rows_per_account(
+    dest: &Destination,
+    scan: &CommittedScan,
+    table: &str,
+) -> Result<Option<std::collections::BTreeMap<String, u64>>, ExportError> {
+    let key = crate::writer::table_key(table, &scan.date, &scan.scan_id);
+    let Some(batches) = read_columns(dest, &key, Some(&["account_id"]))? else {
+        return Ok(None);
+    };
+    let mut rows = std::collections::BTreeMap::new();
+    for b in &batches {
+        let Some(ids) = strings(b, "account_id") else {
+            continue;
+        };
+        for i in 0..b.num_rows() {
+            *rows.entry(ids.value(i).to_string()).or_default() += 1;
+        }
+    }
+    Ok(Some(rows))
 }
 
 /// The committed scans of a destination, oldest first (by start time, then id). A `scan_runs`

@@ -829,4 +829,38 @@ mod tests {
         );
         std::fs::remove_dir_all(&out).unwrap();
     }
+
+    #[test]
+    fn a_plan_reads_the_previous_scans_costs_from_its_tables_as_its_snapshot_has_them() {
+        let golden = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/golden/demo.jsonl");
+        let snapshot = Snapshot::read(std::path::Path::new(golden)).unwrap();
+        let out =
+            std::env::temp_dir().join(format!("rolescope-pipeline-plan-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&out);
+        let dest = Destination::local(&out);
+        run(
+            &snapshot,
+            &Settings::default(),
+            &dest,
+            SnapshotWrite::Store,
+            &mut |_| {},
+        )
+        .unwrap();
+        let previous = &snapshot.scan.as_ref().unwrap().scan_id;
+        let expected = rolescope_model::shard::Assignment::balanced(&shards::costs(&snapshot), 3);
+        let committed = rolescope_exporter::history::committed_scans(&dest).unwrap();
+        assert_eq!(
+            shards::table_costs(&dest, &committed[0]).unwrap(),
+            Some(shards::costs(&snapshot))
+        );
+        let from_tables = shards::plan(&dest, "next-scan", 3).unwrap();
+        assert_eq!(from_tables.based_on.as_ref(), Some(previous));
+        assert_eq!(from_tables.assignment, expected);
+        // Without its tables (a scan from before function_versions), the snapshot is read.
+        let versions = out.join("function_versions");
+        std::fs::remove_dir_all(&versions).unwrap();
+        let from_snapshot = shards::plan(&dest, "next-scan", 3).unwrap();
+        assert_eq!(from_snapshot.assignment, expected);
+        std::fs::remove_dir_all(&out).unwrap();
+    }
 }
