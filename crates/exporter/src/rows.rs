@@ -242,7 +242,7 @@ impl<'a> Scan<'a> {
                     FunctionVersionRow {
                         scan_id: self.id.clone(),
                         account_id: f.account_id.to_string(),
-                        region: f.region.to_string(),
+                        region: f.region.clone(),
                         function_name: f.name.clone(),
                         function_arn: f.arn.clone(),
                         role_arns: f

@@ -204,6 +204,14 @@ enum Builder {
     List(ListBuilder<StringBuilder>),
 }
 
+/// One list cell.
+fn append_list(b: &mut ListBuilder<StringBuilder>, items: &[impl AsRef<str>]) {
+    for item in items {
+        b.values().append_value(item.as_ref());
+    }
+    b.append(true);
+}
+
 /// Build one record batch from rows.
 pub fn batch<R: Row>(rows: &[R]) -> Result<RecordBatch, SchemaMismatch> {
     let def = R::TABLE;
@@ -246,18 +254,8 @@ pub fn batch<R: Row>(rows: &[R]) -> Result<RecordBatch, SchemaMismatch> {
                 (Builder::Int(b), Value::Int(v)) => b.append_option(v),
                 (Builder::Bool(b), Value::Bool(v)) => b.append_option(v),
                 (Builder::Ts(b), Value::Ts(v)) => b.append_option(v),
-                (Builder::List(b), Value::List(items)) => {
-                    for item in items {
-                        b.values().append_value(item);
-                    }
-                    b.append(true);
-                }
-                (Builder::List(b), Value::Shared(items)) => {
-                    for item in items {
-                        b.values().append_value(item);
-                    }
-                    b.append(true);
-                }
+                (Builder::List(b), Value::List(items)) => append_list(b, items),
+                (Builder::List(b), Value::Shared(items)) => append_list(b, items),
                 (_, v) => {
                     return Err(SchemaMismatch {
                         table: def.name,

@@ -146,7 +146,7 @@ table! {
     /// `function_versions`: one row per qualifier of a function.
     FunctionVersionRow, "function_versions", "One row per qualifier of a Lambda function: $LATEST, each published version (its role frozen when it was published) and each alias (running as the roles of the versions it routes to).",
         account_id: String => String, false, "Owning account";
-        region: String => String, false, "Region";
+        region: Shared => String, false, "Region";
         function_name: String => String, false, "Function name";
         function_arn: String => String, false, "Unqualified function ARN";
         qualifier: String => String, false, "$LATEST, a version number or an alias name";

@@ -791,15 +791,26 @@ fn history(
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_snapshot_that_fails_its_check_is_stored_and_nothing_else_is_written() {
+    /// The golden demo snapshot.
+    fn demo() -> Snapshot {
         let golden = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/golden/demo.jsonl");
-        let mut snapshot = Snapshot::read(std::path::Path::new(golden)).unwrap();
-        // The same account twice: the check refuses it, after the store has started.
-        snapshot.accounts.push(snapshot.accounts[0].clone());
-        let out = std::env::temp_dir().join(format!("rolescope-pipeline-{}", std::process::id()));
+        Snapshot::read(std::path::Path::new(golden)).unwrap()
+    }
+
+    /// An empty local destination of this test process, named `name`.
+    fn fresh(name: &str) -> (std::path::PathBuf, Destination) {
+        let out = std::env::temp_dir().join(format!("rolescope-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&out);
         let dest = Destination::local(&out);
+        (out, dest)
+    }
+
+    #[test]
+    fn a_snapshot_that_fails_its_check_is_stored_and_nothing_else_is_written() {
+        let mut snapshot = demo();
+        // The same account twice: the check refuses it, after the store has started.
+        snapshot.accounts.push(snapshot.accounts[0].clone());
+        let (out, dest) = fresh("pipeline");
         let err = run(
             &snapshot,
             &Settings::default(),
@@ -832,12 +843,8 @@ mod tests {
 
     #[test]
     fn a_plan_reads_the_previous_scans_costs_from_its_tables_as_its_snapshot_has_them() {
-        let golden = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/golden/demo.jsonl");
-        let snapshot = Snapshot::read(std::path::Path::new(golden)).unwrap();
-        let out =
-            std::env::temp_dir().join(format!("rolescope-pipeline-plan-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&out);
-        let dest = Destination::local(&out);
+        let snapshot = demo();
+        let (out, dest) = fresh("pipeline-plan");
         run(
             &snapshot,
             &Settings::default(),
