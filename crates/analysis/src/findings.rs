@@ -193,6 +193,20 @@ impl Evidence {
         Evidence(value.to_string().into())
     }
 
+    /// Evidence as a table stored it: untrusted until [`Evidence::checked`].
+    pub fn stored(text: rolescope_model::Shared) -> Self {
+        Evidence(text)
+    }
+
+    /// This evidence if its text is JSON, else `null` (a stored table is untrusted input).
+    pub fn checked(self) -> Self {
+        if serde_json::from_str::<&serde_json::value::RawValue>(self.as_str()).is_ok() {
+            self
+        } else {
+            Evidence("null".into())
+        }
+    }
+
     /// The JSON text.
     pub fn as_str(&self) -> &str {
         self.0.as_str()

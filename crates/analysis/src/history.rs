@@ -11,9 +11,9 @@ use crate::Analysis;
 use crate::findings::stable_id;
 use crate::findings::{Finding, Severity};
 use rolescope_model::snapshot::Snapshot;
-use rolescope_model::{Function, Role};
+use rolescope_model::{AccountId, Shared};
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// One finding that changed.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -173,17 +173,269 @@ impl<'a> Coverage<'a> {
     }
 }
 
-/// The changes from `(before, its analysis)` to `(after, its analysis)`.
-pub fn changes(before: (&Snapshot, &Analysis), after: (&Snapshot, &Analysis)) -> Changes {
+/// One inventory item as the history compares it: a short summary of what it is, and where it
+/// lives (for items that live in an account and region).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Item {
+    /// What changes when the item changes ("role …, policy …, urls [NONE]").
+    pub summary: String,
+    /// Its account.
+    pub account: Option<AccountId>,
+    /// Its region.
+    pub region: Option<Shared>,
+}
+
+/// Items by id (account id, ARN, qualified ARN or policy id).
+pub type Items = HashMap<String, Item>;
+
+/// A scan's inventory, kind by kind.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Inventory {
+    /// Accounts by id: name, status and place in the organization.
+    pub accounts: Items,
+    /// Functions by ARN: role, resource policy, URLs.
+    pub functions: Items,
+    /// Versions and aliases by qualified ARN: the roles each runs as.
+    pub qualifiers: Items,
+    /// Roles by ARN: their policies.
+    pub roles: Items,
+    /// SCPs and RCPs attached somewhere, by id.
+    pub control_policies: Items,
+}
+
+impl Inventory {
+    /// The inventory of a snapshot. Every summary is made from what the scan's tables also
+    /// hold, so the inventory read back from them is the same.
+    pub fn of(s: &Snapshot) -> Self {
+        let mut inv = Inventory::default();
+        for a in &s.accounts {
+            let summary =
+                account_summary(&a.name, &rolescope_model::wire_name(a.status), &a.ou_path);
+            inv.accounts.insert(
+                a.account_id.to_string(),
+                Item {
+                    summary,
+                    account: None,
+                    region: None,
+                },
+            );
+        }
+        for f in &s.functions {
+            let urls: Vec<&str> = std::iter::once("$LATEST")
+                .chain(f.qualifiers.iter().map(|q| q.name.as_str()))
+                .filter_map(|q| f.url_of(q).map(|u| u.auth_type.as_str()))
+                .collect();
+            let at = |summary| Item {
+                summary,
+                account: Some(f.account_id.clone()),
+                region: Some(f.region.clone()),
+            };
+            inv.functions.insert(
+                f.arn.clone(),
+                at(function_summary(
+                    &f.role_arn,
+                    f.resource_policy.as_deref(),
+                    &urls,
+                )),
+            );
+            for q in &f.qualifiers {
+                inv.qualifiers.insert(
+                    format!("{}:{}", f.arn, q.name),
+                    at(qualifier_summary(&f.roles_of(Some(&q.name)))),
+                );
+            }
+        }
+        for r in &s.roles {
+            let inline: Vec<&str> = r
+                .inline_policies
+                .iter()
+                .map(|p| p.document.as_str())
+                .collect();
+            let attached: Vec<&str> = r.attached_policy_arns.iter().map(String::as_str).collect();
+            let summary = role_summary(
+                &r.trust_policy,
+                &inline,
+                &attached,
+                r.boundary_arn.as_deref(),
+            );
+            inv.roles.insert(
+                r.arn.clone(),
+                Item {
+                    summary,
+                    account: Some(r.account_id.clone()),
+                    region: None,
+                },
+            );
+        }
+        for p in s.control_policies.iter().filter(|p| !p.targets.is_empty()) {
+            let targets: Vec<&str> = p.targets.iter().map(String::as_str).collect();
+            let summary = policy_summary(
+                &p.name,
+                &rolescope_model::wire_name(p.policy_type),
+                &targets,
+                &p.document,
+            );
+            inv.control_policies.insert(
+                p.id.clone(),
+                Item {
+                    summary,
+                    account: None,
+                    region: None,
+                },
+            );
+        }
+        inv
+    }
+
+    fn kinds(&self) -> [(&'static str, &Items); 5] {
+        [
+            ("account", &self.accounts),
+            ("function", &self.functions),
+            ("qualifier", &self.qualifiers),
+            ("role", &self.roles),
+            ("control_policy", &self.control_policies),
+        ]
+    }
+}
+
+/// An account: `name STATUS in Root/OU`.
+pub fn account_summary(name: &str, status: &str, ou_path: &str) -> String {
+    format!("{name} {status} in {ou_path}")
+}
+
+/// A function: its role, a digest of its resource policy, the auth types of the URLs of its
+/// qualifiers (`$LATEST` first, then versions and aliases in order).
+pub fn function_summary(role_arn: &str, policy: Option<&str>, urls: &[&str]) -> String {
+    let policy = policy.map_or_else(|| "none".to_string(), |p| stable_id(&[p])[..12].to_string());
+    format!(
+        "role {role_arn}, policy {policy}, urls [{}]",
+        urls.join(",")
+    )
+}
+
+/// A version or alias: the roles it runs as.
+pub fn qualifier_summary(roles: &[&str]) -> String {
+    format!("runs as {}", roles.join(", "))
+}
+
+/// A role: its policy counts, boundary and a digest of its trust policy, inline documents and
+/// attached policy ARNs (in order) and boundary.
+pub fn role_summary(
+    trust: &str,
+    inline: &[&str],
+    attached: &[&str],
+    boundary: Option<&str>,
+) -> String {
+    let content = stable_id(&[
+        trust,
+        &inline.join("\u{1}"),
+        &attached.join("\u{1}"),
+        boundary.unwrap_or(""),
+    ]);
+    format!(
+        "{} inline, {} attached, boundary {}, content {}",
+        inline.len(),
+        attached.len(),
+        boundary.unwrap_or("none"),
+        &content[..12]
+    )
+}
+
+/// A control policy: name, type, targets (sorted here) and a digest of its document.
+pub fn policy_summary(name: &str, policy_type: &str, targets: &[&str], document: &str) -> String {
+    let mut targets = targets.to_vec();
+    targets.sort_unstable();
+    format!(
+        "{name} ({policy_type}) on {}, document {}",
+        targets.join(","),
+        &stable_id(&[document])[..12]
+    )
+}
+
+/// Risk scores by id, as the scan's tables give them (0 where nothing scored).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scores {
+    /// Role ARN → score.
+    pub roles: HashMap<String, i32>,
+    /// Account id → score.
+    pub accounts: HashMap<String, i32>,
+    /// OU or root id → score.
+    pub org_units: HashMap<String, i32>,
+}
+
+impl Scores {
+    /// The scores of every role, account and OU of a snapshot.
+    pub fn of(s: &Snapshot, analysis: &Analysis) -> Self {
+        let role: HashMap<&str, i32> = analysis
+            .roles
+            .iter()
+            .map(|r| (r.role_arn.as_str(), r.score.score))
+            .collect();
+        fn rollup(list: &[crate::RollUp]) -> HashMap<&str, i32> {
+            list.iter().map(|r| (r.id.as_str(), r.score)).collect()
+        }
+        let (account, ou) = (rollup(&analysis.accounts), rollup(&analysis.org_units));
+        Scores {
+            roles: s
+                .roles
+                .iter()
+                .map(|r| {
+                    (
+                        r.arn.clone(),
+                        role.get(r.arn.as_str()).copied().unwrap_or(0),
+                    )
+                })
+                .collect(),
+            accounts: s
+                .accounts
+                .iter()
+                .map(|a| {
+                    (
+                        a.account_id.to_string(),
+                        account.get(a.account_id.as_str()).copied().unwrap_or(0),
+                    )
+                })
+                .collect(),
+            org_units: s
+                .org_units
+                .iter()
+                .map(|u| (u.id.clone(), ou.get(u.id.as_str()).copied().unwrap_or(0)))
+                .collect(),
+        }
+    }
+}
+
+/// What an earlier scan held, as a later one is compared with it: read back from its tables,
+/// or made from its snapshot and analysis.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Baseline {
+    /// The findings it held open: those it saw and those it carried from its own baseline.
+    pub findings: Vec<Finding>,
+    /// Its inventory.
+    pub inventory: Inventory,
+    /// Its scores.
+    pub scores: Scores,
+}
+
+impl Baseline {
+    /// The baseline a snapshot and its analysis make (its findings are taken).
+    pub fn of(s: &Snapshot, analysis: Analysis) -> Self {
+        Baseline {
+            inventory: Inventory::of(s),
+            scores: Scores::of(s, &analysis),
+            findings: analysis.findings,
+        }
+    }
+}
+
+/// The changes from an earlier scan to `(after, its analysis)`.
+pub fn changes(before: &Baseline, after: (&Snapshot, &Analysis)) -> Changes {
     let coverage = Coverage::of(after.0);
     let mut out = Changes::default();
-    let index = |a: &'_ Analysis| -> BTreeMap<String, Finding> {
-        a.findings
-            .iter()
-            .map(|f| (f.finding_id.clone(), f.clone()))
-            .collect()
-    };
-    let (old, new) = (index(before.1), index(after.1));
+    fn index(list: &[Finding]) -> HashMap<&str, &Finding> {
+        list.iter().map(|f| (f.finding_id.as_str(), f)).collect()
+    }
+    let (old, new) = (index(&before.findings), index(&after.1.findings));
     let row = |change, f: &Finding, prev: Option<&Finding>| FindingChange {
         change,
         finding_id: f.finding_id.clone(),
@@ -223,254 +475,90 @@ pub fn changes(before: (&Snapshot, &Analysis), after: (&Snapshot, &Analysis)) ->
             out.findings.push(r);
         } else {
             unknown.insert(p.resource_arn.clone());
-            out.carried.push(p.clone());
+            let mut carried = (*p).clone();
+            carried.detail = carried.detail.checked();
+            out.carried.push(carried);
         }
     }
+    out.carried.sort_by(|a, b| a.finding_id.cmp(&b.finding_id));
     out.findings.sort_by(|a, b| {
         (a.change, a.severity, &a.finding_id).cmp(&(b.change, b.severity, &b.finding_id))
     });
-    inventory(before, after, &coverage, &mut out.inventory, &mut unknown);
+    let now = Inventory::of(after.0);
+    for ((kind, was), (_, is)) in before.inventory.kinds().into_iter().zip(now.kinds()) {
+        compare(kind, was, is, &coverage, &mut out.inventory, &mut unknown);
+    }
+    score_deltas(
+        &before.scores,
+        &Scores::of(after.0, after.1),
+        &coverage,
+        &mut out.inventory,
+    );
     out.inventory
         .sort_by(|a, b| (a.kind, a.change, &a.arn).cmp(&(b.kind, b.change, &b.arn)));
     out.unknown = unknown.into_iter().collect();
     out
 }
 
-/// Keyed summaries of one kind of inventory item in both scans, compared.
-fn compare<'a>(
+/// One kind of inventory item in both scans, compared by id.
+fn compare(
     kind: &'static str,
-    before: BTreeMap<String, (String, Option<&'a str>, Option<&'a str>)>,
-    after: BTreeMap<String, (String, Option<&'a str>, Option<&'a str>)>,
+    before: &Items,
+    after: &Items,
     coverage: &Coverage<'_>,
     out: &mut Vec<InventoryChange>,
     unknown: &mut BTreeSet<String>,
 ) {
-    for (arn, (summary, _, _)) in &after {
+    for (arn, item) in after {
+        let change = |change, before: Option<&Item>| InventoryChange {
+            kind,
+            change,
+            arn: arn.clone(),
+            before: before.map(|b| b.summary.clone()),
+            after: Some(item.summary.clone()),
+        };
         match before.get(arn) {
-            None => out.push(InventoryChange {
-                kind,
-                change: "added",
-                arn: arn.clone(),
-                before: None,
-                after: Some(summary.clone()),
-            }),
-            Some((was, _, _)) if was != summary => out.push(InventoryChange {
-                kind,
-                change: "changed",
-                arn: arn.clone(),
-                before: Some(was.clone()),
-                after: Some(summary.clone()),
-            }),
+            None => out.push(change("added", None)),
+            Some(was) if was.summary != item.summary => out.push(change("changed", Some(was))),
             Some(_) => {}
         }
     }
-    for (arn, (was, account, region)) in before {
-        if after.contains_key(&arn) {
+    for (arn, was) in before {
+        if after.contains_key(arn) {
             continue;
         }
-        let read = account.is_none_or(|a| coverage.read(a, region, &arn));
+        let read = was
+            .account
+            .as_ref()
+            .is_none_or(|a| coverage.read(a.as_str(), was.region.as_deref(), arn));
         if read {
             out.push(InventoryChange {
                 kind,
                 change: "removed",
-                arn,
-                before: Some(was),
+                arn: arn.clone(),
+                before: Some(was.summary.clone()),
                 after: None,
             });
         } else {
-            unknown.insert(arn);
+            unknown.insert(arn.clone());
         }
     }
 }
 
-type Items<'a> = BTreeMap<String, (String, Option<&'a str>, Option<&'a str>)>;
-
-fn role_summary(r: &Role) -> String {
-    let inline: Vec<&str> = r
-        .inline_policies
-        .iter()
-        .map(|p| p.document.as_str())
-        .collect();
-    let content = stable_id(&[
-        &r.trust_policy,
-        &inline.join("\u{1}"),
-        &r.attached_policy_arns.join("\u{1}"),
-        r.boundary_arn.as_deref().unwrap_or(""),
-    ]);
-    format!(
-        "{} inline, {} attached, boundary {}, content {}",
-        r.inline_policies.len(),
-        r.attached_policy_arns.len(),
-        r.boundary_arn.as_deref().unwrap_or("none"),
-        &content[..12]
-    )
-}
-
-fn function_summary(f: &Function) -> String {
-    let policy = f
-        .resource_policy
-        .as_deref()
-        .map(|p| stable_id(&[p])[..12].to_string())
-        .unwrap_or_else(|| "none".into());
-    let urls: Vec<&str> = f.urls.iter().map(|u| u.auth_type.as_str()).collect();
-    format!(
-        "role {}, policy {policy}, urls [{}]",
-        f.role_arn,
-        urls.join(",")
-    )
-}
-
-/// The records of each kind of thing, compared by id; then the score deltas.
-fn inventory(
-    before: (&Snapshot, &Analysis),
-    after: (&Snapshot, &Analysis),
-    coverage: &Coverage<'_>,
-    out: &mut Vec<InventoryChange>,
-    unknown: &mut BTreeSet<String>,
-) {
-    type Of = for<'a> fn(&'a Snapshot) -> Items<'a>;
-    let kinds: [(&str, Of); 5] = [
-        ("account", accounts),
-        ("function", functions),
-        ("qualifier", qualifiers),
-        ("role", roles),
-        ("control_policy", policies),
-    ];
-    for (kind, items) in kinds {
-        compare(
-            kind,
-            items(before.0),
-            items(after.0),
-            coverage,
-            out,
-            unknown,
-        );
-    }
-    score_deltas(before.1, after.1, coverage, out);
-}
-
-/// Accounts by id: name, status and place in the organization.
-fn accounts(s: &Snapshot) -> Items<'_> {
-    s.accounts
-        .iter()
-        .map(|a| {
-            (
-                a.account_id.to_string(),
-                (
-                    format!("{} {:?} in {}", a.name, a.status, a.ou_path),
-                    None,
-                    None,
-                ),
-            )
-        })
-        .collect()
-}
-
-/// Functions by ARN.
-fn functions(s: &Snapshot) -> Items<'_> {
-    s.functions
-        .iter()
-        .map(|f| {
-            (
-                f.arn.clone(),
-                (
-                    function_summary(f),
-                    Some(f.account_id.as_str()),
-                    Some(f.region.as_str()),
-                ),
-            )
-        })
-        .collect()
-}
-
-/// Versions and aliases by qualified ARN: the roles each runs as.
-fn qualifiers(s: &Snapshot) -> Items<'_> {
-    s.functions
-        .iter()
-        .flat_map(|f| {
-            f.qualifiers.iter().map(move |q| {
-                (
-                    format!("{}:{}", f.arn, q.name),
-                    (
-                        format!("runs as {}", f.roles_of(Some(&q.name)).join(", ")),
-                        Some(f.account_id.as_str()),
-                        Some(f.region.as_str()),
-                    ),
-                )
-            })
-        })
-        .collect()
-}
-
-/// Roles by ARN.
-fn roles(s: &Snapshot) -> Items<'_> {
-    s.roles
-        .iter()
-        .map(|r| {
-            (
-                r.arn.clone(),
-                (role_summary(r), Some(r.account_id.as_str()), None),
-            )
-        })
-        .collect()
-}
-
-/// Control policies by id: name, type, targets and a digest of the document.
-fn policies(s: &Snapshot) -> Items<'_> {
-    s.control_policies
-        .iter()
-        .map(|p| {
-            let mut targets = p.targets.clone();
-            targets.sort();
-            (
-                p.id.clone(),
-                (
-                    format!(
-                        "{} ({:?}) on {}, document {}",
-                        p.name,
-                        p.policy_type,
-                        targets.join(","),
-                        &stable_id(&[&p.document])[..12]
-                    ),
-                    None,
-                    None,
-                ),
-            )
-        })
-        .collect()
-}
-
 /// Score deltas of the roles, accounts and OUs present in both scans.
 fn score_deltas(
-    before: &Analysis,
-    after: &Analysis,
+    before: &Scores,
+    after: &Scores,
     coverage: &Coverage<'_>,
     out: &mut Vec<InventoryChange>,
 ) {
-    let roles = |a: &Analysis| -> BTreeMap<String, i32> {
-        a.roles
-            .iter()
-            .map(|r| (r.role_arn.clone(), r.score.score))
-            .collect()
-    };
-    let rollups = |list: &[crate::RollUp]| -> BTreeMap<String, i32> {
-        list.iter().map(|r| (r.id.clone(), r.score)).collect()
-    };
     let deltas = [
-        ("role_score", roles(before), roles(after)),
-        (
-            "account_score",
-            rollups(&before.accounts),
-            rollups(&after.accounts),
-        ),
-        (
-            "ou_score",
-            rollups(&before.org_units),
-            rollups(&after.org_units),
-        ),
+        ("role_score", &before.roles, &after.roles),
+        ("account_score", &before.accounts, &after.accounts),
+        ("ou_score", &before.org_units, &after.org_units),
     ];
     for (kind, was, now) in deltas {
-        for (id, score) in &now {
+        for (id, score) in now {
             // An account the later scan could not read has no score to compare.
             if kind == "account_score" && coverage.accounts.contains(id.as_str()) {
                 continue;
@@ -551,7 +639,7 @@ mod tests {
     use super::*;
     use crate::{Settings, analyze};
     use rolescope_model::{
-        Account, AccountId, AccountStatus, CollectionError, InlinePolicy, OrgUnit, ScanInfo,
+        Account, AccountId, AccountStatus, CollectionError, InlinePolicy, OrgUnit, Role, ScanInfo,
         Timestamp,
     };
     use rolescope_policy::catalog;
@@ -616,7 +704,7 @@ mod tests {
             analyze(catalog(), before, &settings),
             analyze(catalog(), after, &settings),
         );
-        changes((before, &a), (after, &b))
+        changes(&Baseline::of(before, a), (after, &b))
     }
 
     const ADMIN: &str =

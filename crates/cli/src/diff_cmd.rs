@@ -3,7 +3,7 @@
 
 use anyhow::{Context, Result};
 use clap::Args;
-use rolescope_analysis::history::{Changes, changes, summary};
+use rolescope_analysis::history::{Baseline, Changes, changes, summary};
 use rolescope_analysis::{Settings, analyze};
 use rolescope_model::snapshot::Snapshot;
 use serde_json::json;
@@ -38,7 +38,7 @@ pub fn run(args: DiffArgs) -> Result<ExitCode> {
         analyze(cat, &before, &settings),
         analyze(cat, &after, &settings),
     );
-    let c = changes((&before, &a), (&after, &b));
+    let c = changes(&Baseline::of(&before, a), (&after, &b));
     print(&c)?;
     eprintln!("rolescope diff: {}", summary(&c));
     let regressed = threshold.is_some_and(|t| {

@@ -3,10 +3,12 @@
 
 use crate::ExportError;
 use crate::destination::{Destination, DestinationError};
-use arrow_array::{Array, BooleanArray, RecordBatch, StringArray, TimestampMillisecondArray};
+use arrow_array::{
+    Array, BooleanArray, Int64Array, ListArray, RecordBatch, StringArray, TimestampMillisecondArray,
+};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use rolescope_analysis::history::Changes;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// A committed scan of a destination (its `scan_runs` row).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -238,4 +240,513 @@ pub fn carried(
         }
     }
     Ok(out)
+}
+
+/// A table of a committed scan, batch by batch (only the named columns): `Ok(false)` when the
+/// scan has no such table.
+fn each_batch(
+    dest: &Destination,
+    scan: &CommittedScan,
+    table: &str,
+    columns: &[&str],
+    mut f: impl FnMut(&Columns<'_>) -> Result<(), String>,
+) -> Result<bool, ExportError> {
+    let key = crate::writer::table_key(table, &scan.date, &scan.scan_id);
+    let Some(bytes) = dest.read_small(&key)? else {
+        return Ok(false);
+    };
+    let bad = |message: String| {
+        ExportError::Destination(DestinationError::Corrupt {
+            location: dest.location(&key),
+            message,
+        })
+    };
+    let builder = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes))
+        .map_err(|e| bad(e.to_string()))?;
+    let mask =
+        parquet::arrow::ProjectionMask::columns(builder.parquet_schema(), columns.iter().copied());
+    let reader = builder
+        .with_projection(mask)
+        .build()
+        .map_err(|e| bad(e.to_string()))?;
+    let mut rows = 0;
+    for batch in reader {
+        let batch = batch.map_err(|e| bad(e.to_string()))?;
+        f(&Columns {
+            batch: &batch,
+            first_row: rows,
+        })
+        .map_err(bad)?;
+        rows += batch.num_rows();
+    }
+    Ok(true)
+}
+
+/// One batch of a table read back, with errors that name the column and row.
+struct Columns<'b> {
+    batch: &'b RecordBatch,
+    first_row: usize,
+}
+
+impl<'b> Columns<'b> {
+    fn rows(&self) -> std::ops::Range<usize> {
+        0..self.batch.num_rows()
+    }
+
+    fn of<T: 'static>(&self, name: &str) -> Result<&'b T, String> {
+        self.batch
+            .column_by_name(name)
+            .and_then(|c| c.as_any().downcast_ref::<T>())
+            .ok_or_else(|| format!("column {name} is missing or of another type"))
+    }
+
+    fn strings(&self, name: &str) -> Result<&'b StringArray, String> {
+        self.of(name)
+    }
+
+    /// A non-null string column's value.
+    fn text(&self, col: &'b StringArray, name: &str, i: usize) -> Result<&'b str, String> {
+        if col.is_null(i) {
+            return Err(format!("row {}: {name} is null", self.first_row + i));
+        }
+        Ok(col.value(i))
+    }
+
+    fn opt(col: &'b StringArray, i: usize) -> Option<&'b str> {
+        (!col.is_null(i)).then(|| col.value(i))
+    }
+
+    fn account(
+        &self,
+        col: &'b StringArray,
+        i: usize,
+    ) -> Result<rolescope_model::AccountId, String> {
+        let text = self.text(col, "account_id", i)?;
+        rolescope_model::AccountId::new(text)
+            .map_err(|e| format!("row {}: account_id: {e}", self.first_row + i))
+    }
+
+    fn score(&self, col: &'b Int64Array, i: usize) -> Result<i32, String> {
+        i32::try_from(col.value(i))
+            .ok()
+            .filter(|s| (0..=100).contains(s) && !col.is_null(i))
+            .ok_or_else(|| format!("row {}: risk_score is not 0-100", self.first_row + i))
+    }
+}
+
+/// `first_seen` and `last_seen` by finding id.
+pub type Seen = (SeenAt, SeenAt);
+
+/// What a committed scan held, read back from its tables for the next scan's comparison:
+/// every finding it held open with its `first_seen` and `last_seen`, its inventory and its
+/// scores. The history then needs neither the scan's snapshot nor another analysis of it.
+/// `None` when the scan lacks a table this needs (written by an older version): the caller
+/// falls back to the snapshot. A table that cannot be read is an error naming it; a finding
+/// of a check this version does not have is left out.
+pub fn read_baseline(
+    dest: &Destination,
+    scan: &CommittedScan,
+) -> Result<Option<(rolescope_analysis::history::Baseline, Seen)>, ExportError> {
+    use rolescope_analysis::history::{Baseline, Inventory, Scores};
+    let (findings, functions, rest) = std::thread::scope(|s| {
+        let findings = s.spawn(|| read_findings(dest, scan));
+        let functions = s.spawn(|| read_functions(dest, scan));
+        let rest = read_roles_and_org(dest, scan);
+        (join(findings), join(functions), rest)
+    });
+    let (
+        Some((findings, seen)),
+        Some((functions, qualifiers)),
+        Some((roles, accounts, policies, scores)),
+    ) = (findings?, functions?, rest?)
+    else {
+        return Ok(None);
+    };
+    let inventory = Inventory {
+        accounts,
+        functions,
+        qualifiers,
+        roles,
+        control_policies: policies,
+    };
+    let scores: Scores = scores;
+    Ok(Some((
+        Baseline {
+            findings,
+            inventory,
+            scores,
+        },
+        seen,
+    )))
+}
+
+fn join<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    handle
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}
+
+type FindingsRead = (Vec<rolescope_analysis::Finding>, Seen);
+
+/// Every row of the findings table (seen and carried alike), with their first and last seen.
+fn read_findings(
+    dest: &Destination,
+    scan: &CommittedScan,
+) -> Result<Option<FindingsRead>, ExportError> {
+    use rolescope_analysis::findings::Evidence;
+    let (mut out, mut first, mut last) = (Vec::new(), HashMap::new(), HashMap::new());
+    let columns = [
+        "finding_id",
+        "check_id",
+        "severity",
+        "account_id",
+        "region",
+        "resource_arn",
+        "title",
+        "detail",
+        "mitigated_by",
+        "first_seen",
+        "last_seen",
+    ];
+    let found = each_batch(dest, scan, "findings", &columns, |c| {
+        let (ids, checks, severity, account, region) = (
+            c.strings("finding_id")?,
+            c.strings("check_id")?,
+            c.strings("severity")?,
+            c.strings("account_id")?,
+            c.strings("region")?,
+        );
+        let (arn, title, detail, mitigated) = (
+            c.strings("resource_arn")?,
+            c.strings("title")?,
+            c.strings("detail")?,
+            c.strings("mitigated_by")?,
+        );
+        // Scans written before the columns existed: their own start.
+        let (f, l) = (
+            c.of::<TimestampMillisecondArray>("first_seen").ok(),
+            c.of::<TimestampMillisecondArray>("last_seen").ok(),
+        );
+        let at = |col: Option<&TimestampMillisecondArray>, i: usize| {
+            col.filter(|c| !c.is_null(i))
+                .map_or(scan.started_at, |c| c.value(i))
+        };
+        for i in c.rows() {
+            let id = c.text(ids, "finding_id", i)?;
+            let Some(check) = rolescope_analysis::CHECKS
+                .iter()
+                .find(|k| k.id == checks.value(i))
+            else {
+                continue;
+            };
+            let severity = rolescope_analysis::Severity::parse(c.text(severity, "severity", i)?)
+                .ok_or_else(|| format!("row {}: unknown severity", c.first_row + i))?;
+            first.insert(id.to_string(), at(f, i));
+            last.insert(id.to_string(), at(l, i));
+            out.push(rolescope_analysis::Finding {
+                finding_id: id.to_string(),
+                check_id: check.id,
+                category: check.category,
+                severity,
+                account_id: c.account(account, i)?,
+                region: Columns::opt(region, i).map(Into::into),
+                resource_arn: c.text(arn, "resource_arn", i)?.to_string(),
+                title: c.text(title, "title", i)?.into(),
+                detail: Evidence::stored(Columns::opt(detail, i).unwrap_or("null").into()),
+                mitigated_by: Columns::opt(mitigated, i).map(str::to_string),
+            });
+        }
+        Ok(())
+    })?;
+    Ok(found.then_some((out, (first, last))))
+}
+
+type Items = rolescope_analysis::history::Items;
+
+/// Functions and qualifiers: the `functions` table with the URLs of `function_versions`.
+fn read_functions(
+    dest: &Destination,
+    scan: &CommittedScan,
+) -> Result<Option<(Items, Items)>, ExportError> {
+    use rolescope_analysis::history::{Item, function_summary, qualifier_summary};
+    let (mut urls, mut qualifiers) = (HashMap::<String, Vec<String>>::new(), Items::new());
+    let columns = [
+        "account_id",
+        "region",
+        "function_arn",
+        "qualifier",
+        "kind",
+        "role_arns",
+        "url_auth_type",
+    ];
+    let found = each_batch(dest, scan, "function_versions", &columns, |c| {
+        let (account, region, arn, qualifier, kind, url) = (
+            c.strings("account_id")?,
+            c.strings("region")?,
+            c.strings("function_arn")?,
+            c.strings("qualifier")?,
+            c.strings("kind")?,
+            c.strings("url_auth_type")?,
+        );
+        let roles: &ListArray = c.of("role_arns")?;
+        for i in c.rows() {
+            let function = c.text(arn, "function_arn", i)?;
+            if let Some(url) = Columns::opt(url, i) {
+                urls.entry(function.to_string())
+                    .or_default()
+                    .push(url.to_string());
+            }
+            if c.text(kind, "kind", i)? == "latest" {
+                continue;
+            }
+            let list = roles.value(i);
+            let list: &StringArray = list
+                .as_any()
+                .downcast_ref()
+                .ok_or("column role_arns is not a list of strings")?;
+            let roles: Vec<&str> = (0..list.len()).map(|j| list.value(j)).collect();
+            qualifiers.insert(
+                format!("{function}:{}", c.text(qualifier, "qualifier", i)?),
+                Item {
+                    summary: qualifier_summary(&roles),
+                    account: Some(c.account(account, i)?),
+                    region: Some(c.text(region, "region", i)?.into()),
+                },
+            );
+        }
+        Ok(())
+    })?;
+    if !found {
+        return Ok(None);
+    }
+    let mut functions = Items::new();
+    let columns = [
+        "account_id",
+        "region",
+        "function_arn",
+        "role_arn",
+        "resource_policy",
+    ];
+    let found = each_batch(dest, scan, "functions", &columns, |c| {
+        let (account, region, arn, role, policy) = (
+            c.strings("account_id")?,
+            c.strings("region")?,
+            c.strings("function_arn")?,
+            c.strings("role_arn")?,
+            c.strings("resource_policy")?,
+        );
+        for i in c.rows() {
+            let function = c.text(arn, "function_arn", i)?;
+            let urls: Vec<&str> = urls
+                .get(function)
+                .map(|u| u.iter().map(String::as_str).collect())
+                .unwrap_or_default();
+            functions.insert(
+                function.to_string(),
+                Item {
+                    summary: function_summary(
+                        c.text(role, "role_arn", i)?,
+                        Columns::opt(policy, i),
+                        &urls,
+                    ),
+                    account: Some(c.account(account, i)?),
+                    region: Some(c.text(region, "region", i)?.into()),
+                },
+            );
+        }
+        Ok(())
+    })?;
+    Ok(found.then_some((functions, qualifiers)))
+}
+
+type OrgRead = (Items, Items, Items, rolescope_analysis::history::Scores);
+
+/// Roles (with their policies), accounts, OUs and control policies, and their scores.
+fn read_roles_and_org(
+    dest: &Destination,
+    scan: &CommittedScan,
+) -> Result<Option<OrgRead>, ExportError> {
+    use rolescope_analysis::history::{
+        Item, Scores, account_summary, policy_summary, role_summary,
+    };
+    let mut scores = Scores::default();
+    // Each role's inline documents and attached policy ARNs, in the order of the table.
+    let mut policies = HashMap::<String, (Vec<String>, Vec<String>)>::new();
+    let found = each_batch(
+        dest,
+        scan,
+        "role_policies",
+        &["role_arn", "kind", "policy_arn", "document"],
+        |c| {
+            let (role, kind, arn, doc) = (
+                c.strings("role_arn")?,
+                c.strings("kind")?,
+                c.strings("policy_arn")?,
+                c.strings("document")?,
+            );
+            for i in c.rows() {
+                let entry = policies
+                    .entry(c.text(role, "role_arn", i)?.to_string())
+                    .or_default();
+                match c.text(kind, "kind", i)? {
+                    "inline" => entry.0.push(c.text(doc, "document", i)?.to_string()),
+                    "managed" => entry.1.push(c.text(arn, "policy_arn", i)?.to_string()),
+                    _ => {}
+                }
+            }
+            Ok(())
+        },
+    )?;
+    let mut roles = Items::new();
+    let found = found
+        && each_batch(
+            dest,
+            scan,
+            "roles",
+            &[
+                "account_id",
+                "role_arn",
+                "trust_policy",
+                "boundary_arn",
+                "risk_score",
+            ],
+            |c| {
+                let (account, arn, trust, boundary) = (
+                    c.strings("account_id")?,
+                    c.strings("role_arn")?,
+                    c.strings("trust_policy")?,
+                    c.strings("boundary_arn")?,
+                );
+                let score: &Int64Array = c.of("risk_score")?;
+                for i in c.rows() {
+                    let arn = c.text(arn, "role_arn", i)?;
+                    let (inline, attached) =
+                        policies.get(arn).map_or((vec![], vec![]), |(a, b)| {
+                            (
+                                a.iter().map(String::as_str).collect(),
+                                b.iter().map(String::as_str).collect(),
+                            )
+                        });
+                    let summary = role_summary(
+                        c.text(trust, "trust_policy", i)?,
+                        &inline,
+                        &attached,
+                        Columns::opt(boundary, i),
+                    );
+                    let account = c.account(account, i)?;
+                    roles.insert(
+                        arn.to_string(),
+                        Item {
+                            summary,
+                            account: Some(account),
+                            region: None,
+                        },
+                    );
+                    scores.roles.insert(arn.to_string(), c.score(score, i)?);
+                }
+                Ok(())
+            },
+        )?;
+    let mut accounts = Items::new();
+    let found = found
+        && each_batch(
+            dest,
+            scan,
+            "accounts",
+            &[
+                "account_id",
+                "account_name",
+                "ou_path",
+                "status",
+                "risk_score",
+            ],
+            |c| {
+                let (id, name, path, status) = (
+                    c.strings("account_id")?,
+                    c.strings("account_name")?,
+                    c.strings("ou_path")?,
+                    c.strings("status")?,
+                );
+                let score: &Int64Array = c.of("risk_score")?;
+                for i in c.rows() {
+                    let id = c.account(id, i)?.to_string();
+                    let summary = account_summary(
+                        c.text(name, "account_name", i)?,
+                        c.text(status, "status", i)?,
+                        c.text(path, "ou_path", i)?,
+                    );
+                    scores.accounts.insert(id.clone(), c.score(score, i)?);
+                    accounts.insert(
+                        id,
+                        Item {
+                            summary,
+                            account: None,
+                            region: None,
+                        },
+                    );
+                }
+                Ok(())
+            },
+        )?;
+    let found = found
+        && each_batch(dest, scan, "org_units", &["ou_id", "risk_score"], |c| {
+            let id = c.strings("ou_id")?;
+            let score: &Int64Array = c.of("risk_score")?;
+            for i in c.rows() {
+                let id = c.text(id, "ou_id", i)?.to_string();
+                scores.org_units.insert(id, c.score(score, i)?);
+            }
+            Ok(())
+        })?;
+    // One row per policy and target: grouped back into policies.
+    let mut scps = BTreeMap::<String, (String, String, String, Vec<String>)>::new();
+    let found = found
+        && each_batch(
+            dest,
+            scan,
+            "scps",
+            &["policy_id", "name", "policy_type", "target_id", "content"],
+            |c| {
+                let (id, name, kind, target, content) = (
+                    c.strings("policy_id")?,
+                    c.strings("name")?,
+                    c.strings("policy_type")?,
+                    c.strings("target_id")?,
+                    c.strings("content")?,
+                );
+                for i in c.rows() {
+                    let entry = scps
+                        .entry(c.text(id, "policy_id", i)?.to_string())
+                        .or_insert_with(|| {
+                            (
+                                name.value(i).to_string(),
+                                kind.value(i).to_string(),
+                                content.value(i).to_string(),
+                                Vec::new(),
+                            )
+                        });
+                    entry.3.push(c.text(target, "target_id", i)?.to_string());
+                }
+                Ok(())
+            },
+        )?;
+    if !found {
+        return Ok(None);
+    }
+    let control_policies = scps
+        .into_iter()
+        .map(|(id, (name, kind, content, targets))| {
+            let targets: Vec<&str> = targets.iter().map(String::as_str).collect();
+            let summary = policy_summary(&name, &kind, &targets, &content);
+            (
+                id,
+                Item {
+                    summary,
+                    account: None,
+                    region: None,
+                },
+            )
+        })
+        .collect();
+    Ok(Some((roles, accounts, control_policies, scores)))
 }

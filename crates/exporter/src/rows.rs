@@ -35,14 +35,7 @@ pub(crate) fn scores(rollups: &[rolescope_analysis::RollUp]) -> HashMap<&str, (i
         .collect()
 }
 
-/// The name a model enum has in the snapshot (`ACTIVE`, `SERVICE_CONTROL_POLICY`), so the
-/// datasets and the snapshot spell values the same way.
-pub(crate) fn wire_name(value: impl serde::Serialize) -> String {
-    serde_json::to_value(value)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
-}
+pub(crate) use rolescope_model::wire_name;
 
 impl<'a> Scan<'a> {
     /// The lookups for one export.
@@ -177,12 +170,7 @@ impl<'a> Scan<'a> {
                 last_modified: f.last_modified.map(|t| t.millis),
                 layers: f.layers.clone(),
                 env_var_names: f.env_var_names.clone(),
-                url_auth_type: f
-                    .urls
-                    .iter()
-                    .find(|u| u.auth_type == "NONE")
-                    .or(f.urls.first())
-                    .map(|u| u.auth_type.clone()),
+                url_auth_type: f.url_auth_type().map(str::to_string),
                 resource_policy: f.resource_policy.clone(),
                 public_access: if self.public.contains(f.arn.as_str()) {
                     Some(true)
@@ -232,11 +220,7 @@ impl<'a> Scan<'a> {
                 .chain(others)
                 .map(move |(name, kind, policy, routing, unread)| {
                     let qualified = format!("{}:{name}", f.arn);
-                    let url = f.urls.iter().find(|u| match (&u.qualifier, kind) {
-                        (None, "latest") => true,
-                        (Some(q), _) => *q == name,
-                        _ => false,
-                    });
+                    let url = f.url_of(&name);
                     let public = self.public_qualified.contains(qualified.as_str())
                         || (kind == "latest" && self.public_qualified.contains(f.arn.as_str()));
                     FunctionVersionRow {

@@ -286,6 +286,15 @@ pub struct Function {
     pub qualifiers: Vec<Qualifier>,
 }
 
+/// The name a model enum has on the wire (`ACTIVE`, `SERVICE_CONTROL_POLICY`): the snapshot,
+/// the datasets and the scan history spell values the same way.
+pub fn wire_name(value: impl Serialize) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
 /// A function ARN without its qualifier (`…:function:name:prod` → `…:function:name`); any
 /// other text is returned as it is.
 pub fn unqualified_function_arn(arn: &str) -> &str {
@@ -324,6 +333,26 @@ impl Function {
         roles.sort_unstable();
         roles.dedup();
         roles
+    }
+
+    /// The URL that invokes a qualifier: for `$LATEST` the unqualified function's (or one
+    /// naming `$LATEST`), for a version or alias the one naming it. The one rule the
+    /// `function_versions` table and the scan history read a qualifier's URL by.
+    pub fn url_of(&self, qualifier: &str) -> Option<&FunctionUrl> {
+        self.urls.iter().find(|u| match &u.qualifier {
+            None => qualifier == "$LATEST",
+            Some(q) => q == qualifier,
+        })
+    }
+
+    /// The auth type the `functions` table gives the function: a public (`NONE`) URL's if it
+    /// has one, else its first URL's.
+    pub fn url_auth_type(&self) -> Option<&str> {
+        self.urls
+            .iter()
+            .find(|u| u.auth_type == "NONE")
+            .or(self.urls.first())
+            .map(|u| u.auth_type.as_str())
     }
 
     /// Every role the function runs as under any qualifier, `$LATEST`'s first.

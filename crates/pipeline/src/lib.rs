@@ -293,12 +293,15 @@ pub fn report_key(scan_id: &str, date: &str) -> String {
     format!("reports/dt={date}/{scan_id}.html")
 }
 
-/// Compare the scan with the latest committed scan of the same organization in `dest`: read its
-/// snapshot, analyse it as this scan is analysed, and take the `first_seen` of its findings.
-/// `Err` says why there is no comparison (the first scan, or a baseline that cannot be read).
+/// Compare the scan with its baseline: by default the latest committed scan of the same
+/// organization in `dest`, read back from its tables (its findings, seen and carried, with their
+/// `first_seen`; its inventory and scores), so neither its snapshot nor another analysis of it is
+/// needed. A scan whose tables predate that (or `--baseline FILE`) is compared through its
+/// snapshot, analysed as this scan is. `Err` says why there is no comparison (the first scan, or
+/// a baseline that cannot be read).
 fn compare_with_baseline(
     dest: &Destination,
-    (snapshot, analysis): (&Snapshot, &Analysis),
+    after: (&Snapshot, &Analysis),
     info: &rolescope_model::ScanInfo,
     settings: &Settings,
 ) -> Result<History, String> {
@@ -316,13 +319,13 @@ fn compare_with_baseline(
                 started_at: scan.started_at.millis,
                 org_id: scan.org_id,
             };
-            return Ok(compare(
-                before,
-                previous,
-                (snapshot, analysis),
-                settings,
-                None,
-            ));
+            let baseline = analysed(&before, settings);
+            let at: rolescope_exporter::history::SeenAt = baseline
+                .findings
+                .iter()
+                .map(|f| (f.finding_id.clone(), previous.started_at))
+                .collect();
+            return Ok(compare(baseline, previous, after, (at.clone(), at)));
         }
         Baseline::ScanId(id) => rolescope_exporter::history::committed_scans(dest)
             .map_err(|e| format!("{e}"))?
@@ -338,6 +341,36 @@ fn compare_with_baseline(
         .map_err(|e| format!("{e}"))?
         .ok_or_else(|| "no earlier committed scan of this organization here".to_string())?,
     };
+    let (baseline, seen) = match rolescope_exporter::history::read_baseline(dest, &previous)
+        .map_err(|e| format!("{e}"))?
+    {
+        Some(read) => read,
+        None => baseline_from_snapshot(dest, &previous, settings)?,
+    };
+    Ok(compare(baseline, previous, after, seen))
+}
+
+/// A snapshot as a baseline: analysed as this scan is.
+fn analysed(before: &Snapshot, settings: &Settings) -> rolescope_analysis::history::Baseline {
+    let cat = rolescope_policy::catalog();
+    let analysis = rolescope_analysis::analyze(cat, before, &settings.analysis);
+    rolescope_analysis::history::Baseline::of(before, analysis)
+}
+
+/// The baseline of a committed scan whose tables cannot give it (written by an older version):
+/// its snapshot analysed again, with the findings it carried and the `first_seen` and
+/// `last_seen` of its findings table.
+fn baseline_from_snapshot(
+    dest: &Destination,
+    previous: &rolescope_exporter::history::CommittedScan,
+    settings: &Settings,
+) -> Result<
+    (
+        rolescope_analysis::history::Baseline,
+        rolescope_exporter::history::Seen,
+    ),
+    String,
+> {
     let key = snapshot_key(&previous.scan_id, &previous.date);
     let location = dest.location(&key);
     let bytes = dest
@@ -346,63 +379,35 @@ fn compare_with_baseline(
         .ok_or_else(|| format!("baseline scan {}: {location} is missing", previous.scan_id))?;
     let before = Snapshot::read_from(std::io::Cursor::new(bytes), std::path::Path::new(&location))
         .map_err(|e| format!("{e}"))?;
-    let seen = rolescope_exporter::history::seen(dest, &previous).map_err(|e| format!("{e}"))?;
+    let seen = rolescope_exporter::history::seen(dest, previous).map_err(|e| format!("{e}"))?;
     let carried =
-        rolescope_exporter::history::carried(dest, &previous).map_err(|e| format!("{e}"))?;
-    Ok(compare(
-        before,
-        previous,
-        (snapshot, analysis),
-        settings,
-        Some((seen, carried)),
-    ))
-}
-
-/// The history of a scan against a baseline snapshot, with the baseline's `first_seen` and
-/// `last_seen` when its tables are at hand.
-fn compare(
-    before: Snapshot,
-    previous: rolescope_exporter::history::CommittedScan,
-    (snapshot, analysis): (&Snapshot, &Analysis),
-    settings: &Settings,
-    seen: Option<(
-        (
-            rolescope_exporter::history::SeenAt,
-            rolescope_exporter::history::SeenAt,
-        ),
-        Vec<rolescope_analysis::Finding>,
-    )>,
-) -> History {
-    let cat = rolescope_policy::catalog();
-    let mut before_analysis = rolescope_analysis::analyze(cat, &before, &settings.analysis);
+        rolescope_exporter::history::carried(dest, previous).map_err(|e| format!("{e}"))?;
+    let mut baseline = analysed(&before, settings);
     // What the baseline held open includes what it carried from its own baseline.
-    let (seen, carried) = match seen {
-        Some((seen, carried)) => (Some(seen), carried),
-        None => (None, Vec::new()),
-    };
-    let known: std::collections::HashSet<String> = before_analysis
+    let known: std::collections::HashSet<String> = baseline
         .findings
         .iter()
         .map(|f| f.finding_id.clone())
         .collect();
-    before_analysis.findings.extend(
+    baseline.findings.extend(
         carried
             .into_iter()
             .filter(|f| !known.contains(&f.finding_id)),
     );
-    let changes =
-        rolescope_analysis::history::changes((&before, &before_analysis), (snapshot, analysis));
-    let (first_seen, last_seen) = seen.unwrap_or_else(|| {
-        let at: rolescope_exporter::history::SeenAt = before_analysis
-            .findings
-            .iter()
-            .map(|f| (f.finding_id.clone(), previous.started_at))
-            .collect();
-        (at.clone(), at)
-    });
+    Ok((baseline, seen))
+}
+
+/// The history of a scan against a baseline, with the baseline's `first_seen` and `last_seen`.
+fn compare(
+    before: rolescope_analysis::history::Baseline,
+    previous: rolescope_exporter::history::CommittedScan,
+    after: (&Snapshot, &Analysis),
+    (first_seen, last_seen): rolescope_exporter::history::Seen,
+) -> History {
+    let mut changes = rolescope_analysis::history::changes(&before, after);
+    drop(before);
     // The baseline's table also holds the findings it carried (its resource was not read
     // then): seen again now, they are not new.
-    let mut changes = changes;
     changes
         .findings
         .retain(|c| c.change != "new" || !first_seen.contains_key(&c.finding_id));
@@ -803,6 +808,159 @@ mod tests {
         let _ = std::fs::remove_dir_all(&out);
         let dest = Destination::local(&out);
         (out, dest)
+    }
+
+    /// The demo snapshot with what the golden one lacks: a version and an alias with URLs and
+    /// a resource policy, a second URL on a function, and a policy attached nowhere.
+    fn demo_with_qualifiers() -> Snapshot {
+        use rolescope_model::{FunctionUrl, Qualifier, QualifierKind};
+        let mut s = demo();
+        let f = &mut s.functions[0];
+        let url = |auth: &str, qualifier: Option<&str>| FunctionUrl {
+            url: format!("https://{}.lambda-url.on.aws/", qualifier.unwrap_or("fn")),
+            auth_type: auth.into(),
+            qualifier: qualifier.map(Into::into),
+        };
+        f.urls = vec![url("AWS_IAM", None), url("NONE", Some("live"))];
+        let role = s.roles[1].arn.clone();
+        f.qualifiers = vec![
+            Qualifier {
+                name: "1".into(),
+                kind: QualifierKind::Version,
+                role_arn: Some(role),
+                routing: vec![],
+                resource_policy: Some(r#"{"Version":"2012-10-17","Statement":[]}"#.into()),
+                unread: vec![],
+            },
+            Qualifier {
+                name: "live".into(),
+                kind: QualifierKind::Alias,
+                role_arn: None,
+                routing: vec![("1".into(), 1_000_000)],
+                resource_policy: None,
+                unread: vec![],
+            },
+        ];
+        let mut unattached = s.control_policies[1].clone();
+        unattached.id = "p-unattached1".into();
+        unattached.targets.clear();
+        s.control_policies.push(unattached);
+        s
+    }
+
+    #[test]
+    fn a_committed_scans_tables_give_back_the_baseline_its_snapshot_and_analysis_make() {
+        let snapshot = demo_with_qualifiers();
+        let (out, dest) = fresh("pipeline-baseline");
+        let settings = Settings::default();
+        run(
+            &snapshot,
+            &settings,
+            &dest,
+            SnapshotWrite::Store,
+            &mut |_| {},
+        )
+        .unwrap();
+        let committed = rolescope_exporter::history::committed_scans(&dest).unwrap();
+        let (read, (first, last)) =
+            rolescope_exporter::history::read_baseline(&dest, &committed[0])
+                .unwrap()
+                .expect("every table is there");
+        let expected = analysed(&snapshot, &settings);
+        assert!(expected.inventory.qualifiers.len() == 2 && !expected.findings.is_empty());
+        assert!(
+            expected.inventory.functions[&snapshot.functions[0].arn]
+                .summary
+                .ends_with("urls [AWS_IAM,NONE]"),
+            "{:?}",
+            expected.inventory.functions[&snapshot.functions[0].arn]
+        );
+        assert_eq!(read.inventory, expected.inventory);
+        assert_eq!(read.scores, expected.scores);
+        assert_eq!(read.findings, expected.findings);
+        let started = snapshot.scan.as_ref().unwrap().started_at.millis;
+        assert_eq!(first.len(), expected.findings.len());
+        assert!(first.values().chain(last.values()).all(|t| *t == started));
+        std::fs::remove_dir_all(&out).unwrap();
+    }
+
+    #[test]
+    fn history_read_from_the_tables_equals_history_through_the_snapshot() {
+        let before = demo_with_qualifiers();
+        let (out, dest) = fresh("pipeline-history");
+        let settings = Settings::default();
+        run(&before, &settings, &dest, SnapshotWrite::Store, &mut |_| {}).unwrap();
+        // A later scan: a role loses its policies, a function is gone, one gains a public URL
+        // on its version, an account could not be read, a policy is detached.
+        let mut after = before.clone();
+        let scan = after.scan.as_mut().unwrap();
+        scan.scan_id = "later-scan".into();
+        scan.started_at =
+            rolescope_model::Timestamp::from_millis(scan.started_at.millis + 86_400_000);
+        let narrowed = after
+            .roles
+            .iter()
+            .position(|r| !r.inline_policies.is_empty())
+            .unwrap();
+        after.roles[narrowed].inline_policies.clear();
+        after.functions.remove(5);
+        after.functions[0].urls.push(rolescope_model::FunctionUrl {
+            url: "https://v1.lambda-url.on.aws/".into(),
+            auth_type: "NONE".into(),
+            qualifier: Some("1".into()),
+        });
+        let unread = after.accounts[3].account_id.clone();
+        after
+            .collection_errors
+            .push(rolescope_model::CollectionError {
+                account_id: Some(unread.clone()),
+                region: None,
+                service: "iam".into(),
+                operation: "GetAccountAuthorizationDetails".into(),
+                error_code: "Throttling".into(),
+                message: "rate exceeded".into(),
+                resource_arn: None,
+            });
+        after.roles.retain(|r| r.account_id != unread);
+        after.control_policies[2].targets.clear();
+        let analysis =
+            rolescope_analysis::analyze(rolescope_policy::catalog(), &after, &settings.analysis);
+        let info = after.scan.clone().unwrap();
+        let from_tables =
+            compare_with_baseline(&dest, (&after, &analysis), &info, &settings).unwrap();
+        let path = std::fs::read_dir(out.join("snapshots"))
+            .unwrap()
+            .flat_map(|d| std::fs::read_dir(d.unwrap().path()).unwrap())
+            .map(|e| e.unwrap().path())
+            .find(|p| p.extension().is_some_and(|e| e == "jsonl"))
+            .unwrap();
+        let through_snapshot = Settings {
+            baseline: Baseline::Snapshot(path),
+            ..Settings::default()
+        };
+        let from_snapshot =
+            compare_with_baseline(&dest, (&after, &analysis), &info, &through_snapshot).unwrap();
+        let c = &from_tables.changes;
+        assert_eq!(c, &from_snapshot.changes);
+        let kinds: std::collections::BTreeSet<(&str, &str)> =
+            c.inventory.iter().map(|i| (i.kind, i.change)).collect();
+        for expected in [
+            ("role", "changed"),
+            ("function", "removed"),
+            ("function", "changed"),
+            ("control_policy", "removed"),
+        ] {
+            assert!(kinds.contains(&expected), "{expected:?} not in {kinds:?}");
+        }
+        assert!(c.findings.iter().any(|f| f.change == "resolved"));
+        assert!(!c.carried.is_empty() && c.carried.iter().all(|f| f.account_id == unread));
+        // Without one of its tables, the committed scan is read through its snapshot, to the
+        // same changes.
+        std::fs::remove_dir_all(out.join("role_policies")).unwrap();
+        let fallback = compare_with_baseline(&dest, (&after, &analysis), &info, &settings).unwrap();
+        assert_eq!(fallback.changes, from_tables.changes);
+        assert_eq!(fallback.first_seen, from_tables.first_seen);
+        std::fs::remove_dir_all(&out).unwrap();
     }
 
     #[test]
