@@ -10,6 +10,7 @@
 use crate::Analysis;
 use crate::findings::stable_id;
 use crate::findings::{Finding, Severity};
+use rayon::prelude::*;
 use rolescope_model::snapshot::Snapshot;
 use rolescope_model::{AccountId, Shared};
 use serde::Serialize;
@@ -203,6 +204,9 @@ pub struct Inventory {
     pub control_policies: Items,
 }
 
+/// An item with the key it is filed under.
+type Keyed = (String, Item);
+
 impl Inventory {
     /// The inventory of a snapshot. Every summary is made from what the scan's tables also
     /// hold, so the inventory read back from them is the same.
@@ -220,30 +224,38 @@ impl Inventory {
                 },
             );
         }
-        for f in &s.functions {
-            let urls: Vec<&str> = std::iter::once("$LATEST")
-                .chain(f.qualifiers.iter().map(|q| q.name.as_str()))
-                .filter_map(|q| f.url_of(q).map(|u| u.auth_type.as_str()))
-                .collect();
-            let at = |summary| Item {
-                summary,
-                account: Some(f.account_id.clone()),
-                region: Some(f.region.clone()),
-            };
-            inv.functions.insert(
-                f.arn.clone(),
-                at(function_summary(
-                    &f.role_arn,
-                    f.resource_policy.as_deref(),
-                    &urls,
-                )),
-            );
-            for q in &f.qualifiers {
-                inv.qualifiers.insert(
-                    format!("{}:{}", f.arn, q.name),
-                    at(qualifier_summary(&f.roles_of(Some(&q.name)))),
-                );
-            }
+        // Functions are most of an organization: their summaries are made in parallel.
+        let made: Vec<(Keyed, Vec<Keyed>)> = s
+            .functions
+            .par_iter()
+            .map(|f| {
+                let urls: Vec<&str> = std::iter::once("$LATEST")
+                    .chain(f.qualifiers.iter().map(|q| q.name.as_str()))
+                    .filter_map(|q| f.url_of(q).map(|u| u.auth_type.as_str()))
+                    .collect();
+                let at = |summary| Item {
+                    summary,
+                    account: Some(f.account_id.clone()),
+                    region: Some(f.region.clone()),
+                };
+                let qualifiers = f
+                    .qualifiers
+                    .iter()
+                    .map(|q| {
+                        (
+                            format!("{}:{}", f.arn, q.name),
+                            at(qualifier_summary(&f.roles_of(Some(&q.name)))),
+                        )
+                    })
+                    .collect();
+                let summary = function_summary(&f.role_arn, f.resource_policy.as_deref(), &urls);
+                ((f.arn.clone(), at(summary)), qualifiers)
+            })
+            .collect();
+        inv.functions.reserve(made.len());
+        for ((arn, item), qualifiers) in made {
+            inv.functions.insert(arn, item);
+            inv.qualifiers.extend(qualifiers);
         }
         for r in &s.roles {
             let inline: Vec<&str> = r
@@ -431,11 +443,37 @@ impl Baseline {
 /// The changes from an earlier scan to `(after, its analysis)`.
 pub fn changes(before: &Baseline, after: (&Snapshot, &Analysis)) -> Changes {
     let coverage = Coverage::of(after.0);
-    let mut out = Changes::default();
+    // The findings and the inventory are compared at once.
+    let ((findings, carried, mut unknown), (now, scores)) = rayon::join(
+        || finding_changes(&before.findings, &after.1.findings, &coverage),
+        || (Inventory::of(after.0), Scores::of(after.0, after.1)),
+    );
+    let mut out = Changes {
+        findings,
+        carried,
+        ..Changes::default()
+    };
+    for ((kind, was), (_, is)) in before.inventory.kinds().into_iter().zip(now.kinds()) {
+        compare(kind, was, is, &coverage, &mut out.inventory, &mut unknown);
+    }
+    score_deltas(&before.scores, &scores, &coverage, &mut out.inventory);
+    out.inventory
+        .sort_by(|a, b| (a.kind, a.change, &a.arn).cmp(&(b.kind, b.change, &b.arn)));
+    out.unknown = unknown.into_iter().collect();
+    out
+}
+
+/// The findings that are new, resolved or changed, the earlier ones carried (their resource
+/// was not read) and those resources.
+fn finding_changes(
+    before: &[Finding],
+    after: &[Finding],
+    coverage: &Coverage<'_>,
+) -> (Vec<FindingChange>, Vec<Finding>, BTreeSet<String>) {
     fn index(list: &[Finding]) -> HashMap<&str, &Finding> {
         list.iter().map(|f| (f.finding_id.as_str(), f)).collect()
     }
-    let (old, new) = (index(&before.findings), index(&after.1.findings));
+    let (old, new) = (index(before), index(after));
     let row = |change, f: &Finding, prev: Option<&Finding>| FindingChange {
         change,
         finding_id: f.finding_id.clone(),
@@ -450,15 +488,15 @@ pub fn changes(before: &Baseline, after: (&Snapshot, &Analysis)) -> Changes {
         previous_mitigated_by: prev.and_then(|p| p.mitigated_by.clone()),
         title: f.title.to_string(),
     };
-    let mut unknown = BTreeSet::new();
+    let (mut changes, mut carried, mut unknown) = (Vec::new(), Vec::new(), BTreeSet::new());
     for (id, f) in &new {
         match old.get(id) {
-            None => out.findings.push(row("new", f, None)),
+            None => changes.push(row("new", f, None)),
             Some(p) if p.severity != f.severity => {
-                out.findings.push(row("severity_changed", f, Some(p)))
+                changes.push(row("severity_changed", f, Some(p)))
             }
             Some(p) if p.mitigated_by != f.mitigated_by => {
-                out.findings.push(row("mitigation_changed", f, Some(p)))
+                changes.push(row("mitigation_changed", f, Some(p)))
             }
             Some(_) => {}
         }
@@ -472,32 +510,19 @@ pub fn changes(before: &Baseline, after: (&Snapshot, &Analysis)) -> Changes {
             r.previous_severity = Some(p.severity);
             r.previous_mitigated_by = p.mitigated_by.clone();
             r.mitigated_by = None;
-            out.findings.push(r);
+            changes.push(r);
         } else {
             unknown.insert(p.resource_arn.clone());
-            let mut carried = (*p).clone();
-            carried.detail = carried.detail.checked();
-            out.carried.push(carried);
+            let mut kept = (*p).clone();
+            kept.detail = kept.detail.checked();
+            carried.push(kept);
         }
     }
-    out.carried.sort_by(|a, b| a.finding_id.cmp(&b.finding_id));
-    out.findings.sort_by(|a, b| {
+    carried.sort_by(|a, b| a.finding_id.cmp(&b.finding_id));
+    changes.sort_by(|a, b| {
         (a.change, a.severity, &a.finding_id).cmp(&(b.change, b.severity, &b.finding_id))
     });
-    let now = Inventory::of(after.0);
-    for ((kind, was), (_, is)) in before.inventory.kinds().into_iter().zip(now.kinds()) {
-        compare(kind, was, is, &coverage, &mut out.inventory, &mut unknown);
-    }
-    score_deltas(
-        &before.scores,
-        &Scores::of(after.0, after.1),
-        &coverage,
-        &mut out.inventory,
-    );
-    out.inventory
-        .sort_by(|a, b| (a.kind, a.change, &a.arn).cmp(&(b.kind, b.change, &b.arn)));
-    out.unknown = unknown.into_iter().collect();
-    out
+    (changes, carried, unknown)
 }
 
 /// One kind of inventory item in both scans, compared by id.

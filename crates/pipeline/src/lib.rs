@@ -341,12 +341,15 @@ fn compare_with_baseline(
         .map_err(|e| format!("{e}"))?
         .ok_or_else(|| "no earlier committed scan of this organization here".to_string())?,
     };
-    let (baseline, seen) = match rolescope_exporter::history::read_baseline(dest, &previous)
-        .map_err(|e| format!("{e}"))?
-    {
-        Some(read) => read,
-        None => baseline_from_snapshot(dest, &previous, settings)?,
-    };
+    let read = tracing::debug_span!("baseline_read", scan = %previous.scan_id).in_scope(|| {
+        match rolescope_exporter::history::read_baseline(dest, &previous)
+            .map_err(|e| format!("{e}"))?
+        {
+            Some(read) => Ok::<_, String>(read),
+            None => baseline_from_snapshot(dest, &previous, settings),
+        }
+    })?;
+    let (baseline, seen) = read;
     Ok(compare(baseline, previous, after, seen))
 }
 
@@ -404,8 +407,10 @@ fn compare(
     after: (&Snapshot, &Analysis),
     (first_seen, last_seen): rolescope_exporter::history::Seen,
 ) -> History {
-    let mut changes = rolescope_analysis::history::changes(&before, after);
-    drop(before);
+    let mut changes = tracing::debug_span!("baseline_compare")
+        .in_scope(|| rolescope_analysis::history::changes(&before, after));
+    // Its maps are freed while the outputs are written.
+    std::thread::spawn(move || drop(before));
     // The baseline's table also holds the findings it carried (its resource was not read
     // then): seen again now, they are not new.
     changes
