@@ -341,15 +341,15 @@ fn compare_with_baseline(
         .map_err(|e| format!("{e}"))?
         .ok_or_else(|| "no earlier committed scan of this organization here".to_string())?,
     };
-    let read = tracing::debug_span!("baseline_read", scan = %previous.scan_id).in_scope(|| {
-        match rolescope_exporter::history::read_baseline(dest, &previous)
-            .map_err(|e| format!("{e}"))?
-        {
-            Some(read) => Ok::<_, String>(read),
-            None => baseline_from_snapshot(dest, &previous, settings),
-        }
-    })?;
-    let (baseline, seen) = read;
+    let (baseline, seen) = tracing::debug_span!("baseline_read", scan = %previous.scan_id)
+        .in_scope(|| {
+            match rolescope_exporter::history::read_baseline(dest, &previous)
+                .map_err(|e| format!("{e}"))?
+            {
+                Some(read) => Ok::<_, String>(read),
+                None => baseline_from_snapshot(dest, &previous, settings),
+            }
+        })?;
     Ok(compare(baseline, previous, after, seen))
 }
 
