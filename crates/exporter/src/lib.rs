@@ -44,6 +44,11 @@ pub enum ExportError {
 /// encoded this many at a time, never all at once.
 const BATCH_ROWS: usize = 16 * 1024;
 
+/// Bytes per record batch, whichever of the two limits comes first: rows with policy documents
+/// (roles, role policies) are kilobytes each, and 16k of them would be held twice over (as Arrow
+/// arrays and in the encoder's row group).
+const BATCH_BYTES: usize = 4 << 20;
+
 /// Roles grouped per slice for the permission tables. An administrator role expands to ~22,000
 /// grants before grouping, so a slice is kept small.
 const PERMISSION_ROLES: usize = 64;
@@ -62,16 +67,15 @@ fn write_rows<R: Row>(
         scan_id,
         std::sync::Arc::new(R::TABLE.schema()),
     )?;
-    let mut chunk = Vec::with_capacity(BATCH_ROWS);
+    let mut chunk = table::BatchBuilder::<R>::new();
     for row in rows {
-        chunk.push(row);
-        if chunk.len() == BATCH_ROWS {
-            writer.write(&batch(&chunk)?)?;
-            chunk.clear();
+        chunk.push(&row)?;
+        if chunk.rows() == BATCH_ROWS || chunk.bytes() >= BATCH_BYTES {
+            writer.write(&chunk.finish()?)?;
         }
     }
-    if !chunk.is_empty() {
-        writer.write(&batch(&chunk)?)?;
+    if chunk.rows() > 0 {
+        writer.write(&chunk.finish()?)?;
     }
     Ok(writer.finish()?)
 }

@@ -204,31 +204,88 @@ enum Builder {
     List(ListBuilder<StringBuilder>),
 }
 
-/// One list cell.
-fn append_list(b: &mut ListBuilder<StringBuilder>, items: &[impl AsRef<str>]) {
+/// One list cell; returns its string bytes.
+fn append_list(b: &mut ListBuilder<StringBuilder>, items: &[impl AsRef<str>]) -> usize {
+    let mut bytes = 0;
     for item in items {
+        bytes += item.as_ref().len();
         b.values().append_value(item.as_ref());
     }
     b.append(true);
+    bytes
 }
 
 /// Build one record batch from rows.
 pub fn batch<R: Row>(rows: &[R]) -> Result<RecordBatch, SchemaMismatch> {
-    let def = R::TABLE;
-    let mut builders: Vec<Builder> = def
-        .columns
-        .iter()
-        .map(|c| match c.kind {
-            Kind::String => Builder::Str(StringBuilder::new()),
-            Kind::Int64 => Builder::Int(Int64Builder::new()),
-            Kind::Bool => Builder::Bool(BooleanBuilder::new()),
-            Kind::TimestampMs => {
-                Builder::Ts(TimestampMillisecondBuilder::new().with_timezone("UTC"))
-            }
-            Kind::StringList => Builder::List(ListBuilder::new(StringBuilder::new())),
-        })
-        .collect();
+    let mut builder = BatchBuilder::<R>::new();
     for row in rows {
+        builder.push(row)?;
+    }
+    builder.finish()
+}
+
+/// Rows appended one at a time into a table's column builders, so a writer can hand the
+/// Parquet encoder a batch when it is large enough (in rows or in bytes) without holding the
+/// rows themselves: a row is converted as it is produced and dropped.
+pub struct BatchBuilder<R> {
+    builders: Vec<Builder>,
+    rows: usize,
+    bytes: usize,
+    kind: std::marker::PhantomData<fn(&R)>,
+}
+
+impl<R> std::fmt::Debug for BatchBuilder<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BatchBuilder")
+            .field("rows", &self.rows)
+            .field("bytes", &self.bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<R: Row> Default for BatchBuilder<R> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<R: Row> BatchBuilder<R> {
+    /// Empty builders for `R`'s table.
+    pub fn new() -> Self {
+        let builders = R::TABLE
+            .columns
+            .iter()
+            .map(|c| match c.kind {
+                Kind::String => Builder::Str(StringBuilder::new()),
+                Kind::Int64 => Builder::Int(Int64Builder::new()),
+                Kind::Bool => Builder::Bool(BooleanBuilder::new()),
+                Kind::TimestampMs => {
+                    Builder::Ts(TimestampMillisecondBuilder::new().with_timezone("UTC"))
+                }
+                Kind::StringList => Builder::List(ListBuilder::new(StringBuilder::new())),
+            })
+            .collect();
+        Self {
+            builders,
+            rows: 0,
+            bytes: 0,
+            kind: std::marker::PhantomData,
+        }
+    }
+
+    /// Rows appended since the last batch.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Approximate bytes appended since the last batch: string bytes, eight per other cell.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Append one row's cells, checked against the table's columns.
+    pub fn push(&mut self, row: &R) -> Result<(), SchemaMismatch> {
+        let def = R::TABLE;
         let values = row.values();
         if values.len() != def.columns.len() {
             return Err(SchemaMismatch {
@@ -237,7 +294,8 @@ pub fn batch<R: Row>(rows: &[R]) -> Result<RecordBatch, SchemaMismatch> {
                 message: format!("{} values for {} columns", values.len(), def.columns.len()),
             });
         }
-        for ((builder, value), column) in builders.iter_mut().zip(values).zip(def.columns) {
+        let mut bytes = 0;
+        for ((builder, value), column) in self.builders.iter_mut().zip(values).zip(def.columns) {
             let null_in_required = matches!(
                 &value,
                 Value::Str(None) | Value::Int(None) | Value::Bool(None) | Value::Ts(None)
@@ -250,12 +308,24 @@ pub fn batch<R: Row>(rows: &[R]) -> Result<RecordBatch, SchemaMismatch> {
                 });
             }
             match (builder, value) {
-                (Builder::Str(b), Value::Str(v)) => b.append_option(v),
-                (Builder::Int(b), Value::Int(v)) => b.append_option(v),
-                (Builder::Bool(b), Value::Bool(v)) => b.append_option(v),
-                (Builder::Ts(b), Value::Ts(v)) => b.append_option(v),
-                (Builder::List(b), Value::List(items)) => append_list(b, items),
-                (Builder::List(b), Value::Shared(items)) => append_list(b, items),
+                (Builder::Str(b), Value::Str(v)) => {
+                    bytes += v.as_ref().map_or(0, |v| v.len());
+                    b.append_option(v);
+                }
+                (Builder::Int(b), Value::Int(v)) => {
+                    bytes += 8;
+                    b.append_option(v);
+                }
+                (Builder::Bool(b), Value::Bool(v)) => {
+                    bytes += 1;
+                    b.append_option(v);
+                }
+                (Builder::Ts(b), Value::Ts(v)) => {
+                    bytes += 8;
+                    b.append_option(v);
+                }
+                (Builder::List(b), Value::List(items)) => bytes += append_list(b, items),
+                (Builder::List(b), Value::Shared(items)) => bytes += append_list(b, items),
                 (_, v) => {
                     return Err(SchemaMismatch {
                         table: def.name,
@@ -265,22 +335,33 @@ pub fn batch<R: Row>(rows: &[R]) -> Result<RecordBatch, SchemaMismatch> {
                 }
             }
         }
+        self.rows += 1;
+        self.bytes += bytes;
+        Ok(())
     }
-    let arrays: Vec<ArrayRef> = builders
-        .into_iter()
-        .map(|b| -> ArrayRef {
-            match b {
-                Builder::Str(mut b) => Arc::new(b.finish()),
-                Builder::Int(mut b) => Arc::new(b.finish()),
-                Builder::Bool(mut b) => Arc::new(b.finish()),
-                Builder::Ts(mut b) => Arc::new(b.finish()),
-                Builder::List(mut b) => Arc::new(b.finish()),
-            }
+
+    /// The rows appended since the last batch, as one record batch; the builders start over.
+    pub fn finish(&mut self) -> Result<RecordBatch, SchemaMismatch> {
+        let def = R::TABLE;
+        let arrays: Vec<ArrayRef> = self
+            .builders
+            .iter_mut()
+            .map(|b| -> ArrayRef {
+                match b {
+                    Builder::Str(b) => Arc::new(b.finish()),
+                    Builder::Int(b) => Arc::new(b.finish()),
+                    Builder::Bool(b) => Arc::new(b.finish()),
+                    Builder::Ts(b) => Arc::new(b.finish()),
+                    Builder::List(b) => Arc::new(b.finish()),
+                }
+            })
+            .collect();
+        self.rows = 0;
+        self.bytes = 0;
+        RecordBatch::try_new(Arc::new(def.schema()), arrays).map_err(|e| SchemaMismatch {
+            table: def.name,
+            column: "*",
+            message: e.to_string(),
         })
-        .collect();
-    RecordBatch::try_new(Arc::new(def.schema()), arrays).map_err(|e| SchemaMismatch {
-        table: def.name,
-        column: "*",
-        message: e.to_string(),
-    })
+    }
 }

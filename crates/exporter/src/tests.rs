@@ -528,6 +528,52 @@ fn a_table_larger_than_a_batch_is_streamed_into_one_file_in_order() {
 }
 
 #[test]
+fn wide_rows_are_batched_by_bytes_and_all_come_back_in_order() {
+    let row = |i: usize, width: usize| CollectionErrorRow {
+        resource_arn: None,
+        scan_id: "scan-1".into(),
+        account_id: Some(format!("{i:012}")),
+        region: None,
+        service: "lambda".into(),
+        operation: "GetPolicy".into(),
+        error_code: "Throttling".into(),
+        message: format!("{i}:{}", "x".repeat(width)),
+    };
+    // The builder counts what it holds and starts over at each batch.
+    let mut b = crate::table::BatchBuilder::<CollectionErrorRow>::new();
+    b.push(&row(1, 1000)).unwrap();
+    let one = b.bytes();
+    assert!(one > 1000, "the message's bytes are counted: {one}");
+    b.push(&row(2, 3000)).unwrap();
+    assert!(b.bytes() >= one + 3000);
+    let batch = b.finish().unwrap();
+    assert_eq!(batch.num_rows(), 2);
+    assert_eq!((b.rows(), b.bytes()), (0, 0));
+    assert_eq!(b.finish().unwrap().num_rows(), 0);
+
+    // 12 MB of rows: several byte-bounded batches, one file, every row in order.
+    let out = temp("wide");
+    let dest = Destination::local(&out);
+    let n = 120;
+    crate::write_rows(
+        &dest,
+        "2027-01-15",
+        "scan-1",
+        (0..n).map(|i| row(i, 100_000)),
+    )
+    .unwrap();
+    let messages: Vec<Option<String>> = read_table(&out, "collection_errors")
+        .iter()
+        .flat_map(|b| strings(b, "message"))
+        .collect();
+    assert_eq!(messages.len(), n);
+    for (i, m) in messages.iter().enumerate() {
+        let m = m.as_deref().unwrap();
+        assert!(m.starts_with(&format!("{i}:")) && m.len() == 100_001 + i.to_string().len());
+    }
+}
+
+#[test]
 fn an_object_writer_dropped_before_commit_leaves_nothing() {
     use std::io::Write;
     let out = temp("dropped");

@@ -50,64 +50,59 @@ struct Entry<'a> {
 }
 
 /// The entries of a scan: its findings, then the findings the history resolved (as the
-/// baseline last saw them).
+/// baseline last saw them). An iterator, made once per file, not a list: at 400,000 findings a
+/// list of them would be tens of MB held while the files are written.
 fn entries<'a>(
     analysis: &'a Analysis,
     history: Option<&'a History>,
     info: &ScanInfo,
-) -> Vec<Entry<'a>> {
+) -> impl Iterator<Item = Entry<'a>> + 'a {
     let now = info.started_at.millis;
-    let first = |id: &str| history.and_then(|h| h.first_seen.get(id).copied());
-    let mut out: Vec<Entry<'a>> = analysis
-        .findings
-        .iter()
-        .map(|f: &'a Finding| {
-            let seen = first(&f.finding_id);
-            Entry {
-                id: &f.finding_id,
-                check_id: f.check_id,
-                category: f.category.as_str(),
-                severity: f.severity,
-                account_id: f.account_id.as_str(),
-                region: f.region.as_deref(),
-                resource_arn: &f.resource_arn,
-                title: &f.title,
-                mitigated_by: f.mitigated_by.as_deref(),
-                detail: Some(f.detail.as_str()),
-                status: if seen.is_some() {
-                    Status::InProgress
-                } else {
-                    Status::New
-                },
-                first_seen: seen.unwrap_or(now),
-                last_seen: now,
-            }
-        })
-        .collect();
-    if let Some(h) = history {
-        out.extend(
-            h.changes
-                .findings
-                .iter()
-                .filter(|c| c.change == "resolved")
-                .map(|c| Entry {
-                    id: &c.finding_id,
-                    check_id: c.check_id,
-                    category: c.category,
-                    severity: c.severity,
-                    account_id: &c.account_id,
-                    region: c.region.as_deref(),
-                    resource_arn: &c.resource_arn,
-                    title: &c.title,
-                    mitigated_by: c.previous_mitigated_by.as_deref(),
-                    detail: None,
-                    status: Status::Resolved,
-                    first_seen: first(&c.finding_id).unwrap_or(h.previous.started_at),
-                    last_seen: h.previous.started_at,
-                }),
-        );
-    }
-    out
+    let first = move |id: &str| history.and_then(|h| h.first_seen.get(id).copied());
+    let current = analysis.findings.iter().map(move |f: &'a Finding| {
+        let seen = first(&f.finding_id);
+        Entry {
+            id: &f.finding_id,
+            check_id: f.check_id,
+            category: f.category.as_str(),
+            severity: f.severity,
+            account_id: f.account_id.as_str(),
+            region: f.region.as_deref(),
+            resource_arn: &f.resource_arn,
+            title: &f.title,
+            mitigated_by: f.mitigated_by.as_deref(),
+            detail: Some(f.detail.as_str()),
+            status: if seen.is_some() {
+                Status::InProgress
+            } else {
+                Status::New
+            },
+            first_seen: seen.unwrap_or(now),
+            last_seen: now,
+        }
+    });
+    let resolved = history.into_iter().flat_map(move |h| {
+        h.changes
+            .findings
+            .iter()
+            .filter(|c| c.change == "resolved")
+            .map(move |c| Entry {
+                id: &c.finding_id,
+                check_id: c.check_id,
+                category: c.category,
+                severity: c.severity,
+                account_id: &c.account_id,
+                region: c.region.as_deref(),
+                resource_arn: &c.resource_arn,
+                title: &c.title,
+                mitigated_by: c.previous_mitigated_by.as_deref(),
+                detail: None,
+                status: Status::Resolved,
+                first_seen: first(&c.finding_id).unwrap_or(h.previous.started_at),
+                last_seen: h.previous.started_at,
+            })
+    });
+    current.chain(resolved)
 }
 
 fn check_of(id: &str) -> Option<&'static rolescope_analysis::findings::Check> {
@@ -445,7 +440,6 @@ pub fn export_triage(
     let info = snapshot.scan.as_ref().ok_or(ExportError::NoScan)?;
     let now = info.started_at.millis;
     let date = info.started_at.date();
-    let entries = entries(analysis, history, info);
     let ou: HashMap<&str, (&str, &str)> = snapshot
         .accounts
         .iter()
@@ -457,8 +451,8 @@ pub fn export_triage(
     let key = format!("ocsf/dt={date}/{}.jsonl", info.scan_id);
     keys.push(dest.put_streamed(&key, |w| {
         let mut w = std::io::BufWriter::with_capacity(1 << 20, w);
-        for e in &entries {
-            serde_json::to_writer(&mut w, &ocsf(e, org, &ou, now))?;
+        for e in entries(analysis, history, info) {
+            serde_json::to_writer(&mut w, &ocsf(&e, org, &ou, now))?;
             std::io::Write::write_all(&mut w, b"\n")?;
         }
         std::io::Write::flush(&mut w)
@@ -472,7 +466,14 @@ pub fn export_triage(
     let product_arn = format!("arn:aws:securityhub:{region}:{account}:product/{account}/default");
     let folder = format!("asff/dt={date}/{}/", info.scan_id);
     let mut written = std::collections::BTreeSet::new();
-    for (i, batch) in entries.chunks(ASFF_BATCH).enumerate() {
+    let mut all = entries(analysis, history, info);
+    let mut batch: Vec<Entry<'_>> = Vec::with_capacity(ASFF_BATCH);
+    for i in 0.. {
+        batch.clear();
+        batch.extend(all.by_ref().take(ASFF_BATCH));
+        if batch.is_empty() {
+            break;
+        }
         let findings: Vec<Asff<'_>> = batch
             .iter()
             .map(|e| asff(e, &product_arn, region, now))

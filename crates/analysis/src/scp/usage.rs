@@ -12,11 +12,12 @@ use std::collections::{BTreeSet, HashMap};
 /// What a role was seen doing.
 #[derive(Debug, Clone, Default)]
 pub(super) struct Usage {
-    /// Actions used in the window (catalog spelling).
+    /// Actions used in the window (catalog spelling); emptied once numbered.
     actions: BTreeSet<String>,
     /// Services used in the window.
     pub(super) services: BTreeSet<String>,
-    /// Regions it acted in: its functions' regions and its last-used region.
+    /// Regions it acted in: its functions' regions and its last-used region; emptied once
+    /// numbered.
     regions: BTreeSet<String>,
     /// Last-accessed data exists for the role.
     pub(super) known: bool,
@@ -123,9 +124,14 @@ impl<'a> Observed<'a> {
                 .collect()
         };
         let (action_no, region_no) = (number(&action_names), number(&region_names));
+        // The names give way to their numbers: only the numbers are read from here on.
         for u in usage.values_mut() {
-            u.action_ids = u.actions.iter().map(|a| action_no[a]).collect();
-            u.region_ids = or_default_region(u.regions.iter().map(String::as_str))
+            let (actions, regions) = (
+                std::mem::take(&mut u.actions),
+                std::mem::take(&mut u.regions),
+            );
+            u.action_ids = actions.iter().map(|a| action_no[a]).collect();
+            u.region_ids = or_default_region(regions.iter().map(String::as_str))
                 .into_iter()
                 .map(|r| region_no[r])
                 .collect();
