@@ -353,6 +353,11 @@ fn bench_report(run: &Run<'_>) -> serde_json::Value {
             .iter()
             .map(|(stage, bytes)| (stage.to_string(), serde_json::json!(bytes)))
             .collect::<serde_json::Map<_, _>>(),
+        "rss_bytes_by_stage": outcome
+            .rss
+            .iter()
+            .map(|(stage, bytes)| (stage.to_string(), serde_json::json!(bytes)))
+            .collect::<serde_json::Map<_, _>>(),
     });
     report
 }

@@ -253,14 +253,26 @@ pub struct Outcome {
     /// Peak resident set (Linux) at the end of collection and of each later stage. The peak
     /// only grows, so each figure is the peak up to that stage.
     pub peak_rss: Vec<(&'static str, Option<u64>)>,
+    /// Resident set (Linux) at the end of collection and of each later stage: with the peaks,
+    /// what a stage's working memory adds to what the stages before it left resident.
+    pub rss: Vec<(&'static str, Option<u64>)>,
     /// Rows written across the main datasets.
     pub rows: usize,
 }
 
 /// Peak resident set of this process so far, from /proc (Linux).
 pub fn peak_rss_bytes() -> Option<u64> {
+    proc_status_bytes("VmHWM:")
+}
+
+/// Resident set of this process now, from /proc (Linux).
+pub fn rss_bytes() -> Option<u64> {
+    proc_status_bytes("VmRSS:")
+}
+
+fn proc_status_bytes(field: &str) -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb * 1024)
 }
@@ -420,6 +432,7 @@ pub fn pipeline(
     };
     let collect_secs = started.elapsed().as_secs_f64();
     let mut peak_rss = vec![("collect", peak_rss_bytes())];
+    let mut rss = vec![("collect", rss_bytes())];
 
     let snapshot = &collected.snapshot;
     let scan = snapshot
@@ -445,7 +458,10 @@ pub fn pipeline(
         &p.settings,
         &held,
         rolescope_pipeline::SnapshotWrite::Store,
-        &mut |stage| peak_rss.push((stage.name, peak_rss_bytes())),
+        &mut |stage| {
+            peak_rss.push((stage.name, peak_rss_bytes()));
+            rss.push((stage.name, rss_bytes()));
+        },
     )
     .map_err(|e| late_failure(e, snapshot, dest, &p.spool))?;
     crate::summary::print_outcome(&outcome, dest);
@@ -473,6 +489,7 @@ pub fn pipeline(
         collect_secs,
         stages: outcome.stages.clone(),
         peak_rss,
+        rss,
         rows: snapshot.accounts.len()
             + snapshot.functions.len()
             + snapshot.roles.len()
