@@ -109,7 +109,7 @@ pub(crate) async fn assume(
     role_arn: &str,
 ) -> Result<aws_config::SdkConfig, CollectionError> {
     let config = &shared.config;
-    let sts = sts::Client::new(&shared.base);
+    let sts = shared.sts.clone();
     let provider = AssumedRole {
         ctx: ctx.clone(),
         sts,

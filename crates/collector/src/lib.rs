@@ -204,6 +204,7 @@ pub(crate) async fn collect_with(
     );
     let shared = Arc::new(Shared {
         config,
+        sts: aws_sdk_sts::Client::new(&base),
         base,
         caller: caller.clone(),
         partition,
@@ -432,6 +433,10 @@ async fn plan(
 struct Shared {
     config: CollectorConfig,
     base: SdkConfig,
+    /// The STS client every account's AssumeRole (and refresh) goes through: the calls are the
+    /// caller's own, so one client serves all accounts (one each was ~14 KiB per account, held
+    /// for the whole scan by the account's credential provider).
+    sts: aws_sdk_sts::Client,
     caller: AccountId,
     partition: String,
     global: String,
