@@ -83,7 +83,8 @@ pub struct RollUp {
 pub struct Analysis {
     /// One entry per role, by ARN.
     pub roles: Vec<RoleAnalysis>,
-    /// Function scores: the role's score combined with the function's own findings.
+    /// Function scores: the role's score combined with the function's own findings; sorted by
+    /// function ARN.
     pub functions: Vec<RollUp>,
     /// Account scores: the worst role or function of the account.
     pub accounts: Vec<RollUp>,

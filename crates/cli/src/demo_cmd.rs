@@ -310,6 +310,13 @@ fn bench_report(run: &Run<'_>) -> serde_json::Value {
             .map(|s| s.seconds)
             .sum()
     };
+    let by_stage = |field: fn(&crate::scan_cmd::StageMemory) -> Option<u64>| {
+        outcome
+            .memory
+            .iter()
+            .map(|m| (m.stage.to_string(), serde_json::json!(field(m))))
+            .collect::<serde_json::Map<_, _>>()
+    };
     let report = serde_json::json!({
         "scenario": args.scenario,
         "time_scale": args.time_scale,
@@ -348,16 +355,8 @@ fn bench_report(run: &Run<'_>) -> serde_json::Value {
         "calls_by_operation": outcome.calls,
         "min_calls_by_operation": floor.calls,
         "peak_rss_bytes": crate::scan_cmd::peak_rss_bytes(),
-        "peak_rss_bytes_by_stage": outcome
-            .peak_rss
-            .iter()
-            .map(|(stage, bytes)| (stage.to_string(), serde_json::json!(bytes)))
-            .collect::<serde_json::Map<_, _>>(),
-        "rss_bytes_by_stage": outcome
-            .rss
-            .iter()
-            .map(|(stage, bytes)| (stage.to_string(), serde_json::json!(bytes)))
-            .collect::<serde_json::Map<_, _>>(),
+        "peak_rss_bytes_by_stage": by_stage(|m| m.peak),
+        "rss_bytes_by_stage": by_stage(|m| m.resident),
     });
     report
 }

@@ -250,28 +250,45 @@ pub struct Outcome {
     pub collect_secs: f64,
     /// The pipeline's stages after collection, with their times.
     pub stages: Vec<rolescope_pipeline::Stage>,
-    /// Peak resident set (Linux) at the end of collection and of each later stage. The peak
-    /// only grows, so each figure is the peak up to that stage.
-    pub peak_rss: Vec<(&'static str, Option<u64>)>,
-    /// Resident set (Linux) at the end of collection and of each later stage: with the peaks,
-    /// what a stage's working memory adds to what the stages before it left resident.
-    pub rss: Vec<(&'static str, Option<u64>)>,
+    /// Memory at the end of collection and of each later stage.
+    pub memory: Vec<StageMemory>,
     /// Rows written across the main datasets.
     pub rows: usize,
 }
 
+/// This process's memory at the end of a stage (Linux; `None` elsewhere).
+#[derive(Debug, Clone, Copy)]
+pub struct StageMemory {
+    /// The stage just ended.
+    pub stage: &'static str,
+    /// Peak resident set so far: it only grows, so this is the peak up to the stage.
+    pub peak: Option<u64>,
+    /// Resident set now: with the peaks, what a stage's working memory adds to what the stages
+    /// before it left resident.
+    pub resident: Option<u64>,
+}
+
+impl StageMemory {
+    fn now(stage: &'static str) -> Self {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        Self {
+            stage,
+            peak: status_bytes(&status, "VmHWM:"),
+            resident: status_bytes(&status, "VmRSS:"),
+        }
+    }
+}
+
 /// Peak resident set of this process so far, from /proc (Linux).
 pub fn peak_rss_bytes() -> Option<u64> {
-    proc_status_bytes("VmHWM:")
+    status_bytes(
+        &std::fs::read_to_string("/proc/self/status").ok()?,
+        "VmHWM:",
+    )
 }
 
-/// Resident set of this process now, from /proc (Linux).
-pub fn rss_bytes() -> Option<u64> {
-    proc_status_bytes("VmRSS:")
-}
-
-fn proc_status_bytes(field: &str) -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+/// A `kB` field of /proc/self/status, in bytes.
+fn status_bytes(status: &str, field: &str) -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with(field))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb * 1024)
@@ -431,8 +448,7 @@ pub fn pipeline(
         collect(runtime, config, p.quiet)?
     };
     let collect_secs = started.elapsed().as_secs_f64();
-    let mut peak_rss = vec![("collect", peak_rss_bytes())];
-    let mut rss = vec![("collect", rss_bytes())];
+    let mut memory = vec![StageMemory::now("collect")];
 
     let snapshot = &collected.snapshot;
     let scan = snapshot
@@ -458,10 +474,7 @@ pub fn pipeline(
         &p.settings,
         &held,
         rolescope_pipeline::SnapshotWrite::Store,
-        &mut |stage| {
-            peak_rss.push((stage.name, peak_rss_bytes()));
-            rss.push((stage.name, rss_bytes()));
-        },
+        &mut |stage| memory.push(StageMemory::now(stage.name)),
     )
     .map_err(|e| late_failure(e, snapshot, dest, &p.spool))?;
     crate::summary::print_outcome(&outcome, dest);
@@ -488,8 +501,7 @@ pub fn pipeline(
         ),
         collect_secs,
         stages: outcome.stages.clone(),
-        peak_rss,
-        rss,
+        memory,
         rows: snapshot.accounts.len()
             + snapshot.functions.len()
             + snapshot.roles.len()

@@ -94,6 +94,17 @@ impl<'a> Scan<'a> {
         (score, level.to_string())
     }
 
+    fn function_score(&self, arn: &str) -> (i64, String) {
+        let (score, level) = self
+            .function_score
+            .binary_search_by(|r| r.id.as_str().cmp(arn))
+            .map_or((0, "none"), |i| {
+                let r = &self.function_score[i];
+                (i64::from(r.score), r.level)
+            });
+        (score, level.to_string())
+    }
+
     /// `scan_runs`: one row, the scan itself.
     pub fn scan_runs(&self) -> impl Iterator<Item = ScanRun> + '_ {
         let (s, scan) = (self.snapshot, self.info);
@@ -164,14 +175,7 @@ impl<'a> Scan<'a> {
     /// `functions`.
     pub fn functions(&self) -> impl Iterator<Item = FunctionRow> + '_ {
         self.snapshot.functions.iter().map(|f| {
-            let (risk_score, risk_level) = self
-                .function_score
-                .binary_search_by(|r| r.id.as_str().cmp(&f.arn))
-                .map_or((0, "none"), |i| {
-                    let r = &self.function_score[i];
-                    (i64::from(r.score), r.level)
-                });
-            let risk_level = risk_level.to_string();
+            let (risk_score, risk_level) = self.function_score(&f.arn);
             FunctionRow {
                 scan_id: self.id.clone(),
                 account_id: f.account_id.to_string(),

@@ -467,17 +467,15 @@ pub fn export_triage(
     let folder = format!("asff/dt={date}/{}/", info.scan_id);
     let mut written = std::collections::BTreeSet::new();
     let mut all = entries(analysis, history, info);
-    let mut batch: Vec<Entry<'_>> = Vec::with_capacity(ASFF_BATCH);
     for i in 0.. {
-        batch.clear();
-        batch.extend(all.by_ref().take(ASFF_BATCH));
-        if batch.is_empty() {
+        let findings: Vec<Asff<'_>> = all
+            .by_ref()
+            .take(ASFF_BATCH)
+            .map(|e| asff(&e, &product_arn, region, now))
+            .collect();
+        if findings.is_empty() {
             break;
         }
-        let findings: Vec<Asff<'_>> = batch
-            .iter()
-            .map(|e| asff(e, &product_arn, region, now))
-            .collect();
         let key = format!("{folder}batch-{i:05}.json");
         keys.push(dest.put(&key, serde_json::to_vec(&findings).unwrap_or_default())?);
         written.insert(key);
