@@ -6,6 +6,8 @@
 //!   its callers never see.
 //! - Library crates report errors with `thiserror`; `anyhow` is for the binary and xtask.
 //! - Every module starts with a `//!` doc.
+//! - An error names its cause once: a `thiserror` message never prints the field that is also
+//!   its `source` (the binary prints the chain with `{:#}`, which would say it twice).
 
 use std::path::{Path, PathBuf};
 
@@ -151,8 +153,133 @@ fn every_module_says_what_it_is_for() {
     );
 }
 
+/// `thiserror` messages that print their own cause: the format string of an `#[error(..)]`
+/// names a field that is the error's source (a field called `source`, or one marked `#[source]`
+/// or `#[from]`).
+fn causes_printed_twice(file: &str, text: &str) -> Vec<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut wrong = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        let line = lines[i].trim();
+        if !line.starts_with("#[error(") || line.starts_with("#[error(transparent") {
+            i += 1;
+            continue;
+        }
+        let at = i + 1;
+        // The attribute, possibly over several lines.
+        let mut format = String::from(line);
+        while !format.trim_end().ends_with(")]") && i + 1 < lines.len() {
+            i += 1;
+            format.push_str(lines[i].trim());
+        }
+        i += 1;
+        // Skip doc comments and other attributes up to the item.
+        while i < lines.len() && {
+            let l = lines[i].trim();
+            l.starts_with("///") || (l.starts_with("#[") && !l.starts_with("#[error("))
+        } {
+            i += 1;
+        }
+        let Some(item) = lines.get(i).map(|l| l.trim()) else {
+            break;
+        };
+        // The item's fields: its own line for a tuple variant, up to the closing brace otherwise.
+        let mut body = vec![item];
+        if item.ends_with('{') {
+            i += 1;
+            while i < lines.len() && !lines[i].trim().starts_with('}') {
+                body.push(lines[i].trim());
+                i += 1;
+            }
+        }
+        let mut causes = Vec::new();
+        let mut marked = false;
+        for l in &body {
+            if item.contains('(') && (l.contains("#[from]") || l.contains("#[source]")) {
+                causes.push("0".to_string());
+            }
+            if *l == "#[source]" || *l == "#[from]" {
+                marked = true;
+                continue;
+            }
+            if l.starts_with("///") || l.starts_with("#[") {
+                continue;
+            }
+            if let Some((name, _)) = l.trim_start_matches("pub ").split_once(':') {
+                let name = name.trim();
+                let inline = l.contains("#[source]") || l.contains("#[from]");
+                if (name == "source" || marked || inline)
+                    && name.chars().all(|c| c.is_alphanumeric() || c == '_')
+                {
+                    causes.push(name.to_string());
+                }
+            }
+            marked = false;
+        }
+        for cause in causes {
+            if format.contains(&format!("{{{cause}}}")) || format.contains(&format!("{{{cause}:")) {
+                wrong.push(format!("{file}:{at}: {format} prints its source `{cause}`"));
+            }
+        }
+    }
+    wrong
+}
+
+#[test]
+fn an_error_names_its_cause_once() {
+    let mut wrong = Vec::new();
+    for krate in crates() {
+        for file in sources(&workspace().join("crates").join(&krate).join("src")) {
+            let text = std::fs::read_to_string(&file).unwrap();
+            wrong.extend(causes_printed_twice(&file.display().to_string(), &text));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "error messages that repeat their cause:\n{}",
+        wrong.join("\n")
+    );
+}
+
 #[test]
 fn the_checks_of_the_tidy_test_can_fail() {
+    // Each way of marking a cause, printed in the message, is caught; the sound forms are not.
+    let twice = r#"
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("embedded: {0}")]
+    Gz(#[from] std::io::Error),
+    #[error("reading {what}: {inner}")]
+    Read {
+        what: String,
+        #[source]
+        inner: std::io::Error,
+    },
+    #[error("reading {what}")]
+    Fine {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: {error}")]
+    AlsoFine { path: String, error: std::io::Error },
+    #[error(transparent)]
+    Through(#[from] Other),
+"#;
+    let found = causes_printed_twice("x.rs", twice);
+    assert_eq!(found.len(), 3, "{found:#?}");
+    for (n, cause) in [(2, "source"), (8, "0"), (10, "inner")] {
+        assert!(
+            found.iter().any(|f| f.starts_with(&format!("x.rs:{n}:")) && f.ends_with(&format!("`{cause}`"))),
+            "{found:#?}"
+        );
+    }
+
     // The helpers find what they look for: a dependency the collector has, and a use of it.
     assert!(dependencies("collector").iter().any(|d| d == "aws-sdk-iam"));
     let collector = sources(&workspace().join("crates/collector/src"));

@@ -50,6 +50,22 @@ fn policy_expand_prints_matching_actions() {
 }
 
 #[test]
+fn an_unreadable_snapshot_is_named_with_its_cause_once() {
+    // A folder where a snapshot file is expected.
+    let dir = std::env::temp_dir();
+    let o = rolescope(&["analyze", "--snapshot", dir.to_str().unwrap()], None);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("rolescope: error:"))
+        .unwrap_or_else(|| panic!("no error line: {err}"));
+    let cause = std::io::Error::from_raw_os_error(21).to_string();
+    assert_eq!(line.matches(&cause).count(), 1, "{line}");
+    assert_eq!(line.matches(dir.to_str().unwrap()).count(), 1, "{line}");
+}
+
+#[test]
 fn policy_expand_without_match_is_an_error() {
     let o = rolescope(&["policy", "expand", "nosuchservice:*"], None);
     assert_eq!(o.status.code(), Some(2));

@@ -15,12 +15,12 @@ pub enum WriteError {
     #[error(transparent)]
     Destination(#[from] DestinationError),
     /// The Parquet encoder refused.
-    #[error("encoding {location}: {source}")]
+    #[error("encoding {location}: {error}")]
     Parquet {
         /// Where it was going.
         location: String,
-        /// The error.
-        source: parquet::errors::ParquetError,
+        /// The error (in the message, not a separate cause, so it is printed once).
+        error: parquet::errors::ParquetError,
     },
 }
 
@@ -89,10 +89,10 @@ impl<'a> TableWriter<'a> {
         let object = out.writer(&table_key(table, date, scan_id))?;
         let location = object.location().to_string();
         let parquet =
-            ArrowWriter::try_new(object, schema, Some(properties())).map_err(|source| {
+            ArrowWriter::try_new(object, schema, Some(properties())).map_err(|error| {
                 WriteError::Parquet {
                     location: location.clone(),
-                    source,
+                    error,
                 }
             })?;
         Ok(Self { parquet, location })
@@ -100,9 +100,7 @@ impl<'a> TableWriter<'a> {
 
     /// Append rows.
     pub fn write(&mut self, batch: &RecordBatch) -> Result<(), WriteError> {
-        self.parquet
-            .write(batch)
-            .map_err(|source| self.error(source))
+        self.parquet.write(batch).map_err(|error| self.error(error))
     }
 
     /// Close the file and make it visible; returns where it went.
@@ -111,17 +109,17 @@ impl<'a> TableWriter<'a> {
         let object = self
             .parquet
             .into_inner()
-            .map_err(|source| WriteError::Parquet {
+            .map_err(|error| WriteError::Parquet {
                 location: location.clone(),
-                source,
+                error,
             })?;
         Ok(object.commit()?)
     }
 
-    fn error(&self, source: parquet::errors::ParquetError) -> WriteError {
+    fn error(&self, error: parquet::errors::ParquetError) -> WriteError {
         WriteError::Parquet {
             location: self.location.clone(),
-            source,
+            error,
         }
     }
 }

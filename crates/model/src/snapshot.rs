@@ -131,13 +131,14 @@ pub enum SnapshotError {
         /// What is wrong.
         message: String,
     },
-    /// Reading or writing failed.
-    #[error("{path}: {source}")]
+    /// Reading or writing failed. The I/O error is part of the message, not a separate cause,
+    /// so a chain printed with `{:#}` names it once.
+    #[error("{path}: {error}")]
     Io {
         /// The file.
         path: PathBuf,
         /// The underlying error.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// A line is not a valid record.
     #[error("{path} line {line}: {message}")]
@@ -252,9 +253,9 @@ impl Snapshot {
     /// Write atomically: a temporary file in the same folder (created if missing), flushed and
     /// synced, then renamed.
     pub fn write(&self, path: &Path) -> Result<(), SnapshotError> {
-        let io = |source| SnapshotError::Io {
+        let io = |error| SnapshotError::Io {
             path: path.to_path_buf(),
-            source,
+            error,
         };
         let tmp = path.with_extension("jsonl.partial");
         let result = (|| -> std::io::Result<()> {
@@ -293,18 +294,18 @@ impl Snapshot {
     /// Read a snapshot; fails on a malformed line, an invalid identifier, a duplicated record
     /// (naming both lines) or a missing closing `scan` record.
     pub fn read(path: &Path) -> Result<Snapshot, SnapshotError> {
-        let file = std::fs::File::open(path).map_err(|source| SnapshotError::Io {
+        let file = std::fs::File::open(path).map_err(|error| SnapshotError::Io {
             path: path.to_path_buf(),
-            source,
+            error,
         })?;
         Snapshot::read_from(std::io::BufReader::new(file), path)
     }
 
     /// [`Snapshot::read`] over any reader (an object fetched from S3); `path` names it in errors.
     pub fn read_from(reader: impl BufRead, path: &Path) -> Result<Snapshot, SnapshotError> {
-        let io = |source| SnapshotError::Io {
+        let io = |error| SnapshotError::Io {
             path: path.to_path_buf(),
-            source,
+            error,
         };
         let mut snapshot = Snapshot::default();
         let mut seen = Seen::default();

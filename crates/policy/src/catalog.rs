@@ -153,7 +153,7 @@ pub struct Catalog {
 pub enum CatalogError {
     /// Decompression failed.
     #[error("embedded catalog: {0}")]
-    Io(#[from] std::io::Error),
+    Io(std::io::Error),
     /// A line did not have the expected form.
     #[error("embedded catalog line {line}: {message}")]
     Format {
@@ -207,7 +207,9 @@ impl Catalog {
     /// Decompress and parse the embedded data.
     pub fn load_embedded() -> Result<Catalog, CatalogError> {
         let mut text = String::with_capacity(4 << 20);
-        flate2::read::GzDecoder::new(CATALOG_GZ).read_to_string(&mut text)?;
+        flate2::read::GzDecoder::new(CATALOG_GZ)
+            .read_to_string(&mut text)
+            .map_err(CatalogError::Io)?;
         Catalog::parse(&text)
     }
 

@@ -18,12 +18,13 @@ pub enum CaseError {
     #[error("{0}")]
     Shape(String),
     /// A policy document inside the case is malformed.
-    #[error("{field}: {source}")]
+    #[error("{field}: {error}")]
     Policy {
         /// Which field of the case (e.g. `identity[1]`).
         field: String,
-        /// The parse error, with its JSON path inside the document.
-        source: ParseError,
+        /// The parse error, with its JSON path inside the document (in the message, not a
+        /// separate cause, so it is printed once).
+        error: ParseError,
     },
 }
 
@@ -62,15 +63,15 @@ fn text(v: &Value, field: &str) -> Result<String, CaseError> {
 /// A document of the case. A condition value its operator cannot read (`300.1.1.1/24`,
 /// `2024-02-30`, `1e999`) is an error here: a decision would hide that the statement is broken.
 fn doc(v: &Value, field: String) -> Result<Policy, CaseError> {
-    let policy = Policy::from_value(v).map_err(|source| CaseError::Policy {
+    let policy = Policy::from_value(v).map_err(|error| CaseError::Policy {
         field: field.clone(),
-        source,
+        error,
     })?;
     match crate::condition::unreadable_values(&policy)
         .into_iter()
         .next()
     {
-        Some((_, source)) => Err(CaseError::Policy { field, source }),
+        Some((_, error)) => Err(CaseError::Policy { field, error }),
         None => Ok(policy),
     }
 }
