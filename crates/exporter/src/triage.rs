@@ -24,6 +24,14 @@ pub const OCSF_VERSION: &str = "1.5.0";
 /// Findings per ASFF file: BatchImportFindings accepts at most 100 per call.
 pub const ASFF_BATCH: usize = 100;
 
+/// ASFF files written at once. Each is a small object (locally a file made durable, in S3 a
+/// PUT), so with several in flight their latencies overlap instead of adding up: at l a scan has
+/// about 1,600 of them, which one at a time took seconds of waiting.
+const ASFF_WRITERS: usize = 8;
+
+/// Room for one ASFF file's JSON (about 1.2 KB per finding).
+const ASFF_BODY_BYTES: usize = 160 * 1024;
+
 /// Where a finding stands in its lifecycle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Status {
@@ -424,6 +432,60 @@ fn asff<'a>(e: &Entry<'a>, product_arn: &'a str, region: &'a str, now: i64) -> A
     }
 }
 
+/// Cut `entries` into batches of [`ASFF_BATCH`] and hand each, with its number, to `write` on
+/// [`ASFF_WRITERS`] threads; returns what `write` returned, in batch order. The entries are taken
+/// under a lock, a batch at a time, so no more than the batches in flight are ever held. After a
+/// failure no new batch starts, and the error of the first failed batch is returned.
+fn asff_batches<'a, T: Send>(
+    entries: impl Iterator<Item = Entry<'a>> + Send,
+    write: impl Fn(usize, Vec<Entry<'a>>) -> Result<T, ExportError> + Sync,
+) -> Result<Vec<T>, ExportError> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let source = std::sync::Mutex::new((0usize, entries));
+    let failed = AtomicBool::new(false);
+    let next = || {
+        if failed.load(Ordering::Relaxed) {
+            return None;
+        }
+        let mut guard = source
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (number, entries) = &mut *guard;
+        let batch: Vec<Entry<'a>> = entries.by_ref().take(ASFF_BATCH).collect();
+        if batch.is_empty() {
+            return None;
+        }
+        *number += 1;
+        Some((*number - 1, batch))
+    };
+    let mut done: Vec<(usize, Result<T, ExportError>)> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..ASFF_WRITERS)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut done = Vec::new();
+                    while let Some((number, batch)) = next() {
+                        let result = write(number, batch);
+                        if result.is_err() {
+                            failed.store(true, Ordering::Relaxed);
+                        }
+                        done.push((number, result));
+                    }
+                    done
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| {
+                w.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    });
+    done.sort_by_key(|(number, _)| *number);
+    done.into_iter().map(|(_, result)| result).collect()
+}
+
 /// Text cut to `max` characters (ASFF's limits), at a character boundary.
 fn truncate(text: &str, max: usize) -> String {
     text.chars().take(max).collect()
@@ -465,19 +527,21 @@ pub fn export_triage(
         .map_or("000000000000", |a| a.account_id.as_str());
     let product_arn = format!("arn:aws:securityhub:{region}:{account}:product/{account}/default");
     let folder = format!("asff/dt={date}/{}/", info.scan_id);
-    let mut written = std::collections::BTreeSet::new();
-    let mut all = entries(analysis, history, info);
-    for i in 0.. {
-        let findings: Vec<Asff<'_>> = all
-            .by_ref()
-            .take(ASFF_BATCH)
-            .map(|e| asff(&e, &product_arn, region, now))
+    let batches = asff_batches(entries(analysis, history, info), |i, batch| {
+        let findings: Vec<Asff<'_>> = batch
+            .iter()
+            .map(|e| asff(e, &product_arn, region, now))
             .collect();
-        if findings.is_empty() {
-            break;
-        }
+        let mut body = Vec::with_capacity(ASFF_BODY_BYTES);
+        // Plain structs with string keys, into memory: serializing them cannot fail.
+        serde_json::to_writer(&mut body, &findings).expect("ASFF findings serialize");
         let key = format!("{folder}batch-{i:05}.json");
-        keys.push(dest.put(&key, serde_json::to_vec(&findings).unwrap_or_default())?);
+        let location = dest.put(&key, body)?;
+        Ok((key, location))
+    })?;
+    let mut written = std::collections::BTreeSet::new();
+    for (key, location) in batches {
+        keys.push(location);
         written.insert(key);
     }
     // A re-run of the scan id with fewer findings: its earlier extra batches go.
@@ -487,4 +551,75 @@ pub fn export_triage(
         }
     }
     Ok(keys)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::destination::DestinationError;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    fn entry(id: &str) -> Entry<'_> {
+        Entry {
+            id,
+            check_id: "RS-ADMIN-001",
+            category: "admin_access",
+            severity: Severity::High,
+            account_id: "100000000000",
+            region: None,
+            resource_arn: "arn:aws:iam::100000000000:role/r",
+            title: "t",
+            mitigated_by: None,
+            detail: None,
+            status: Status::New,
+            first_seen: 0,
+            last_seen: 0,
+        }
+    }
+
+    #[test]
+    fn asff_batches_come_back_in_order_and_hold_every_entry_once() {
+        let ids: Vec<String> = (0..1_234).map(|i| format!("f{i:04}")).collect();
+        let batches = asff_batches(ids.iter().map(|id| entry(id)), |number, batch| {
+            Ok((
+                number,
+                batch.iter().map(|e| e.id.to_string()).collect::<Vec<_>>(),
+            ))
+        })
+        .unwrap();
+        assert_eq!(batches.len(), 13);
+        for (i, (number, batch)) in batches.iter().enumerate() {
+            assert_eq!(*number, i);
+            assert!(batch.len() <= ASFF_BATCH);
+        }
+        let all: Vec<String> = batches.into_iter().flat_map(|(_, b)| b).collect();
+        assert_eq!(all, ids);
+    }
+
+    #[test]
+    fn after_a_failed_asff_batch_no_new_one_starts_and_its_error_is_returned() {
+        let ids: Vec<String> = (0..100_000).map(|i| format!("f{i}")).collect();
+        let started = AtomicUsize::new(0);
+        let result = asff_batches(ids.iter().map(|id| entry(id)), |number, _| {
+            started.fetch_add(1, Ordering::Relaxed);
+            if number >= 3 {
+                Err(ExportError::Destination(DestinationError::Invalid {
+                    out: "test".into(),
+                    message: format!("batch {number}"),
+                }))
+            } else {
+                Ok(number)
+            }
+        });
+        let Err(ExportError::Destination(DestinationError::Invalid { message, .. })) = result
+        else {
+            panic!("{result:?}");
+        };
+        assert_eq!(message, "batch 3");
+        // At most one batch per writer can have started after the first failure.
+        assert!(
+            started.load(Ordering::Relaxed) <= 4 + ASFF_WRITERS,
+            "{started:?}"
+        );
+    }
 }
