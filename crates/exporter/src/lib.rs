@@ -95,17 +95,22 @@ pub fn export(
     let scan = rows::Scan::new(ev, analysis, info, history);
     let (id, date) = (&scan.id, info.started_at.date());
     let scan = &scan;
-    // Two groups of tables written at once: the permission tables (the heaviest, computed in
-    // parallel within) and the rest.
-    let (permissions, rest) = std::thread::scope(|s| {
+    // Three groups of tables written at once: the permission tables (the heaviest, computed in
+    // parallel within), the inventory and the rest, so that no one thread holds up the export
+    // while the other stages have finished.
+    let (permissions, inventory, rest) = std::thread::scope(|s| {
         let permissions = s.spawn(|| permission_tables(scan, out, &date));
-        let rest = (|| -> Result<Vec<String>, ExportError> {
+        let inventory = s.spawn(|| -> Result<Vec<String>, ExportError> {
             Ok(vec![
                 write_rows(out, &date, id, scan.accounts())?,
                 write_rows(out, &date, id, scan.org_units())?,
                 write_rows(out, &date, id, scan.scps())?,
                 write_rows(out, &date, id, scan.functions())?,
                 write_rows(out, &date, id, scan.function_versions())?,
+            ])
+        });
+        let rest = (|| -> Result<Vec<String>, ExportError> {
+            Ok(vec![
                 write_rows(out, &date, id, scan.roles())?,
                 write_rows(out, &date, id, scan.role_policies())?,
                 write_rows(out, &date, id, scan.findings())?,
@@ -114,12 +119,14 @@ pub fn export(
                 write_rows(out, &date, id, scan.collection_errors())?,
             ])
         })();
-        let permissions = permissions
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (permissions, rest)
+        let join = |h: std::thread::ScopedJoinHandle<'_, _>| {
+            h.join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        };
+        (join(permissions), join(inventory), rest)
     });
-    let mut files = rest?;
+    let mut files = inventory?;
+    files.extend(rest?);
     files.extend(permissions?);
     Ok(files)
 }
