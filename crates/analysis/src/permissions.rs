@@ -11,8 +11,8 @@
 
 use crate::{Evaluated, EvaluatedRole};
 use rayon::prelude::*;
-use rolescope_model::Timestamp;
 use rolescope_model::snapshot::Snapshot;
+use rolescope_model::{Shared, Timestamp};
 use rolescope_policy::Catalog;
 use rolescope_policy::summary::GrantStatus;
 use std::collections::BTreeSet;
@@ -21,25 +21,25 @@ use std::collections::BTreeSet;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PermissionGroup {
     /// The role.
-    pub role_arn: String,
+    pub role_arn: Shared,
     /// Its account.
-    pub account_id: String,
+    pub account_id: Shared,
     /// Service prefix, e.g. `iam`.
-    pub service: String,
+    pub service: Shared,
     /// What becomes of the grants.
     pub status: GrantStatus,
     /// `service:*` when the group holds every catalog action of the service, else `None`.
-    pub action_pattern: Option<String>,
+    pub action_pattern: Option<Shared>,
     /// The actions (catalog spelling); empty when `action_pattern` covers them.
-    pub actions: Vec<String>,
+    pub actions: Vec<Shared>,
     /// Number of actions in the group.
     pub action_count: usize,
     /// Resource patterns of the granting statements (`!` marks `NotResource`).
-    pub resources: Vec<String>,
+    pub resources: Vec<Shared>,
     /// Some granting statement has conditions.
     pub conditional: bool,
     /// Granting policies (inline name or managed ARN).
-    pub granted_by: Vec<String>,
+    pub granted_by: Vec<Shared>,
     /// `key_policy` or `trust_policy` when each key or role must also allow the actions.
     pub depends_on: Option<&'static str>,
 }
@@ -48,11 +48,11 @@ pub struct PermissionGroup {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServiceAccess {
     /// The role.
-    pub role_arn: String,
+    pub role_arn: Shared,
     /// Its account.
-    pub account_id: String,
+    pub account_id: Shared,
     /// Service prefix.
-    pub service: String,
+    pub service: Shared,
     /// Access level (`List`, `Read`, `Write`, `Permissions management`, `Tagging`).
     pub access_level: &'static str,
     /// Actions effectively allowed (with or without conditions).
@@ -95,6 +95,8 @@ type ShapeKey<'r> = (usize, Vec<&'r str>);
 /// what it used).
 pub struct Grouping<'e> {
     cat: &'e Catalog,
+    /// Each catalog service's prefix, shared by every row that names it.
+    prefixes: Vec<Shared>,
     shapes: Vec<Shape>,
     shape_of: std::collections::HashMap<ShapeKey<'e>, usize>,
 }
@@ -131,6 +133,12 @@ impl<'e> Grouping<'e> {
             .collect();
         Grouping {
             cat: ev.cat,
+            prefixes: ev
+                .cat
+                .services
+                .iter()
+                .map(|s| Shared::from(s.prefix.as_str()))
+                .collect(),
             shapes,
             shape_of,
         }
@@ -143,8 +151,8 @@ impl<'e> Grouping<'e> {
         roles
             .par_iter()
             .map(|r| match self.shape_of.get(&shape_key(r)) {
-                Some(&i) => instantiate(self.cat, &self.shapes[i], r),
-                None => instantiate(self.cat, &shape(self.cat, r), r),
+                Some(&i) => instantiate(self.cat, &self.prefixes, &self.shapes[i], r),
+                None => instantiate(self.cat, &self.prefixes, &shape(self.cat, r), r),
             })
             .collect()
     }
@@ -161,8 +169,21 @@ struct Shape {
 }
 
 /// A role's rows from its shape: its ARN and account, and what it used.
-fn instantiate(cat: &Catalog, shape: &Shape, r: &EvaluatedRole<'_>) -> RolePermissions {
-    let (role_arn, account_id) = (r.role.arn.as_str(), r.role.account_id.as_str());
+fn instantiate(
+    cat: &Catalog,
+    prefixes: &[Shared],
+    shape: &Shape,
+    r: &EvaluatedRole<'_>,
+) -> RolePermissions {
+    // Shared by every row of the role: a row costs no copies of its texts.
+    let role_arn = Shared::from(r.role.arn.as_str());
+    let account_id = Shared::from(r.role.account_id.as_str());
+    // Last-accessed data by service: an administrator role has a row for each of ~400.
+    let data: std::collections::HashMap<&str, &rolescope_model::LastAccessed> = r
+        .last_accessed
+        .iter()
+        .map(|l| (l.service.as_str(), *l))
+        .collect();
     // Actions used, by catalog id: action-level last-accessed rows of the action's service,
     // counted where the role is allowed them.
     let used: std::collections::HashSet<u32> = r
@@ -192,8 +213,8 @@ fn instantiate(cat: &Catalog, shape: &Shape, r: &EvaluatedRole<'_>) -> RolePermi
         .groups
         .iter()
         .map(|g| PermissionGroup {
-            role_arn: role_arn.to_string(),
-            account_id: account_id.to_string(),
+            role_arn: role_arn.clone(),
+            account_id: account_id.clone(),
             ..g.clone()
         })
         .collect();
@@ -202,12 +223,12 @@ fn instantiate(cat: &Catalog, shape: &Shape, r: &EvaluatedRole<'_>) -> RolePermi
         .iter()
         .zip(used_at)
         .map(|(&(service, level, granted, blocked), used)| {
-            let service = cat.services[service as usize].prefix.as_str();
-            let data = r.last_accessed.iter().find(|l| l.service == service);
+            let service = &prefixes[service as usize];
+            let data = data.get(service.as_str());
             ServiceAccess {
-                role_arn: role_arn.to_string(),
-                account_id: account_id.to_string(),
-                service: service.to_string(),
+                role_arn: role_arn.clone(),
+                account_id: account_id.clone(),
+                service: service.clone(),
                 access_level: level,
                 actions_granted: granted,
                 actions_blocked: blocked,
@@ -407,23 +428,26 @@ fn permission_groups(
                     .flat_map(|sc| scopes.scopes[*sc].labels.iter().copied())
                     .collect();
                 PermissionGroup {
-                    role_arn: String::new(),
-                    account_id: String::new(),
-                    service: svc.prefix.clone(),
+                    role_arn: Shared::from(""),
+                    account_id: Shared::from(""),
+                    service: Shared::from(svc.prefix.as_str()),
                     status,
-                    action_pattern: all.then(|| format!("{}:*", svc.prefix)),
+                    action_pattern: all.then(|| Shared::from(format!("{}:*", svc.prefix))),
                     action_count: actions.len(),
                     actions: if all {
                         Vec::new()
                     } else {
                         actions
                             .iter()
-                            .map(|a| cat.actions[*a as usize].full_name.clone())
+                            .map(|a| Shared::from(cat.actions[*a as usize].full_name.as_str()))
                             .collect()
                     },
-                    resources: scopes.resource_sets[resources].clone(),
+                    resources: scopes.resource_sets[resources]
+                        .iter()
+                        .map(Shared::from)
+                        .collect(),
                     conditional,
-                    granted_by: by.into_iter().map(str::to_string).collect(),
+                    granted_by: by.into_iter().map(Shared::from).collect(),
                     depends_on,
                 }
             },

@@ -4,7 +4,7 @@
 use crate::tables::*;
 use rolescope_analysis::{Analysis, Evaluated, RoleAnalysis};
 use rolescope_model::snapshot::Snapshot;
-use rolescope_model::{ManagedPolicy, ScanInfo};
+use rolescope_model::{ManagedPolicy, ScanInfo, Shared};
 use std::collections::{BTreeSet, HashMap};
 
 /// What every row function reads, with the lookups built once per export.
@@ -14,7 +14,7 @@ pub(crate) struct Scan<'a> {
     pub analysis: &'a Analysis,
     pub info: &'a ScanInfo,
     /// The scan id every row carries.
-    pub id: String,
+    pub id: Shared,
     account_score: HashMap<&'a str, (i64, &'static str)>,
     ou_score: HashMap<&'a str, (i64, &'static str)>,
     /// Function scores sorted by ARN (the analysis's own order), searched rather than copied
@@ -53,7 +53,7 @@ impl<'a> Scan<'a> {
             snapshot: ev.snapshot,
             analysis,
             info,
-            id: info.scan_id.clone(),
+            id: Shared::from(info.scan_id.as_str()),
             account_score: scores(&analysis.accounts),
             ou_score: scores(&analysis.org_units),
             function_score: if analysis.functions.is_sorted_by(|a, b| a.id <= b.id) {
@@ -373,21 +373,21 @@ impl<'a> Scan<'a> {
                 account_id: g.account_id,
                 role_arn: g.role_arn,
                 service: g.service,
-                status: g.status.as_str().to_string(),
+                status: g.status.as_str(),
                 action_pattern: g.action_pattern,
                 actions: g.actions,
                 action_count: g.action_count as i64,
                 resources: g.resources,
                 conditional: g.conditional,
                 granted_by: g.granted_by,
-                depends_on: g.depends_on.map(str::to_string),
+                depends_on: g.depends_on,
             }));
             access.extend(p.service_access.into_iter().map(|a| RoleServiceAccessRow {
                 scan_id: self.id.clone(),
                 account_id: a.account_id,
                 role_arn: a.role_arn,
                 service: a.service,
-                access_level: a.access_level.to_string(),
+                access_level: a.access_level,
                 actions_granted: a.actions_granted as i64,
                 actions_blocked: a.actions_blocked as i64,
                 actions_used: a.actions_used.map(|n| n as i64),

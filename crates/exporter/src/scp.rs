@@ -40,7 +40,7 @@ pub fn export_scp(
         .recommendations
         .iter()
         .map(|r| ScpRecommendationRow {
-            scan_id: scan_id.to_string(),
+            scan_id: rolescope_model::Shared::from(scan_id),
             recommendation_id: r.recommendation_id.clone(),
             target_id: r.target_id.clone(),
             target_type: r.target_type.to_string(),

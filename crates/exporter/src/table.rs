@@ -158,6 +158,18 @@ impl Cell for Vec<String> {
     }
 }
 
+impl Cell for &'static str {
+    fn cell(&self, _: Kind) -> Value<'_> {
+        Value::Str(Some(self))
+    }
+}
+
+impl Cell for Option<&'static str> {
+    fn cell(&self, _: Kind) -> Value<'_> {
+        Value::Str(*self)
+    }
+}
+
 impl Cell for Shared {
     fn cell(&self, _: Kind) -> Value<'_> {
         Value::Str(Some(self))

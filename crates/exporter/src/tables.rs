@@ -24,7 +24,7 @@ macro_rules! table {
         #[derive(Debug, Clone)]
         #[allow(missing_docs)]
         pub struct $row {
-            pub scan_id: String,
+            pub scan_id: Shared,
             $(pub $field: $ty,)*
         }
 
@@ -241,26 +241,26 @@ table! {
 table! {
     /// `role_permissions`: effective grants of a role, grouped.
     RolePermissionRow, "role_permissions", "Effective permissions of each role, grouped by service, status, resource scope and conditionality. A group holding every action of its service is the pattern `service:*` with an empty action list; query with `action_pattern = 'iam:*' OR contains(actions, 'iam:PassRole')` (docs/athena.md).",
-        account_id: String => String, false, "Account of the role";
-        role_arn: String => String, false, "Role ARN";
-        service: String => String, false, "Service prefix, e.g. iam";
-        status: String => String, false, "allowed, allowed_under_conditions, blocked_by_boundary, blocked_by_scp or explicitly_denied";
-        action_pattern: Option<String> => String, true, "service:* when the group holds every action of the service in the embedded catalog, else null";
-        actions: Vec<String> => StringList, false, "Actions of the group in catalog spelling (iam:PassRole); empty when action_pattern is set";
+        account_id: Shared => String, false, "Account of the role";
+        role_arn: Shared => String, false, "Role ARN";
+        service: Shared => String, false, "Service prefix, e.g. iam";
+        status: &'static str => String, false, "allowed, allowed_under_conditions, blocked_by_boundary, blocked_by_scp or explicitly_denied";
+        action_pattern: Option<Shared> => String, true, "service:* when the group holds every action of the service in the embedded catalog, else null";
+        actions: Vec<Shared> => StringList, false, "Actions of the group in catalog spelling (iam:PassRole); empty when action_pattern is set";
         action_count: i64 => Int64, false, "Number of actions in the group";
-        resources: Vec<String> => StringList, false, "Resource patterns of the granting statements; a leading ! marks NotResource";
+        resources: Vec<Shared> => StringList, false, "Resource patterns of the granting statements; a leading ! marks NotResource";
         conditional: bool => Bool, false, "Some granting statement has a Condition";
-        granted_by: Vec<String> => StringList, false, "Granting policies: inline policy name or managed policy ARN";
-        depends_on: Option<String> => String, true, "key_policy (KMS keys) or trust_policy (roles to assume): the status holds only where the key or role policy also allows the caller; null when identity policies alone decide";
+        granted_by: Vec<Shared> => StringList, false, "Granting policies: inline policy name or managed policy ARN";
+        depends_on: Option<&'static str> => String, true, "key_policy (KMS keys) or trust_policy (roles to assume): the status holds only where the key or role policy also allows the caller; null when identity policies alone decide";
 }
 
 table! {
     /// `role_service_access`: granted versus used actions per role, service and access level.
     RoleServiceAccessRow, "role_service_access", "Per role, service and access level: actions effectively granted, blocked, and used (IAM last-accessed data).",
-        account_id: String => String, false, "Account of the role";
-        role_arn: String => String, false, "Role ARN";
-        service: String => String, false, "Service prefix";
-        access_level: String => String, false, "List, Read, Write, Permissions management or Tagging";
+        account_id: Shared => String, false, "Account of the role";
+        role_arn: Shared => String, false, "Role ARN";
+        service: Shared => String, false, "Service prefix";
+        access_level: &'static str => String, false, "List, Read, Write, Permissions management or Tagging";
         actions_granted: i64 => Int64, false, "Actions effectively allowed, with or without conditions";
         actions_blocked: i64 => Int64, false, "Actions granted by identity policies but blocked by boundary, SCP or deny";
         actions_used: Option<i64> => Int64, true, "Allowed actions with an action-level last use; null where AWS tracks the service at service level only or no data was collected";
