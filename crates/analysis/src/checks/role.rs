@@ -192,7 +192,7 @@ fn categories(cat: &Catalog, facts: &RoleFacts<'_>, out: &mut Vec<Finding>) {
     let acct = &facts.role.account_id;
     let arn = facts.role.arn.as_str();
     // Category lists over unrestricted grants: the lists of each catalog action as bits, read
-    // by index (an administrator role has ~22,000 unrestricted grants to sort).
+    // by index (an administrator role has ~22,000 unrestricted grants to put in categories).
     const EXFIL: u8 = 1;
     const BULK: u8 = 2;
     const CREDS: u8 = 4;
