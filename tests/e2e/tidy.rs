@@ -135,17 +135,25 @@ fn libraries_report_errors_with_thiserror_not_anyhow() {
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
+/// Every `.rs` file of every crate's `src`, with its text.
+fn crate_sources() -> Vec<(PathBuf, String)> {
+    crates()
+        .iter()
+        .flat_map(|krate| sources(&workspace().join("crates").join(krate).join("src")))
+        .map(|file| {
+            let text = std::fs::read_to_string(&file).unwrap();
+            (file, text)
+        })
+        .collect()
+}
+
 #[test]
 fn every_module_says_what_it_is_for() {
-    let mut missing = Vec::new();
-    for krate in crates() {
-        for file in sources(&workspace().join("crates").join(&krate).join("src")) {
-            let text = std::fs::read_to_string(&file).unwrap();
-            if !text.trim_start().starts_with("//!") {
-                missing.push(file.display().to_string());
-            }
-        }
-    }
+    let missing: Vec<String> = crate_sources()
+        .into_iter()
+        .filter(|(_, text)| !text.trim_start().starts_with("//!"))
+        .map(|(file, _)| file.display().to_string())
+        .collect();
     assert!(
         missing.is_empty(),
         "modules without a //! doc:\n{}",
@@ -228,13 +236,10 @@ fn causes_printed_twice(file: &str, text: &str) -> Vec<String> {
 
 #[test]
 fn an_error_names_its_cause_once() {
-    let mut wrong = Vec::new();
-    for krate in crates() {
-        for file in sources(&workspace().join("crates").join(&krate).join("src")) {
-            let text = std::fs::read_to_string(&file).unwrap();
-            wrong.extend(causes_printed_twice(&file.display().to_string(), &text));
-        }
-    }
+    let wrong: Vec<String> = crate_sources()
+        .iter()
+        .flat_map(|(file, text)| causes_printed_twice(&file.display().to_string(), text))
+        .collect();
     assert!(
         wrong.is_empty(),
         "error messages that repeat their cause:\n{}",

@@ -127,18 +127,19 @@ impl<'e> Grouping<'e> {
                 representatives.len() - 1
             });
         }
+        let prefixes: Vec<Shared> = ev
+            .cat
+            .services
+            .iter()
+            .map(|s| Shared::from(s.prefix.as_str()))
+            .collect();
         let shapes = representatives
             .par_iter()
-            .map(|r| shape(ev.cat, r))
+            .map(|r| shape(ev.cat, &prefixes, r))
             .collect();
         Grouping {
             cat: ev.cat,
-            prefixes: ev
-                .cat
-                .services
-                .iter()
-                .map(|s| Shared::from(s.prefix.as_str()))
-                .collect(),
+            prefixes,
             shapes,
             shape_of,
         }
@@ -152,7 +153,10 @@ impl<'e> Grouping<'e> {
             .par_iter()
             .map(|r| match self.shape_of.get(&shape_key(r)) {
                 Some(&i) => instantiate(self.cat, &self.prefixes, &self.shapes[i], r),
-                None => instantiate(self.cat, &self.prefixes, &shape(self.cat, r), r),
+                None => {
+                    let shape = shape(self.cat, &self.prefixes, r);
+                    instantiate(self.cat, &self.prefixes, &shape, r)
+                }
             })
             .collect()
     }
@@ -178,12 +182,13 @@ fn instantiate(
     // Shared by every row of the role: a row costs no copies of its texts.
     let role_arn = Shared::from(r.role.arn.as_str());
     let account_id = Shared::from(r.role.account_id.as_str());
-    // Last-accessed data by service: an administrator role has a row for each of ~400.
-    let data: std::collections::HashMap<&str, &rolescope_model::LastAccessed> = r
-        .last_accessed
-        .iter()
-        .map(|l| (l.service.as_str(), *l))
-        .collect();
+    // Last-accessed data by service (the first row of each, as a search would find it): an
+    // administrator role has a row for each of ~400.
+    let mut data: std::collections::HashMap<&str, &rolescope_model::LastAccessed> =
+        std::collections::HashMap::with_capacity(r.last_accessed.len());
+    for l in &r.last_accessed {
+        data.entry(l.service.as_str()).or_insert(*l);
+    }
     // Actions used, by catalog id: action-level last-accessed rows of the action's service,
     // counted where the role is allowed them.
     let used: std::collections::HashSet<u32> = r
@@ -321,7 +326,7 @@ impl<'r> Scopes<'r> {
 /// [`crate::role_grants`] grouped, but each grant costs a look-up of its granting statements
 /// instead of a row of strings: an administrator role has ~22,000 grants from one or two
 /// statements.
-fn shape(cat: &Catalog, r: &EvaluatedRole<'_>) -> Shape {
+fn shape(cat: &Catalog, prefixes: &[Shared], r: &EvaluatedRole<'_>) -> Shape {
     use std::collections::HashMap;
     let mut scopes = Scopes {
         policies: &r.policies.identity,
@@ -395,7 +400,7 @@ fn shape(cat: &Catalog, r: &EvaluatedRole<'_>) -> Shape {
         let a = access.entry(k).or_default();
         *a = (a.0 + granted, a.1 + blocked);
     }
-    let groups = permission_groups(cat, &scopes, groups);
+    let groups = permission_groups(cat, prefixes, &scopes, groups);
     let (access, access_at) = service_access(cat, access);
     Shape {
         groups,
@@ -408,6 +413,7 @@ fn shape(cat: &Catalog, r: &EvaluatedRole<'_>) -> Shape {
 /// dependency; a group holding all of a service's actions is written `service:*`.
 fn permission_groups(
     cat: &Catalog,
+    prefixes: &[Shared],
     scopes: &Scopes<'_>,
     groups: std::collections::HashMap<GroupKey, (Vec<u32>, Vec<usize>)>,
 ) -> Vec<PermissionGroup> {
@@ -430,7 +436,7 @@ fn permission_groups(
                 PermissionGroup {
                     role_arn: Shared::from(""),
                     account_id: Shared::from(""),
-                    service: Shared::from(svc.prefix.as_str()),
+                    service: prefixes[service as usize].clone(),
                     status,
                     action_pattern: all.then(|| Shared::from(format!("{}:*", svc.prefix))),
                     action_count: actions.len(),

@@ -80,6 +80,13 @@ fn write_rows<R: Row>(
     Ok(writer.finish()?)
 }
 
+/// What a scoped thread returned; its panic goes on in the caller.
+fn joined<T>(thread: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    thread
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}
+
 /// Write the dataset for one scan under `out`, all tables but `scan_runs` ([`commit`] writes
 /// that one last); returns the files written.
 ///
@@ -119,11 +126,7 @@ pub fn export(
                 write_rows(out, &date, id, scan.collection_errors())?,
             ])
         })();
-        let join = |h: std::thread::ScopedJoinHandle<'_, _>| {
-            h.join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-        };
-        (join(permissions), join(inventory), rest)
+        (joined(permissions), joined(inventory), rest)
     });
     let mut files = inventory?;
     files.extend(rest?);
