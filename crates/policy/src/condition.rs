@@ -2,7 +2,7 @@
 
 use crate::context::{Context, substitute};
 use crate::document::{Condition, OperatorBase as Op, SetQualifier};
-use crate::wildcard::{Atom, arn_matches, matches_atoms};
+use crate::wildcard::{Atom, arn_glob, arn_matches, glob, matches_atoms};
 use std::net::IpAddr;
 
 /// Evaluate one condition entry. `variables` says whether policy variables are substituted.
@@ -68,6 +68,20 @@ pub fn evaluate(cond: &Condition, ctx: &Context, variables: bool) -> bool {
 /// `None` when either cannot be read as the operator's type (a number, a date, an address).
 fn compare(base: Op, pv: &str, value: &str, ctx: &Context, variables: bool) -> Option<bool> {
     let vars = variables && base.allows_variables();
+    if !vars || !crate::context::has_variable(pv) {
+        // Nothing to substitute: the policy value is compared as it is written.
+        match base {
+            Op::StringEquals | Op::StringNotEquals => return Some(pv == value),
+            Op::StringEqualsIgnoreCase | Op::StringNotEqualsIgnoreCase => {
+                return Some(pv.eq_ignore_ascii_case(value));
+            }
+            Op::StringLike | Op::StringNotLike => return Some(glob(pv, value)),
+            Op::ArnEquals | Op::ArnLike | Op::ArnNotEquals | Op::ArnNotLike => {
+                return Some(value.splitn(6, ':').count() == 6 && arn_glob(pv, value));
+            }
+            _ => {}
+        }
+    }
     Some(match base {
         Op::StringEquals | Op::StringNotEquals => {
             literal(pv, ctx, vars).is_some_and(|a| matches_atoms(&a, value, false))

@@ -15,7 +15,7 @@
 use crate::condition;
 use crate::context::{Context, has_variable, substitute};
 use crate::document::{Effect, Policy, PrincipalKind, PrincipalSpec, Statement};
-use crate::wildcard::{arn_matches, glob, glob_ci};
+use crate::wildcard::{arn_glob, arn_matches, glob, glob_ci};
 
 /// One request to evaluate.
 #[derive(Debug, Clone, Copy)]
@@ -269,6 +269,11 @@ pub fn resource_matches(stmt: &Statement, resource: &str, ctx: &Context, variabl
         if resource == "*" {
             // Actions without resource types: only a statement for all resources covers them.
             hit |= p == "*";
+            continue;
+        }
+        if !variables || !has_variable(p) {
+            // Nothing to substitute: the pattern's own text is matched in place.
+            hit |= arn_glob(p, resource);
             continue;
         }
         match substitute(p, ctx, variables, true) {

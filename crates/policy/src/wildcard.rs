@@ -47,14 +47,39 @@ fn utf8_len(first: u8) -> usize {
     }
 }
 
+/// A pattern element the matcher reads as an [`Atom`]: compiled atoms, or the bytes of a pattern
+/// text whose `*` and `?` are wildcards (matched in place, with nothing compiled or allocated).
+trait Element: Copy {
+    fn atom(self) -> Atom;
+}
+
+impl Element for Atom {
+    fn atom(self) -> Atom {
+        self
+    }
+}
+
+impl Element for u8 {
+    fn atom(self) -> Atom {
+        match self {
+            b'*' => Atom::Star,
+            b'?' => Atom::One,
+            b => Atom::Byte(b),
+        }
+    }
+}
+
 /// Match compiled atoms against text. `fold` compares ASCII case-insensitively.
 pub fn matches_atoms(atoms: &[Atom], text: &str, fold: bool) -> bool {
-    let t = text.as_bytes();
+    matches(atoms, text.as_bytes(), fold)
+}
+
+fn matches<E: Element>(pattern: &[E], t: &[u8], fold: bool) -> bool {
     let (mut pi, mut ti) = (0usize, 0usize);
     // Backtrack point: the position after the last star and the text index it resumes at.
     let mut star: Option<(usize, usize)> = None;
     while ti < t.len() {
-        let step = match atoms.get(pi) {
+        let step = match pattern.get(pi).map(|e| e.atom()) {
             Some(Atom::Star) => {
                 star = Some((pi + 1, ti));
                 pi += 1;
@@ -65,7 +90,7 @@ pub fn matches_atoms(atoms: &[Atom], text: &str, fold: bool) -> bool {
                 let same = if fold {
                     b.eq_ignore_ascii_case(&t[ti])
                 } else {
-                    *b == t[ti]
+                    b == t[ti]
                 };
                 same.then_some(1)
             }
@@ -86,9 +111,9 @@ pub fn matches_atoms(atoms: &[Atom], text: &str, fold: bool) -> bool {
             },
         }
     }
-    atoms[pi.min(atoms.len())..]
+    pattern[pi.min(pattern.len())..]
         .iter()
-        .all(|a| *a == Atom::Star)
+        .all(|e| e.atom() == Atom::Star)
 }
 
 /// Case-sensitive glob match (ARNs, condition values).
@@ -96,7 +121,7 @@ pub fn glob(pattern: &str, text: &str) -> bool {
     if !pattern.contains(['*', '?']) {
         return pattern == text;
     }
-    matches_atoms(&compile(pattern), text, false)
+    matches(pattern.as_bytes(), text.as_bytes(), false)
 }
 
 /// ASCII case-insensitive glob match (action names).
@@ -104,7 +129,7 @@ pub fn glob_ci(pattern: &str, text: &str) -> bool {
     if !pattern.contains(['*', '?']) {
         return pattern.eq_ignore_ascii_case(text);
     }
-    matches_atoms(&compile(pattern), text, true)
+    matches(pattern.as_bytes(), text.as_bytes(), true)
 }
 
 /// True when the pattern contains a wildcard.
@@ -118,30 +143,47 @@ pub fn has_wildcard(pattern: &str) -> bool {
 /// is matched whole. A pattern with fewer segments is padded with `*` segments. `*` alone matches
 /// everything. Atoms are used so policy-variable values stay literal.
 pub fn arn_matches(pattern: &[Atom], arn: &str) -> bool {
-    if pattern == [Atom::Star] {
+    arn_match(pattern, arn)
+}
+
+/// [`arn_matches`] for a pattern text whose `*` and `?` are wildcards (one without policy
+/// variables, or read where they are not substituted): the same answer as matching its
+/// [`compile`]d atoms.
+pub fn arn_glob(pattern: &str, arn: &str) -> bool {
+    arn_match(pattern.as_bytes(), arn)
+}
+
+fn arn_match<E: Element>(pattern: &[E], arn: &str) -> bool {
+    if !pattern.is_empty() && pattern.iter().all(|e| e.atom() == Atom::Star) {
         return true;
     }
-    let mut pat_segments: Vec<&[Atom]> = Vec::with_capacity(6);
+    const STAR: &[Atom] = &[Atom::Star];
+    let mut pat_segments: [Option<&[E]>; 6] = [None; 6];
     let mut rest = pattern;
-    while pat_segments.len() < 5 {
-        match rest.iter().position(|a| *a == Atom::Byte(b':')) {
+    let mut n = 0;
+    while n < 5 {
+        match rest.iter().position(|e| e.atom() == Atom::Byte(b':')) {
             Some(i) => {
-                pat_segments.push(&rest[..i]);
+                pat_segments[n] = Some(&rest[..i]);
                 rest = &rest[i + 1..];
+                n += 1;
             }
             None => break,
         }
     }
-    pat_segments.push(rest);
-    let arn_segments: Vec<&str> = arn.splitn(6, ':').collect();
-    if arn_segments.len() != 6 {
-        // Not an ARN: only a whole-string match can apply.
-        return matches_atoms(pattern, arn, false);
+    pat_segments[n] = Some(rest);
+    let mut arn_segments: [&str; 6] = [""; 6];
+    let mut parts = arn.splitn(6, ':');
+    for slot in &mut arn_segments {
+        match parts.next() {
+            Some(s) => *slot = s,
+            // Not an ARN: only a whole-string match can apply.
+            None => return matches(pattern, arn.as_bytes(), false),
+        }
     }
-    const STAR: &[Atom] = &[Atom::Star];
-    (0..6).all(|i| {
-        let p = pat_segments.get(i).copied().unwrap_or(STAR);
-        matches_atoms(p, arn_segments[i], false)
+    (0..6).all(|i| match pat_segments[i] {
+        Some(p) => matches(p, arn_segments[i].as_bytes(), false),
+        None => matches(STAR, arn_segments[i].as_bytes(), false),
     })
 }
 
@@ -174,6 +216,59 @@ mod tests {
             ("?", "", false),
         ] {
             check(p, t, e);
+        }
+    }
+
+    /// Every string of up to `max` characters from `alphabet`.
+    fn strings(alphabet: &[&str], max: usize) -> Vec<String> {
+        let mut all = vec![String::new()];
+        let mut last = vec![String::new()];
+        for _ in 0..max {
+            last = last
+                .iter()
+                .flat_map(|s| alphabet.iter().map(move |c| format!("{s}{c}")))
+                .collect();
+            all.extend(last.iter().cloned());
+        }
+        all
+    }
+
+    #[test]
+    fn matching_pattern_text_in_place_agrees_with_compiled_atoms() {
+        let patterns = strings(&["a", "*", "?", ":", "A"], 4);
+        let texts = strings(&["a", "b", ":", "é", "A"], 4);
+        let mut disagreements = Vec::new();
+        for p in &patterns {
+            let atoms = compile(p);
+            for t in &texts {
+                let pairs = [
+                    ("glob", glob(p, t), matches_atoms(&atoms, t, false)),
+                    ("glob_ci", glob_ci(p, t), matches_atoms(&atoms, t, true)),
+                    ("arn_glob", arn_glob(p, t), arn_matches(&atoms, t)),
+                ];
+                for (what, text_form, atom_form) in pairs {
+                    if text_form != atom_form {
+                        disagreements.push(format!("{what}({p:?}, {t:?})"));
+                    }
+                }
+            }
+        }
+        assert!(disagreements.is_empty(), "{disagreements:?}");
+        // ARNs with all six segments, padded and wildcard patterns.
+        for (p, t) in [
+            ("arn:aws:s3:::b/*", "arn:aws:s3:::b/k:x"),
+            ("arn:aws:*:*:*:*", "arn:aws:iam::111122223333:role/r"),
+            ("arn:aws:iam", "arn:aws:iam::111122223333:role/r"),
+            (
+                "arn:aws:iam::*:role/a?",
+                "arn:aws:iam::111122223333:role/ab",
+            ),
+            (
+                "arn:aws:iam::*:role/a?",
+                "arn:aws:iam::111122223333:role/abc",
+            ),
+        ] {
+            assert_eq!(arn_glob(p, t), arn_matches(&compile(p), t), "{p} {t}");
         }
     }
 
