@@ -461,32 +461,46 @@ impl Judged<'_, '_> {
             }
             d.class_of.push(Some(c));
         }
-        let per_class = d.actions * d.regions;
-        d.refused = needed
+        // Judged per (class, region): the caller's context and its account's resources are
+        // made once for all the actions of that pair (in parallel over the pairs).
+        let pairs: Vec<(usize, usize)> = (0..representatives.len())
+            .flat_map(|c| (0..d.regions).map(move |r| (c, r)))
+            .filter(|&(c, r)| (0..d.actions).any(|a| needed[d.cell(c, a, r)]))
+            .collect();
+        let judged: Vec<Vec<(usize, bool)>> = pairs
             .par_iter()
-            .enumerate()
-            .map(|(at, &needed)| {
-                if !needed {
-                    return false;
-                }
-                let (c, action, region) =
-                    (at / per_class, at / d.regions % d.actions, at % d.regions);
+            .map(|&(c, region)| {
                 let role = representatives[c];
                 let account = role.account_id.as_str();
-                let region = t.region_names[region].as_str();
-                let ctx = caller_context(self.worst_case, &role.arn, account, region);
-                self.resources.iter().any(|resource| {
-                    let resource = resource.replace(ACCOUNT_PLACEHOLDER, account);
-                    scp_decision(
-                        self.levels,
-                        &ctx,
-                        &role.arn,
-                        &t.action_names[action],
-                        &resource,
-                    ) == Decision::ExplicitlyDenied
-                })
+                let ctx = caller_context(
+                    self.worst_case,
+                    &role.arn,
+                    account,
+                    t.region_names[region].as_str(),
+                );
+                let resources: Vec<String> = self
+                    .resources
+                    .iter()
+                    .map(|r| r.replace(ACCOUNT_PLACEHOLDER, account))
+                    .collect();
+                (0..d.actions)
+                    .map(|action| d.cell(c, action, region))
+                    .filter(|&at| needed[at])
+                    .map(|at| {
+                        let action = &t.action_names[at / d.regions % d.actions];
+                        let refused = resources.iter().any(|resource| {
+                            scp_decision(self.levels, &ctx, &role.arn, action, resource)
+                                == Decision::ExplicitlyDenied
+                        });
+                        (at, refused)
+                    })
+                    .collect()
             })
             .collect();
+        d.refused = vec![false; needed.len()];
+        for (at, refused) in judged.into_iter().flatten() {
+            d.refused[at] = refused;
+        }
         d
     }
 }
