@@ -13,9 +13,9 @@
 
 use rolescope_model::{LastAccessed, Timestamp};
 use rolescope_policy::summary::{ActionSet, PrincipalPolicies, effective_permissions, expand_spec};
-use rolescope_policy::{Catalog, Effect, Policy};
+use rolescope_policy::{ActionId, Catalog, Effect, Policy};
 use serde_json::{Value, json};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::HashMap;
 
 /// The actions the role is considered to have used.
 pub fn used_actions(
@@ -26,28 +26,29 @@ pub fn used_actions(
 ) -> ActionSet {
     let recent = |t: Option<Timestamp>| t.is_some_and(|t| now.millis - t.millis <= horizon_ms);
     let mut used = ActionSet::empty(cat.len());
-    let mentioned: BTreeSet<&str> = rows.iter().map(|r| r.service.as_str()).collect();
+    // The first row of each service, as a search of the rows would find it.
+    let mut by_service: HashMap<&str, &LastAccessed> = HashMap::with_capacity(rows.len());
+    for row in rows {
+        by_service.entry(row.service.as_str()).or_insert(row);
+    }
     for service in &cat.services {
-        let Some(row) = rows.iter().find(|r| r.service == service.prefix) else {
-            if !mentioned.contains(service.prefix.as_str()) {
-                // No data about this service: keep it (absence of evidence is not evidence).
-                for id in service.actions.clone() {
-                    used.insert(id);
-                }
-            }
+        let Some(row) = by_service.get(service.prefix.as_str()) else {
+            // No data about this service: keep it (absence of evidence is not evidence).
+            used.insert_range(service.actions.clone());
             continue;
         };
         if !recent(row.last_accessed_at) {
             continue;
         }
-        let tracked: BTreeMap<String, bool> = row
+        // Tracked actions by catalog id (names compare case-insensitively; the last row of a
+        // name counts); an action AWS does not track counts as used.
+        let tracked: HashMap<ActionId, bool> = row
             .actions
             .iter()
-            .map(|(name, at)| (name.to_ascii_lowercase(), recent(*at)))
+            .filter_map(|(name, at)| Some((cat.action_id(name)?, recent(*at))))
             .collect();
         for id in service.actions.clone() {
-            let name = cat.actions[id as usize].full_name.to_ascii_lowercase();
-            if tracked.get(&name).copied().unwrap_or(true) {
+            if tracked.get(&id).copied().unwrap_or(true) {
                 used.insert(id);
             }
         }
@@ -56,23 +57,19 @@ pub fn used_actions(
 }
 
 /// Compact action patterns for a set: `service:*` where the set holds the whole service, the
-/// action names otherwise.
+/// action names otherwise (by service in catalog order, as the set numbers them).
 fn patterns(cat: &Catalog, set: &ActionSet) -> Vec<String> {
     let mut out = Vec::new();
-    for service in &cat.services {
-        let ids: Vec<u32> = service
-            .actions
-            .clone()
-            .filter(|id| set.contains(*id))
-            .collect();
-        if ids.is_empty() {
-            continue;
-        }
-        if ids.len() == service.actions.len() {
+    let ids: Vec<ActionId> = set.iter().collect();
+    for run in
+        ids.chunk_by(|a, b| cat.actions[*a as usize].service == cat.actions[*b as usize].service)
+    {
+        let service = cat.service_of(&cat.actions[run[0] as usize]);
+        if run.len() == service.actions.len() {
             out.push(format!("{}:*", service.prefix));
         } else {
             out.extend(
-                ids.iter()
+                run.iter()
                     .map(|id| cat.actions[*id as usize].full_name.clone()),
             );
         }
