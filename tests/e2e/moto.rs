@@ -1604,7 +1604,7 @@ fn two_shards_of_the_moto_organization_and_a_finalize_equal_one_scan() {
             r.last_used_region = None;
         }
         s.records()
-            .filter(|r| !matches!(r, rolescope_model::snapshot::Record::Scan(_)))
+            .filter(|r| !matches!(r, rolescope_model::snapshot::RecordRef::Scan(_)))
             .map(|r| serde_json::to_string(&r).unwrap())
             .collect::<Vec<_>>()
     };

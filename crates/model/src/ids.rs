@@ -168,6 +168,41 @@ impl Timestamp {
 
     /// RFC 3339 with milliseconds and `Z`.
     pub fn to_rfc3339(self) -> String {
+        match self.rfc3339_fixed() {
+            Some(text) => text.as_str().to_string(),
+            None => self.rfc3339_any(),
+        }
+    }
+
+    /// The RFC 3339 text of a timestamp in the years 0000–9999, written into a fixed buffer
+    /// (no allocation: snapshots and findings write millions of them).
+    fn rfc3339_fixed(self) -> Option<Rfc3339> {
+        let secs = self.millis.div_euclid(1000);
+        let days = secs.div_euclid(86_400);
+        let sod = secs.rem_euclid(86_400);
+        let (y, m, d) = civil_from_days(days);
+        if !(0..=9999).contains(&y) {
+            return None;
+        }
+        let mut buf = *b"0000-00-00T00:00:00.000Z";
+        let mut put = |at: usize, width: usize, mut value: i64| {
+            for i in (at..at + width).rev() {
+                buf[i] = b'0' + (value % 10) as u8;
+                value /= 10;
+            }
+        };
+        put(0, 4, y);
+        put(5, 2, m);
+        put(8, 2, d);
+        put(11, 2, sod / 3600);
+        put(14, 2, sod / 60 % 60);
+        put(17, 2, sod % 60);
+        put(20, 3, self.millis.rem_euclid(1000));
+        Some(Rfc3339(buf))
+    }
+
+    /// RFC 3339 for any year (signed and wider than four digits outside 0000–9999).
+    fn rfc3339_any(self) -> String {
         let secs = self.millis.div_euclid(1000);
         let ms = self.millis.rem_euclid(1000);
         let days = secs.div_euclid(86_400);
@@ -217,17 +252,37 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
     (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
+/// The RFC 3339 text of a timestamp in the years 0000–9999.
+struct Rfc3339([u8; 24]);
+
+impl Rfc3339 {
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).expect("ASCII digits and separators")
+    }
+}
+
 impl Serialize for Timestamp {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.to_rfc3339())
+        match self.rfc3339_fixed() {
+            Some(text) => s.serialize_str(text.as_str()),
+            None => s.serialize_str(&self.rfc3339_any()),
+        }
     }
 }
 
 impl<'de> Deserialize<'de> for Timestamp {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        Timestamp::parse(&s)
-            .ok_or_else(|| serde::de::Error::custom(format!("invalid timestamp {s:?}")))
+        struct Text;
+        impl serde::de::Visitor<'_> for Text {
+            type Value = Timestamp;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an RFC 3339 timestamp")
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Timestamp, E> {
+                Timestamp::parse(s).ok_or_else(|| E::custom(format!("invalid timestamp {s:?}")))
+            }
+        }
+        d.deserialize_str(Text)
     }
 }
 
@@ -284,6 +339,23 @@ mod tests {
                 .to_rfc3339(),
             "2024-02-29T00:00:00.000Z"
         );
+        // The fixed-width writer and the general one agree wherever the first applies, and a
+        // year outside it is still written (and read back).
+        let mut at = -62_167_219_200_000i64; // 0000-01-01
+        while at < 253_402_300_800_000 {
+            let t = Timestamp::from_millis(at);
+            let fixed = t.rfc3339_fixed().expect("a four-digit year");
+            assert_eq!(fixed.as_str(), t.rfc3339_any(), "{at}");
+            assert_eq!(Timestamp::parse(fixed.as_str()), Some(t), "{at}");
+            at += 7_777_777_777_777 / 1000 * 997 + 123;
+        }
+        let far = Timestamp::from_millis(253_402_300_800_000); // 10000-01-01
+        assert!(far.rfc3339_fixed().is_none());
+        assert_eq!(far.to_rfc3339(), "10000-01-01T00:00:00.000Z");
+        let json = serde_json::to_string(&expect).unwrap();
+        assert_eq!(json, "\"2026-11-28T07:52:40.123Z\"");
+        assert_eq!(serde_json::from_str::<Timestamp>(&json).unwrap(), expect);
+        assert!(serde_json::from_str::<Timestamp>("\"yesterday\"").is_err());
         for bad in [
             "2026-13-01T00:00:00Z",
             "yesterday",

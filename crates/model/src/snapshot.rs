@@ -11,6 +11,7 @@ use crate::{
     OrgUnit, Role, ScanInfo,
 };
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::io::{BufRead, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
@@ -31,75 +32,152 @@ pub enum Record {
     Scan(ScanInfo),
 }
 
+/// One record of a snapshot in memory, borrowed: what [`Snapshot::records`] yields to be
+/// written or checked, serialized exactly as the [`Record`] it stands for (nothing is copied).
+#[derive(Debug, Clone, Copy, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[allow(missing_docs)]
+pub enum RecordRef<'a> {
+    Account(&'a Account),
+    OrgUnit(&'a OrgUnit),
+    Policy(&'a ControlPolicy),
+    Role(&'a Role),
+    ManagedPolicy(&'a ManagedPolicy),
+    Function(&'a Function),
+    AccessFinding(&'a AccessFinding),
+    LastAccessed(&'a LastAccessed),
+    CollectionError(&'a CollectionError),
+    Scan(&'a ScanInfo),
+}
+
 impl Record {
+    /// The record, borrowed.
+    pub fn as_ref(&self) -> RecordRef<'_> {
+        match self {
+            Record::Account(r) => RecordRef::Account(r),
+            Record::OrgUnit(r) => RecordRef::OrgUnit(r),
+            Record::Policy(r) => RecordRef::Policy(r),
+            Record::Role(r) => RecordRef::Role(r),
+            Record::ManagedPolicy(r) => RecordRef::ManagedPolicy(r),
+            Record::Function(r) => RecordRef::Function(r),
+            Record::AccessFinding(r) => RecordRef::AccessFinding(r),
+            Record::LastAccessed(r) => RecordRef::LastAccessed(r),
+            Record::CollectionError(r) => RecordRef::CollectionError(r),
+            Record::Scan(r) => RecordRef::Scan(r),
+        }
+    }
+
+    /// See [`RecordRef::validate`].
+    pub fn validate(&self) -> Result<(), InvalidId> {
+        self.as_ref().validate()
+    }
+
+    /// See [`RecordRef::identity`].
+    pub fn identity(&self) -> Option<(&'static str, Cow<'_, str>)> {
+        self.as_ref().identity()
+    }
+}
+
+impl<'a> RecordRef<'a> {
     /// Check every identifier of the record that later names a path, a file or a script
     /// argument, and every ARN ([`crate::valid`]).
-    pub fn validate(&self) -> Result<(), InvalidId> {
+    pub fn validate(self) -> Result<(), InvalidId> {
         match self {
-            Record::Account(a) if a.parent_id.is_empty() => Ok(()),
-            Record::Account(a) => valid::unit_id(&a.parent_id),
-            Record::OrgUnit(u) => {
+            RecordRef::Account(a) if a.parent_id.is_empty() => Ok(()),
+            RecordRef::Account(a) => valid::unit_id(&a.parent_id),
+            RecordRef::OrgUnit(u) => {
                 valid::unit_id(&u.id)?;
                 u.parent_id.as_deref().map_or(Ok(()), valid::unit_id)
             }
-            Record::Policy(p) => {
+            RecordRef::Policy(p) => {
                 valid::policy_id(&p.id)?;
                 p.targets.iter().try_for_each(|t| valid::target_id(t))
             }
-            Record::Role(r) => {
+            RecordRef::Role(r) => {
                 valid::arn(&r.arn)?;
                 r.attached_policy_arns
                     .iter()
                     .chain(&r.boundary_arn)
                     .try_for_each(|a| valid::arn(a))
             }
-            Record::ManagedPolicy(m) => valid::arn(&m.arn),
-            Record::Function(f) => {
+            RecordRef::ManagedPolicy(m) => valid::arn(&m.arn),
+            RecordRef::Function(f) => {
                 valid::arn(&f.arn)?;
                 valid::arn(&f.role_arn)
             }
-            Record::LastAccessed(la) => valid::arn(&la.role_arn),
-            Record::AccessFinding(_) | Record::CollectionError(_) => Ok(()),
-            Record::Scan(scan) => valid::scan_id(&scan.scan_id),
+            RecordRef::LastAccessed(la) => valid::arn(&la.role_arn),
+            RecordRef::AccessFinding(_) | RecordRef::CollectionError(_) => Ok(()),
+            RecordRef::Scan(scan) => valid::scan_id(&scan.scan_id),
         }
     }
 
     /// What makes two records the same thing: a second record with the same identity would
-    /// double every count. `None` for records that may repeat (collection errors).
-    pub fn identity(&self) -> Option<(&'static str, String)> {
+    /// be a duplicate. `None` for records that may repeat (collection errors).
+    pub fn identity(self) -> Option<(&'static str, Cow<'a, str>)> {
         Some(match self {
-            Record::Account(a) => ("account", a.account_id.to_string()),
-            Record::OrgUnit(u) => ("org_unit", u.id.clone()),
-            Record::Policy(p) => ("policy", p.id.clone()),
-            Record::Role(r) => ("role", r.arn.clone()),
-            Record::ManagedPolicy(m) => ("managed_policy", m.arn.clone()),
-            Record::Function(f) => ("function", f.arn.clone()),
-            Record::AccessFinding(f) => ("access_finding", format!("{} {}", f.account_id, f.id)),
-            Record::LastAccessed(la) => {
-                ("last_accessed", format!("{} {}", la.role_arn, la.service))
-            }
-            Record::CollectionError(_) => return None,
-            Record::Scan(_) => ("scan", String::new()),
+            RecordRef::Account(a) => ("account", Cow::Owned(a.account_id.to_string())),
+            RecordRef::OrgUnit(u) => ("org_unit", Cow::Borrowed(u.id.as_str())),
+            RecordRef::Policy(p) => ("policy", Cow::Borrowed(p.id.as_str())),
+            RecordRef::Role(r) => ("role", Cow::Borrowed(r.arn.as_str())),
+            RecordRef::ManagedPolicy(m) => ("managed_policy", Cow::Borrowed(m.arn.as_str())),
+            RecordRef::Function(f) => ("function", Cow::Borrowed(f.arn.as_str())),
+            RecordRef::AccessFinding(f) => (
+                "access_finding",
+                Cow::Owned(format!("{} {}", f.account_id, f.id)),
+            ),
+            RecordRef::LastAccessed(la) => (
+                "last_accessed",
+                Cow::Owned(format!("{} {}", la.role_arn, la.service)),
+            ),
+            RecordRef::CollectionError(_) => return None,
+            RecordRef::Scan(_) => ("scan", Cow::Borrowed("")),
         })
     }
 }
 
-/// Validates records in order and remembers where each identity was first seen.
+/// Validates records in order and remembers where each identity was first seen: borrowed from
+/// the snapshot when it checks one in memory, owned when it reads one line by line.
 #[derive(Debug, Default)]
-struct Seen(std::collections::HashMap<(&'static str, String), usize>);
+struct Seen<'a>(std::collections::HashMap<(&'static str, Cow<'a, str>), usize>);
 
-impl Seen {
+impl<'a> Seen<'a> {
     /// `Err(message)` when the record is invalid or repeats one seen at an earlier position.
-    fn admit(&mut self, record: &Record, at: usize, unit: &str) -> Result<(), String> {
+    fn admit(&mut self, record: RecordRef<'a>, at: usize, unit: &str) -> Result<(), String> {
         record.validate().map_err(|e| e.to_string())?;
-        if let Some((kind, key)) = record.identity()
-            && let Some(first) = self.0.insert((kind, key.clone()), at)
-        {
-            return Err(format!(
-                "duplicate {kind} record {key:?}: the same as {unit} {first}"
-            ));
+        match record.identity() {
+            Some((kind, key)) => self.remember(kind, key, at, unit),
+            None => Ok(()),
         }
-        Ok(())
+    }
+
+    /// [`Seen::admit`] for a record about to be moved away: its identity is copied.
+    fn admit_owned(&mut self, record: &Record, at: usize, unit: &str) -> Result<(), String> {
+        record.validate().map_err(|e| e.to_string())?;
+        match record.identity() {
+            Some((kind, key)) => self.remember(kind, Cow::Owned(key.into_owned()), at, unit),
+            None => Ok(()),
+        }
+    }
+
+    fn remember(
+        &mut self,
+        kind: &'static str,
+        key: Cow<'a, str>,
+        at: usize,
+        unit: &str,
+    ) -> Result<(), String> {
+        use std::collections::hash_map::Entry;
+        match self.0.entry((kind, key)) {
+            Entry::Occupied(first) => Err(format!(
+                "duplicate {kind} record {:?}: the same as {unit} {}",
+                first.key().1,
+                first.get()
+            )),
+            Entry::Vacant(slot) => {
+                slot.insert(at);
+                Ok(())
+            }
+        }
     }
 }
 
@@ -175,36 +253,24 @@ impl Snapshot {
         }
     }
 
-    /// All records in file order (the scan record last).
-    pub fn records(&self) -> impl Iterator<Item = Record> + '_ {
+    /// All records in file order (the scan record last), borrowed.
+    pub fn records(&self) -> impl Iterator<Item = RecordRef<'_>> + '_ {
         self.org_units
             .iter()
-            .cloned()
-            .map(Record::OrgUnit)
-            .chain(self.accounts.iter().cloned().map(Record::Account))
-            .chain(self.control_policies.iter().cloned().map(Record::Policy))
-            .chain(
-                self.managed_policies
-                    .iter()
-                    .cloned()
-                    .map(Record::ManagedPolicy),
-            )
-            .chain(self.roles.iter().cloned().map(Record::Role))
-            .chain(self.functions.iter().cloned().map(Record::Function))
-            .chain(self.last_accessed.iter().cloned().map(Record::LastAccessed))
-            .chain(
-                self.access_findings
-                    .iter()
-                    .cloned()
-                    .map(Record::AccessFinding),
-            )
+            .map(RecordRef::OrgUnit)
+            .chain(self.accounts.iter().map(RecordRef::Account))
+            .chain(self.control_policies.iter().map(RecordRef::Policy))
+            .chain(self.managed_policies.iter().map(RecordRef::ManagedPolicy))
+            .chain(self.roles.iter().map(RecordRef::Role))
+            .chain(self.functions.iter().map(RecordRef::Function))
+            .chain(self.last_accessed.iter().map(RecordRef::LastAccessed))
+            .chain(self.access_findings.iter().map(RecordRef::AccessFinding))
             .chain(
                 self.collection_errors
                     .iter()
-                    .cloned()
-                    .map(Record::CollectionError),
+                    .map(RecordRef::CollectionError),
             )
-            .chain(self.scan.iter().cloned().map(Record::Scan))
+            .chain(self.scan.iter().map(RecordRef::Scan))
     }
 
     /// Put every record list in its canonical order (by id or ARN), as a collection and a
@@ -282,7 +348,7 @@ impl Snapshot {
     pub fn check(&self) -> Result<(), SnapshotError> {
         let mut seen = Seen::default();
         for (i, record) in self.records().enumerate() {
-            seen.admit(&record, i + 1, "record")
+            seen.admit(record, i + 1, "record")
                 .map_err(|message| SnapshotError::Invalid {
                     record: i + 1,
                     message,
@@ -327,7 +393,7 @@ impl Snapshot {
                 message,
             };
             let record: Record = serde_json::from_str(&line).map_err(|e| bad(e.to_string()))?;
-            seen.admit(&record, i + 1, "line").map_err(bad)?;
+            seen.admit_owned(&record, i + 1, "line").map_err(bad)?;
             snapshot.push(record);
         }
         if snapshot.scan.is_none() {
