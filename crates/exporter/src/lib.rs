@@ -20,7 +20,7 @@ pub mod writer;
 
 pub use destination::{Destination, S3Credentials, S3Options};
 use rolescope_analysis::{Analysis, Evaluated};
-use table::{Row, batch};
+use table::Row;
 use tables::*;
 
 /// Exporting failed.
@@ -147,10 +147,19 @@ fn permission_tables(
     let mut groups_out = table(RolePermissionRow::TABLE)?;
     let mut access_out = table(RoleServiceAccessRow::TABLE)?;
     let grouping = rolescope_analysis::permissions::Grouping::new(scan.ev, &scan.ev.roles);
+    // One builder per table for all the chunks: each starts with the room the last one took.
+    let mut group_rows = table::BatchBuilder::new();
+    let mut access_rows = table::BatchBuilder::new();
     for roles in scan.ev.roles.chunks(PERMISSION_ROLES) {
         let (groups, access) = scan.permissions(&grouping, roles);
-        groups_out.write(&batch(&groups)?)?;
-        access_out.write(&batch(&access)?)?;
+        for row in &groups {
+            group_rows.push(row)?;
+        }
+        groups_out.write(&group_rows.finish()?)?;
+        for row in &access {
+            access_rows.push(row)?;
+        }
+        access_out.write(&access_rows.finish()?)?;
     }
     Ok(vec![groups_out.finish()?, access_out.finish()?])
 }

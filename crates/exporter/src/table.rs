@@ -2,7 +2,8 @@
 //! docs/schema.md are all derived from these definitions.
 
 use arrow_array::builder::{
-    BooleanBuilder, Int64Builder, ListBuilder, StringBuilder, TimestampMillisecondBuilder,
+    ArrayBuilder, BooleanBuilder, Int64Builder, ListBuilder, StringBuilder,
+    TimestampMillisecondBuilder,
 };
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
@@ -192,8 +193,8 @@ impl Cell for Vec<Shared> {
 pub trait Row {
     /// The table it belongs to.
     const TABLE: TableDef;
-    /// Its cells, in the table's column order.
-    fn values(&self) -> Vec<Value<'_>>;
+    /// Hand each of its cells to `each`, in the table's column order.
+    fn cells(&self, each: impl FnMut(Value<'_>));
 }
 
 /// A value that does not fit its column: a bug in a row type, caught by the tests of each table.
@@ -216,6 +217,36 @@ enum Builder {
     List(ListBuilder<StringBuilder>),
 }
 
+impl Builder {
+    /// A builder for a column of `kind` with room for `items` cells and `bytes` of text.
+    fn with_capacity(kind: Kind, items: usize, bytes: usize) -> Builder {
+        match kind {
+            Kind::String => Builder::Str(StringBuilder::with_capacity(items, bytes)),
+            Kind::Int64 => Builder::Int(Int64Builder::with_capacity(items)),
+            Kind::Bool => Builder::Bool(BooleanBuilder::with_capacity(items)),
+            Kind::TimestampMs => {
+                Builder::Ts(TimestampMillisecondBuilder::with_capacity(items).with_timezone("UTC"))
+            }
+            // For a list column: its cells, and the strings in them with their bytes.
+            Kind::StringList => Builder::List(ListBuilder::with_capacity(
+                StringBuilder::with_capacity(items, bytes),
+                items,
+            )),
+        }
+    }
+
+    /// Cells appended (list columns: list items) and their text bytes.
+    fn size(&self) -> (usize, usize) {
+        match self {
+            Builder::Str(b) => (b.len(), b.values_slice().len()),
+            Builder::Int(b) => (b.len(), 0),
+            Builder::Bool(b) => (b.len(), 0),
+            Builder::Ts(b) => (b.len(), 0),
+            Builder::List(b) => (b.values_ref().len(), b.values_ref().values_slice().len()),
+        }
+    }
+}
+
 /// One list cell; returns its string bytes.
 fn append_list(b: &mut ListBuilder<StringBuilder>, items: &[impl AsRef<str>]) -> usize {
     let mut bytes = 0;
@@ -225,6 +256,38 @@ fn append_list(b: &mut ListBuilder<StringBuilder>, items: &[impl AsRef<str>]) ->
     }
     b.append(true);
     bytes
+}
+
+/// Append one cell to its column's builder; returns its approximate bytes, or what is wrong.
+fn append(builder: &mut Builder, column: &Column, value: Value<'_>) -> Result<usize, String> {
+    let null_in_required = matches!(
+        &value,
+        Value::Str(None) | Value::Int(None) | Value::Bool(None) | Value::Ts(None)
+    ) && !column.nullable;
+    if null_in_required {
+        return Err("null in a required column".into());
+    }
+    Ok(match (builder, value) {
+        (Builder::Str(b), Value::Str(v)) => {
+            b.append_option(v);
+            v.map_or(0, str::len)
+        }
+        (Builder::Int(b), Value::Int(v)) => {
+            b.append_option(v);
+            8
+        }
+        (Builder::Bool(b), Value::Bool(v)) => {
+            b.append_option(v);
+            1
+        }
+        (Builder::Ts(b), Value::Ts(v)) => {
+            b.append_option(v);
+            8
+        }
+        (Builder::List(b), Value::List(items)) => append_list(b, items),
+        (Builder::List(b), Value::Shared(items)) => append_list(b, items),
+        (_, v) => return Err(format!("value {v:?} does not fit {:?}", column.kind)),
+    })
 }
 
 /// Build one record batch from rows.
@@ -267,15 +330,7 @@ impl<R: Row> BatchBuilder<R> {
         let builders = R::TABLE
             .columns
             .iter()
-            .map(|c| match c.kind {
-                Kind::String => Builder::Str(StringBuilder::new()),
-                Kind::Int64 => Builder::Int(Int64Builder::new()),
-                Kind::Bool => Builder::Bool(BooleanBuilder::new()),
-                Kind::TimestampMs => {
-                    Builder::Ts(TimestampMillisecondBuilder::new().with_timezone("UTC"))
-                }
-                Kind::StringList => Builder::List(ListBuilder::new(StringBuilder::new())),
-            })
+            .map(|c| Builder::with_capacity(c.kind, 0, 0))
             .collect();
         Self {
             builders,
@@ -295,76 +350,61 @@ impl<R: Row> BatchBuilder<R> {
         self.bytes
     }
 
-    /// Append one row's cells, checked against the table's columns.
+    /// Append one row's cells, checked against the table's columns. (A row that does not fit
+    /// is a bug in its row type: the error ends the export, and the half-appended batch with it.)
     pub fn push(&mut self, row: &R) -> Result<(), SchemaMismatch> {
         let def = R::TABLE;
-        let values = row.values();
-        if values.len() != def.columns.len() {
+        let (mut at, mut bytes, mut error) = (0, 0, None);
+        let builders = &mut self.builders;
+        row.cells(|value| {
+            if error.is_none()
+                && let (Some(builder), Some(column)) = (builders.get_mut(at), def.columns.get(at))
+            {
+                match append(builder, column, value) {
+                    Ok(n) => bytes += n,
+                    Err(message) => {
+                        error = Some(SchemaMismatch {
+                            table: def.name,
+                            column: column.name,
+                            message,
+                        });
+                    }
+                }
+            }
+            at += 1;
+        });
+        if let Some(error) = error {
+            return Err(error);
+        }
+        if at != def.columns.len() {
             return Err(SchemaMismatch {
                 table: def.name,
                 column: "*",
-                message: format!("{} values for {} columns", values.len(), def.columns.len()),
+                message: format!("{at} values for {} columns", def.columns.len()),
             });
-        }
-        let mut bytes = 0;
-        for ((builder, value), column) in self.builders.iter_mut().zip(values).zip(def.columns) {
-            let null_in_required = matches!(
-                &value,
-                Value::Str(None) | Value::Int(None) | Value::Bool(None) | Value::Ts(None)
-            ) && !column.nullable;
-            if null_in_required {
-                return Err(SchemaMismatch {
-                    table: def.name,
-                    column: column.name,
-                    message: "null in a required column".into(),
-                });
-            }
-            match (builder, value) {
-                (Builder::Str(b), Value::Str(v)) => {
-                    bytes += v.as_ref().map_or(0, |v| v.len());
-                    b.append_option(v);
-                }
-                (Builder::Int(b), Value::Int(v)) => {
-                    bytes += 8;
-                    b.append_option(v);
-                }
-                (Builder::Bool(b), Value::Bool(v)) => {
-                    bytes += 1;
-                    b.append_option(v);
-                }
-                (Builder::Ts(b), Value::Ts(v)) => {
-                    bytes += 8;
-                    b.append_option(v);
-                }
-                (Builder::List(b), Value::List(items)) => bytes += append_list(b, items),
-                (Builder::List(b), Value::Shared(items)) => bytes += append_list(b, items),
-                (_, v) => {
-                    return Err(SchemaMismatch {
-                        table: def.name,
-                        column: column.name,
-                        message: format!("value {v:?} does not fit {:?}", column.kind),
-                    });
-                }
-            }
         }
         self.rows += 1;
         self.bytes += bytes;
         Ok(())
     }
 
-    /// The rows appended since the last batch, as one record batch; the builders start over.
+    /// The rows appended since the last batch, as one record batch; the builders start over,
+    /// with room for a batch as large as this one (so the next does not grow them step by step).
     pub fn finish(&mut self) -> Result<RecordBatch, SchemaMismatch> {
         let def = R::TABLE;
         let arrays: Vec<ArrayRef> = self
             .builders
             .iter_mut()
-            .map(|b| -> ArrayRef {
-                match b {
-                    Builder::Str(b) => Arc::new(b.finish()),
-                    Builder::Int(b) => Arc::new(b.finish()),
-                    Builder::Bool(b) => Arc::new(b.finish()),
-                    Builder::Ts(b) => Arc::new(b.finish()),
-                    Builder::List(b) => Arc::new(b.finish()),
+            .zip(def.columns)
+            .map(|(b, column)| -> ArrayRef {
+                let (items, bytes) = b.size();
+                let full = std::mem::replace(b, Builder::with_capacity(column.kind, items, bytes));
+                match full {
+                    Builder::Str(mut b) => Arc::new(b.finish()),
+                    Builder::Int(mut b) => Arc::new(b.finish()),
+                    Builder::Bool(mut b) => Arc::new(b.finish()),
+                    Builder::Ts(mut b) => Arc::new(b.finish()),
+                    Builder::List(mut b) => Arc::new(b.finish()),
                 }
             })
             .collect();

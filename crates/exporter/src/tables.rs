@@ -42,11 +42,9 @@ macro_rules! table {
                     },)*
                 ],
             };
-            fn values(&self) -> Vec<Value<'_>> {
-                vec![
-                    self.scan_id.cell(Kind::String),
-                    $(self.$field.cell(Kind::$kind),)*
-                ]
+            fn cells(&self, mut each: impl FnMut(Value<'_>)) {
+                each(self.scan_id.cell(Kind::String));
+                $(each(self.$field.cell(Kind::$kind));)*
             }
         }
     };

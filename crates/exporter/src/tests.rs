@@ -256,22 +256,48 @@ struct Broken;
 
 impl Row for Broken {
     const TABLE: crate::table::TableDef = CollectionErrorRow::TABLE;
-    fn values(&self) -> Vec<Value<'_>> {
+    fn cells(&self, mut each: impl FnMut(Value<'_>)) {
         // A string where the table wants a string, then an integer where it wants a string.
-        let mut v = vec![
+        for value in [
             Value::Str(Some("s")),
             Value::Str(None),
             Value::Str(None),
             Value::Str(Some("lambda")),
-        ];
-        v.push(Value::Int(Some(1)));
-        v.extend([
+            Value::Int(Some(1)),
             Value::Str(Some("x")),
             Value::Str(Some("y")),
             Value::Str(None),
-        ]);
-        v
+        ] {
+            each(value);
+        }
     }
+}
+
+/// A row with one cell fewer than its table has columns.
+#[derive(Debug)]
+struct Short;
+
+impl Row for Short {
+    const TABLE: crate::table::TableDef = OrgUnitRow::TABLE;
+    fn cells(&self, mut each: impl FnMut(Value<'_>)) {
+        let columns = OrgUnitRow::TABLE.columns;
+        for column in &columns[..columns.len() - 1] {
+            each(match column.kind {
+                crate::table::Kind::Int64 => Value::Int(Some(1)),
+                _ => Value::Str(Some("x")),
+            });
+        }
+    }
+}
+
+#[test]
+fn a_row_with_too_few_cells_is_an_error_counting_them() {
+    let n = OrgUnitRow::TABLE.columns.len();
+    let err = batch(&[Short]).unwrap_err().to_string();
+    assert!(
+        err.contains("org_units") && err.contains(&format!("{} values for {n} columns", n - 1)),
+        "{err}"
+    );
 }
 
 #[test]
