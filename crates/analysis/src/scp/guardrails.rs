@@ -331,22 +331,22 @@ fn deny_unused_services(at: &At<'_, '_>) -> Verdict {
     if known.is_empty() {
         return Err("no last-accessed data for the Lambda roles under this target".into());
     }
-    let mut used: BTreeSet<String> = known
+    let mut used: BTreeSet<&str> = known
         .iter()
-        .flat_map(|r| usage[r.arn.as_str()].services.iter().cloned())
+        .flat_map(|r| usage[r.arn.as_str()].services.iter().map(String::as_str))
         .collect();
     // Every function writes its logs.
-    used.insert("logs".into());
-    let granted: BTreeSet<String> = at
+    used.insert("logs");
+    let granted: BTreeSet<&str> = at
         .target
         .accounts
         .iter()
         .filter_map(|a| at.role_analyses.get(a))
         .flatten()
         .filter(|r| r.is_lambda_role)
-        .flat_map(|r| r.granted_services.iter().cloned())
+        .flat_map(|r| r.granted_services.iter().map(|s| s.as_ref()))
         .collect();
-    let unused: Vec<&String> = granted.difference(&used).collect();
+    let unused: Vec<&str> = granted.difference(&used).copied().collect();
     if unused.is_empty() {
         return Err("the Lambda roles are granted only services they use".into());
     }
@@ -363,9 +363,9 @@ fn deny_unused_services(at: &At<'_, '_>) -> Verdict {
         })],
         format!(
             "In the last {window_days} days the Lambda roles under this target used only {}; they are granted {} more services ({}). Everything else is denied to them.",
-            used.iter().cloned().collect::<Vec<_>>().join(", "),
+            used.iter().copied().collect::<Vec<_>>().join(", "),
             unused.len(),
-            unused.iter().take(8).map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+            unused.iter().take(8).copied().collect::<Vec<_>>().join(", ")
         ),
         json!({
             "services_used": used,

@@ -637,12 +637,9 @@ fn scoped_to(policy: &Policy, arn: &str, _account: &str) -> bool {
         s.conditions.iter().any(|c| {
             c.key.eq_ignore_ascii_case("aws:PrincipalArn")
                 && !c.operator.base.is_negated()
-                && c.values.iter().any(|v| {
-                    rolescope_policy::wildcard::arn_matches(
-                        &rolescope_policy::wildcard::compile(v),
-                        arn,
-                    )
-                })
+                && c.values
+                    .iter()
+                    .any(|v| rolescope_policy::wildcard::arn_glob(v, arn))
         })
     })
 }
@@ -654,12 +651,10 @@ fn reaches(policy: &Policy, arn: &str, _account: &str) -> bool {
             .iter()
             .filter(|c| c.key.eq_ignore_ascii_case("aws:PrincipalArn"))
             .all(|c| {
-                let hit = c.values.iter().any(|v| {
-                    rolescope_policy::wildcard::arn_matches(
-                        &rolescope_policy::wildcard::compile(v),
-                        arn,
-                    )
-                });
+                let hit = c
+                    .values
+                    .iter()
+                    .any(|v| rolescope_policy::wildcard::arn_glob(v, arn));
                 hit != c.operator.base.is_negated()
             })
     })
