@@ -300,11 +300,27 @@ pub fn report_key(scan_id: &str, date: &str) -> String {
 /// snapshot, analysed as this scan is. `Err` says why there is no comparison (the first scan, or
 /// a baseline that cannot be read).
 fn compare_with_baseline(
-    dest: &Destination,
+    loaded: Result<Loaded, String>,
     after: (&Snapshot, &Analysis),
+) -> Result<History, String> {
+    let (baseline, previous, seen) = loaded?;
+    Ok(compare(baseline, previous, after, seen))
+}
+
+/// A baseline read back, with the scan it is and when its findings were seen.
+type Loaded = (
+    rolescope_analysis::history::Baseline,
+    rolescope_exporter::history::CommittedScan,
+    rolescope_exporter::history::Seen,
+);
+
+/// Read the baseline [`compare_with_baseline`] compares with. It needs nothing of this scan's
+/// analysis, so it runs alongside it.
+fn load_baseline(
+    dest: &Destination,
     info: &rolescope_model::ScanInfo,
     settings: &Settings,
-) -> Result<History, String> {
+) -> Result<Loaded, String> {
     let previous = match &settings.baseline {
         Baseline::None => return Err("--no-baseline".into()),
         Baseline::Snapshot(path) => {
@@ -325,7 +341,7 @@ fn compare_with_baseline(
                 .iter()
                 .map(|f| (f.finding_id.clone(), previous.started_at))
                 .collect();
-            return Ok(compare(baseline, previous, after, (at.clone(), at)));
+            return Ok((baseline, previous, (at.clone(), at)));
         }
         Baseline::ScanId(id) => rolescope_exporter::history::committed_scans(dest)
             .map_err(|e| format!("{e}"))?
@@ -350,7 +366,7 @@ fn compare_with_baseline(
                 None => baseline_from_snapshot(dest, &previous, settings),
             }
         })?;
-    Ok(compare(baseline, previous, after, seen))
+    Ok((baseline, previous, seen))
 }
 
 /// A snapshot as a baseline: analysed as this scan is.
@@ -664,8 +680,15 @@ pub fn run_locked(
     // A re-run with the same id: the old commit record goes first, so a reader never takes a
     // half-replaced scan for a complete one.
     rolescope_exporter::uncommit(info, dest).map_err(PipelineError::Withdraw)?;
-    let (stored, ev, analysis) = store_and_analyse(snapshot, settings, dest, write, &mut stages)?;
-    let history = history(snapshot, &analysis, info, settings, dest, &mut stages)?;
+    let (stored, ev, analysis, history) = std::thread::scope(|s| {
+        // The baseline is read while this scan is analysed; the comparison waits for both.
+        let baseline = (settings.baseline != Baseline::None)
+            .then(|| s.spawn(|| load_baseline(dest, info, settings)));
+        let (stored, ev, analysis) =
+            store_and_analyse(snapshot, settings, dest, write, &mut stages)?;
+        let history = history(baseline, snapshot, &analysis, &mut stages)?;
+        Ok::<_, PipelineError>((stored, ev, analysis, history))
+    })?;
     let (datasets, plan, report, measured) = outputs(&Scan {
         ev: &ev,
         analysis: &analysis,
@@ -772,28 +795,23 @@ fn store_and_analyse<'s>(
 /// The comparison with the baseline scan; a baseline that cannot be read costs the comparison,
 /// never the scan.
 fn history(
+    baseline: Option<std::thread::ScopedJoinHandle<'_, Result<Loaded, String>>>,
     snapshot: &Snapshot,
     analysis: &Analysis,
-    info: &rolescope_model::ScanInfo,
-    settings: &Settings,
-    dest: &Destination,
     stages: &mut Stages<'_>,
 ) -> Result<Result<History, String>, PipelineError> {
-    Ok(if settings.baseline == Baseline::None {
-        Err("--no-baseline".into())
-    } else {
-        stages.run::<_, PipelineError>(
+    Ok(match baseline {
+        None => Err("--no-baseline".into()),
+        Some(loading) => stages.run::<_, PipelineError>(
             "history",
             |h: &Result<History, String>| h.as_ref().map_or(0, |h| h.changes.findings.len()),
             || {
-                Ok(compare_with_baseline(
-                    dest,
-                    (snapshot, analysis),
-                    info,
-                    settings,
-                ))
+                let loaded = loading
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                Ok(compare_with_baseline(loaded, (snapshot, analysis)))
             },
-        )?
+        )?,
     })
 }
 
@@ -932,7 +950,8 @@ mod tests {
             rolescope_analysis::analyze(rolescope_policy::catalog(), &after, &settings.analysis);
         let info = after.scan.clone().unwrap();
         let from_tables =
-            compare_with_baseline(&dest, (&after, &analysis), &info, &settings).unwrap();
+            compare_with_baseline(load_baseline(&dest, &info, &settings), (&after, &analysis))
+                .unwrap();
         let path = std::fs::read_dir(out.join("snapshots"))
             .unwrap()
             .flat_map(|d| std::fs::read_dir(d.unwrap().path()).unwrap())
@@ -943,8 +962,11 @@ mod tests {
             baseline: Baseline::Snapshot(path),
             ..Settings::default()
         };
-        let from_snapshot =
-            compare_with_baseline(&dest, (&after, &analysis), &info, &through_snapshot).unwrap();
+        let from_snapshot = compare_with_baseline(
+            load_baseline(&dest, &info, &through_snapshot),
+            (&after, &analysis),
+        )
+        .unwrap();
         let c = &from_tables.changes;
         assert_eq!(c, &from_snapshot.changes);
         let kinds: std::collections::BTreeSet<(&str, &str)> =
@@ -962,7 +984,9 @@ mod tests {
         // Without one of its tables, the committed scan is read through its snapshot, to the
         // same changes.
         std::fs::remove_dir_all(out.join("role_policies")).unwrap();
-        let fallback = compare_with_baseline(&dest, (&after, &analysis), &info, &settings).unwrap();
+        let fallback =
+            compare_with_baseline(load_baseline(&dest, &info, &settings), (&after, &analysis))
+                .unwrap();
         assert_eq!(fallback.changes, from_tables.changes);
         assert_eq!(fallback.first_seen, from_tables.first_seen);
         std::fs::remove_dir_all(&out).unwrap();
