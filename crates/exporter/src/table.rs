@@ -306,6 +306,9 @@ pub struct BatchBuilder<R> {
     builders: Vec<Builder>,
     rows: usize,
     bytes: usize,
+    /// Each column's cells and text bytes in the last batch: the room the builders take when the
+    /// next batch's first row arrives (not before, while the last batch is still being encoded).
+    room: Vec<(usize, usize)>,
     kind: std::marker::PhantomData<fn(&R)>,
 }
 
@@ -336,6 +339,7 @@ impl<R: Row> BatchBuilder<R> {
             builders,
             rows: 0,
             bytes: 0,
+            room: Vec::new(),
             kind: std::marker::PhantomData,
         }
     }
@@ -354,6 +358,13 @@ impl<R: Row> BatchBuilder<R> {
     /// is a bug in its row type: the error ends the export, and the half-appended batch with it.)
     pub fn push(&mut self, row: &R) -> Result<(), SchemaMismatch> {
         let def = R::TABLE;
+        if self.rows == 0 && !self.room.is_empty() {
+            for ((builder, column), (items, bytes)) in
+                self.builders.iter_mut().zip(def.columns).zip(self.room.drain(..))
+            {
+                *builder = Builder::with_capacity(column.kind, items, bytes);
+            }
+        }
         let (mut at, mut bytes, mut error) = (0, 0, None);
         let builders = &mut self.builders;
         row.cells(|value| {
@@ -389,16 +400,18 @@ impl<R: Row> BatchBuilder<R> {
     }
 
     /// The rows appended since the last batch, as one record batch; the builders start over,
-    /// with room for a batch as large as this one (so the next does not grow them step by step).
+    /// and take room for a batch as large as this one with the next row (so the next batch does
+    /// not grow them step by step).
     pub fn finish(&mut self) -> Result<RecordBatch, SchemaMismatch> {
         let def = R::TABLE;
+        self.room.clear();
         let arrays: Vec<ArrayRef> = self
             .builders
             .iter_mut()
             .zip(def.columns)
             .map(|(b, column)| -> ArrayRef {
-                let (items, bytes) = b.size();
-                let full = std::mem::replace(b, Builder::with_capacity(column.kind, items, bytes));
+                self.room.push(b.size());
+                let full = std::mem::replace(b, Builder::with_capacity(column.kind, 0, 0));
                 match full {
                     Builder::Str(mut b) => Arc::new(b.finish()),
                     Builder::Int(mut b) => Arc::new(b.finish()),
