@@ -359,8 +359,11 @@ impl<R: Row> BatchBuilder<R> {
     pub fn push(&mut self, row: &R) -> Result<(), SchemaMismatch> {
         let def = R::TABLE;
         if self.rows == 0 && !self.room.is_empty() {
-            for ((builder, column), (items, bytes)) in
-                self.builders.iter_mut().zip(def.columns).zip(self.room.drain(..))
+            for ((builder, column), (items, bytes)) in self
+                .builders
+                .iter_mut()
+                .zip(def.columns)
+                .zip(self.room.drain(..))
             {
                 *builder = Builder::with_capacity(column.kind, items, bytes);
             }
