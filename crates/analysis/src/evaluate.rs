@@ -38,7 +38,8 @@ pub struct EvaluatedRole<'a> {
     pub summary: Arc<Summary>,
     /// Functions that run as it.
     pub functions: Vec<&'a Function>,
-    /// Its last-accessed rows (empty when none were collected).
+    /// Its last-accessed rows (empty when none were collected), sorted by service (rows of one
+    /// service in the order collected): [`first_for_service`] finds a service's row.
     pub last_accessed: Vec<&'a LastAccessed>,
     /// Trusted by Lambda or used by a function.
     pub is_lambda: bool,
@@ -155,6 +156,13 @@ type Shared<'a> = (Arc<Summary>, Arc<BTreeSet<&'a str>>);
 
 /// The rows of a snapshot grouped by the role they belong to, each group sorted, so that
 /// nothing downstream depends on the order of the snapshot's records.
+/// In last-accessed rows sorted by service (as [`EvaluatedRole::last_accessed`] holds them), the
+/// first row of `service`: the one a search of the rows in that order finds.
+pub fn first_for_service<'a>(rows: &[&'a LastAccessed], service: &str) -> Option<&'a LastAccessed> {
+    let at = rows.partition_point(|r| r.service.as_str() < service);
+    rows.get(at).copied().filter(|r| r.service == service)
+}
+
 fn by_role<T>(
     rows: &[T],
     role: impl Fn(&T) -> &str,
@@ -352,5 +360,29 @@ impl<'a> Evaluated<'a> {
                 Some((text, parsed))
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_service_row_is_the_first_of_that_service_in_sorted_rows() {
+        let row = |service: &str, at: i64| LastAccessed {
+            role_arn: "arn:aws:iam::111122223333:role/r".into(),
+            service: service.into(),
+            last_accessed_at: Some(Timestamp::from_millis(at)),
+            actions: Vec::new(),
+        };
+        let owned = [row("ec2", 1), row("s3", 2), row("s3", 3), row("sqs", 4)];
+        let rows: Vec<&LastAccessed> = owned.iter().collect();
+        let at = |s: &str| first_for_service(&rows, s).and_then(|r| r.last_accessed_at);
+        assert_eq!(at("s3"), Some(Timestamp::from_millis(2)));
+        assert_eq!(at("ec2"), Some(Timestamp::from_millis(1)));
+        assert_eq!(at("sqs"), Some(Timestamp::from_millis(4)));
+        assert_eq!(at("iam"), None);
+        assert_eq!(at("zzz"), None);
+        assert_eq!(first_for_service(&[], "s3"), None);
     }
 }

@@ -182,13 +182,6 @@ fn instantiate(
     // Shared by every row of the role: a row costs no copies of its texts.
     let role_arn = Shared::from(r.role.arn.as_str());
     let account_id = Shared::from(r.role.account_id.as_str());
-    // Last-accessed data by service (the first row of each, as a search would find it): an
-    // administrator role has a row for each of ~400.
-    let mut data: std::collections::HashMap<&str, &rolescope_model::LastAccessed> =
-        std::collections::HashMap::with_capacity(r.last_accessed.len());
-    for l in &r.last_accessed {
-        data.entry(l.service.as_str()).or_insert(*l);
-    }
     // Actions used, by catalog id: action-level last-accessed rows of the action's service,
     // counted where the role is allowed them.
     let used: std::collections::HashSet<u32> = r
@@ -229,7 +222,8 @@ fn instantiate(
         .zip(used_at)
         .map(|(&(service, level, granted, blocked), used)| {
             let service = &prefixes[service as usize];
-            let data = data.get(service.as_str());
+            // By search in the rows sorted by service: an administrator role has ~400.
+            let data = crate::evaluate::first_for_service(&r.last_accessed, service);
             ServiceAccess {
                 role_arn: role_arn.clone(),
                 account_id: account_id.clone(),

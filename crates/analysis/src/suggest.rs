@@ -11,13 +11,15 @@
 //! Deny statements are kept as they are. By construction the suggestion allows nothing the
 //! current policies do not; [`is_subset`] checks it with the engine.
 
+use crate::evaluate::first_for_service;
 use rolescope_model::{LastAccessed, Timestamp};
 use rolescope_policy::summary::{ActionSet, PrincipalPolicies, effective_permissions, expand_spec};
 use rolescope_policy::{ActionId, Catalog, Effect, Policy};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 
-/// The actions the role is considered to have used.
+/// The actions the role is considered to have used; `rows` are its last-accessed rows sorted by
+/// service, as [`crate::EvaluatedRole::last_accessed`] holds them.
 pub fn used_actions(
     cat: &Catalog,
     rows: &[&LastAccessed],
@@ -26,13 +28,8 @@ pub fn used_actions(
 ) -> ActionSet {
     let recent = |t: Option<Timestamp>| t.is_some_and(|t| now.millis - t.millis <= horizon_ms);
     let mut used = ActionSet::empty(cat.len());
-    // The first row of each service, as a search of the rows would find it.
-    let mut by_service: HashMap<&str, &LastAccessed> = HashMap::with_capacity(rows.len());
-    for row in rows {
-        by_service.entry(row.service.as_str()).or_insert(row);
-    }
     for service in &cat.services {
-        let Some(row) = by_service.get(service.prefix.as_str()) else {
+        let Some(row) = first_for_service(rows, &service.prefix) else {
             // No data about this service: keep it (absence of evidence is not evidence).
             used.insert_range(service.actions.clone());
             continue;
