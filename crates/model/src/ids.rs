@@ -174,46 +174,48 @@ impl Timestamp {
         }
     }
 
+    /// Year, month, day, hour, minute, second and millisecond (UTC).
+    fn fields(self) -> [i64; 7] {
+        let secs = self.millis.div_euclid(1000);
+        let sod = secs.rem_euclid(86_400);
+        let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+        [
+            y,
+            m,
+            d,
+            sod / 3600,
+            sod / 60 % 60,
+            sod % 60,
+            self.millis.rem_euclid(1000),
+        ]
+    }
+
     /// The RFC 3339 text of a timestamp in the years 0000–9999, written into a fixed buffer
     /// (no allocation: snapshots and findings write millions of them).
     fn rfc3339_fixed(self) -> Option<Rfc3339> {
-        let secs = self.millis.div_euclid(1000);
-        let days = secs.div_euclid(86_400);
-        let sod = secs.rem_euclid(86_400);
-        let (y, m, d) = civil_from_days(days);
-        if !(0..=9999).contains(&y) {
+        let fields = self.fields();
+        if !(0..=9999).contains(&fields[0]) {
             return None;
         }
         let mut buf = *b"0000-00-00T00:00:00.000Z";
-        let mut put = |at: usize, width: usize, mut value: i64| {
-            for i in (at..at + width).rev() {
+        // Where each field ends in the text, and its width.
+        for (mut value, (end, width)) in
+            fields
+                .into_iter()
+                .zip([(4, 4), (7, 2), (10, 2), (13, 2), (16, 2), (19, 2), (23, 3)])
+        {
+            for i in (end - width..end).rev() {
                 buf[i] = b'0' + (value % 10) as u8;
                 value /= 10;
             }
-        };
-        put(0, 4, y);
-        put(5, 2, m);
-        put(8, 2, d);
-        put(11, 2, sod / 3600);
-        put(14, 2, sod / 60 % 60);
-        put(17, 2, sod % 60);
-        put(20, 3, self.millis.rem_euclid(1000));
+        }
         Some(Rfc3339(buf))
     }
 
     /// RFC 3339 for any year (signed and wider than four digits outside 0000–9999).
     fn rfc3339_any(self) -> String {
-        let secs = self.millis.div_euclid(1000);
-        let ms = self.millis.rem_euclid(1000);
-        let days = secs.div_euclid(86_400);
-        let sod = secs.rem_euclid(86_400);
-        let (y, m, d) = civil_from_days(days);
-        format!(
-            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{ms:03}Z",
-            sod / 3600,
-            sod / 60 % 60,
-            sod % 60
-        )
+        let [y, m, d, h, mi, s, ms] = self.fields();
+        format!("{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{ms:03}Z")
     }
 
     /// The UTC date, `YYYY-MM-DD` (the `dt=` partition value).
