@@ -77,7 +77,7 @@ fn compare(base: Op, pv: &str, value: &str, ctx: &Context, variables: bool) -> O
             }
             Op::StringLike | Op::StringNotLike => return Some(glob(pv, value)),
             Op::ArnEquals | Op::ArnLike | Op::ArnNotEquals | Op::ArnNotLike => {
-                return Some(value.splitn(6, ':').count() == 6 && arn_glob(pv, value));
+                return Some(is_arn(value) && arn_glob(pv, value));
             }
             _ => {}
         }
@@ -144,10 +144,12 @@ fn literal(pv: &str, ctx: &Context, vars: bool) -> Option<Vec<Atom>> {
 
 /// ArnEquals/ArnLike: the value must be an ARN; segments are matched separately.
 fn arn_condition_match(pattern: &[Atom], value: &str) -> bool {
-    if value.splitn(6, ':').count() != 6 {
-        return false;
-    }
-    arn_matches(pattern, value)
+    is_arn(value) && arn_matches(pattern, value)
+}
+
+/// A value with the six colon-separated parts of an ARN (what the ARN operators require).
+fn is_arn(value: &str) -> bool {
+    value.splitn(6, ':').count() == 6
 }
 
 fn number(text: &str) -> Option<f64> {

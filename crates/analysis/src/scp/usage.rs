@@ -484,10 +484,9 @@ impl Judged<'_, '_> {
                     .map(|r| r.replace(ACCOUNT_PLACEHOLDER, account))
                     .collect();
                 (0..d.actions)
-                    .map(|action| d.cell(c, action, region))
-                    .filter(|&at| needed[at])
-                    .map(|at| {
-                        let action = &t.action_names[at / d.regions % d.actions];
+                    .map(|action| (d.cell(c, action, region), &t.action_names[action]))
+                    .filter(|&(at, _)| needed[at])
+                    .map(|(at, action)| {
                         let refused = resources.iter().any(|resource| {
                             scp_decision(self.levels, &ctx, &role.arn, action, resource)
                                 == Decision::ExplicitlyDenied
