@@ -12,9 +12,11 @@ use crate::findings::stable_id;
 use crate::findings::{Finding, Severity};
 use rayon::prelude::*;
 use rolescope_model::snapshot::Snapshot;
-use rolescope_model::{AccountId, Shared};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+mod items;
+pub use items::{Item, Items};
 
 /// One finding that changed.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -174,21 +176,6 @@ impl<'a> Coverage<'a> {
     }
 }
 
-/// One inventory item as the history compares it: a short summary of what it is, and where it
-/// lives (for items that live in an account and region).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Item {
-    /// What changes when the item changes ("role …, policy …, urls [NONE]").
-    pub summary: String,
-    /// Its account.
-    pub account: Option<AccountId>,
-    /// Its region.
-    pub region: Option<Shared>,
-}
-
-/// Items by id (account id, ARN, qualified ARN or policy id).
-pub type Items = HashMap<String, Item>;
-
 /// A scan's inventory, kind by kind.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Inventory {
@@ -204,9 +191,6 @@ pub struct Inventory {
     pub control_policies: Items,
 }
 
-/// An item with the key it is filed under.
-type Keyed = (String, Item);
-
 impl Inventory {
     /// The inventory of a snapshot. Every summary is made from what the scan's tables also
     /// hold, so the inventory read back from them is the same.
@@ -216,47 +200,65 @@ impl Inventory {
             let summary =
                 account_summary(&a.name, &rolescope_model::wire_name(a.status), &a.ou_path);
             inv.accounts.insert(
-                a.account_id.to_string(),
+                a.account_id.as_str(),
                 Item {
-                    summary,
+                    summary: &summary,
                     account: None,
                     region: None,
                 },
             );
         }
-        // Functions are most of an organization: their summaries are made in parallel.
-        let made: Vec<(Keyed, Vec<Keyed>)> = s
+        // Functions are most of an organization: their items are filed in parallel, in
+        // pieces joined in order.
+        let (functions, qualifiers) = s
             .functions
             .par_iter()
-            .map(|f| {
-                let urls: Vec<&str> = std::iter::once("$LATEST")
-                    .chain(f.qualifiers.iter().map(|q| q.name.as_str()))
-                    .filter_map(|q| f.url_of(q).map(|u| u.auth_type.as_str()))
-                    .collect();
-                let at = |summary| Item {
-                    summary,
-                    account: Some(f.account_id.clone()),
-                    region: Some(f.region.clone()),
-                };
-                let qualifiers = f
-                    .qualifiers
-                    .iter()
-                    .map(|q| {
-                        (
-                            format!("{}:{}", f.arn, q.name),
-                            at(qualifier_summary(&f.roles_of(Some(&q.name)))),
-                        )
-                    })
-                    .collect();
-                let summary = function_summary(&f.role_arn, f.resource_policy.as_deref(), &urls);
-                ((f.arn.clone(), at(summary)), qualifiers)
-            })
-            .collect();
-        inv.functions.reserve(made.len());
-        for ((arn, item), qualifiers) in made {
-            inv.functions.insert(arn, item);
-            inv.qualifiers.extend(qualifiers);
-        }
+            .fold(
+                || (Items::new(), Items::new()),
+                |(mut functions, mut qualifiers), f| {
+                    let urls: Vec<&str> = std::iter::once("$LATEST")
+                        .chain(f.qualifiers.iter().map(|q| q.name.as_str()))
+                        .filter_map(|q| f.url_of(q).map(|u| u.auth_type.as_str()))
+                        .collect();
+                    let (account, region) = (Some(f.account_id.as_str()), Some(&*f.region));
+                    let mut id = String::new();
+                    for q in &f.qualifiers {
+                        id.clear();
+                        id.push_str(&f.arn);
+                        id.push(':');
+                        id.push_str(&q.name);
+                        let summary = qualifier_summary(&f.roles_of(Some(&q.name)));
+                        qualifiers.insert(
+                            &id,
+                            Item {
+                                summary: &summary,
+                                account,
+                                region,
+                            },
+                        );
+                    }
+                    let summary =
+                        function_summary(&f.role_arn, f.resource_policy.as_deref(), &urls);
+                    functions.insert(
+                        &f.arn,
+                        Item {
+                            summary: &summary,
+                            account,
+                            region,
+                        },
+                    );
+                    (functions, qualifiers)
+                },
+            )
+            .reduce(
+                || (Items::new(), Items::new()),
+                |(mut functions, mut qualifiers), (f, q)| {
+                    functions.append(f);
+                    qualifiers.append(q);
+                    (functions, qualifiers)
+                },
+            );
+        (inv.functions, inv.qualifiers) = (functions, qualifiers);
         for r in &s.roles {
             let inline: Vec<&str> = r
                 .inline_policies
@@ -271,10 +273,10 @@ impl Inventory {
                 r.boundary_arn.as_deref(),
             );
             inv.roles.insert(
-                r.arn.clone(),
+                &r.arn,
                 Item {
-                    summary,
-                    account: Some(r.account_id.clone()),
+                    summary: &summary,
+                    account: Some(r.account_id.as_str()),
                     region: None,
                 },
             );
@@ -288,9 +290,9 @@ impl Inventory {
                 &p.document,
             );
             inv.control_policies.insert(
-                p.id.clone(),
+                &p.id,
                 Item {
-                    summary,
+                    summary: &summary,
                     account: None,
                     region: None,
                 },
@@ -534,13 +536,13 @@ fn compare(
     out: &mut Vec<InventoryChange>,
     unknown: &mut BTreeSet<String>,
 ) {
-    for (arn, item) in after {
-        let change = |change, before: Option<&Item>| InventoryChange {
+    for (arn, item) in after.iter() {
+        let change = |change, before: Option<Item<'_>>| InventoryChange {
             kind,
             change,
-            arn: arn.clone(),
-            before: before.map(|b| b.summary.clone()),
-            after: Some(item.summary.clone()),
+            arn: arn.to_string(),
+            before: before.map(|b| b.summary.to_string()),
+            after: Some(item.summary.to_string()),
         };
         match before.get(arn) {
             None => out.push(change("added", None)),
@@ -548,24 +550,23 @@ fn compare(
             Some(_) => {}
         }
     }
-    for (arn, was) in before {
+    for (arn, was) in before.iter() {
         if after.contains_key(arn) {
             continue;
         }
         let read = was
             .account
-            .as_ref()
-            .is_none_or(|a| coverage.read(a.as_str(), was.region.as_deref(), arn));
+            .is_none_or(|a| coverage.read(a, was.region, arn));
         if read {
             out.push(InventoryChange {
                 kind,
                 change: "removed",
-                arn: arn.clone(),
-                before: Some(was.summary.clone()),
+                arn: arn.to_string(),
+                before: Some(was.summary.to_string()),
                 after: None,
             });
         } else {
-            unknown.insert(arn.clone());
+            unknown.insert(arn.to_string());
         }
     }
 }

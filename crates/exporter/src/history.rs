@@ -470,6 +470,7 @@ fn read_functions(
 ) -> Result<Option<(Items, Items)>, ExportError> {
     use rolescope_analysis::history::{Item, function_summary, qualifier_summary};
     let (mut urls, mut qualifiers) = (HashMap::<String, Vec<String>>::new(), Items::new());
+    let mut id = String::new();
     let columns = [
         "account_id",
         "region",
@@ -505,12 +506,16 @@ fn read_functions(
                 .downcast_ref()
                 .ok_or("column role_arns is not a list of strings")?;
             let roles: Vec<&str> = (0..list.len()).map(|j| list.value(j)).collect();
+            id.clear();
+            id.push_str(function);
+            id.push(':');
+            id.push_str(c.text(qualifier, "qualifier", i)?);
             qualifiers.insert(
-                format!("{function}:{}", c.text(qualifier, "qualifier", i)?),
+                &id,
                 Item {
-                    summary: qualifier_summary(&roles),
-                    account: Some(c.account(account, i)?),
-                    region: Some(c.text(region, "region", i)?.into()),
+                    summary: &qualifier_summary(&roles),
+                    account: Some(c.account(account, i)?.as_str()),
+                    region: Some(c.text(region, "region", i)?),
                 },
             );
         }
@@ -542,15 +547,15 @@ fn read_functions(
                 .map(|u| u.iter().map(String::as_str).collect())
                 .unwrap_or_default();
             functions.insert(
-                function.to_string(),
+                function,
                 Item {
-                    summary: function_summary(
+                    summary: &function_summary(
                         c.text(role, "role_arn", i)?,
                         Columns::opt(policy, i),
                         &urls,
                     ),
-                    account: Some(c.account(account, i)?),
-                    region: Some(c.text(region, "region", i)?.into()),
+                    account: Some(c.account(account, i)?.as_str()),
+                    region: Some(c.text(region, "region", i)?),
                 },
             );
         }
@@ -635,10 +640,10 @@ fn read_roles_and_org(
                     );
                     let account = c.account(account, i)?;
                     roles.insert(
-                        arn.to_string(),
+                        arn,
                         Item {
-                            summary,
-                            account: Some(account),
+                            summary: &summary,
+                            account: Some(account.as_str()),
                             region: None,
                         },
                     );
@@ -677,9 +682,9 @@ fn read_roles_and_org(
                     );
                     scores.accounts.insert(id.clone(), c.score(score, i)?);
                     accounts.insert(
-                        id,
+                        &id,
                         Item {
-                            summary,
+                            summary: &summary,
                             account: None,
                             region: None,
                         },
@@ -733,20 +738,18 @@ fn read_roles_and_org(
     if !found {
         return Ok(None);
     }
-    let control_policies = scps
-        .into_iter()
-        .map(|(id, (name, kind, content, targets))| {
-            let targets: Vec<&str> = targets.iter().map(String::as_str).collect();
-            let summary = policy_summary(&name, &kind, &targets, &content);
-            (
-                id,
-                Item {
-                    summary,
-                    account: None,
-                    region: None,
-                },
-            )
-        })
-        .collect();
+    let mut control_policies = Items::new();
+    for (id, (name, kind, content, targets)) in scps {
+        let targets: Vec<&str> = targets.iter().map(String::as_str).collect();
+        let summary = policy_summary(&name, &kind, &targets, &content);
+        control_policies.insert(
+            &id,
+            Item {
+                summary: &summary,
+                account: None,
+                region: None,
+            },
+        );
+    }
     Ok(Some((roles, accounts, control_policies, scores)))
 }
