@@ -402,7 +402,6 @@ struct Scan<'s> {
     ev: &'s Evaluated<'s>,
     analysis: &'s Analysis,
     history: Option<&'s History>,
-    settings: &'s Settings,
     dest: &'s Destination,
 }
 
@@ -411,11 +410,21 @@ fn stage_err(stage: &'static str) -> impl Fn(ExportError) -> PipelineError {
     move |source| PipelineError::Stage { stage, source }
 }
 
-/// The datasets, the OCSF/ASFF files, and the SCP plan with the report: they read the same
-/// evaluated scan and write different objects, so they run at once (their stage times
-/// overlap). Returns the dataset files, the plan, the report (key and page) and the four
-/// stages in order.
-fn outputs(scan: &Scan<'_>) -> Result<Outputs, PipelineError> {
+/// The SCP stage running while the history is compared: its plan and its stage.
+type ScpRun<'s> = std::thread::ScopedJoinHandle<'s, Result<(ScpPlan, Stage), PipelineError>>;
+
+/// Join a scoped thread, passing its panic on.
+fn join<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    handle
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}
+
+/// The datasets and the OCSF/ASFF files, while the SCP stage (started before the history, which
+/// it does not read) ends and the report (which shows both) follows it: they read the same
+/// evaluated scan and write different objects, so they run at once (their stage times overlap).
+/// Returns the dataset files, the plan, the report (key and page) and the four stages in order.
+fn outputs(scan: &Scan<'_>, scp: ScpRun<'_>) -> Result<Outputs, PipelineError> {
     let Scan {
         ev,
         analysis,
@@ -436,11 +445,10 @@ fn outputs(scan: &Scan<'_>) -> Result<Outputs, PipelineError> {
                     .map_err(stage_err("OCSF and Security Hub findings"))
             })
         });
-        let scp = scp_and_report(scan);
-        let join = |h: std::thread::ScopedJoinHandle<'_, _>| {
-            h.join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-        };
+        let scp = join(scp).and_then(|(plan, stage)| {
+            let (report, report_stage) = report(scan, &plan)?;
+            Ok((plan, report, [stage, report_stage]))
+        });
         (join(datasets), join(triage), scp)
     });
     let (datasets, datasets_stage) = datasets?;
@@ -454,39 +462,48 @@ fn outputs(scan: &Scan<'_>) -> Result<Outputs, PipelineError> {
     ))
 }
 
-/// The SCP recommendations, then the report (which shows them).
-fn scp_and_report(scan: &Scan<'_>) -> Result<(ScpPlan, Page, [Stage; 2]), PipelineError> {
+/// The SCP recommendations, written under the scan.
+fn scp_stage(
+    ev: &Evaluated<'_>,
+    analysis: &Analysis,
+    settings: &Settings,
+    dest: &Destination,
+) -> Result<(ScpPlan, Stage), PipelineError> {
+    let info = ev.snapshot.scan.as_ref().ok_or(PipelineError::NoScan)?;
+    measure(
+        "scp",
+        |p: &ScpPlan| p.recommendations.len(),
+        || {
+            let plan = rolescope_analysis::scp::recommend(ev, analysis, &settings.scp);
+            rolescope_exporter::scp::export_scp(
+                &plan,
+                &settings.scp,
+                &info.scan_id,
+                &info.started_at.date(),
+                dest,
+            )
+            .map_err(stage_err("SCP recommendations"))?;
+            Ok::<_, PipelineError>(plan)
+        },
+    )
+}
+
+/// The report, which shows the SCP plan and the history.
+fn report(scan: &Scan<'_>, plan: &ScpPlan) -> Result<(Page, Stage), PipelineError> {
     let info = scan
         .ev
         .snapshot
         .scan
         .as_ref()
         .ok_or(PipelineError::NoScan)?;
-    let (plan, scp) = measure(
-        "scp",
-        |p: &ScpPlan| p.recommendations.len(),
-        || {
-            let plan =
-                rolescope_analysis::scp::recommend(scan.ev, scan.analysis, &scan.settings.scp);
-            rolescope_exporter::scp::export_scp(
-                &plan,
-                &scan.settings.scp,
-                &info.scan_id,
-                &info.started_at.date(),
-                scan.dest,
-            )
-            .map_err(stage_err("SCP recommendations"))?;
-            Ok::<_, PipelineError>(plan)
-        },
-    )?;
-    let (report, stage) = measure(
+    measure(
         "report",
         |_| 1,
         || {
             let html = rolescope_report::render(&rolescope_report::Input {
                 ev: scan.ev,
                 analysis: scan.analysis,
-                plan: &plan,
+                plan,
                 changes: scan
                     .history
                     .map(|h| (h.previous.scan_id.as_str(), &h.changes)),
@@ -499,8 +516,7 @@ fn scp_and_report(scan: &Scan<'_>) -> Result<(ScpPlan, Page, [Stage; 2]), Pipeli
                 .map(|_| (key, html))
                 .map_err(|e| stage_err("HTML report")(ExportError::from(e)))
         },
-    )?;
-    Ok((plan, report, [scp, stage]))
+    )
 }
 
 /// The summary counts of a run.
@@ -536,39 +552,27 @@ pub fn run_locked(
     // A re-run with the same id: the old commit record goes first, so a reader never takes a
     // half-replaced scan for a complete one.
     rolescope_exporter::uncommit(info, dest).map_err(PipelineError::Withdraw)?;
-    let (stored, ev, analysis, history) = std::thread::scope(|s| {
+    let (stored, analysis, history, (datasets, plan, report)) = std::thread::scope(|s| {
         // The baseline is read while this scan is analysed; the comparison waits for both.
         let baseline = (settings.baseline != Baseline::None)
             .then(|| s.spawn(|| load_baseline(dest, info, settings)));
         let (stored, ev, analysis) =
             store_and_analyse(snapshot, settings, dest, write, &mut stages)?;
-        let history = history(baseline, snapshot, &analysis, &mut stages)?;
-        Ok::<_, PipelineError>((stored, ev, analysis, history))
+        let (history, written) = std::thread::scope(|s| {
+            // The SCP recommendations do not read the history: they run while it is compared.
+            let scp = s.spawn(|| scp_stage(&ev, &analysis, settings, dest));
+            let history = history(baseline, snapshot, &analysis, &mut stages)?;
+            let scan = Scan {
+                ev: &ev,
+                analysis: &analysis,
+                history: history.as_ref().ok(),
+                dest,
+            };
+            let written = write_outputs(&scan, scp, &mut stages)?;
+            Ok::<_, PipelineError>((history, written))
+        })?;
+        Ok::<_, PipelineError>((stored, analysis, history, written))
     })?;
-    let (datasets, plan, report, measured) = outputs(&Scan {
-        ev: &ev,
-        analysis: &analysis,
-        history: history.as_ref().ok(),
-        settings,
-        dest,
-    })?;
-    for stage in measured {
-        stages.record(stage);
-    }
-    stages.run("sql", Vec::len, || {
-        rolescope_exporter::ddl::export_sql(dest).map_err(stage_err("Athena SQL"))
-    })?;
-    let mut datasets = datasets;
-    let committed = stages.run(
-        "commit",
-        |_| 1,
-        || {
-            rolescope_exporter::commit(&ev, &analysis, dest)
-                .map_err(stage_err("scan_runs commit record"))
-        },
-    )?;
-    datasets.push(committed);
-    drop(ev);
     // The latest report at the top of the destination, once its scan is committed.
     let (key, html) = report;
     let report =
@@ -593,6 +597,33 @@ pub fn run_locked(
         stages: stages.done,
         summary,
     })
+}
+
+/// Every output of an analysed scan, the Athena SQL, then the commit record: the dataset files
+/// (the commit record last), the SCP plan and the report.
+fn write_outputs(
+    scan: &Scan<'_>,
+    scp: ScpRun<'_>,
+    stages: &mut Stages<'_>,
+) -> Result<(Vec<String>, ScpPlan, Page), PipelineError> {
+    let dest = scan.dest;
+    let (mut datasets, plan, report, measured) = outputs(scan, scp)?;
+    for stage in measured {
+        stages.record(stage);
+    }
+    stages.run("sql", Vec::len, || {
+        rolescope_exporter::ddl::export_sql(dest).map_err(stage_err("Athena SQL"))
+    })?;
+    let committed = stages.run(
+        "commit",
+        |_| 1,
+        || {
+            rolescope_exporter::commit(scan.ev, scan.analysis, dest)
+                .map_err(stage_err("scan_runs commit record"))
+        },
+    )?;
+    datasets.push(committed);
+    Ok((datasets, plan, report))
 }
 
 /// Store the snapshot (unless told not to) while every other identifier is checked (before any
