@@ -132,5 +132,6 @@ pub fn run(args: AnalyzeArgs) -> Result<ExitCode> {
             summary
         }
     };
+    crate::summary::leave_to_exit((written, snapshot));
     Ok(crate::summary::exit_code(&summary, threshold))
 }

@@ -152,5 +152,7 @@ pub fn finalize(args: FinalizeArgs) -> Result<ExitCode> {
         );
         return Ok(ExitCode::from(2));
     }
-    Ok(crate::summary::exit_code(&outcome.summary, threshold))
+    let exit = crate::summary::exit_code(&outcome.summary, threshold);
+    crate::summary::leave_to_exit((outcome, merged));
+    Ok(exit)
 }

@@ -59,6 +59,12 @@ pub fn print_outcome(outcome: &Outcome, dest: &Destination) {
     eprintln!("  stages     {}", timings.join(" · "));
 }
 
+/// Leave `value` to the end of the process, which follows the command: freeing a scanned
+/// organization one allocation at a time (about 1.5 s at 10,000 accounts) only delays the exit.
+pub fn leave_to_exit<T>(value: T) {
+    std::mem::forget(value);
+}
+
 /// 1 when a live finding at or above the threshold exists, else 0.
 pub fn exit_code(s: &Summary, threshold: Option<Severity>) -> ExitCode {
     match threshold {
