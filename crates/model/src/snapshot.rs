@@ -357,11 +357,19 @@ impl Snapshot {
 
     /// Write the JSON Lines (one record per line, the scan record last) to `w`.
     pub fn write_to(&self, mut w: impl Write) -> std::io::Result<()> {
+        // Records are written into a block in memory and handed on a block at a time: the
+        // serializer makes a write per quote and field, each a call when `w` is a `dyn Write`.
+        const BLOCK: usize = 256 * 1024;
+        let mut block = Vec::with_capacity(2 * BLOCK);
         for record in self.records() {
-            serde_json::to_writer(&mut w, &record)?;
-            w.write_all(b"\n")?;
+            serde_json::to_writer(&mut block, &record)?;
+            block.push(b'\n');
+            if block.len() >= BLOCK {
+                w.write_all(&block)?;
+                block.clear();
+            }
         }
-        Ok(())
+        w.write_all(&block)
     }
 
     /// Write atomically: a temporary file in the same folder (created if missing), flushed and
