@@ -198,3 +198,61 @@ fn base64_is_the_standard_alphabet_with_padding() {
     assert_eq!(base64(b"foobar"), "Zm9vYmFy");
     assert_eq!(base64(&[0xfb, 0xff]), "+/8=");
 }
+
+#[test]
+fn the_listed_findings_are_the_worst_in_order_and_each_listed_role_counts_all_its_live_findings() {
+    let s = golden();
+    let cat = rolescope_policy::catalog();
+    let settings = rolescope_analysis::Settings::default();
+    let ev = Evaluated::new(cat, &s, settings.unused_days);
+    let analysis = rolescope_analysis::analyze_evaluated(&ev, &settings);
+    let worst = |a: &&rolescope_analysis::Finding, b: &&rolescope_analysis::Finding| {
+        (
+            a.severity as usize,
+            a.check_id,
+            &a.resource_arn,
+            &a.finding_id,
+        )
+            .cmp(&(
+                b.severity as usize,
+                b.check_id,
+                &b.resource_arn,
+                &b.finding_id,
+            ))
+    };
+    let mut live: Vec<&rolescope_analysis::Finding> = analysis
+        .findings
+        .iter()
+        .filter(|f| f.mitigated_by.is_none())
+        .collect();
+    live.sort_by(worst);
+    assert!(live.len() > 10);
+    for listed in [0, 1, 7, live.len() - 1, live.len(), live.len() + 3] {
+        let limits = Limits {
+            findings_listed: listed,
+            roles_listed: 4,
+            ..Limits::default()
+        };
+        let view = crate::view::View::new(&ev, &analysis, None, limits);
+        let expected: Vec<&str> = live
+            .iter()
+            .take(listed)
+            .map(|f| f.finding_id.as_str())
+            .collect();
+        let got: Vec<&str> = view
+            .findings
+            .iter()
+            .map(|f| f.finding_id.as_str())
+            .collect();
+        assert_eq!(got, expected, "{listed} listed");
+        assert_eq!(view.findings_more, live.len().saturating_sub(listed));
+        assert_eq!(view.roles.len(), 4);
+        for (role, _, count) in &view.roles {
+            let all = live
+                .iter()
+                .filter(|f| f.resource_arn == role.role_arn)
+                .count();
+            assert_eq!(*count, all, "{}", role.role_arn);
+        }
+    }
+}

@@ -263,9 +263,16 @@ impl<'a> View<'a> {
             .map(|a| (a.account_id.as_str(), a.name.as_str()))
             .collect();
         let ranked = analysis.roles_by_risk();
-        let mut live_on: HashMap<&str, usize> = HashMap::new();
+        // Live findings are counted for the listed roles only (a few dozen of up to 100,000).
+        let mut live_on: HashMap<&str, usize> = ranked
+            .iter()
+            .take(limits.roles_listed)
+            .map(|r| (r.role_arn.as_str(), 0))
+            .collect();
         for f in analysis.findings.iter().filter(|f| is_live(f)) {
-            *live_on.entry(f.resource_arn.as_str()).or_default() += 1;
+            if let Some(n) = live_on.get_mut(f.resource_arn.as_str()) {
+                *n += 1;
+            }
         }
         let name_of = |r: &RoleAnalysis| {
             ev.role(&r.role_arn)
@@ -291,9 +298,13 @@ impl<'a> View<'a> {
         }
         let cards = cards(ev, analysis, &ranked, limits, &account_names);
         let mut live: Vec<&Finding> = analysis.findings.iter().filter(|f| is_live(f)).collect();
-        live.sort_by(by_severity);
         let findings_more = live.len().saturating_sub(limits.findings_listed);
-        live.truncate(limits.findings_listed);
+        // The worst listed, in order: the rest (most of them) only counted, not sorted.
+        if findings_more > 0 {
+            live.select_nth_unstable_by(limits.findings_listed, by_severity);
+            live.truncate(limits.findings_listed);
+        }
+        live.sort_by(by_severity);
         let public = public_targets(ev, analysis);
         let (errors, errors_more) = error_groups(snapshot, limits.error_groups);
         View {
