@@ -250,15 +250,11 @@ impl Inventory {
                     (functions, qualifiers)
                 },
             )
-            .reduce(
-                || (Items::new(), Items::new()),
-                |(mut functions, mut qualifiers), (f, q)| {
-                    functions.append(f);
-                    qualifiers.append(q);
-                    (functions, qualifiers)
-                },
-            );
-        (inv.functions, inv.qualifiers) = (functions, qualifiers);
+            .collect::<Vec<_>>()
+            .into_iter()
+            .unzip::<_, _, Vec<_>, Vec<_>>();
+        (inv.functions, inv.qualifiers) =
+            rayon::join(|| Items::join(functions), || Items::join(qualifiers));
         for r in &s.roles {
             let inline: Vec<&str> = r
                 .inline_policies

@@ -25,7 +25,14 @@ pub struct Items {
     entries: Vec<Entry>,
     /// Entry numbers by the hash of their id.
     index: hashbrown::HashTable<usize>,
-    hasher: std::hash::RandomState,
+}
+
+/// One hasher for every [`Items`] of the process (keyed at random when first used, as a
+/// `HashMap`'s is), so an entry's hash is good in any of them: [`Items::append`] files it
+/// without hashing its id again.
+fn hasher() -> &'static std::hash::RandomState {
+    static HASHER: std::sync::OnceLock<std::hash::RandomState> = std::sync::OnceLock::new();
+    HASHER.get_or_init(std::hash::RandomState::new)
 }
 
 /// Where one item's strings are in [`Items::text`]: `start..key`, `key..summary`,
@@ -72,8 +79,7 @@ impl Items {
 
     /// File `item` under `id` (replacing what was there).
     pub fn insert(&mut self, id: &str, item: Item<'_>) {
-        let hash = self.hasher.hash_one(id);
-        self.insert_hashed(hash, id, item);
+        self.insert_hashed(hasher().hash_one(id), id, item);
     }
 
     fn insert_hashed(&mut self, hash: u64, id: &str, item: Item<'_>) {
@@ -119,7 +125,7 @@ impl Items {
 
     /// The item filed under `id`.
     pub fn get(&self, id: &str) -> Option<Item<'_>> {
-        let hash = self.hasher.hash_one(id);
+        let hash = hasher().hash_one(id);
         self.index
             .find(hash, |&i| self.key_of(&self.entries[i]) == id)
             .map(|&i| self.item_of(&self.entries[i]))
@@ -141,9 +147,25 @@ impl Items {
     pub fn append(&mut self, other: Items) {
         self.text.reserve(other.text.len());
         self.entries.reserve(other.entries.len());
-        for (id, item) in other.iter() {
-            self.insert(id, item);
+        self.index
+            .reserve(other.entries.len(), |&i| self.entries[i].hash);
+        for e in &other.entries {
+            self.insert_hashed(e.hash, other.key_of(e), other.item_of(e));
         }
+    }
+
+    /// Pieces filed apart (in parallel) as one, in order: the room for all is taken once.
+    pub fn join(pieces: impl IntoIterator<Item = Items>) -> Items {
+        let pieces: Vec<Items> = pieces.into_iter().collect();
+        let mut all = Items {
+            text: String::with_capacity(pieces.iter().map(|p| p.text.len()).sum()),
+            entries: Vec::with_capacity(pieces.iter().map(Items::len).sum()),
+            index: hashbrown::HashTable::new(),
+        };
+        for piece in pieces {
+            all.append(piece);
+        }
+        all
     }
 }
 
@@ -220,6 +242,13 @@ mod tests {
         }
         split.append(rest);
         assert_eq!(split, items);
+        let halves = [
+            items.iter().take(1).collect(),
+            items.iter().skip(1).collect(),
+        ];
+        let joined = Items::join(halves);
+        assert_eq!(joined, items);
+        assert_eq!(joined.iter().map(|(id, _)| id).collect::<Vec<_>>(), ids);
     }
 
     #[test]
