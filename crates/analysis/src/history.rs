@@ -223,13 +223,9 @@ impl Inventory {
                     let (account, region) = (Some(f.account_id.as_str()), Some(&*f.region));
                     let mut id = String::new();
                     for q in &f.qualifiers {
-                        id.clear();
-                        id.push_str(&f.arn);
-                        id.push(':');
-                        id.push_str(&q.name);
                         let summary = qualifier_summary(&f.roles_of(Some(&q.name)));
                         qualifiers.insert(
-                            &id,
+                            qualifier_id(&mut id, &f.arn, &q.name),
                             Item {
                                 summary: &summary,
                                 account,
@@ -321,6 +317,16 @@ pub fn function_summary(role_arn: &str, policy: Option<&str>, urls: &[&str]) -> 
         "role {role_arn}, policy {policy}, urls [{}]",
         urls.join(",")
     )
+}
+
+/// A version's or alias's id in the inventory, `<function ARN>:<qualifier>`, written into `id`
+/// (cleared first, so one buffer serves every qualifier).
+pub fn qualifier_id<'b>(id: &'b mut String, function_arn: &str, qualifier: &str) -> &'b str {
+    id.clear();
+    id.push_str(function_arn);
+    id.push(':');
+    id.push_str(qualifier);
+    id
 }
 
 /// A version or alias: the roles it runs as.

@@ -468,7 +468,7 @@ fn read_functions(
     dest: &Destination,
     scan: &CommittedScan,
 ) -> Result<Option<(Items, Items)>, ExportError> {
-    use rolescope_analysis::history::{Item, function_summary, qualifier_summary};
+    use rolescope_analysis::history::{Item, function_summary, qualifier_id, qualifier_summary};
     let (mut urls, mut qualifiers) = (HashMap::<String, Vec<String>>::new(), Items::new());
     let mut id = String::new();
     let columns = [
@@ -506,12 +506,8 @@ fn read_functions(
                 .downcast_ref()
                 .ok_or("column role_arns is not a list of strings")?;
             let roles: Vec<&str> = (0..list.len()).map(|j| list.value(j)).collect();
-            id.clear();
-            id.push_str(function);
-            id.push(':');
-            id.push_str(c.text(qualifier, "qualifier", i)?);
             qualifiers.insert(
-                &id,
+                qualifier_id(&mut id, function, c.text(qualifier, "qualifier", i)?),
                 Item {
                     summary: &qualifier_summary(&roles),
                     account: Some(c.account(account, i)?.as_str()),
