@@ -334,11 +334,23 @@ fn sts(state: &State, req: &HttpRequest, account: &str, op: &str) -> HttpRespons
     }
 }
 
-fn page<T: Clone>(items: &[T], token: Option<&str>, size: usize) -> (Vec<T>, Option<String>) {
+/// One page of `items` after the page token (an offset), each rendered by `render`, and the next
+/// token when more follow. Only the page's items are rendered: ListTargetsForPolicy of an SCP
+/// attached to 10,000 accounts renders 20 targets per page, not all of them.
+fn page<T>(
+    items: impl Iterator<Item = T>,
+    token: Option<&str>,
+    size: usize,
+    render: impl FnMut(T) -> Value,
+) -> (Vec<Value>, Option<String>) {
     let start: usize = token.and_then(|t| t.parse().ok()).unwrap_or(0);
-    let end = (start + size).min(items.len());
-    let next = (end < items.len()).then(|| end.to_string());
-    (items.get(start..end).unwrap_or_default().to_vec(), next)
+    let mut rest = items.skip(start);
+    let items: Vec<Value> = rest.by_ref().take(size).map(render).collect();
+    let next = rest
+        .next()
+        .is_some()
+        .then(|| (start + items.len()).to_string());
+    (items, next)
 }
 
 fn organizations(state: &State, req: &HttpRequest, account: &str, op: &str) -> HttpResponse {
@@ -378,16 +390,14 @@ fn organizations(state: &State, req: &HttpRequest, account: &str, op: &str) -> H
         ),
         "ListOrganizationalUnitsForParent" => {
             let parent = body["ParentId"].as_str().unwrap_or_default();
-            let children: Vec<Value> = w
+            let children = w
                 .ous
                 .iter()
-                .filter(|o| o.parent_id.as_deref() == Some(parent))
-                .map(|o| {
-                    json!({"Id": o.id, "Name": o.name,
-                           "Arn": format!("arn:aws:organizations::{mgmt}:ou/{}/{}", w.org_id, o.id)})
-                })
-                .collect();
-            let (items, next) = page(&children, token, PAGE_ORGS);
+                .filter(|o| o.parent_id.as_deref() == Some(parent));
+            let (items, next) = page(children, token, PAGE_ORGS, |o| {
+                json!({"Id": o.id, "Name": o.name,
+                       "Arn": format!("arn:aws:organizations::{mgmt}:ou/{}/{}", w.org_id, o.id)})
+            });
             json_ok(
                 AWS_JSON,
                 json!({"OrganizationalUnits": items, "NextToken": next}),
@@ -395,34 +405,27 @@ fn organizations(state: &State, req: &HttpRequest, account: &str, op: &str) -> H
         }
         "ListAccountsForParent" => {
             let parent = body["ParentId"].as_str().unwrap_or_default();
-            let accounts: Vec<Value> = w
-                .accounts
-                .iter()
-                .filter(|a| a.parent_id == parent)
-                .map(|a| {
-                    let status = if state.faults.suspended.contains(a.id.as_str()) {
-                        "SUSPENDED"
-                    } else {
-                        "ACTIVE"
-                    };
-                    json!({"Id": a.id.as_str(), "Name": a.name, "Status": status,
-                           "Email": format!("{}@example.com", a.name),
-                           "Arn": format!("arn:aws:organizations::{mgmt}:account/{}/{}", w.org_id, a.id),
-                           "JoinedMethod": "CREATED"})
-                })
-                .collect();
-            let (items, next) = page(&accounts, token, PAGE_ORGS);
+            let accounts = w.accounts.iter().filter(|a| a.parent_id == parent);
+            let (items, next) = page(accounts, token, PAGE_ORGS, |a| {
+                let status = if state.faults.suspended.contains(a.id.as_str()) {
+                    "SUSPENDED"
+                } else {
+                    "ACTIVE"
+                };
+                json!({"Id": a.id.as_str(), "Name": a.name, "Status": status,
+                       "Email": format!("{}@example.com", a.name),
+                       "Arn": format!("arn:aws:organizations::{mgmt}:account/{}/{}", w.org_id, a.id),
+                       "JoinedMethod": "CREATED"})
+            });
             json_ok(AWS_JSON, json!({"Accounts": items, "NextToken": next}))
         }
         "ListPolicies" => {
             let filter = body["Filter"].as_str().unwrap_or_default();
-            let policies: Vec<Value> = w
+            let policies = w
                 .policies
                 .iter()
-                .filter(|_| filter == "SERVICE_CONTROL_POLICY")
-                .map(|p| summary(w, p))
-                .collect();
-            let (items, next) = page(&policies, token, PAGE_ORGS);
+                .filter(|_| filter == "SERVICE_CONTROL_POLICY");
+            let (items, next) = page(policies, token, PAGE_ORGS, |p| summary(w, p));
             json_ok(AWS_JSON, json!({"Policies": items, "NextToken": next}))
         }
         "DescribePolicy" => {
@@ -440,22 +443,17 @@ fn organizations(state: &State, req: &HttpRequest, account: &str, op: &str) -> H
             let Some(p) = w.policies.iter().find(|p| p.id == id) else {
                 return json_error(400, "PolicyNotFoundException", "policy not found");
             };
-            let targets: Vec<Value> = p
-                .targets
-                .iter()
-                .map(|t| {
-                    let kind = if t.starts_with("r-") {
-                        "ROOT"
-                    } else if t.starts_with("ou-") {
-                        "ORGANIZATIONAL_UNIT"
-                    } else {
-                        "ACCOUNT"
-                    };
-                    json!({"TargetId": t, "Type": kind, "Name": t,
-                           "Arn": format!("arn:aws:organizations::{mgmt}:target/{t}")})
-                })
-                .collect();
-            let (items, next) = page(&targets, token, PAGE_ORGS);
+            let (items, next) = page(p.targets.iter(), token, PAGE_ORGS, |t| {
+                let kind = if t.starts_with("r-") {
+                    "ROOT"
+                } else if t.starts_with("ou-") {
+                    "ORGANIZATIONAL_UNIT"
+                } else {
+                    "ACCOUNT"
+                };
+                json!({"TargetId": t, "Type": kind, "Name": t,
+                       "Arn": format!("arn:aws:organizations::{mgmt}:target/{t}")})
+            });
             json_ok(AWS_JSON, json!({"Targets": items, "NextToken": next}))
         }
         _ => json_error(400, "InvalidAction", &format!("{op} is not simulated")),
@@ -498,21 +496,19 @@ fn analyzer(
             if body["analyzerArn"].as_str() != Some(arn.as_str()) || ri != 0 {
                 return rest_error(404, "ResourceNotFoundException", "analyzer not found");
             }
-            let findings: Vec<Value> = (0..w.accounts[ai].functions[ri])
+            let findings = (0..w.accounts[ai].functions[ri])
                 .map(|i| w.function(ai, ri, i))
                 .filter(|f| {
                     f.policy
                         .as_deref()
                         .is_some_and(|p| p.contains(r#""Principal":"*""#))
-                })
-                .map(|f| {
-                    json!({"id": format!("sim-{}", f.name), "resource": f.arn,
-                           "resourceType": "AWS::Lambda::Function", "resourceOwnerAccount": account,
-                           "status": "ACTIVE", "createdAt": created, "updatedAt": created,
-                           "analyzedAt": created, "findingType": "ExternalAccess"})
-                })
-                .collect();
-            let (items, next) = page(&findings, body["nextToken"].as_str(), 50);
+                });
+            let (items, next) = page(findings, body["nextToken"].as_str(), 50, |f| {
+                json!({"id": format!("sim-{}", f.name), "resource": f.arn,
+                       "resourceType": "AWS::Lambda::Function", "resourceOwnerAccount": account,
+                       "status": "ACTIVE", "createdAt": created, "updatedAt": created,
+                       "analyzedAt": created, "findingType": "ExternalAccess"})
+            });
             json_ok(REST_JSON, json!({"findings": items, "nextToken": next}))
         }
         _ => rest_error(
