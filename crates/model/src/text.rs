@@ -5,59 +5,79 @@
 //! field is a pointer to one shared copy, interned process-wide as records are made or read, so
 //! the snapshot's memory grows with the functions' own names and ARNs, not with every repeated
 //! field. Interned values live as long as the process (they are bounded by the distinct values
-//! seen, which is small beside the records).
+//! seen, which is small beside the records), so a [`Shared`] is a plain `&'static str`: copying
+//! or dropping one touches no count that threads would contend for.
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::borrow::Borrow;
-use std::collections::HashSet;
 use std::fmt;
+use std::hash::{BuildHasher, RandomState};
 use std::ops::Deref;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Mutex, OnceLock};
 
 /// Text shared between the records that repeat it. Reads as a `&str`; compares, orders and
 /// hashes as its text.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Shared(Arc<str>);
+pub struct Shared(&'static str);
 
-fn interned() -> &'static Mutex<HashSet<Arc<str>>> {
-    static SET: OnceLock<Mutex<HashSet<Arc<str>>>> = OnceLock::new();
-    SET.get_or_init(Default::default)
+/// Independently locked parts of the interned set, so that threads reading records at once
+/// rarely wait for each other.
+const PARTS: usize = 64;
+
+/// The interned values, spread over [`PARTS`] by their hash. The hasher is keyed at random, as
+/// a `HashMap`'s is: the text comes from untrusted snapshots and API answers.
+struct Interned {
+    hasher: RandomState,
+    parts: [Mutex<hashbrown::HashTable<&'static str>>; PARTS],
+}
+
+fn interned() -> &'static Interned {
+    static SET: OnceLock<Interned> = OnceLock::new();
+    SET.get_or_init(|| Interned {
+        hasher: RandomState::new(),
+        parts: std::array::from_fn(|_| Mutex::default()),
+    })
 }
 
 impl Shared {
     /// The shared copy of `text`, made on first use.
     pub fn new(text: &str) -> Shared {
-        let mut set = interned().lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(found) = set.get(text) {
-            return Shared(found.clone());
+        let set = interned();
+        let hash = set.hasher.hash_one(text);
+        // The table places by the hash's low bits and tags by its top ones; the part is chosen
+        // by bits in between.
+        let part = (hash >> 32) as usize % PARTS;
+        let mut table = set.parts[part].lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(found) = table.find(hash, |v| *v == text) {
+            return Shared(found);
         }
-        let value: Arc<str> = Arc::from(text);
-        set.insert(value.clone());
+        let value: &'static str = Box::leak(Box::from(text));
+        table.insert_unique(hash, value, |v| set.hasher.hash_one(v));
         Shared(value)
     }
 
     /// The text.
     pub fn as_str(&self) -> &str {
-        &self.0
+        self.0
     }
 }
 
 impl Deref for Shared {
     type Target = str;
     fn deref(&self) -> &str {
-        &self.0
+        self.0
     }
 }
 
 impl AsRef<str> for Shared {
     fn as_ref(&self) -> &str {
-        &self.0
+        self.0
     }
 }
 
 impl Borrow<str> for Shared {
     fn borrow(&self) -> &str {
-        &self.0
+        self.0
     }
 }
 
@@ -87,49 +107,49 @@ impl From<Shared> for String {
 
 impl PartialEq<str> for Shared {
     fn eq(&self, other: &str) -> bool {
-        &*self.0 == other
+        self.0 == other
     }
 }
 
 impl PartialEq<&str> for Shared {
     fn eq(&self, other: &&str) -> bool {
-        &*self.0 == *other
+        self.0 == *other
     }
 }
 
 impl PartialEq<String> for Shared {
     fn eq(&self, other: &String) -> bool {
-        *self.0 == **other
+        self.0 == other.as_str()
     }
 }
 
 impl PartialEq<Shared> for &str {
     fn eq(&self, other: &Shared) -> bool {
-        *self == &*other.0
+        *self == other.0
     }
 }
 
 impl PartialEq<Shared> for String {
     fn eq(&self, other: &Shared) -> bool {
-        **self == *other.0
+        self.as_str() == other.0
     }
 }
 
 impl fmt::Debug for Shared {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&*self.0, f)
+        fmt::Debug::fmt(self.0, f)
     }
 }
 
 impl fmt::Display for Shared {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.0)
     }
 }
 
 impl Serialize for Shared {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0)
+        s.serialize_str(self.0)
     }
 }
 
@@ -159,11 +179,41 @@ mod tests {
         let a = Shared::new("us-east-1");
         let b: Shared = String::from("us-east-1").into();
         let c: Shared = serde_json::from_str("\"us-east-1\"").unwrap();
-        assert!(Arc::ptr_eq(&a.0, &b.0) && Arc::ptr_eq(&a.0, &c.0));
+        assert!(std::ptr::eq(a.0, b.0) && std::ptr::eq(a.0, c.0));
         assert_eq!(a, "us-east-1");
         assert_eq!(format!("{a:?} {a}"), "\"us-east-1\" us-east-1");
         assert_eq!(serde_json::to_string(&a).unwrap(), "\"us-east-1\"");
         assert!(Shared::new("eu-west-1") < a);
         assert_eq!(["x".into(), Shared::new("y")].join(","), "x,y");
+    }
+
+    #[test]
+    fn threads_interning_the_same_texts_at_once_get_one_copy_of_each() {
+        let texts: Vec<String> = (0..2_000).map(|i| format!("text-{i}")).collect();
+        let seen: Vec<Vec<Shared>> = std::thread::scope(|s| {
+            let workers: Vec<_> = (0..4)
+                .map(|t| {
+                    let texts = &texts;
+                    s.spawn(move || {
+                        // Each thread in its own order, so they meet on every part.
+                        let mut order: Vec<usize> = (0..texts.len()).collect();
+                        order.rotate_left(t * 500);
+                        let mut out = vec![Shared::new(""); texts.len()];
+                        for i in order {
+                            out[i] = Shared::new(&texts[i]);
+                        }
+                        out
+                    })
+                })
+                .collect();
+            workers.into_iter().map(|w| w.join().unwrap()).collect()
+        });
+        for (i, text) in texts.iter().enumerate() {
+            let first = &seen[0][i];
+            assert_eq!(first, text);
+            assert!(seen.iter().all(|s| std::ptr::eq(s[i].0, first.0)), "{text}");
+            assert!(std::ptr::eq(Shared::new(text).0, first.0));
+        }
+        assert!(!std::ptr::eq(seen[0][0].0, seen[0][1].0));
     }
 }
