@@ -24,35 +24,34 @@ pub struct Shared(&'static str);
 /// rarely wait for each other.
 const PARTS: usize = 64;
 
-/// The interned values, spread over [`PARTS`] by their hash. The hasher is keyed at random, as
-/// a `HashMap`'s is: the text comes from untrusted snapshots and API answers.
-struct Interned {
-    hasher: RandomState,
-    parts: [Mutex<hashbrown::HashTable<&'static str>>; PARTS],
+/// The process's one hasher for tables of text that keep their entries' hashes (the interned
+/// text here, the history's items): keyed at random when first used, as a `HashMap`'s is, since
+/// the text comes from untrusted snapshots and API answers; one for the process, so a hash made
+/// once is good in any such table.
+pub fn hasher() -> &'static RandomState {
+    static HASHER: OnceLock<RandomState> = OnceLock::new();
+    HASHER.get_or_init(RandomState::new)
 }
 
-fn interned() -> &'static Interned {
-    static SET: OnceLock<Interned> = OnceLock::new();
-    SET.get_or_init(|| Interned {
-        hasher: RandomState::new(),
-        parts: std::array::from_fn(|_| Mutex::default()),
-    })
+/// The interned values, spread over [`PARTS`] by their [`hasher`] hash.
+fn interned() -> &'static [Mutex<hashbrown::HashTable<&'static str>>; PARTS] {
+    static SET: OnceLock<[Mutex<hashbrown::HashTable<&'static str>>; PARTS]> = OnceLock::new();
+    SET.get_or_init(|| std::array::from_fn(|_| Mutex::default()))
 }
 
 impl Shared {
     /// The shared copy of `text`, made on first use.
     pub fn new(text: &str) -> Shared {
-        let set = interned();
-        let hash = set.hasher.hash_one(text);
+        let hash = hasher().hash_one(text);
         // The table places by the hash's low bits and tags by its top ones; the part is chosen
         // by bits in between.
         let part = (hash >> 32) as usize % PARTS;
-        let mut table = set.parts[part].lock().unwrap_or_else(|p| p.into_inner());
+        let mut table = interned()[part].lock().unwrap_or_else(|p| p.into_inner());
         if let Some(found) = table.find(hash, |v| *v == text) {
             return Shared(found);
         }
         let value: &'static str = Box::leak(Box::from(text));
-        table.insert_unique(hash, value, |v| set.hasher.hash_one(v));
+        table.insert_unique(hash, value, |v| hasher().hash_one(v));
         Shared(value)
     }
 

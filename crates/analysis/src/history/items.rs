@@ -2,6 +2,9 @@
 //! millions of short strings (ids, summaries, accounts, regions); held as separate allocations
 //! they cost more to make, hold and free than to compare.
 
+// Every `Items` hashes with the process's one hasher, so an entry's hash is good in any of
+// them: `Items::append` files it without hashing its id again.
+use rolescope_model::text::hasher;
 use std::hash::BuildHasher;
 
 /// One inventory item as the history compares it: a short summary of what it is, and where it
@@ -25,14 +28,6 @@ pub struct Items {
     entries: Vec<Entry>,
     /// Entry numbers by the hash of their id.
     index: hashbrown::HashTable<usize>,
-}
-
-/// One hasher for every [`Items`] of the process (keyed at random when first used, as a
-/// `HashMap`'s is), so an entry's hash is good in any of them: [`Items::append`] files it
-/// without hashing its id again.
-fn hasher() -> &'static std::hash::RandomState {
-    static HASHER: std::sync::OnceLock<std::hash::RandomState> = std::sync::OnceLock::new();
-    HASHER.get_or_init(std::hash::RandomState::new)
 }
 
 /// Where one item's strings are in [`Items::text`]: `start..key`, `key..summary`,
