@@ -11,7 +11,6 @@
 //! Deny statements are kept as they are. By construction the suggestion allows nothing the
 //! current policies do not; [`is_subset`] checks it with the engine.
 
-use crate::evaluate::first_for_service;
 use rolescope_model::{LastAccessed, Timestamp};
 use rolescope_policy::summary::{ActionSet, PrincipalPolicies, effective_permissions, expand_spec};
 use rolescope_policy::{ActionId, Catalog, Effect, Policy};
@@ -27,13 +26,26 @@ pub fn used_actions(
     horizon_ms: i64,
 ) -> ActionSet {
     let recent = |t: Option<Timestamp>| t.is_some_and(|t| now.millis - t.millis <= horizon_ms);
+    // The services the rows tell about, and what was used of them; every other service is kept
+    // whole (absence of evidence is not evidence). A service's row is the first of its prefix in
+    // the sorted rows (what `first_for_service` finds), matched exactly as that search matches.
+    let mut told = ActionSet::empty(cat.len());
     let mut used = ActionSet::empty(cat.len());
-    for service in &cat.services {
-        let Some(row) = first_for_service(rows, &service.prefix) else {
-            // No data about this service: keep it (absence of evidence is not evidence).
-            used.insert_range(service.actions.clone());
+    let mut previous: Option<&str> = None;
+    for row in rows {
+        let prefix = row.service.as_str();
+        if previous == Some(prefix) {
+            continue;
+        }
+        previous = Some(prefix);
+        let Some(service) = cat
+            .service_index(prefix)
+            .map(|i| &cat.services[i])
+            .filter(|s| s.prefix == prefix)
+        else {
             continue;
         };
+        told.insert_range(service.actions.clone());
         if !recent(row.last_accessed_at) {
             continue;
         }
@@ -50,6 +62,7 @@ pub fn used_actions(
             }
         }
     }
+    used.union_with(&told.complement(cat.len()));
     used
 }
 
@@ -132,4 +145,96 @@ pub fn is_subset(cat: &Catalog, current: &[Policy], suggestion: &Policy) -> bool
     );
     new.allowed()
         .all(|g| now.get(g.action).is_some_and(|c| c.status.is_allowed()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evaluate::first_for_service;
+
+    /// The definition `used_actions` follows: each catalog service's row found by a search of
+    /// the sorted rows.
+    fn by_search(cat: &Catalog, rows: &[&LastAccessed], now: Timestamp, horizon: i64) -> ActionSet {
+        let recent = |t: Option<Timestamp>| t.is_some_and(|t| now.millis - t.millis <= horizon);
+        let mut used = ActionSet::empty(cat.len());
+        for service in &cat.services {
+            let Some(row) = first_for_service(rows, &service.prefix) else {
+                used.insert_range(service.actions.clone());
+                continue;
+            };
+            if recent(row.last_accessed_at) {
+                let tracked: HashMap<ActionId, bool> = row
+                    .actions
+                    .iter()
+                    .filter_map(|(name, at)| Some((cat.action_id(name)?, recent(*at))))
+                    .collect();
+                for id in service.actions.clone() {
+                    if tracked.get(&id).copied().unwrap_or(true) {
+                        used.insert(id);
+                    }
+                }
+            }
+        }
+        used
+    }
+
+    #[test]
+    fn used_actions_reads_each_service_from_its_first_sorted_row() {
+        let cat = rolescope_policy::catalog();
+        let now = Timestamp::from_millis(10_000_000_000);
+        let (recent, old) = (
+            Some(Timestamp::from_millis(9_999_000_000)),
+            Some(Timestamp::from_millis(1)),
+        );
+        let row = |service: &str, at: Option<Timestamp>, actions: &[(&str, Option<Timestamp>)]| {
+            LastAccessed {
+                role_arn: "arn:aws:iam::111122223333:role/r".into(),
+                service: service.into(),
+                last_accessed_at: at,
+                actions: actions.iter().map(|(n, t)| (n.to_string(), *t)).collect(),
+            }
+        };
+        // Sorted by service, as the evaluated role holds them: an upper-case spelling (no
+        // catalog prefix matches it exactly), a service twice (the first row counts), one used
+        // long ago, one never, action-level data, and a service the catalog does not know.
+        let mut owned = [
+            row("S3", recent, &[]),
+            row("dynamodb", old, &[]),
+            row("ec2", None, &[]),
+            row("lambda", recent, &[]),
+            row("lambda", None, &[]),
+            row("nosuchservice", recent, &[]),
+            row(
+                "s3",
+                recent,
+                &[
+                    ("s3:GetObject", recent),
+                    ("s3:PutObject", old),
+                    ("s3:NoSuchAction", recent),
+                ],
+            ),
+            row("sqs", old, &[("sqs:SendMessage", recent)]),
+        ];
+        owned.sort_by(|a, b| a.service.cmp(&b.service));
+        let rows: Vec<&LastAccessed> = owned.iter().collect();
+        let horizon = 90 * 86_400_000;
+        let used = used_actions(cat, &rows, now, horizon);
+        assert!(used == by_search(cat, &rows, now, horizon));
+        // And what that means, action by action.
+        let has = |name: &str| used.contains(cat.action_id(name).unwrap());
+        assert!(has("s3:GetObject") && !has("s3:PutObject"));
+        assert!(
+            has("lambda:InvokeFunction"),
+            "the first lambda row is recent"
+        );
+        assert!(!has("dynamodb:GetItem") && !has("ec2:RunInstances") && !has("sqs:SendMessage"));
+        assert!(has("iam:PassRole"), "no data about iam: kept");
+        // Every prefix of the rows taken alone agrees too.
+        for n in 0..=rows.len() {
+            assert!(
+                used_actions(cat, &rows[..n], now, horizon)
+                    == by_search(cat, &rows[..n], now, horizon)
+            );
+        }
+    }
 }

@@ -6,7 +6,7 @@ use super::pack::minify;
 use super::usage::Observed;
 use super::{
     BoundaryPolicy, GLOBAL_ACTIONS, Guardrail, PRIVILEGED_MANAGED, PROBE_REGIONS, ScpSettings,
-    Target,
+    Target, distinct,
 };
 use crate::Finding;
 use crate::evaluate::LAMBDA_SERVICE;
@@ -331,21 +331,22 @@ fn deny_unused_services(at: &At<'_, '_>) -> Verdict {
     if known.is_empty() {
         return Err("no last-accessed data for the Lambda roles under this target".into());
     }
-    let mut used: BTreeSet<&str> = known
-        .iter()
-        .flat_map(|r| usage[r.arn.as_str()].services.iter().map(String::as_str))
-        .collect();
+    let mut used = distinct(
+        known
+            .iter()
+            .flat_map(|r| usage[r.arn.as_str()].services.iter().map(String::as_str)),
+    );
     // Every function writes its logs.
     used.insert("logs");
-    let granted: BTreeSet<&str> = at
-        .target
-        .accounts
-        .iter()
-        .filter_map(|a| at.role_analyses.get(a))
-        .flatten()
-        .filter(|r| r.is_lambda_role)
-        .flat_map(|r| r.granted_services.iter().map(|s| s.as_ref()))
-        .collect();
+    let granted = distinct(
+        at.target
+            .accounts
+            .iter()
+            .filter_map(|a| at.role_analyses.get(a))
+            .flatten()
+            .filter(|r| r.is_lambda_role)
+            .flat_map(|r| r.granted_services.iter().map(|s| s.as_ref())),
+    );
     let unused: Vec<&str> = granted.difference(&used).copied().collect();
     if unused.is_empty() {
         return Err("the Lambda roles are granted only services they use".into());
@@ -399,10 +400,14 @@ fn boundary_document(observed: &Observed<'_>, roles: &[&Role]) -> Value {
         .iter()
         .all(|r| observed.usage.get(r.arn.as_str()).is_some_and(|u| u.known));
     if known {
-        let mut services: BTreeSet<String> = roles
-            .iter()
-            .flat_map(|r| observed.usage[r.arn.as_str()].services.iter().cloned())
-            .collect();
+        let mut services: BTreeSet<String> = distinct(
+            roles
+                .iter()
+                .flat_map(|r| observed.usage[r.arn.as_str()].services.iter()),
+        )
+        .into_iter()
+        .cloned()
+        .collect();
         services.insert("logs".into());
         services.remove("iam");
         services.remove("organizations");

@@ -250,11 +250,7 @@ struct Target<'a> {
 /// Targets: the parent OU of each account with functions, or the account itself under the root.
 fn targets<'a>(ev: &Evaluated<'a>) -> Vec<Target<'a>> {
     let snapshot = ev.snapshot;
-    let with_functions: BTreeSet<&str> = snapshot
-        .functions
-        .iter()
-        .map(|f| f.account_id.as_str())
-        .collect();
+    let with_functions = distinct(snapshot.functions.iter().map(|f| f.account_id.as_str()));
     let mut out: BTreeMap<String, Target<'_>> = BTreeMap::new();
     for a in &snapshot.accounts {
         if !a.scanned || !with_functions.contains(a.account_id.as_str()) {
@@ -288,11 +284,19 @@ fn targets<'a>(ev: &Evaluated<'a>) -> Vec<Target<'a>> {
 /// ARN patterns for a set of roles: `arn:aws:iam::*:role/<path><name>`, deduplicated across
 /// accounts (the same SCP applies to every account under the target).
 fn role_patterns<'r>(roles: impl Iterator<Item = &'r Role>) -> Vec<String> {
-    roles
-        .map(|r| format!("arn:aws:iam::*:role{}{}", r.path, r.name))
-        .collect::<BTreeSet<_>>()
+    distinct(roles.map(|r| format!("arn:aws:iam::*:role{}{}", r.path, r.name)))
         .into_iter()
         .collect()
+}
+
+/// The distinct values of a long sequence with few of them (services, accounts, regions),
+/// added to the set one at a time: `collect` would first sort every repeat.
+pub(super) fn distinct<T: Ord>(items: impl IntoIterator<Item = T>) -> BTreeSet<T> {
+    let mut set = BTreeSet::new();
+    for item in items {
+        set.insert(item);
+    }
+    set
 }
 
 /// Recommend SCPs for the organization of a snapshot: at every target, each guardrail of

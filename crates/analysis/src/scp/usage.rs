@@ -1,7 +1,7 @@
 //! What each role was seen doing (services, actions, regions from last-accessed data and its
 //! functions), and the impact simulation of an SCP over it.
 
-use super::{Impact, ScpSettings};
+use super::{Impact, ScpSettings, distinct};
 use crate::Evaluated;
 use rayon::prelude::*;
 use rolescope_model::{Role, Timestamp};
@@ -100,22 +100,20 @@ impl<'a> Observed<'a> {
                 (r.role.arn.as_str(), u)
             })
             .collect();
-        let action_names: Vec<String> = usage
-            .values()
-            .flat_map(|u| &u.actions)
-            .collect::<BTreeSet<_>>()
+        let action_names: Vec<String> = distinct(usage.values().flat_map(|u| &u.actions))
             .into_iter()
             .cloned()
             .collect();
-        let region_names: Vec<String> = usage
-            .values()
-            .flat_map(|u| &u.regions)
-            .map(String::as_str)
-            .chain([DEFAULT_REGION])
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .map(str::to_string)
-            .collect();
+        let region_names: Vec<String> = distinct(
+            usage
+                .values()
+                .flat_map(|u| &u.regions)
+                .map(String::as_str)
+                .chain([DEFAULT_REGION]),
+        )
+        .into_iter()
+        .map(str::to_string)
+        .collect();
         let number = |names: &[String]| -> HashMap<String, usize> {
             names
                 .iter()
