@@ -350,9 +350,17 @@ impl Catalog {
 
     /// Look up a service by prefix (case-insensitive).
     pub fn service(&self, prefix: &str) -> Option<&Service> {
-        self.by_prefix
-            .get(&prefix.to_ascii_lowercase())
-            .map(|&i| &self.services[i as usize])
+        self.service_index(prefix).map(|i| &self.services[i])
+    }
+
+    /// The index in [`Catalog::services`] of a service, by prefix (case-insensitive).
+    pub fn service_index(&self, prefix: &str) -> Option<usize> {
+        let index = if prefix.bytes().any(|b| b.is_ascii_uppercase()) {
+            self.by_prefix.get(&prefix.to_ascii_lowercase())
+        } else {
+            self.by_prefix.get(prefix)
+        };
+        index.map(|&i| i as usize)
     }
 
     /// The service of an action.
@@ -439,8 +447,12 @@ mod tests {
             "{}",
             c.source
         );
-        // Every service's action range is inside the table and names carry the prefix.
-        for s in &c.services {
+        // Every service's action range is inside the table and names carry the prefix, and its
+        // prefix (lower case, one per service) finds it.
+        for (i, s) in c.services.iter().enumerate() {
+            assert_eq!(s.prefix, s.prefix.to_ascii_lowercase());
+            assert_eq!(c.service_index(&s.prefix), Some(i), "{}", s.prefix);
+            assert_eq!(c.service_index(&s.prefix.to_ascii_uppercase()), Some(i));
             for id in s.actions.clone() {
                 assert!(
                     c.actions[id as usize]
