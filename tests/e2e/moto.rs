@@ -1831,13 +1831,14 @@ fn moto_history_two_scans_tell_one_story_and_an_unread_account_resolves_nothing(
         count("resolved"),
         "{o}"
     );
-    let batches: Vec<PathBuf> = files(&out.join("asff"))
+    let asff = files(&out.join("asff"))
         .into_iter()
-        .filter(|p| p.to_string_lossy().contains("/mh-2/"))
-        .collect();
-    let mut args: Vec<&std::ffi::OsStr> = vec![moto.url.as_ref()];
-    args.extend(batches.iter().map(|p| p.as_os_str()));
-    let hub = crate::support::python_json("moto/securityhub.py", &args);
+        .find(|p| p.ends_with("mh-2.jsonl"))
+        .unwrap();
+    let hub = crate::support::python_json(
+        "moto/securityhub.py",
+        &[moto.url.as_ref(), asff.as_os_str()],
+    );
     assert_eq!(hub["failed"], 0, "{hub}");
     assert_eq!(
         hub["archived"].as_u64().unwrap(),

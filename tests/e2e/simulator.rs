@@ -837,18 +837,26 @@ fn scans_into_one_destination_record_what_changed_and_carry_first_seen() {
         "{second}"
     );
 
-    // ASFF: moto's Security Hub takes every batch of the second scan, refusing none.
-    let batches: Vec<std::path::PathBuf> = files(&out.join("asff"))
+    // ASFF: moto's Security Hub takes every request (line) of the second scan, refusing none.
+    let asff = files(&out.join("asff"))
         .into_iter()
-        .filter(|p| p.to_string_lossy().contains("/h-2/"))
-        .collect();
-    assert!(batches.len() > 1, "{} batches", batches.len());
+        .find(|p| p.ends_with("h-2.jsonl"))
+        .unwrap();
+    let requests = std::fs::read_to_string(&asff).unwrap().lines().count() as u64;
+    assert!(requests > 1, "{requests} requests");
     let moto = crate::moto::Moto::start();
-    let mut args: Vec<&std::ffi::OsStr> = vec![moto.url.as_ref()];
-    args.extend(batches.iter().map(|p| p.as_os_str()));
-    let hub = python_json("moto/securityhub.py", &args);
+    let hub = python_json(
+        "moto/securityhub.py",
+        &[moto.url.as_ref(), asff.as_os_str()],
+    );
     assert_eq!(hub["failed"], 0, "{hub}");
-    assert_eq!(hub["calls"], batches.len() as u64);
+    assert_eq!(hub["calls"], requests);
+    // Full requests but the last: as few calls as BatchImportFindings allows.
+    assert_eq!(
+        requests,
+        second["lines"].as_u64().unwrap().div_ceil(100),
+        "{hub}"
+    );
     assert_eq!(hub["imported"], second["lines"], "{hub}");
     assert_eq!(hub["archived"], by_change["resolved"], "{hub}");
 }

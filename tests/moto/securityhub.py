@@ -1,7 +1,7 @@
-"""Import rolescope's ASFF batches into moto's Security Hub with BatchImportFindings, one call
-per file, and read them back.
+"""Import rolescope's ASFF file into moto's Security Hub with BatchImportFindings, one call
+per line (each line is a request), and read them back.
 
-Usage: python securityhub.py ENDPOINT FILE.json...
+Usage: python securityhub.py ENDPOINT FILE.jsonl
 Prints {"calls", "imported", "failed", "failures": [...], "read_back", "archived"}.
 """
 
@@ -10,7 +10,7 @@ import sys
 
 import boto3
 
-endpoint, files = sys.argv[1], sys.argv[2:]
+endpoint, path = sys.argv[1], sys.argv[2]
 hub = boto3.client(
     "securityhub",
     endpoint_url=endpoint,
@@ -20,10 +20,11 @@ hub = boto3.client(
 )
 calls = imported = failed = 0
 failures = []
-for path in files:
-    findings = json.load(open(path))
-    assert len(findings) <= 100, f"{path}: {len(findings)} findings in one batch"
-    out = hub.batch_import_findings(Findings=findings)
+for number, line in enumerate(open(path), start=1):
+    request = json.loads(line)
+    assert list(request) == ["Findings"], f"{path}:{number}: keys {list(request)}"
+    assert 0 < len(request["Findings"]) <= 100, f"{path}:{number}: {len(request['Findings'])} findings"
+    out = hub.batch_import_findings(**request)
     calls += 1
     imported += out["SuccessCount"]
     failed += out["FailedCount"]

@@ -1,6 +1,6 @@
 //! Findings where people already triage them: OCSF Detection Findings (JSON Lines under `ocsf/`)
-//! and AWS Security Hub findings in ASFF (JSON arrays of at most 100 under `asff/`, the batch
-//! size BatchImportFindings takes).
+//! and AWS Security Hub findings in ASFF (JSON Lines under `asff/`, each line one
+//! BatchImportFindings request of at most 100 findings, `{"Findings": [...]}`).
 //!
 //! Both carry the stable finding id, `first_seen`/`last_seen` from the scan history, and the
 //! lifecycle: a finding new in this scan is `New`, one seen before `In Progress`, one the history
@@ -21,16 +21,8 @@ use std::collections::HashMap;
 /// models from PyPI).
 pub const OCSF_VERSION: &str = "1.5.0";
 
-/// Findings per ASFF file: BatchImportFindings accepts at most 100 per call.
+/// Findings per ASFF line: BatchImportFindings accepts at most 100 per call.
 pub const ASFF_BATCH: usize = 100;
-
-/// ASFF files written at once. Each is a small object (locally a file made durable, in S3 a
-/// PUT), so with several in flight their latencies overlap instead of adding up: at l a scan has
-/// about 1,600 of them, which one at a time took seconds of waiting.
-const ASFF_WRITERS: usize = 8;
-
-/// Room for one ASFF file's JSON (about 1.2 KB per finding).
-const ASFF_BODY_BYTES: usize = 160 * 1024;
 
 /// Where a finding stands in its lifecycle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -432,52 +424,36 @@ fn asff<'a>(e: &Entry<'a>, product_arn: &'a str, region: &'a str, now: i64) -> A
     }
 }
 
-/// Cut `entries` into batches of [`ASFF_BATCH`] and hand each, with its number, to `write` on
-/// [`ASFF_WRITERS`] threads; returns what `write` returned, in batch order. The entries are taken
-/// under a lock, a batch at a time, so no more than the batches in flight are ever held. After a
-/// failure no new batch starts, and the error of the first failed batch is returned.
-fn asff_batches<'a, T: Send>(
-    entries: impl Iterator<Item = Entry<'a>> + Send,
-    write: impl Fn(usize, Vec<Entry<'a>>) -> Result<T, ExportError> + Sync,
-) -> Result<Vec<T>, ExportError> {
-    use std::sync::atomic::{AtomicBool, Ordering};
-    let source = std::sync::Mutex::new((0usize, entries));
-    let failed = AtomicBool::new(false);
-    let next = || {
-        if failed.load(Ordering::Relaxed) {
-            return None;
-        }
-        let mut guard = source
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let (number, entries) = &mut *guard;
-        let batch: Vec<Entry<'a>> = entries.by_ref().take(ASFF_BATCH).collect();
-        if batch.is_empty() {
-            return None;
-        }
-        *number += 1;
-        Some((*number - 1, batch))
-    };
-    let mut done: Vec<(usize, Result<T, ExportError>)> = std::thread::scope(|s| {
-        let workers: Vec<_> = (0..ASFF_WRITERS)
-            .map(|_| {
-                s.spawn(|| {
-                    let mut done = Vec::new();
-                    while let Some((number, batch)) = next() {
-                        let result = write(number, batch);
-                        if result.is_err() {
-                            failed.store(true, Ordering::Relaxed);
-                        }
-                        done.push((number, result));
-                    }
-                    done
-                })
-            })
-            .collect();
-        workers.into_iter().flat_map(crate::joined).collect()
-    });
-    done.sort_by_key(|(number, _)| *number);
-    done.into_iter().map(|(_, result)| result).collect()
+/// One BatchImportFindings request: a line of the ASFF file.
+#[derive(Serialize)]
+struct AsffRequest<'a> {
+    #[serde(rename = "Findings")]
+    findings: &'a [Asff<'a>],
+}
+
+/// Write `entries` as ASFF JSON Lines: each line one BatchImportFindings request of at most
+/// [`ASFF_BATCH`] findings, in the entries' order.
+fn write_asff<'a>(
+    w: &mut impl std::io::Write,
+    entries: impl Iterator<Item = Entry<'a>>,
+    product_arn: &'a str,
+    region: &'a str,
+    now: i64,
+) -> std::io::Result<()> {
+    let mut batch: Vec<Asff<'_>> = Vec::with_capacity(ASFF_BATCH);
+    let mut entries = entries.peekable();
+    while entries.peek().is_some() {
+        batch.clear();
+        batch.extend(
+            entries
+                .by_ref()
+                .take(ASFF_BATCH)
+                .map(|e| asff(&e, product_arn, region, now)),
+        );
+        serde_json::to_writer(&mut *w, &AsffRequest { findings: &batch })?;
+        w.write_all(b"\n")?;
+    }
+    Ok(())
 }
 
 /// Text cut to `max` characters (ASFF's limits), at a character boundary.
@@ -502,17 +478,6 @@ pub fn export_triage(
         .map(|a| (a.account_id.as_str(), (a.name.as_str(), a.ou_path.as_str())))
         .collect();
     let org = info.org_id.as_deref();
-    let mut keys = Vec::new();
-    // Streamed: at 400,000 findings the file is hundreds of MB.
-    let key = format!("ocsf/dt={date}/{}.jsonl", info.scan_id);
-    keys.push(dest.put_streamed(&key, |w| {
-        let mut w = std::io::BufWriter::with_capacity(1 << 20, w);
-        for e in entries(analysis, history, info) {
-            serde_json::to_writer(&mut w, &ocsf(&e, org, &ou, now))?;
-            std::io::Write::write_all(&mut w, b"\n")?;
-        }
-        std::io::Write::flush(&mut w)
-    })?);
     // A custom integration's product ARN: the scanning (management) account's own product.
     let region = info.regions.first().map_or("us-east-1", String::as_str);
     let account = snapshot
@@ -520,38 +485,43 @@ pub fn export_triage(
         .first()
         .map_or("000000000000", |a| a.account_id.as_str());
     let product_arn = format!("arn:aws:securityhub:{region}:{account}:product/{account}/default");
-    let folder = format!("asff/dt={date}/{}/", info.scan_id);
-    let batches = asff_batches(entries(analysis, history, info), |i, batch| {
-        let findings: Vec<Asff<'_>> = batch
-            .iter()
-            .map(|e| asff(e, &product_arn, region, now))
-            .collect();
-        let mut body = Vec::with_capacity(ASFF_BODY_BYTES);
-        // Plain structs with string keys, into memory: serializing them cannot fail.
-        serde_json::to_writer(&mut body, &findings).expect("ASFF findings serialize");
-        let key = format!("{folder}batch-{i:05}.json");
-        let location = dest.put(&key, body)?;
-        Ok((key, location))
-    })?;
-    let mut written = std::collections::BTreeSet::new();
-    for (key, location) in batches {
-        keys.push(location);
-        written.insert(key);
-    }
-    // A re-run of the scan id with fewer findings: its earlier extra batches go.
-    for stale in dest.list(&folder)? {
-        if !written.contains(&stale) {
-            dest.delete(&stale)?;
-        }
-    }
-    Ok(keys)
+    // Both streamed (at 400,000 findings each file is hundreds of MB), side by side. One object
+    // each, not one per batch: thousands of small files cost more to create than to fill, and
+    // in S3 each would be a request of its own.
+    let (ocsf_key, asff_key) = (
+        format!("ocsf/dt={date}/{}.jsonl", info.scan_id),
+        format!("asff/dt={date}/{}.jsonl", info.scan_id),
+    );
+    let (ocsf_written, asff_written) = std::thread::scope(|s| {
+        let ocsf_written = s.spawn(|| {
+            dest.put_streamed(&ocsf_key, |w| {
+                let mut w = std::io::BufWriter::with_capacity(1 << 20, w);
+                for e in entries(analysis, history, info) {
+                    serde_json::to_writer(&mut w, &ocsf(&e, org, &ou, now))?;
+                    std::io::Write::write_all(&mut w, b"\n")?;
+                }
+                std::io::Write::flush(&mut w)
+            })
+        });
+        let asff_written = dest.put_streamed(&asff_key, |w| {
+            let mut w = std::io::BufWriter::with_capacity(1 << 20, w);
+            write_asff(
+                &mut w,
+                entries(analysis, history, info),
+                &product_arn,
+                region,
+                now,
+            )?;
+            std::io::Write::flush(&mut w)
+        });
+        (crate::joined(ocsf_written), asff_written)
+    });
+    Ok(vec![ocsf_written?, asff_written?])
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::destination::DestinationError;
-    use std::sync::atomic::{AtomicUsize, Ordering};
 
     fn entry(id: &str) -> Entry<'_> {
         Entry {
@@ -572,48 +542,56 @@ mod tests {
     }
 
     #[test]
-    fn asff_batches_come_back_in_order_and_hold_every_entry_once() {
+    fn asff_lines_are_requests_of_at_most_100_holding_every_entry_once_in_order() {
         let ids: Vec<String> = (0..1_234).map(|i| format!("f{i:04}")).collect();
-        let batches = asff_batches(ids.iter().map(|id| entry(id)), |number, batch| {
-            Ok((
-                number,
-                batch.iter().map(|e| e.id.to_string()).collect::<Vec<_>>(),
-            ))
-        })
+        let mut out = Vec::new();
+        write_asff(
+            &mut out,
+            ids.iter().map(|id| entry(id)),
+            "arn:aws:securityhub:us-east-1:100000000000:product/100000000000/default",
+            "us-east-1",
+            0,
+        )
         .unwrap();
-        assert_eq!(batches.len(), 13);
-        for (i, (number, batch)) in batches.iter().enumerate() {
-            assert_eq!(*number, i);
-            assert!(batch.len() <= ASFF_BATCH);
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 13);
+        assert!(text.ends_with('\n'));
+        let mut seen = Vec::new();
+        for line in lines {
+            let request: serde_json::Value = serde_json::from_str(line).unwrap();
+            let findings = request["Findings"].as_array().unwrap();
+            assert!(!findings.is_empty() && findings.len() <= ASFF_BATCH);
+            assert_eq!(request.as_object().unwrap().len(), 1, "{line}");
+            seen.extend(
+                findings
+                    .iter()
+                    .map(|f| f["Id"].as_str().unwrap().to_string()),
+            );
         }
-        let all: Vec<String> = batches.into_iter().flat_map(|(_, b)| b).collect();
-        assert_eq!(all, ids);
+        assert_eq!(seen, ids);
     }
 
     #[test]
-    fn after_a_failed_asff_batch_no_new_one_starts_and_its_error_is_returned() {
-        let ids: Vec<String> = (0..100_000).map(|i| format!("f{i}")).collect();
-        let started = AtomicUsize::new(0);
-        let result = asff_batches(ids.iter().map(|id| entry(id)), |number, _| {
-            started.fetch_add(1, Ordering::Relaxed);
-            if number >= 3 {
-                Err(ExportError::Destination(DestinationError::Invalid {
-                    out: "test".into(),
-                    message: format!("batch {number}"),
-                }))
-            } else {
-                Ok(number)
+    fn no_entries_write_an_empty_asff_file() {
+        let mut out = Vec::new();
+        write_asff(&mut out, std::iter::empty(), "arn", "us-east-1", 0).unwrap();
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn a_failed_asff_write_is_returned() {
+        struct Full;
+        impl std::io::Write for Full {
+            fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+                Err(std::io::Error::other("disk full"))
             }
-        });
-        let Err(ExportError::Destination(DestinationError::Invalid { message, .. })) = result
-        else {
-            panic!("{result:?}");
-        };
-        assert_eq!(message, "batch 3");
-        // At most one batch per writer can have started after the first failure.
-        assert!(
-            started.load(Ordering::Relaxed) <= 4 + ASFF_WRITERS,
-            "{started:?}"
-        );
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let ids = ["a", "b"];
+        let e = write_asff(&mut Full, ids.iter().map(|id| entry(id)), "arn", "r", 0).unwrap_err();
+        assert_eq!(e.to_string(), "disk full");
     }
 }
