@@ -251,6 +251,42 @@ fn rerun_with_the_same_scan_id_replaces_and_failed_writes_leave_nothing() {
     );
 }
 
+#[test]
+fn triage_rerun_replaces_an_earlier_layouts_asff_batches_and_keeps_other_scans() {
+    let s = snapshot();
+    let a = rolescope_analysis::analyze(rolescope_policy::catalog(), &s, &Default::default());
+    let out = temp("asff-layout");
+    let dest = Destination::local(&out);
+    // What a build before the one-object layout left for this scan id, and another scan's file.
+    let earlier = out.join("asff/dt=2027-01-15/scan-1");
+    std::fs::create_dir_all(&earlier).unwrap();
+    std::fs::write(earlier.join("batch-00000.json"), b"[]").unwrap();
+    std::fs::write(earlier.join("batch-00001.json"), b"[]").unwrap();
+    std::fs::write(out.join("asff/dt=2027-01-15/scan-0.jsonl"), b"").unwrap();
+
+    let written = crate::triage::export_triage(&s, &a, None, &dest).unwrap();
+    assert_eq!(written.len(), 2, "{written:?}");
+    let mut keys = dest.list("asff/").unwrap();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            "asff/dt=2027-01-15/scan-0.jsonl",
+            "asff/dt=2027-01-15/scan-1.jsonl"
+        ]
+    );
+    let text = std::fs::read_to_string(out.join("asff/dt=2027-01-15/scan-1.jsonl")).unwrap();
+    let findings: usize = text
+        .lines()
+        .map(|line| {
+            let request: serde_json::Value = serde_json::from_str(line).unwrap();
+            request["Findings"].as_array().unwrap().len()
+        })
+        .sum();
+    assert_eq!(findings, a.findings.len());
+    assert!(findings > 0);
+}
+
 #[derive(Debug)]
 struct Broken;
 

@@ -516,7 +516,14 @@ pub fn export_triage(
         });
         (crate::joined(ocsf_written), asff_written)
     });
-    Ok(vec![ocsf_written?, asff_written?])
+    let written = vec![ocsf_written?, asff_written?];
+    // Builds before the one-object layout wrote this scan's ASFF as `asff/dt=DATE/SCAN/batch-*.json`:
+    // a re-run of such a scan id must not leave those beside the new file, or an import of the
+    // folder would send the earlier lifecycle states after the current ones.
+    for earlier in dest.list(&format!("asff/dt={date}/{}/", info.scan_id))? {
+        dest.delete(&earlier)?;
+    }
+    Ok(written)
 }
 
 #[cfg(test)]
