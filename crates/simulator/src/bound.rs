@@ -10,7 +10,11 @@
 //! (which counts them); the one GetCallerIdentity at start-up is left out on both sides.
 
 use crate::World;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+
+/// Items per page of the Organizations listings (AWS's largest `MaxResults` for
+/// ListAccountsForParent and ListOrganizationalUnitsForParent, as the simulator serves them).
+const ORG_PAGE: usize = 20;
 
 /// The bound for one world.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,11 +55,32 @@ pub fn bound(world: &World, p: &BoundParams) -> Bound {
     let mut add = |op: &str, n: u64| *calls.entry(op.to_string()).or_default() += n;
     let regions = world.spec.regions.len() as u64;
     let members = world.accounts.len() as u64 - 1;
-    let parents = world.ous.len() as u64;
     add("organizations:DescribeOrganization", 1);
     add("organizations:ListRoots", 1);
-    add("organizations:ListOrganizationalUnitsForParent", parents);
-    add("organizations:ListAccountsForParent", parents);
+    // The walk lists each parent's child units and accounts, a page per ORG_PAGE (an empty
+    // listing is still one call).
+    let pages = |n: usize| n.div_ceil(ORG_PAGE).max(1) as u64;
+    let mut units: HashMap<&str, usize> = HashMap::new();
+    for ou in &world.ous {
+        if let Some(parent) = &ou.parent_id {
+            *units.entry(parent.as_str()).or_default() += 1;
+        }
+    }
+    let mut accounts: HashMap<&str, usize> = HashMap::new();
+    for a in &world.accounts {
+        *accounts.entry(a.parent_id.as_str()).or_default() += 1;
+    }
+    for ou in &world.ous {
+        let id = ou.id.as_str();
+        add(
+            "organizations:ListOrganizationalUnitsForParent",
+            pages(units.get(id).copied().unwrap_or(0)),
+        );
+        add(
+            "organizations:ListAccountsForParent",
+            pages(accounts.get(id).copied().unwrap_or(0)),
+        );
+    }
     add("organizations:ListPolicies", 1);
     add("organizations:DescribePolicy", world.policies.len() as u64);
     add(

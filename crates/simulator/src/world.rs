@@ -803,6 +803,42 @@ mod tests {
     }
 
     #[test]
+    fn the_bound_counts_a_page_of_the_walk_per_20_children() {
+        // 101 accounts under 2 leaves, the management account under the root.
+        let spec = Spec {
+            accounts: 100,
+            ous: 2,
+            ou_depth: 1,
+            ..Spec::scenario("s").unwrap()
+        };
+        let w = World::generate(&spec);
+        let b = crate::bound::bound(
+            &w,
+            &crate::bound::BoundParams {
+                lambda_rate: 15.0,
+                iam_rate: 10.0,
+                sts_rate: 50.0,
+                latency: 0.0,
+                last_accessed: true,
+                access_analyzer: true,
+            },
+        );
+        let leaves: Vec<usize> = w
+            .ous
+            .iter()
+            .map(|o| w.accounts.iter().filter(|a| a.parent_id == o.id).count())
+            .filter(|&n| n > 1)
+            .collect();
+        assert_eq!(leaves.iter().sum::<usize>(), 100);
+        assert!(leaves.iter().all(|&n| n > 20), "{leaves:?}");
+        // Root, 2 top-level units and 2 leaves: one call each, plus the leaves' extra pages.
+        let extra: u64 = leaves.iter().map(|&n| n.div_ceil(20) as u64 - 1).sum();
+        assert_eq!(w.ous.len(), 5);
+        assert_eq!(b.calls["organizations:ListAccountsForParent"], 5 + extra);
+        assert_eq!(b.calls["organizations:ListOrganizationalUnitsForParent"], 5);
+    }
+
+    #[test]
     fn the_bound_counts_the_lambda_calls_per_lane() {
         let w = World::generate(&Spec::scenario("s").unwrap());
         let b = crate::bound::bound(
