@@ -46,24 +46,36 @@ pub fn used_actions(
             continue;
         };
         told.insert_range(service.actions.clone());
-        if !recent(row.last_accessed_at) {
-            continue;
-        }
-        // Tracked actions by catalog id (names compare case-insensitively; the last row of a
-        // name counts); an action AWS does not track counts as used.
-        let tracked: HashMap<ActionId, bool> = row
-            .actions
-            .iter()
-            .filter_map(|(name, at)| Some((cat.action_id(name)?, recent(*at))))
-            .collect();
-        for id in service.actions.clone() {
-            if tracked.get(&id).copied().unwrap_or(true) {
-                used.insert(id);
-            }
-        }
+        used_of_service(cat, service, row, &recent, &mut used);
     }
     used.union_with(&told.complement(cat.len()));
     used
+}
+
+/// Add to `used` what `row` (the service's last-accessed row) shows used of `service`: nothing if
+/// the service was not accessed recently, else every action but the tracked ones not used
+/// recently (tracked names compare case-insensitively, the last of a name counts; an action AWS
+/// does not track counts as used).
+fn used_of_service(
+    cat: &Catalog,
+    service: &rolescope_policy::catalog::Service,
+    row: &LastAccessed,
+    recent: &impl Fn(Option<Timestamp>) -> bool,
+    used: &mut ActionSet,
+) {
+    if !recent(row.last_accessed_at) {
+        return;
+    }
+    let tracked: HashMap<ActionId, bool> = row
+        .actions
+        .iter()
+        .filter_map(|(name, at)| Some((cat.action_id(name)?, recent(*at))))
+        .collect();
+    for id in service.actions.clone() {
+        if tracked.get(&id).copied().unwrap_or(true) {
+            used.insert(id);
+        }
+    }
 }
 
 /// Compact action patterns for a set: `service:*` where the set holds the whole service, the
@@ -153,7 +165,7 @@ mod tests {
     use crate::evaluate::first_for_service;
 
     /// The definition `used_actions` follows: each catalog service's row found by a search of
-    /// the sorted rows.
+    /// the sorted rows (what a row shows used is `used_of_service` in both).
     fn by_search(cat: &Catalog, rows: &[&LastAccessed], now: Timestamp, horizon: i64) -> ActionSet {
         let recent = |t: Option<Timestamp>| t.is_some_and(|t| now.millis - t.millis <= horizon);
         let mut used = ActionSet::empty(cat.len());
@@ -162,18 +174,7 @@ mod tests {
                 used.insert_range(service.actions.clone());
                 continue;
             };
-            if recent(row.last_accessed_at) {
-                let tracked: HashMap<ActionId, bool> = row
-                    .actions
-                    .iter()
-                    .filter_map(|(name, at)| Some((cat.action_id(name)?, recent(*at))))
-                    .collect();
-                for id in service.actions.clone() {
-                    if tracked.get(&id).copied().unwrap_or(true) {
-                        used.insert(id);
-                    }
-                }
-            }
+            used_of_service(cat, service, row, &recent, &mut used);
         }
         used
     }
