@@ -802,6 +802,18 @@ mod tests {
         assert_eq!(w.ous.len(), 1 + spec.ous * (1 + spec.ou_depth));
     }
 
+    /// AWS's own rates, no latency, every part of the collection on.
+    fn unscaled() -> crate::bound::BoundParams {
+        crate::bound::BoundParams {
+            lambda_rate: 15.0,
+            iam_rate: 10.0,
+            sts_rate: 50.0,
+            latency: 0.0,
+            last_accessed: true,
+            access_analyzer: true,
+        }
+    }
+
     #[test]
     fn the_bound_counts_a_page_of_the_walk_per_20_children() {
         // 101 accounts under 2 leaves, the management account under the root.
@@ -812,17 +824,7 @@ mod tests {
             ..Spec::scenario("s").unwrap()
         };
         let w = World::generate(&spec);
-        let b = crate::bound::bound(
-            &w,
-            &crate::bound::BoundParams {
-                lambda_rate: 15.0,
-                iam_rate: 10.0,
-                sts_rate: 50.0,
-                latency: 0.0,
-                last_accessed: true,
-                access_analyzer: true,
-            },
-        );
+        let b = crate::bound::bound(&w, &unscaled());
         let leaves: Vec<usize> = w
             .ous
             .iter()
@@ -841,17 +843,7 @@ mod tests {
     #[test]
     fn the_bound_counts_the_lambda_calls_per_lane() {
         let w = World::generate(&Spec::scenario("s").unwrap());
-        let b = crate::bound::bound(
-            &w,
-            &crate::bound::BoundParams {
-                lambda_rate: 15.0,
-                iam_rate: 10.0,
-                sts_rate: 50.0,
-                latency: 0.0,
-                last_accessed: true,
-                access_analyzer: true,
-            },
-        );
+        let b = crate::bound::bound(&w, &unscaled());
         // Every function once, and each versioned one twice more (version 1 and alias prod).
         let mut versioned = 0;
         for (ai, a) in w.accounts.iter().enumerate() {
