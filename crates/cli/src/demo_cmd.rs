@@ -300,7 +300,18 @@ fn bench_report(run: &Run<'_>) -> serde_json::Value {
             "first_request_seconds": from,
             "last_request_seconds": to,
             "requests_per_second": lane.requests as f64 / (to - from).max(1e-9),
+            "requests_per_window": lane.timeline.counts,
         })
+    });
+    // Every request the simulator served, per window from the scan's first one: where the bulk
+    // of the organization ends and the long tail begins.
+    let timeline = sim.stats().timeline();
+    let timeline = serde_json::json!({
+        "window_seconds": rolescope_simulator::WINDOW.as_secs(),
+        "first_request_seconds": timeline
+            .origin
+            .map(|o| o.saturating_duration_since(started).as_secs_f64()),
+        "requests_per_window": timeline.counts,
     });
     let stage = |names: &[&str]| -> f64 {
         outcome
@@ -352,6 +363,7 @@ fn bench_report(run: &Run<'_>) -> serde_json::Value {
         "retries": served.saturating_sub(logical),
         "throttled": sim.stats().throttled(),
         "busiest_lambda_lane": busiest,
+        "requests_timeline": timeline,
         "calls_by_operation": outcome.calls,
         "min_calls_by_operation": floor.calls,
         "peak_rss_bytes": crate::scan_cmd::peak_rss_bytes(),

@@ -93,6 +93,32 @@ pub struct Stats {
     injected: AtomicU64,
     /// Admitted Lambda requests per (account, region) lane: first, last, count.
     lambda_lanes: Mutex<HashMap<(String, String), LaneSpan>>,
+    /// Requests per [`WINDOW`] from the first one, for benchmark timelines.
+    timeline: Mutex<Timeline>,
+}
+
+/// The width of a timeline's windows.
+pub const WINDOW: Duration = Duration::from_secs(10);
+
+/// Counts per [`WINDOW`] from a first instant.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Timeline {
+    /// The first counted instant; windows start there.
+    pub origin: Option<Instant>,
+    /// Counts per window.
+    pub counts: Vec<u64>,
+}
+
+impl Timeline {
+    fn count(&mut self, now: Instant) {
+        let origin = *self.origin.get_or_insert(now);
+        let window =
+            (now.saturating_duration_since(origin).as_millis() / WINDOW.as_millis()) as usize;
+        if self.counts.len() <= window {
+            self.counts.resize(window + 1, 0);
+        }
+        self.counts[window] += 1;
+    }
 }
 
 /// When one lane's admitted requests arrived.
@@ -108,12 +134,19 @@ pub struct LaneSpan {
     pub first: Instant,
     /// The last one's arrival.
     pub last: Instant,
+    /// Admitted requests per [`WINDOW`] from the first one.
+    pub timeline: Timeline,
 }
 
 impl Stats {
     /// HTTP requests by `service:Operation` (retries included).
     pub fn requests(&self) -> BTreeMap<String, u64> {
         self.requests.lock().expect("stats lock").clone()
+    }
+
+    /// Every request (retries and throttled ones included) per [`WINDOW`] from the first one.
+    pub fn timeline(&self) -> Timeline {
+        self.timeline.lock().expect("stats lock").clone()
     }
 
     /// Requests answered with a throttling error.
@@ -141,19 +174,19 @@ impl Stats {
     fn admitted_lambda(&self, account: &str, region: &str) {
         let now = Instant::now();
         let mut lanes = self.lambda_lanes.lock().expect("stats lock");
-        lanes
+        let span = lanes
             .entry((account.to_string(), region.to_string()))
-            .and_modify(|span| {
-                span.requests += 1;
-                span.last = now;
-            })
             .or_insert_with(|| LaneSpan {
                 account: account.to_string(),
                 region: region.to_string(),
-                requests: 1,
+                requests: 0,
                 first: now,
                 last: now,
+                timeline: Timeline::default(),
             });
+        span.requests += 1;
+        span.last = now;
+        span.timeline.count(now);
     }
 }
 
@@ -435,6 +468,12 @@ async fn handle(state: &Arc<State>, req: &HttpRequest) -> HttpResponse {
         let mut stats = state.stats.requests.lock().expect("stats lock");
         *stats.entry(format!("{service}:{op}")).or_default() += 1;
     }
+    state
+        .stats
+        .timeline
+        .lock()
+        .expect("stats lock")
+        .count(Instant::now());
     let n = state.next();
     let f = &state.faults;
     let draw = |salt: u64| {
@@ -474,4 +513,24 @@ async fn handle(state: &Arc<State>, req: &HttpRequest) -> HttpResponse {
         state.stats.admitted_lambda(&account, &region);
     }
     wire::dispatch(state, req, &account, &region, &service, &op)
+}
+
+#[cfg(test)]
+mod timeline_tests {
+    use super::*;
+
+    #[test]
+    fn a_timeline_counts_each_instant_in_its_window_from_the_first() {
+        let t0 = Instant::now();
+        let mut timeline = Timeline::default();
+        for offset_ms in [0, 9_999, 10_000, 35_000, 35_001] {
+            timeline.count(t0 + Duration::from_millis(offset_ms));
+        }
+        assert_eq!(timeline.origin, Some(t0));
+        // Windows [0,10) [10,20) [20,30) [30,40) seconds; the empty one is kept as a zero.
+        assert_eq!(timeline.counts, vec![2, 1, 0, 2]);
+        // A later count at the origin itself goes to the first window.
+        timeline.count(t0);
+        assert_eq!(timeline.counts[0], 3);
+    }
 }
