@@ -300,9 +300,23 @@ fn bench_report(run: &Run<'_>) -> serde_json::Value {
             "first_request_seconds": from,
             "last_request_seconds": to,
             "requests_per_second": lane.requests as f64 / (to - from).max(1e-9),
-            "requests_per_window": lane.timeline.counts,
         })
     });
+    // The world's largest lane (normally the busiest), admitted requests per window from its
+    // first: whether it ran at its quota from the start.
+    let largest = sim
+        .stats()
+        .largest_lane_timeline()
+        .map(|(account, region, timeline)| {
+            serde_json::json!({
+                "account": account,
+                "region": region,
+                "first_request_seconds": timeline
+                    .origin
+                    .map(|o| o.saturating_duration_since(started).as_secs_f64()),
+                "requests_per_window": timeline.counts,
+            })
+        });
     // Every request the simulator served, per window from the scan's first one: where the bulk
     // of the organization ends and the long tail begins.
     let timeline = sim.stats().timeline();
@@ -363,6 +377,7 @@ fn bench_report(run: &Run<'_>) -> serde_json::Value {
         "retries": served.saturating_sub(logical),
         "throttled": sim.stats().throttled(),
         "busiest_lambda_lane": busiest,
+        "largest_lane_timeline": largest,
         "requests_timeline": timeline,
         "calls_by_operation": outcome.calls,
         "min_calls_by_operation": floor.calls,

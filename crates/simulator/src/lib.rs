@@ -95,6 +95,10 @@ pub struct Stats {
     lambda_lanes: Mutex<HashMap<(String, String), LaneSpan>>,
     /// Requests per [`WINDOW`] from the first one, for benchmark timelines.
     timeline: Mutex<Timeline>,
+    /// The world's largest Lambda lane (account id, region) and its admitted requests per
+    /// [`WINDOW`] from its first one (one lane only: a timeline for each of 170,000 lanes would
+    /// weigh tens of MiB in the scan's own process).
+    largest_lane: Option<((String, String), Mutex<Timeline>)>,
 }
 
 /// The width of a timeline's windows.
@@ -134,8 +138,6 @@ pub struct LaneSpan {
     pub first: Instant,
     /// The last one's arrival.
     pub last: Instant,
-    /// Admitted requests per [`WINDOW`] from the first one.
-    pub timeline: Timeline,
 }
 
 impl Stats {
@@ -147,6 +149,14 @@ impl Stats {
     /// Every request (retries and throttled ones included) per [`WINDOW`] from the first one.
     pub fn timeline(&self) -> Timeline {
         self.timeline.lock().expect("stats lock").clone()
+    }
+
+    /// The world's largest Lambda lane (most functions): its account id, region, and admitted
+    /// requests per [`WINDOW`] from its first one.
+    pub fn largest_lane_timeline(&self) -> Option<(String, String, Timeline)> {
+        let ((account, region), timeline) = self.largest_lane.as_ref()?;
+        let timeline = timeline.lock().expect("stats lock").clone();
+        Some((account.clone(), region.clone(), timeline))
     }
 
     /// Requests answered with a throttling error.
@@ -182,11 +192,16 @@ impl Stats {
                 requests: 0,
                 first: now,
                 last: now,
-                timeline: Timeline::default(),
             });
         span.requests += 1;
         span.last = now;
-        span.timeline.count(now);
+        drop(lanes);
+        if let Some((traced, timeline)) = &self.largest_lane
+            && traced.0 == account
+            && traced.1 == region
+        {
+            timeline.lock().expect("stats lock").count(now);
+        }
     }
 }
 
@@ -273,7 +288,12 @@ impl Simulator {
     pub async fn start(world: World, faults: Faults) -> std::io::Result<Simulator> {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let url = format!("http://{}", listener.local_addr()?);
-        let stats = Arc::new(Stats::default());
+        let stats = Arc::new(Stats {
+            largest_lane: world
+                .largest_lambda_lane()
+                .map(|lane| (lane, Mutex::new(Timeline::default()))),
+            ..Stats::default()
+        });
         let state = Arc::new(State {
             world,
             faults,

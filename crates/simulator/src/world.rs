@@ -725,6 +725,24 @@ impl World {
     pub fn function_count(&self) -> usize {
         self.accounts.iter().flat_map(|a| &a.functions).sum()
     }
+
+    /// The (account id, region) of the Lambda lane with the most functions, the first of equals:
+    /// the scan's likely critical path.
+    pub fn largest_lambda_lane(&self) -> Option<(String, String)> {
+        let mut best: Option<(usize, usize, usize)> = None;
+        for (ai, account) in self.accounts.iter().enumerate() {
+            for (ri, &n) in account.functions.iter().enumerate() {
+                if n > 0 && best.is_none_or(|(most, _, _)| n > most) {
+                    best = Some((n, ai, ri));
+                }
+            }
+        }
+        let (_, ai, ri) = best?;
+        Some((
+            self.accounts[ai].id.as_str().to_string(),
+            self.spec.regions.get(ri)?.clone(),
+        ))
+    }
 }
 
 /// Resolve a template reference (`local:/path/Name`) to an ARN in an account.
@@ -757,6 +775,31 @@ mod tests {
             let g = b.function(1, 0, 3);
             assert_eq!((f.arn, f.role_arn, f.policy), (g.arn, g.role_arn, g.policy));
         }
+    }
+
+    #[test]
+    fn the_largest_lambda_lane_is_the_first_with_the_most_functions() {
+        let mut w = World::generate(&Spec::scenario("s").unwrap());
+        let regions = w.spec.regions.len();
+        assert!(regions >= 2 && w.accounts.len() >= 3);
+        for a in &mut w.accounts {
+            a.functions = vec![0; regions];
+        }
+        assert_eq!(w.largest_lambda_lane(), None, "no functions, no lane");
+        w.accounts[1].functions[0] = 3;
+        w.accounts[1].functions[1] = 7;
+        w.accounts[2].functions[0] = 7;
+        let expected = (
+            w.accounts[1].id.as_str().to_string(),
+            w.spec.regions[1].clone(),
+        );
+        assert_eq!(w.largest_lambda_lane(), Some(expected));
+        w.accounts[2].functions[1] = 8;
+        let expected = (
+            w.accounts[2].id.as_str().to_string(),
+            w.spec.regions[1].clone(),
+        );
+        assert_eq!(w.largest_lambda_lane(), Some(expected));
     }
 
     #[test]
