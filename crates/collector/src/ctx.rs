@@ -55,6 +55,11 @@ impl Lane {
         lane
     }
 
+    /// How many calls the lane still has to make, as far as it knows.
+    pub(crate) fn backlog(&self) -> u64 {
+        self.backlog.load(Ordering::Relaxed)
+    }
+
     /// Record how many calls the lane still has to make ([`DISCOVERY`] while unknown).
     pub(crate) fn set_backlog(&self, calls: u64) {
         self.backlog.store(calls, Ordering::Relaxed);
@@ -101,12 +106,14 @@ impl Ctx {
         }
     }
 
-    /// Wait for the right to start one function's calls on `lane` (see the `functions` field).
-    pub(crate) async fn function_ticket(&self, lane: &Lane) -> OwnedSlotPermit {
-        self.functions
-            .clone()
-            .acquire_owned(lane.backlog.load(Ordering::Relaxed))
-            .await
+    /// Wait for the right to start one function's calls, ranked `rank` (a lane's backlog; see
+    /// the `functions` field). The future owns what it needs, so a lane can go on taking its
+    /// listing pages while it waits, and ask again when its backlog has grown.
+    pub(crate) fn function_ticket(
+        &self,
+        rank: u64,
+    ) -> impl Future<Output = OwnedSlotPermit> + Send + 'static {
+        self.functions.clone().acquire_owned(rank)
     }
 
     /// API calls made so far, keyed `service:Operation` (e.g. `lambda:GetPolicy`).

@@ -3,10 +3,13 @@
 use crate::ctx::{Ctx, DISCOVERY, Lane, UNSUPPORTED};
 use crate::limiter::RateClass;
 use crate::org::next;
+use crate::slots::OwnedSlotPermit;
 use aws_sdk_lambda as lambda;
 use rolescope_model::{
     AccountId, CollectionError, Function, FunctionUrl, Qualifier, QualifierKind, Timestamp,
 };
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
@@ -86,15 +89,22 @@ pub(crate) async fn collect(
     // Per-function calls: at most LANE_WORKERS work items of a lane at a time, each started
     // only with one of the scan's function tickets. The token buckets and the global in-flight
     // cap pace them.
+    // The ticket is awaited inside the `select!`, so pages keep coming while the lane waits for
+    // one: a lane that stopped listing until it had a ticket showed a backlog of two pages, and
+    // at 10,000 accounts the largest lane waited a minute behind thousands of lanes that looked
+    // larger (docs/benchmarks.md, thirteenth pass). A ticket asked for at less than half the
+    // lane's backlog is asked for again at the backlog's rank.
     let mut tasks = JoinSet::new();
+    let mut ticket: Option<(u64, Ticket)> = None;
     loop {
         lane.report_backlog(&on, listed);
-        while tasks.len() < LANE_WORKERS
-            && let Some(work) = lane.queue.pop_front()
-        {
-            lane.start(&on, &mut tasks, work, errors).await;
+        if tasks.len() < LANE_WORKERS && !lane.queue.is_empty() {
+            let rank = on.lane.backlog();
+            if ticket.as_ref().is_none_or(|(asked, _)| rank / 2 > *asked) {
+                ticket = Some((rank, Box::pin(on.ctx.function_ticket(rank))));
+            }
         }
-        if listed && tasks.is_empty() {
+        if listed && tasks.is_empty() && lane.queue.is_empty() {
             break;
         }
         tokio::select! {
@@ -104,6 +114,14 @@ pub(crate) async fn collect(
                 Some(Err(e)) => errors.push(*e),
                 None => listed = true,
             },
+            permit = async { ticket.as_mut().expect("guarded").1.as_mut().await },
+                if ticket.is_some() =>
+            {
+                ticket = None;
+                if let Some(work) = lane.queue.pop_front() {
+                    lane.start(&on, &mut tasks, work, permit, errors).await;
+                }
+            }
             Some(joined) = tasks.join_next_with_id(), if !tasks.is_empty() => {
                 lane.finish(joined, errors);
             }
@@ -111,6 +129,9 @@ pub(crate) async fn collect(
     }
     lane.into_functions()
 }
+
+/// A function ticket being waited for.
+type Ticket = Pin<Box<dyn Future<Output = OwnedSlotPermit> + Send>>;
 
 /// One piece of a lane's work after the listing, started as soon as the listing shows it: a
 /// function's policy and URLs, a published version's policy, or a versioned function's aliases
@@ -226,12 +247,13 @@ impl LaneWork {
         }
     }
 
-    /// Start one piece of work once the scan hands out a function ticket.
+    /// Start one piece of work with the function ticket the scan handed out.
     async fn start(
         &mut self,
         on: &Arc<LaneClient>,
         tasks: &mut JoinSet<Outcome>,
         work: Work,
+        ticket: OwnedSlotPermit,
         errors: &mut Vec<CollectionError>,
     ) {
         // The lane's first function decides how its URLs are read.
@@ -244,7 +266,6 @@ impl LaneWork {
             }
             (None, _) => UrlMode::List,
         };
-        let ticket = on.ctx.function_ticket(&on.lane).await;
         let on = on.clone();
         let handle = match &work {
             &Work::Function(index) => {
