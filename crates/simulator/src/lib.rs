@@ -88,13 +88,13 @@ impl Default for Faults {
 /// What the simulator served.
 #[derive(Debug, Default)]
 pub struct Stats {
-    requests: Mutex<BTreeMap<String, u64>>,
+    /// Requests by `service:Operation`, and all of them per [`WINDOW`] from the first one (one
+    /// lock per request for both).
+    requests: Mutex<(BTreeMap<String, u64>, Timeline)>,
     throttled: AtomicU64,
     injected: AtomicU64,
     /// Admitted Lambda requests per (account, region) lane: first, last, count.
     lambda_lanes: Mutex<HashMap<(String, String), LaneSpan>>,
-    /// Requests per [`WINDOW`] from the first one, for benchmark timelines.
-    timeline: Mutex<Timeline>,
     /// The world's largest Lambda lane (account id, region) and its admitted requests per
     /// [`WINDOW`] from its first one (one lane only: a timeline for each of 170,000 lanes would
     /// weigh tens of MiB in the scan's own process).
@@ -143,12 +143,12 @@ pub struct LaneSpan {
 impl Stats {
     /// HTTP requests by `service:Operation` (retries included).
     pub fn requests(&self) -> BTreeMap<String, u64> {
-        self.requests.lock().expect("stats lock").clone()
+        self.requests.lock().expect("stats lock").0.clone()
     }
 
     /// Every request (retries and throttled ones included) per [`WINDOW`] from the first one.
     pub fn timeline(&self) -> Timeline {
-        self.timeline.lock().expect("stats lock").clone()
+        self.requests.lock().expect("stats lock").1.clone()
     }
 
     /// The world's largest Lambda lane (most functions): its account id, region, and admitted
@@ -485,15 +485,11 @@ async fn handle(state: &Arc<State>, req: &HttpRequest) -> HttpResponse {
     let (key, region, service) = req.scope();
     let op = wire::operation(&service, req);
     {
+        let name = format!("{service}:{op}");
         let mut stats = state.stats.requests.lock().expect("stats lock");
-        *stats.entry(format!("{service}:{op}")).or_default() += 1;
+        *stats.0.entry(name).or_default() += 1;
+        stats.1.count(Instant::now());
     }
-    state
-        .stats
-        .timeline
-        .lock()
-        .expect("stats lock")
-        .count(Instant::now());
     let n = state.next();
     let f = &state.faults;
     let draw = |salt: u64| {
