@@ -404,6 +404,110 @@ mod lambda_edge {
         // GetPolicy for three functions, three versions and two aliases.
         assert_eq!(ctx.calls().get("lambda:GetPolicy"), Some(&8));
     }
+
+    /// A lane waiting for a function ticket keeps taking its listing pages, and asks again at
+    /// the rank of what it has listed. Before, the lane stopped listing until it had a ticket,
+    /// so it looked like two pages, and a rival lane with a smaller backlog was served first
+    /// (the largest lane of an xl scan lost a minute that way: docs/benchmarks.md, thirteenth
+    /// pass).
+    #[tokio::test(start_paused = true)]
+    async fn a_lane_waiting_for_a_ticket_keeps_listing_and_asks_at_its_backlog() {
+        const PAGES: usize = 6;
+        const PER_PAGE: usize = 50;
+        let marker = |p: usize| (p > 0).then(|| format!("m{p}"));
+        let pages: Vec<_> = (0..PAGES)
+            .map(|p| {
+                let asked = marker(p);
+                let next = marker(p + 1).filter(|_| p + 1 < PAGES);
+                mock!(Client::list_functions)
+                    .match_requests(move |r| r.marker() == asked.as_deref())
+                    .then_output(move || {
+                        let mut page = ListFunctionsOutput::builder().set_next_marker(next.clone());
+                        for i in 0..PER_PAGE {
+                            page = page.functions(function(&format!("f{p}-{i}")));
+                        }
+                        page.build()
+                    })
+            })
+            .collect();
+        let no_policy = mock!(Client::get_policy)
+            .then_http_response(|| json_error(404, "ResourceNotFoundException"));
+        let no_urls = mock!(Client::list_function_url_configs).then_output(|| {
+            ListFunctionUrlConfigsOutput::builder()
+                .set_function_url_configs(Some(vec![]))
+                .build()
+                .unwrap()
+        });
+        let mut rules: Vec<&aws_smithy_mocks::Rule> = pages.iter().collect();
+        rules.extend([&no_policy, &no_urls]);
+        let client = mock_client!(aws_sdk_lambda, RuleMode::MatchAny, &rules);
+        let ctx = Arc::new(Ctx::new(
+            &CollectorConfig {
+                concurrency: 8,
+                ..CollectorConfig::default()
+            },
+            None,
+        ));
+        // Every function ticket of the scan (twice the in-flight cap) is held elsewhere.
+        let mut held = Vec::new();
+        for _ in 0..16 {
+            held.push(ctx.function_ticket(u64::MAX).await);
+        }
+        let mut blocked = tokio::spawn(ctx.function_ticket(u64::MAX));
+        tokio::task::yield_now().await;
+        assert!(!blocked.is_finished(), "the test holds every ticket");
+        blocked.abort();
+        let _ = (&mut blocked).await;
+
+        let lane = tokio::spawn({
+            let ctx = ctx.clone();
+            async move {
+                let mut errors = Vec::new();
+                let functions =
+                    lambda::collect(ctx, client, account(), "eu-west-1".into(), &mut errors).await;
+                (functions, errors)
+            }
+        });
+        let listed = || pages.iter().map(|p| p.num_calls()).sum::<usize>();
+        for _ in 0..10_000 {
+            if listed() == PAGES {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert_eq!(
+            listed(),
+            PAGES,
+            "the lane listed while it waited for a ticket"
+        );
+        assert_eq!(no_policy.num_calls(), 0);
+
+        // A rival lane with 400 calls to make asks now. The lane first asked at about 200 (its
+        // first page and one more), and asked again when it had listed more than twice that:
+        // the next free ticket is the lane's.
+        let rival = tokio::spawn(ctx.function_ticket(400));
+        tokio::task::yield_now().await;
+        drop(held.pop());
+        for _ in 0..10_000 {
+            if no_policy.num_calls() > 0 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+        assert!(
+            no_policy.num_calls() > 0,
+            "the freed ticket went to the rival"
+        );
+        assert!(!rival.is_finished());
+
+        drop(held);
+        let (functions, errors) = lane.await.unwrap();
+        assert!(errors.is_empty(), "{errors:#?}");
+        assert_eq!(functions.len(), PAGES * PER_PAGE);
+        assert_eq!(no_policy.num_calls(), PAGES * PER_PAGE);
+        assert_eq!(no_urls.num_calls(), PAGES * PER_PAGE);
+        drop(rival.await.unwrap());
+    }
 }
 
 mod iam_edge {
