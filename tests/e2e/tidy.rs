@@ -8,6 +8,8 @@
 //! - Every module starts with a `//!` doc.
 //! - An error names its cause once: a `thiserror` message never prints the field that is also
 //!   its `source` (the binary prints the chain with `{:#}`, which would say it twice).
+//! - Sizes one can hold in one's head: no source file over 800 lines and no function over 120,
+//!   tests aside (`tests.rs` files and what follows a file's first `#[cfg(test)]`).
 
 use std::path::{Path, PathBuf};
 
@@ -247,6 +249,80 @@ fn an_error_names_its_cause_once() {
     );
 }
 
+/// The longest source file, in lines.
+const FILE_LINES: usize = 800;
+/// The longest function, in lines from its signature to its closing brace.
+const FUNCTION_LINES: usize = 120;
+
+/// A source file's code without its tests: everything before its first `#[cfg(test)]`.
+fn without_tests(text: &str) -> Vec<&str> {
+    text.lines()
+        .take_while(|l| !l.starts_with("#[cfg(test)]"))
+        .collect()
+}
+
+/// Functions longer than `limit` lines, as `file:line: name (N lines)`. The code is
+/// rustfmt-formatted, so a body ends at the first line that is its signature's indentation and
+/// `}`; a declaration without a body (a signature ending in `;`) and an empty body are skipped.
+fn long_functions(file: &str, lines: &[&str], limit: usize) -> Vec<String> {
+    let mut found = Vec::new();
+    for (start, line) in lines.iter().enumerate() {
+        let code = line.trim_start();
+        let indent = &line[..line.len() - code.len()];
+        let mut words = code
+            .split_whitespace()
+            .skip_while(|w| w.starts_with("pub") || matches!(*w, "const" | "async" | "unsafe"));
+        if words.next() != Some("fn") {
+            continue;
+        }
+        let name: String = words
+            .next()
+            .unwrap_or("")
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
+        let Some(open) = (start..lines.len()).find(|&i| {
+            let l = lines[i].trim_end();
+            l.ends_with('{') || l.ends_with(';') || l.ends_with('}')
+        }) else {
+            continue;
+        };
+        if !lines[open].trim_end().ends_with('{') {
+            continue;
+        }
+        let close = format!("{indent}}}");
+        let end = (open + 1..lines.len())
+            .find(|&i| lines[i] == close)
+            .unwrap_or(lines.len() - 1);
+        let length = end - start + 1;
+        if length > limit {
+            found.push(format!("{file}:{}: {name} ({length} lines)", start + 1));
+        }
+    }
+    found
+}
+
+#[test]
+fn files_and_functions_stay_small_enough_to_read() {
+    let mut wrong = Vec::new();
+    for (file, text) in crate_sources() {
+        if file.file_name().is_some_and(|n| n == "tests.rs") {
+            continue;
+        }
+        let name = file.display().to_string();
+        let lines = without_tests(&text);
+        if lines.len() > FILE_LINES {
+            wrong.push(format!("{name}: {} lines", lines.len()));
+        }
+        wrong.extend(long_functions(&name, &lines, FUNCTION_LINES));
+    }
+    assert!(
+        wrong.is_empty(),
+        "over {FILE_LINES} lines a file or {FUNCTION_LINES} a function:\n{}",
+        wrong.join("\n")
+    );
+}
+
 #[test]
 fn the_checks_of_the_tidy_test_can_fail() {
     // Each way of marking a cause, printed in the message, is caught; the sound forms are not.
@@ -290,4 +366,34 @@ fn the_checks_of_the_tidy_test_can_fail() {
     let collector = sources(&workspace().join("crates/collector/src"));
     assert!(collector.iter().any(|f| !uses(f, "aws_sdk_").is_empty()));
     assert!(dependencies("cli").iter().any(|d| d == "anyhow"));
+
+    // The size check measures a function from its signature to its own closing brace, a nested
+    // function separately, and skips declarations; what follows `#[cfg(test)]` is not counted.
+    let code = "\
+pub(crate) async fn outer(
+    x: u32,
+) -> u32 {
+    fn inner() {
+        let _ = 1;
+    }
+    x
+}
+trait T {
+    fn declared(&self);
+    fn empty(&self) {}
+}
+#[cfg(test)]
+fn ignored() {
+}";
+    let lines = without_tests(code);
+    assert_eq!(lines.len(), 12);
+    assert_eq!(
+        long_functions("y.rs", &lines, 3),
+        ["y.rs:1: outer (8 lines)"]
+    );
+    assert_eq!(
+        long_functions("y.rs", &lines, 2),
+        ["y.rs:1: outer (8 lines)", "y.rs:4: inner (3 lines)"]
+    );
+    assert!(long_functions("y.rs", &lines, 8).is_empty());
 }
