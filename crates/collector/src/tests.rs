@@ -77,6 +77,22 @@ mod lambda_edge {
             .build()
     }
 
+    /// Every function without a URL (ListFunctionUrlConfigs answers an empty list).
+    fn no_urls() -> aws_smithy_mocks::Rule {
+        mock!(Client::list_function_url_configs).then_output(|| {
+            ListFunctionUrlConfigsOutput::builder()
+                .set_function_url_configs(Some(vec![]))
+                .build()
+                .unwrap()
+        })
+    }
+
+    /// Every GetPolicy not matched by an earlier rule: no resource policy.
+    fn no_policy() -> aws_smithy_mocks::Rule {
+        mock!(Client::get_policy)
+            .then_http_response(|| json_error(404, "ResourceNotFoundException"))
+    }
+
     #[tokio::test]
     async fn pages_policies_urls_and_env_names_only() {
         let page1 = mock!(Client::list_functions)
@@ -125,12 +141,7 @@ mod lambda_edge {
                     .build()
                     .unwrap()
             });
-        let no_urls = mock!(Client::list_function_url_configs).then_output(|| {
-            ListFunctionUrlConfigsOutput::builder()
-                .set_function_url_configs(Some(vec![]))
-                .build()
-                .unwrap()
-        });
+        let no_urls = no_urls();
         let client = mock_client!(
             aws_sdk_lambda,
             RuleMode::MatchAny,
@@ -210,8 +221,7 @@ mod lambda_edge {
                 .functions(function("bravo"))
                 .build()
         });
-        let no_policy = mock!(Client::get_policy)
-            .then_http_response(|| json_error(404, "ResourceNotFoundException"));
+        let no_policy = no_policy();
         let unsupported = mock!(Client::list_function_url_configs).then_http_response(|| html(404));
         let url = mock!(Client::get_function_url_config)
             .match_requests(|r| r.function_name() == Some("bravo"))
@@ -313,14 +323,8 @@ mod lambda_edge {
         let denied_version = mock!(Client::get_policy)
             .match_requests(|r| r.function_name() == Some("alpha") && r.qualifier() == Some("1"))
             .then_http_response(|| json_error(403, "AccessDeniedException"));
-        let no_policy = mock!(Client::get_policy)
-            .then_http_response(|| json_error(404, "ResourceNotFoundException"));
-        let no_urls = mock!(Client::list_function_url_configs).then_output(|| {
-            ListFunctionUrlConfigsOutput::builder()
-                .set_function_url_configs(Some(vec![]))
-                .build()
-                .unwrap()
-        });
+        let no_policy = no_policy();
+        let no_urls = no_urls();
         let client = mock_client!(
             aws_sdk_lambda,
             RuleMode::MatchAny,
@@ -430,14 +434,8 @@ mod lambda_edge {
                     })
             })
             .collect();
-        let no_policy = mock!(Client::get_policy)
-            .then_http_response(|| json_error(404, "ResourceNotFoundException"));
-        let no_urls = mock!(Client::list_function_url_configs).then_output(|| {
-            ListFunctionUrlConfigsOutput::builder()
-                .set_function_url_configs(Some(vec![]))
-                .build()
-                .unwrap()
-        });
+        let no_policy = no_policy();
+        let no_urls = no_urls();
         let mut rules: Vec<&aws_smithy_mocks::Rule> = pages.iter().collect();
         rules.extend([&no_policy, &no_urls]);
         let client = mock_client!(aws_sdk_lambda, RuleMode::MatchAny, &rules);
