@@ -2,9 +2,19 @@
 //! identity policy statements as one document, and the suggested document, compared line by
 //! line (longest common subsequence).
 
-use crate::view::DiffLine;
 use rolescope_policy::Policy;
 use serde_json::Value;
+
+/// One line of a least-privilege diff.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DiffLine {
+    /// In both documents.
+    Same(String),
+    /// Granted today, not in the suggestion.
+    Removed(String),
+    /// In the suggestion only.
+    Added(String),
+}
 
 /// Beyond this many line pairs the diff is not worth its table: the documents are shown as
 /// removed and added wholesale.

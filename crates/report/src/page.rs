@@ -4,8 +4,9 @@
 //! Figures the browser test reads back carry a `data-figure` attribute; tables that sort and
 //! filter are `table.data` with an `input[data-filter]` naming them.
 
+use crate::diff::DiffLine;
 use crate::svg;
-use crate::view::{DiffLine, Node, RoleCard, SEVERITIES, View};
+use crate::view::{Node, RoleCard, SEVERITIES, View};
 use maud::{Markup, html};
 use rolescope_analysis::Finding;
 use rolescope_analysis::scp::ScpPlan;

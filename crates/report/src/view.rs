@@ -6,6 +6,7 @@
 //! [`Finding::makes_public`], the roll-ups of the analysis), so the page and the Parquet files
 //! of one scan agree; the browser test checks that they do.
 
+use crate::diff::DiffLine;
 use rolescope_analysis::history::Changes;
 use rolescope_analysis::{Analysis, Evaluated, Finding, RoleAnalysis, Severity};
 use rolescope_model::Timestamp;
@@ -79,17 +80,6 @@ pub struct Figures {
     pub incomplete_roles: usize,
     /// Functions invocable by anyone through at least one qualifier.
     pub public_functions: usize,
-}
-
-/// One line of a least-privilege diff.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DiffLine {
-    /// In both documents.
-    Same(String),
-    /// Granted today, not in the suggestion.
-    Removed(String),
-    /// In the suggestion only.
-    Added(String),
 }
 
 /// A privilege-escalation path as the RS-PRIVESC-001 evidence records it.

@@ -1,8 +1,7 @@
 //! The five guardrails, one function each: given what the scan saw at a target, a candidate
 //! SCP with its rationale and evidence, or the reason it is not needed.
 
-use super::lint::DocumentKind;
-use super::pack::minify;
+use super::lint::{DocumentKind, minify};
 use super::usage::Observed;
 use super::{
     BoundaryPolicy, GLOBAL_ACTIONS, Guardrail, PRIVILEGED_MANAGED, PROBE_REGIONS, ScpSettings,

@@ -2,7 +2,13 @@
 //! limits of its own kind.
 
 use rolescope_policy::{Catalog, Policy};
+use serde_json::Value;
 use std::collections::BTreeSet;
+
+/// Minified JSON of a policy document: the text whose size [`DocumentKind::size`] counts.
+pub(super) fn minify(doc: &Value) -> String {
+    serde_json::to_string(doc).expect("a JSON value serialises")
+}
 
 /// What a document will be, which sets how AWS counts and limits its size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

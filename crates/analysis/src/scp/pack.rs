@@ -3,17 +3,12 @@
 //! SCPs already attached.
 
 use super::guardrails::Candidate;
-use super::lint::{DocumentKind, lint};
+use super::lint::{DocumentKind, lint, minify};
 use super::usage::Observed;
 use super::{Guardrail, Impact, Recommendation, ScpSettings, Target};
 use rolescope_policy::{Catalog, Policy};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
-
-/// Minified JSON of a policy document.
-pub(super) fn minify(doc: &Value) -> String {
-    serde_json::to_string(doc).expect("a JSON value serialises")
-}
 
 pub(super) fn document(statements: &[Value]) -> Value {
     json!({"Version": "2012-10-17", "Statement": statements})
