@@ -2,7 +2,7 @@
 
 use crate::util::{root, run};
 use anyhow::{Context, Result};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// cargo-deny version installed when the machine has none.
@@ -232,7 +232,10 @@ pub fn bench_org_only() -> Result<()> {
 
 /// Sharded scans as separate processes against one served simulator: `plan`, N `scan --shard`
 /// processes at once, `finalize`, each timed with its peak RSS by GNU time. BENCH_SHARDS lists
-/// `scenario@time-scale:shards` runs (default `xl@5:8`; empty to skip).
+/// `scenario@time-scale:shards[xrounds]` runs (default `xl@5:8`; empty to skip). Rounds after
+/// the first scan the same served organization into the same destination, as a periodic
+/// deployment does: their plan is balanced by the previous round's committed scan and their
+/// finalize compares with it.
 fn bench_shards() -> Result<()> {
     use std::io::BufRead;
     let runs = std::env::var("BENCH_SHARDS").unwrap_or_else(|_| "xl@5:8".into());
@@ -240,11 +243,11 @@ fn bench_shards() -> Result<()> {
     for spec in runs.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         let (scenario, rest) = spec.split_once('@').context("scenario@k:shards")?;
         let (k, n) = rest.split_once(':').context("scenario@k:shards")?;
-        let n: u32 = n.parse()?;
+        let (n, rounds) = n.split_once('x').unwrap_or((n, "1"));
+        let (n, rounds): (u32, u32) = (n.parse()?, rounds.parse()?);
         let dir = root().join(format!("target/bench-shards/{scenario}-k{k}-{n}"));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir)?;
-        let out = dir.join("out");
         let mut serve = Command::new(&bin)
             .args(["demo", "--serve", "--scenario", scenario, "--time-scale", k])
             .args(["--latency-ms", "50,150"])
@@ -256,109 +259,124 @@ fn bench_shards() -> Result<()> {
         std::io::BufReader::new(serve.stdout.take().context("serve stdout")?)
             .read_line(&mut line)?;
         let served: serde_json::Value = serde_json::from_str(&line)?;
-        let timed = |name: &str, args: &[String]| -> Command {
-            let mut cmd = Command::new("/usr/bin/time");
-            cmd.arg("-f")
-                .arg("%e %M")
-                .arg("-o")
-                .arg(dir.join(format!("{name}.time")))
-                .arg(&bin)
-                .args(args)
-                .env(
-                    "AWS_ACCESS_KEY_ID",
-                    served["access_key_id"].as_str().unwrap_or(""),
-                )
-                .env(
-                    "AWS_SECRET_ACCESS_KEY",
-                    served["secret_access_key"].as_str().unwrap_or(""),
-                )
-                .env("AWS_REGION", "us-east-1")
-                .env("AWS_EC2_METADATA_DISABLED", "true")
-                .stdout(std::process::Stdio::null());
-            cmd
+        let run = ShardRun {
+            bin: &bin,
+            dir: &dir,
+            served: &served,
+            k,
+            n,
         };
-        let s = |v: &str| v.to_string();
-        let out_s = out.display().to_string();
+        for round in 1..=rounds {
+            println!();
+            println!("round {round} of {rounds}: {scenario}@{k}, {n} shards");
+            run.round(&format!("bench-{round}"))?;
+        }
+        drop(serve.stdin.take());
+        let _ = serve.wait();
+    }
+    Ok(())
+}
+
+/// One sharded scan against a served simulator, into `dir/out`.
+struct ShardRun<'a> {
+    bin: &'a Path,
+    dir: &'a Path,
+    served: &'a serde_json::Value,
+    k: &'a str,
+    n: u32,
+}
+
+impl ShardRun<'_> {
+    /// A GNU-time-wrapped rolescope command with the served simulator's credentials; its wall
+    /// time and peak RSS go to `dir/NAME.time`.
+    fn timed(&self, name: &str, args: &[String]) -> Command {
+        let key = |k: &str| self.served[k].as_str().unwrap_or("").to_string();
+        let mut cmd = Command::new("/usr/bin/time");
+        cmd.arg("-f")
+            .arg("%e %M")
+            .arg("-o")
+            .arg(self.dir.join(format!("{name}.time")))
+            .arg(self.bin)
+            .args(args)
+            .env("AWS_ACCESS_KEY_ID", key("access_key_id"))
+            .env("AWS_SECRET_ACCESS_KEY", key("secret_access_key"))
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .stdout(std::process::Stdio::null());
+        cmd
+    }
+
+    /// The wall time (s) and peak RSS (MiB) GNU time wrote for `name`.
+    fn read(&self, name: &str) -> (f64, f64) {
+        let text =
+            std::fs::read_to_string(self.dir.join(format!("{name}.time"))).unwrap_or_default();
+        let mut it = text.split_whitespace();
+        let wall = it.next().and_then(|v| v.parse().ok()).unwrap_or(0.0);
+        let kb: f64 = it.next().and_then(|v| v.parse().ok()).unwrap_or(0.0);
+        (wall, kb / 1024.0)
+    }
+
+    fn round(&self, scan_id: &str) -> Result<()> {
+        let n = self.n;
+        let out = self.dir.join("out");
+        let common = |verb: &str| {
+            [verb, "--scan-id", scan_id, "--out"]
+                .map(String::from)
+                .into_iter()
+                .chain([out.display().to_string()])
+                .collect::<Vec<_>>()
+        };
         let started = std::time::Instant::now();
-        let status = timed(
-            "plan",
-            &[
-                s("plan"),
-                s("--shards"),
-                n.to_string(),
-                s("--scan-id"),
-                s("bench"),
-                s("--out"),
-                out_s.clone(),
-            ],
-        )
-        .status()?;
+        let mut plan = common("plan");
+        plan.extend(["--shards".into(), n.to_string()]);
+        let status = self.timed("plan", &plan).status()?;
         anyhow::ensure!(status.success(), "plan failed");
+        let balanced = std::fs::read_to_string(out.join(format!("shards/{scan_id}/plan.json")))
+            .ok()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            .map(|p| p["based_on"].clone())
+            .unwrap_or_default();
         let children: Vec<std::process::Child> = (1..=n)
             .map(|i| {
-                timed(
-                    &format!("shard-{i}"),
-                    &[
-                        s("scan"),
-                        s("--quiet"),
-                        s("--shard"),
-                        format!("{i}/{n}"),
-                        s("--scan-id"),
-                        s("bench"),
-                        s("--out"),
-                        out_s.clone(),
-                        s("--endpoint-url"),
-                        served["endpoint_url"].as_str().unwrap_or("").to_string(),
-                        s("--rate-scale"),
-                        s(k),
-                        s("--concurrency"),
-                        (256 / n).max(8).to_string(),
-                        s("--last-accessed-timeout"),
-                        s("60"),
-                    ],
-                )
-                .stderr(std::process::Stdio::null())
-                .spawn()
+                let mut args = common("scan");
+                args.extend([
+                    "--quiet".into(),
+                    "--shard".into(),
+                    format!("{i}/{n}"),
+                    "--endpoint-url".into(),
+                    self.served["endpoint_url"].as_str().unwrap_or("").into(),
+                    "--rate-scale".into(),
+                    self.k.into(),
+                    "--concurrency".into(),
+                    (256 / n).max(8).to_string(),
+                    "--last-accessed-timeout".into(),
+                    "60".into(),
+                ]);
+                self.timed(&format!("shard-{i}"), &args)
+                    .stderr(std::process::Stdio::null())
+                    .spawn()
             })
             .collect::<std::io::Result<_>>()?;
         for mut c in children {
             anyhow::ensure!(c.wait()?.success(), "a shard failed");
         }
         let collected = started.elapsed().as_secs_f64();
-        let status = timed(
-            "finalize",
-            &[
-                s("finalize"),
-                s("--scan-id"),
-                s("bench"),
-                s("--out"),
-                out_s.clone(),
-            ],
-        )
-        .stderr(std::process::Stdio::null())
-        .status()?;
+        let status = self
+            .timed("finalize", &common("finalize"))
+            .stderr(std::process::Stdio::null())
+            .status()?;
         anyhow::ensure!(status.success(), "finalize failed");
         let total = started.elapsed().as_secs_f64();
-        drop(serve.stdin.take());
-        let _ = serve.wait();
-        let read = |name: &str| -> (f64, f64) {
-            let text =
-                std::fs::read_to_string(dir.join(format!("{name}.time"))).unwrap_or_default();
-            let mut it = text.split_whitespace();
-            let wall = it.next().and_then(|v| v.parse().ok()).unwrap_or(0.0);
-            let kb: f64 = it.next().and_then(|v| v.parse().ok()).unwrap_or(0.0);
-            (wall, kb / 1024.0)
-        };
-        println!();
-        println!("| {scenario}@{k}, {n} shards | wall | peak RSS | API calls | accounts |");
+        println!("plan balanced by: {balanced}");
+        println!("| {n} shards | wall | peak RSS | API calls | accounts |");
         println!("|---|---|---|---|---|");
-        let (w, m) = read("plan");
+        let (w, m) = self.read("plan");
         println!("| plan | {w:.1} s | {m:.0} MiB | 0 | |");
         let mut calls = 0u64;
         for i in 1..=n {
-            let (w, m) = read(&format!("shard-{i}"));
+            let (w, m) = self.read(&format!("shard-{i}"));
             let manifest: serde_json::Value = serde_json::from_slice(
-                &std::fs::read(out.join(format!("shards/bench/part-{i}-of-{n}.json")))
+                &std::fs::read(out.join(format!("shards/{scan_id}/part-{i}-of-{n}.json")))
                     .unwrap_or_default(),
             )
             .unwrap_or_default();
@@ -369,13 +387,13 @@ fn bench_shards() -> Result<()> {
                 manifest["accounts"].as_array().map_or(0, Vec::len)
             );
         }
-        let (w, m) = read("finalize");
+        let (w, m) = self.read("finalize");
         println!("| finalize | {w:.1} s | {m:.0} MiB | | |");
         println!(
             "| plan + shards (collection) | {collected:.1} s | | {calls} | |\n| whole run | {total:.1} s | | | |"
         );
+        Ok(())
     }
-    Ok(())
 }
 
 /// Org-scale scans of the simulator's scenarios through the real collector, against the lower

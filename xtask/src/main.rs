@@ -41,6 +41,6 @@ fn print_help() {
          \n  tools    install only the test peers into .tools/\
          \n  catalog  regenerate crates/policy/data from the pinned npm packages\
          \n  bench    run benchmarks\
-         \n  bench-org  only the org-scale scans (BENCH_SCENARIOS) and sharded scans (BENCH_SHARDS)"
+         \n  bench-org  only the org-scale scans (BENCH_SCENARIOS) and sharded scans (BENCH_SHARDS, e.g. xl@5:8x2 for two periodic rounds)"
     );
 }
