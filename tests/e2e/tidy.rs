@@ -254,11 +254,32 @@ const FILE_LINES: usize = 800;
 /// The longest function, in lines from its signature to its closing brace.
 const FUNCTION_LINES: usize = 120;
 
-/// A source file's code without its tests: everything before its first `#[cfg(test)]`.
-fn without_tests(text: &str) -> Vec<&str> {
-    text.lines()
-        .take_while(|l| !l.starts_with("#[cfg(test)]"))
-        .collect()
+/// A source file's code without its tests, and how many lines that code is: each top-level
+/// item marked `#[cfg(test)]` is blanked, from the attribute to the item's end, so the lines
+/// keep their numbers and the code after it is still measured. The code is rustfmt-formatted,
+/// so an item that starts in the first column ends on the first line there that is `}` or ends
+/// with `;` or `{}` (`mod tests { .. }`, `mod tests;`, `fn f() {}`).
+fn without_tests(text: &str) -> (Vec<&str>, usize) {
+    let mut lines: Vec<&str> = text.lines().collect();
+    let mut blanked = 0;
+    let mut i = 0;
+    while i < lines.len() {
+        if !lines[i].starts_with("#[cfg(test)]") {
+            i += 1;
+            continue;
+        }
+        while i < lines.len() {
+            let item = std::mem::take(&mut lines[i]);
+            blanked += 1;
+            i += 1;
+            let top = !item.starts_with(char::is_whitespace) && !item.starts_with('#');
+            if top && (item == "}" || item.ends_with(';') || item.ends_with("{}")) {
+                break;
+            }
+        }
+    }
+    let kept = lines.len() - blanked;
+    (lines, kept)
 }
 
 /// Functions longer than `limit` lines, as `file:line: name (N lines)`. The code is
@@ -310,9 +331,9 @@ fn files_and_functions_stay_small_enough_to_read() {
             continue;
         }
         let name = file.display().to_string();
-        let lines = without_tests(&text);
-        if lines.len() > FILE_LINES {
-            wrong.push(format!("{name}: {} lines", lines.len()));
+        let (lines, kept) = without_tests(&text);
+        if kept > FILE_LINES {
+            wrong.push(format!("{name}: {kept} lines"));
         }
         wrong.extend(long_functions(&name, &lines, FUNCTION_LINES));
     }
@@ -368,7 +389,8 @@ fn the_checks_of_the_tidy_test_can_fail() {
     assert!(dependencies("cli").iter().any(|d| d == "anyhow"));
 
     // The size check measures a function from its signature to its own closing brace, a nested
-    // function separately, and skips declarations; what follows `#[cfg(test)]` is not counted.
+    // function separately, and skips declarations; an item marked `#[cfg(test)]` is not counted,
+    // the code after it is.
     let code = "\
 pub(crate) async fn outer(
     x: u32,
@@ -384,16 +406,28 @@ trait T {
 }
 #[cfg(test)]
 fn ignored() {
+}
+#[cfg(test)]
+#[path = \"t.rs\"]
+mod out_of_line;
+fn after() {
+    let _ = 2;
 }";
-    let lines = without_tests(code);
-    assert_eq!(lines.len(), 12);
+    let (lines, kept) = without_tests(code);
+    assert_eq!(kept, 15);
+    assert_eq!(lines[18], "fn after() {");
+    assert!(lines[12..18].iter().all(|l| l.is_empty()), "{lines:#?}");
     assert_eq!(
         long_functions("y.rs", &lines, 3),
         ["y.rs:1: outer (8 lines)"]
     );
     assert_eq!(
         long_functions("y.rs", &lines, 2),
-        ["y.rs:1: outer (8 lines)", "y.rs:4: inner (3 lines)"]
+        [
+            "y.rs:1: outer (8 lines)",
+            "y.rs:4: inner (3 lines)",
+            "y.rs:19: after (3 lines)"
+        ]
     );
     assert!(long_functions("y.rs", &lines, 8).is_empty());
 }
