@@ -319,12 +319,15 @@ impl ShardRun<'_> {
     fn round(&self, scan_id: &str) -> Result<()> {
         let n = self.n;
         let out = self.dir.join("out");
-        let common = |verb: &str| {
-            [verb, "--scan-id", scan_id, "--out"]
-                .map(String::from)
-                .into_iter()
-                .chain([out.display().to_string()])
-                .collect::<Vec<_>>()
+        let common = |verb: &str| -> Vec<String> {
+            let out = out.display().to_string();
+            vec![
+                verb.into(),
+                "--scan-id".into(),
+                scan_id.into(),
+                "--out".into(),
+                out,
+            ]
         };
         let started = std::time::Instant::now();
         let mut plan = common("plan");
