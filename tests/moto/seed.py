@@ -185,6 +185,10 @@ for name in ["prod-a", "prod-b", "dev", "sandbox"]:
             # Public: anyone may invoke, and a function URL without auth.
             lam.add_permission(FunctionName="orders", StatementId="public", Action="lambda:InvokeFunction", Principal="*")
             lam.create_function_url_config(FunctionName="orders", AuthType="NONE")
+            lam.add_permission(
+                FunctionName="orders", StatementId="url", Action="lambda:InvokeFunctionUrl",
+                Principal="*", FunctionUrlAuthType="NONE",
+            )
             lam.create_function_url_config(FunctionName="admin-tool", AuthType="AWS_IAM")
             # Production runs version 1 as a role $LATEST no longer uses, behind alias live,
             # which anyone may invoke; $LATEST now runs as the scoped app role.

@@ -146,4 +146,10 @@ for name, account_id in accounts.items():
                     lam.create_alias(FunctionName=f["name"], Name=a["name"], FunctionVersion=a["version"])
             if f["url"]:
                 lam.create_function_url_config(FunctionName=f["name"], AuthType=f["url"])
+            if f["url"] == "NONE":
+                # The statement a NONE URL is created with (the simulator's policy has it too).
+                lam.add_permission(
+                    FunctionName=f["name"], StatementId="FunctionURLAllowPublicAccess",
+                    Action="lambda:InvokeFunctionUrl", Principal="*", FunctionUrlAuthType="NONE",
+                )
 print(json.dumps({"root": root["Id"], "accounts": accounts}))

@@ -84,6 +84,60 @@ impl Severity {
     }
 }
 
+/// What a check reads beyond the listing of its resource (a role's or function's account and
+/// region being scanned at all). The history carries a finding whose resource is still there
+/// only when one of *its* inputs was unread; any other finding of a scanned resource that is
+/// gone is resolved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Input {
+    /// Identity policies' documents (managed policy versions, the boundary).
+    IdentityPolicies = 1,
+    /// Function resource policies (GetResourcePolicy / GetPolicy).
+    ResourcePolicy = 2,
+    /// Function URLs.
+    Urls = 4,
+    /// Versions and aliases (which role each runs as).
+    Qualifiers = 8,
+    /// IAM last-accessed data.
+    LastAccessed = 16,
+    /// IAM Access Analyzer findings.
+    AccessAnalyzer = 32,
+}
+
+impl Input {
+    /// Every input, as a mask.
+    pub const ALL: u8 = 63;
+
+    /// The input a failed operation leaves unread; `None` for operations that are not a
+    /// detail (a listing, assuming the audit role): those leave everything unread.
+    pub fn of_operation(op: &str) -> Option<Input> {
+        Some(match op {
+            "GetPolicyVersion" => Input::IdentityPolicies,
+            "GetPolicy" | "GetResourcePolicy" => Input::ResourcePolicy,
+            "ListFunctionUrlConfigs" | "GetFunctionUrlConfig" => Input::Urls,
+            "ListAliases" => Input::Qualifiers,
+            "GenerateServiceLastAccessedDetails" | "GetServiceLastAccessedDetails" => {
+                Input::LastAccessed
+            }
+            "ListAnalyzers" | "ListFindings" | "ListFindingsV2" => Input::AccessAnalyzer,
+            _ => return None,
+        })
+    }
+
+    /// The name docs/checks.md gives it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Input::IdentityPolicies => "identity policies",
+            Input::ResourcePolicy => "resource policy",
+            Input::Urls => "URLs",
+            Input::Qualifiers => "versions and aliases",
+            Input::LastAccessed => "last accessed",
+            Input::AccessAnalyzer => "Access Analyzer",
+        }
+    }
+}
+
 /// A check: its stable id and what it means.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct Check {
@@ -99,6 +153,15 @@ pub struct Check {
     pub remediation: &'static str,
     /// Where to read more.
     pub references: &'static [&'static str],
+    /// What it reads beyond the listing of its resource.
+    pub reads: &'static [Input],
+}
+
+impl Check {
+    /// [`Check::reads`] as a mask of [`Input`] bits.
+    pub fn reads_mask(&self) -> u8 {
+        self.reads.iter().fold(0, |m, i| m | *i as u8)
+    }
 }
 
 /// One finding about one resource.

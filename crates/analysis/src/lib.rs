@@ -120,15 +120,11 @@ pub fn analyze(cat: &Catalog, snapshot: &Snapshot, settings: &Settings) -> Analy
 /// Findings, scores and suggestions of an evaluated organization.
 pub fn analyze_evaluated(ev: &Evaluated<'_>, settings: &Settings) -> Analysis {
     let snapshot = ev.snapshot;
-    let org_accounts: BTreeSet<&str> = snapshot
-        .accounts
-        .iter()
-        .map(|a| a.account_id.as_str())
-        .collect();
+    let org = checks::exposure::OrgView::new(snapshot);
     let function_findings: Vec<Vec<Finding>> = snapshot
         .functions
         .par_iter()
-        .map(|f| checks::function_findings(f, &org_accounts))
+        .map(|f| checks::function_findings(f, &org))
         .collect();
     // Per role, the functions that are public while running as it: a public alias URL counts
     // for the roles of the versions the alias invokes, not for `$LATEST`'s.

@@ -233,6 +233,7 @@ fn the_same_scp_has_impact_once_a_function_uses_sqs_and_is_not_safe() {
 #[test]
 fn a_public_url_in_use_is_reported_not_silently_blocked() {
     let mut s = org();
+    s.functions[0].resource_policy = Some(crate::tests::URL_PAIR.into());
     s.functions[0].urls.push(FunctionUrl {
         url: "https://x.lambda-url.eu-west-1.on.aws/".into(),
         auth_type: "NONE".into(),

@@ -11,6 +11,8 @@ use rolescope_policy::catalog;
 const ACCT: &str = "111122223333";
 const LAMBDA_TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
 const NOW: i64 = 1_800_000_000_000;
+/// The two statements a public function URL needs since November 2026.
+pub(crate) const URL_PAIR: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"lambda:InvokeFunctionUrl","Resource":"*","Condition":{"StringEquals":{"lambda:FunctionUrlAuthType":"NONE"}}},{"Effect":"Allow","Principal":"*","Action":"lambda:InvokeFunction","Resource":"*","Condition":{"Bool":{"lambda:InvokedViaFunctionUrl":"true"}}}]}"#;
 
 fn acct() -> AccountId {
     AccountId::new(ACCT).unwrap()
@@ -306,7 +308,7 @@ fn trust_policies() {
 #[test]
 fn function_exposure() {
     let mut public = function("public", "r");
-    public.resource_policy = Some(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"lambda:InvokeFunction","Resource":"*"}]}"#.into());
+    public.resource_policy = Some(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":["lambda:InvokeFunction","lambda:InvokeFunctionUrl"],"Resource":"*"}]}"#.into());
     public.urls = vec![FunctionUrl {
         url: "https://x.lambda-url.eu-west-1.on.aws/".into(),
         auth_type: "NONE".into(),
@@ -405,6 +407,7 @@ fn scores_rank_roles_and_roll_up_to_accounts_and_ous() {
     );
     let logs = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"logs:PutLogEvents","Resource":"arn:aws:logs:eu-west-1:111122223333:log-group:/aws/lambda/f:*"}]}"#;
     let mut public = function("public", "small");
+    public.resource_policy = Some(URL_PAIR.into());
     public.urls = vec![FunctionUrl {
         url: "https://p".into(),
         auth_type: "NONE".into(),
@@ -790,7 +793,7 @@ fn a_public_alias_counts_for_the_role_of_the_version_it_runs() {
             kind: QualifierKind::Alias,
             role_arn: None,
             routing: vec![("1".into(), 1_000_000)],
-            resource_policy: None,
+            resource_policy: Some(URL_PAIR.into()),
             unread: vec![],
         },
     ];

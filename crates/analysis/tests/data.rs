@@ -7,7 +7,8 @@
 //! `idle_days`), `functions` (name, role, resource `policy`, `url_auth` with an optional
 //! `url_qualifier`, `qualifiers`: versions with their `role`, aliases with `routing`
 //! `{version: share}`, each with an optional `policy`), `scps` (attached at the
-//! root) and `managed` (customer-managed documents by ARN). Everything not given has a plain
+//! root), `managed` (customer-managed documents by ARN) and `org` (`id`, the organization id,
+//! and `accounts`, more member accounts in OU `ou-work`). Everything not given has a plain
 //! default: a Lambda trust policy, a role used yesterday, no SCPs.
 
 use rolescope_analysis::{Settings, analyze};
@@ -53,6 +54,24 @@ fn snapshot(case: &Value) -> Snapshot {
         ou_path: "Root".into(),
         scanned: true,
     });
+    if let Some(org) = case.get("org") {
+        s.org_units.push(OrgUnit {
+            id: "ou-work".into(),
+            name: "Work".into(),
+            parent_id: Some("r-root".into()),
+            path: "Root/Work".into(),
+        });
+        for id in strings(&org["accounts"]) {
+            s.accounts.push(Account {
+                account_id: AccountId::new(&id).unwrap(),
+                name: format!("member-{id}"),
+                status: AccountStatus::Active,
+                parent_id: "ou-work".into(),
+                ou_path: "Root/Work".into(),
+                scanned: true,
+            });
+        }
+    }
     for (i, doc) in case["scps"].as_array().into_iter().flatten().enumerate() {
         s.control_policies.push(ControlPolicy {
             id: format!("p-case{i}"),
@@ -158,7 +177,7 @@ fn snapshot(case: &Value) -> Snapshot {
         scan_id: "case".into(),
         started_at: Timestamp::from_millis(NOW),
         finished_at: Timestamp::from_millis(NOW),
-        org_id: None,
+        org_id: case["org"]["id"].as_str().map(str::to_string),
         regions: vec!["eu-west-1".into()],
         tool_version: "test".into(),
     });

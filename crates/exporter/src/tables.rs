@@ -133,7 +133,7 @@ table! {
         env_var_names: Vec<Shared> => StringList, false, "Environment variable names (values are never collected)";
         url_auth_type: Option<String> => String, true, "Function URL auth type: NONE (public) or AWS_IAM; null without URL";
         resource_policy: Option<String> => String, true, "Resource-based policy (JSON)";
-        public_access: Option<bool> => Bool, true, "Invocable by anyone: Principal * without conditions, or a URL with AuthType NONE; null when not public by what was read but its policy or URLs could not be read (unknown is not absent)";
+        public_access: Option<bool> => Bool, true, "Callable by any AWS account, or invocable by anyone through a URL with AuthType NONE whose policy grants both URL permissions, decided by evaluating its resource policies (docs/checks.md); null when not public by what was read but its policy or URLs could not be read (unknown is not absent)";
         unread: Vec<String> => StringList, false, "Parts that could not be read (resource_policy, urls); collection_errors names why. The score covers what was read";
         risk_score: i64 => Int64, false, "Role score combined with the function's own findings (0-100)";
         risk_level: String => String, false, "critical, high, medium, low or none";
@@ -153,7 +153,7 @@ table! {
         routing: Vec<String> => StringList, false, "For an alias: VERSION=SHARE of invocations (1=0.9, 2=0.1); empty otherwise";
         resource_policy: Option<String> => String, true, "The qualifier's own resource-based policy (JSON)";
         url_auth_type: Option<String> => String, true, "Auth type of the URL invoking this qualifier: NONE (public) or AWS_IAM; null without URL";
-        public_access: Option<bool> => Bool, true, "Invocable by anyone through this qualifier; null when not public by what was read but its policy could not be read";
+        public_access: Option<bool> => Bool, true, "Callable by any AWS account or invocable by anyone through this qualifier, by evaluation of its policy; null when not public by what was read but its policy could not be read";
         unread: Vec<String> => StringList, false, "Parts that could not be read (resource_policy, aliases)";
 }
 

@@ -114,7 +114,8 @@ fn snapshot() -> Snapshot {
         env_var_names: vec!["STAGE".into()],
         secret_like_env: vec![],
         qualifiers: vec![],
-        resource_policy: None,
+        // What a public URL needs since November 2026: both statements.
+        resource_policy: Some(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"lambda:InvokeFunctionUrl","Resource":"*","Condition":{"StringEquals":{"lambda:FunctionUrlAuthType":"NONE"}}},{"Effect":"Allow","Principal":"*","Action":"lambda:InvokeFunction","Resource":"*","Condition":{"Bool":{"lambda:InvokedViaFunctionUrl":"true"}}}]}"#.into()),
         urls: vec![rolescope_model::FunctionUrl {
             url: "https://u".into(),
             auth_type: "NONE".into(),
@@ -728,8 +729,8 @@ fn a_function_whose_policy_could_not_be_read_is_not_reported_as_private() {
     assert_eq!(of("unknown"), None, "unknown is not absent");
     assert_eq!(
         of("public-anyway"),
-        Some(true),
-        "a public URL is public whatever else is unknown"
+        None,
+        "a URL with AuthType NONE is public only if its policy lets anyone invoke it: unread policy, unknown"
     );
     assert_eq!(of("private"), Some(false));
 }

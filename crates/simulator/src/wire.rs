@@ -13,6 +13,9 @@ const PAGE_ORGS: usize = 20;
 mod iam;
 mod lambda;
 
+/// Where GetResourcePolicy's requests go (`/2026-07-09/resource-policy/{ResourceArn}`).
+pub const RESOURCE_POLICY_PATH: &str = "/2026-07-09/resource-policy/";
+
 /// The operation a request names.
 pub fn operation(service: &str, req: &HttpRequest) -> String {
     match service {
@@ -25,7 +28,9 @@ pub fn operation(service: &str, req: &HttpRequest) -> String {
             .to_string(),
         "lambda" => {
             let p = req.path.trim_end_matches('/');
-            if p.ends_with("/policy") {
+            // GetResourcePolicy reads the same policy under the same quota: the simulator
+            // serves and counts it as GetPolicy.
+            if p.ends_with("/policy") || p.starts_with(RESOURCE_POLICY_PATH) {
                 "GetPolicy".into()
             } else if p.ends_with("/urls") {
                 "ListFunctionUrlConfigs".into()

@@ -451,8 +451,9 @@ fn resource_policy(
     sel: u64,
     arn: &str,
     account: &AccountId,
+    url_auth: Option<&str>,
 ) -> (Option<String>, Option<&'static str>) {
-    let policy = match sel {
+    let mut policy = match sel {
         0 => Some(format!(
             r#"{{"Version":"2012-10-17","Id":"default","Statement":[{{"Sid":"public","Effect":"Allow","Principal":"*","Action":"lambda:InvokeFunction","Resource":"{arn}"}}]}}"#
         )),
@@ -465,6 +466,18 @@ fn resource_policy(
         )),
         _ => None,
     };
+    // A URL with AuthType NONE gets the statement CreateFunctionUrlConfig's console flow adds,
+    // and only that one: without the public policy's InvokeFunction it is a URL created before
+    // October 2025 that stopped serving on 1 November 2026 (RS-PUBLIC-004); with it, public.
+    if url_auth == Some("NONE") {
+        let url = format!(
+            r#"{{"Sid":"FunctionURLAllowPublicAccess","Effect":"Allow","Principal":"*","Action":"lambda:InvokeFunctionUrl","Resource":"{arn}","Condition":{{"StringEquals":{{"lambda:FunctionUrlAuthType":"NONE"}}}}}}"#
+        );
+        policy = Some(match policy {
+            Some(p) => format!("{},{url}]}}", p.trim_end_matches("]}")),
+            None => format!(r#"{{"Version":"2012-10-17","Id":"default","Statement":[{url}]}}"#),
+        });
+    }
     let policy_kind = match sel {
         0 => Some("public"),
         1 => Some("partner"),
@@ -594,12 +607,12 @@ impl World {
         };
         let name = format!("fn-{region_name}-{i:05}");
         let arn = format!("arn:aws:lambda:{region_name}:{}:function:{name}", a.id);
-        let (policy, policy_kind) = resource_policy((h >> 20) % 40, &arn, &a.id);
         let url_auth = match (h >> 32) % 30 {
             0 => Some("NONE"),
             1..=3 => Some("AWS_IAM"),
             _ => None,
         };
+        let (policy, policy_kind) = resource_policy((h >> 20) % 40, &arn, &a.id, url_auth);
         let layers = if (h >> 40).is_multiple_of(25) {
             vec![format!(
                 "arn:aws:lambda:{region_name}:999988887777:layer:shared-utils:3"
@@ -633,10 +646,18 @@ impl World {
             Vec::new()
         };
         let alias_public_url = versioned && (h >> 41).is_multiple_of(2);
-        let alias_policy = (versioned && !alias_public_url).then(|| {
-            format!(
-                r#"{{"Version":"2012-10-17","Id":"default","Statement":[{{"Sid":"public-prod","Effect":"Allow","Principal":"*","Action":"lambda:InvokeFunction","Resource":"{arn}:prod"}}]}}"#
-            )
+        // Alias prod is public either by its policy or through its URL, which carries the two
+        // statements a public URL needs since November 2026.
+        let alias_policy = versioned.then(|| {
+            if alias_public_url {
+                format!(
+                    r#"{{"Version":"2012-10-17","Id":"default","Statement":[{{"Sid":"FunctionURLAllowPublicAccess","Effect":"Allow","Principal":"*","Action":"lambda:InvokeFunctionUrl","Resource":"{arn}:prod","Condition":{{"StringEquals":{{"lambda:FunctionUrlAuthType":"NONE"}}}}}},{{"Sid":"FunctionURLInvokeAllowPublicAccess","Effect":"Allow","Principal":"*","Action":"lambda:InvokeFunction","Resource":"{arn}:prod","Condition":{{"Bool":{{"lambda:InvokedViaFunctionUrl":"true"}}}}}}]}}"#
+                )
+            } else {
+                format!(
+                    r#"{{"Version":"2012-10-17","Id":"default","Statement":[{{"Sid":"public-prod","Effect":"Allow","Principal":"*","Action":"lambda:InvokeFunction","Resource":"{arn}:prod"}}]}}"#
+                )
+            }
         });
         SimFunction {
             versions,

@@ -2,13 +2,14 @@
 //! function per concern: administrator access, wildcards, escalation, category lists, trust,
 //! boundary, unused, validation), [`resource`] those about functions and Access Analyzer findings.
 
+pub mod exposure;
 mod resource;
 mod role;
 
 pub use resource::{analyzer_findings, function_findings};
 pub use role::role_findings;
 
-use crate::findings::{Category as C, Check, Severity as S};
+use crate::findings::{Category as C, Check, Input as I, Severity as S};
 use crate::inputs::RolePolicies;
 use crate::privesc::Mitigation;
 use rolescope_model::{Function, LastAccessed, Role, Timestamp};
@@ -36,7 +37,7 @@ const ANALYZER: &str =
 /// Declares [`CheckId`] and [`CHECKS`] from one list, so the two can never disagree: the table
 /// is indexed by the enum, and no look-up by string can fail.
 macro_rules! checks {
-    ($($variant:ident = $id:literal, $cat:expr, $sev:expr, $title:literal, $fix:literal, [$($r:expr),*];)*) => {
+    ($($variant:ident = $id:literal, $cat:expr, $sev:expr, $title:literal, $fix:literal, [$($r:expr),*], reads [$($i:expr),*];)*) => {
         /// Every check, by name; `CHECKS[id as usize]` is its row.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
         #[allow(missing_docs)]
@@ -44,7 +45,7 @@ macro_rules! checks {
 
         /// Every check rolescope runs.
         pub static CHECKS: &[Check] = &[
-            $(Check { id: $id, category: $cat, severity: $sev, title: $title, remediation: $fix, references: &[$($r),*] }),*
+            $(Check { id: $id, category: $cat, severity: $sev, title: $title, remediation: $fix, references: &[$($r),*], reads: &[$($i),*] }),*
         ];
     };
 }
@@ -55,210 +56,217 @@ checks! {
         S::Critical,
         "Administrator-level AWS managed policy attached",
         "Replace AdministratorAccess / PowerUserAccess / IAMFullAccess with a policy scoped to what the function uses.",
-        [IAM_BP];
+        [IAM_BP], reads [I::IdentityPolicies];
 
     Admin002 = "RS-ADMIN-002",
         C::AdminAccess,
         S::Critical,
         "Full administrator access (*:* on *) is effective",
         "Remove the Allow * statement; grant only the actions and resources the function needs.",
-        [IAM_BP];
+        [IAM_BP], reads [I::IdentityPolicies];
 
     Wildcard001 = "RS-WILDCARD-001",
         C::ServiceWildcard,
         S::Medium,
         "All actions of a service allowed (service:*)",
         "List the actions the function calls instead of service:*.",
-        [IAM_BP];
+        [IAM_BP], reads [I::IdentityPolicies];
 
     Privesc001 = "RS-PRIVESC-001",
         C::PrivilegeEscalation,
         S::High,
         "Privilege escalation path",
         "Remove one of the path's actions, or scope iam:PassRole and the IAM write actions to specific resources; a permission boundary that denies them mitigates the path.",
-        [AWS_PRIVESC, BOUNDARIES];
+        [AWS_PRIVESC, BOUNDARIES], reads [I::IdentityPolicies];
 
     Exfil001 = "RS-EXFIL-001",
         C::DataExfiltration,
         S::Medium,
         "Object, secret or parameter reads on all resources",
         "Scope s3:GetObject, secretsmanager:GetSecretValue and ssm:GetParameter* to the objects, secrets and parameters the function owns.",
-        [IAM_BP];
+        [IAM_BP], reads [I::IdentityPolicies];
 
     Exfil002 = "RS-EXFIL-002",
         C::DataExfiltration,
         S::Low,
         "Bulk data reads on all resources (decrypt, table reads, snapshots)",
         "Scope kms:Decrypt to the function's keys, DynamoDB reads to its tables, and remove database snapshot actions.",
-        [IAM_BP];
+        [IAM_BP], reads [I::IdentityPolicies];
 
     Expose001 = "RS-EXPOSE-001",
         C::ResourceExposure,
         S::High,
         "Permissions-management actions on all resources",
         "Actions such as s3:PutBucketPolicy, lambda:AddPermission or kms:PutKeyPolicy can expose resources publicly; remove them or scope them.",
-        [IAM_BP];
+        [IAM_BP], reads [I::IdentityPolicies];
 
     Creds001 = "RS-CREDS-001",
         C::CredentialsExposure,
         S::High,
         "Actions that return credentials on all resources",
         "Remove actions that mint or return credentials (iam:CreateAccessKey, sts:AssumeRole on *, ecr:GetAuthorizationToken, …) or scope them.",
-        [IAM_BP];
+        [IAM_BP], reads [I::IdentityPolicies];
 
     Infra001 = "RS-INFRA-001",
         C::InfrastructureModification,
         S::Low,
         "Write actions on all resources",
         "Scope write actions to the resources the function manages.",
-        [IAM_BP];
+        [IAM_BP], reads [I::IdentityPolicies];
 
     Trust001 = "RS-TRUST-001",
         C::TrustPolicy,
         S::Critical,
         "Role assumable by any principal",
         "Replace Principal * in the trust policy with the principals that need the role.",
-        [CONFUSED];
+        [CONFUSED], reads [];
 
     Trust002 = "RS-TRUST-002",
         C::TrustPolicy,
         S::Medium,
         "Role assumable from another account without a guarding condition",
         "Add sts:ExternalId, aws:PrincipalOrgID or aws:PrincipalArn conditions, or remove the cross-account principal.",
-        [CONFUSED];
+        [CONFUSED], reads [];
 
     Trust003 = "RS-TRUST-003",
         C::TrustPolicy,
         S::Low,
         "Lambda execution role also trusted by other services",
         "Give each service its own role; a shared role widens the blast radius of every function that uses it.",
-        [IAM_BP];
+        [IAM_BP], reads [];
 
     Trust004 = "RS-TRUST-004",
         C::TrustPolicy,
         S::Low,
         "Service trust without aws:SourceAccount or aws:SourceArn",
         "Add an aws:SourceAccount (or aws:SourceArn) condition to the service principal's statement to prevent the confused deputy problem.",
-        [CONFUSED];
+        [CONFUSED], reads [];
 
     Trust005 = "RS-TRUST-005",
         C::TrustPolicy,
         S::Low,
         "Lambda execution role used by no function",
         "Delete the role, or confirm which workload uses it.",
-        [IAM_BP];
+        [IAM_BP], reads [I::Qualifiers];
 
     Trust006 = "RS-TRUST-006",
         C::TrustPolicy,
         S::Medium,
         "Execution role shared by many functions",
         "Give functions their own roles so each holds only what it needs.",
-        [IAM_BP];
+        [IAM_BP], reads [I::Qualifiers];
 
     Public001 = "RS-PUBLIC-001",
         C::PublicAccess,
         S::Critical,
-        "Function invocable by anyone (resource policy Principal *)",
+        "Function callable by any AWS account (resource policy, by evaluation)",
         "Remove the statement, or add aws:SourceAccount / aws:SourceArn / aws:PrincipalOrgID conditions.",
-        [LAMBDA_RBP];
+        [LAMBDA_RBP], reads [I::ResourcePolicy, I::Qualifiers];
 
     Public002 = "RS-PUBLIC-002",
         C::PublicAccess,
         S::Medium,
-        "Function policy grants another account without conditions",
+        "Function callable by another account (resource policy, by evaluation)",
         "Add aws:SourceArn / aws:PrincipalOrgID conditions or remove the grant.",
-        [LAMBDA_RBP];
+        [LAMBDA_RBP], reads [I::ResourcePolicy, I::Qualifiers];
 
     Public003 = "RS-PUBLIC-003",
         C::PublicAccess,
         S::High,
-        "Function URL without authentication (AuthType NONE)",
+        "Function URL without authentication (AuthType NONE) that anyone can invoke",
         "Use AuthType AWS_IAM, or authenticate in the function and document why the URL is public.",
-        [URL_AUTH];
+        [URL_AUTH], reads [I::ResourcePolicy, I::Urls, I::Qualifiers];
+
+    Public004 = "RS-PUBLIC-004",
+        C::PublicAccess,
+        S::Info,
+        "Function URL with AuthType NONE that no one can invoke",
+        "The policy lacks lambda:InvokeFunctionUrl or lambda:InvokeFunction (with lambda:InvokedViaFunctionUrl), both needed since November 2026: delete the URL, or grant both if it is meant to be public.",
+        [URL_AUTH], reads [I::ResourcePolicy, I::Urls, I::Qualifiers];
 
     Layer001 = "RS-LAYER-001",
         C::PublicAccess,
         S::Low,
         "Function uses a layer from another account",
         "Vendor the layer into your own account or pin and review it: its code runs with the function's role.",
-        [LAMBDA_RBP];
+        [LAMBDA_RBP], reads [];
 
     Boundary001 = "RS-BOUNDARY-001",
         C::PermissionBoundary,
         S::Low,
         "Lambda execution role without a permission boundary",
         "Attach the organization's Lambda permission boundary.",
-        [BOUNDARIES];
+        [BOUNDARIES], reads [];
 
     Boundary002 = "RS-BOUNDARY-002",
         C::PermissionBoundary,
         S::High,
         "Permission boundary does not constrain the role",
         "The boundary allows *:* or leaves a privilege-escalation path open; narrow it.",
-        [BOUNDARIES];
+        [BOUNDARIES], reads [I::IdentityPolicies];
 
     Unused001 = "RS-UNUSED-001",
         C::UnusedAccess,
         S::Low,
         "Role not used recently",
         "Delete roles that are not used, or confirm their owner.",
-        [LAST_ACCESSED];
+        [LAST_ACCESSED], reads [I::IdentityPolicies, I::LastAccessed];
 
     Unused002 = "RS-UNUSED-002",
         C::UnusedAccess,
         S::Low,
         "Services granted but not used",
         "Remove the unused services from the role's policies (see the least-privilege suggestion).",
-        [LAST_ACCESSED];
+        [LAST_ACCESSED], reads [I::IdentityPolicies, I::LastAccessed];
 
     Valid001 = "RS-VALID-001",
         C::PolicyValidation,
         S::Medium,
         "Policy document cannot be evaluated",
         "Fix the document; rolescope judged the role without it, so its permissions may be understated.",
-        [GRAMMAR];
+        [GRAMMAR], reads [I::IdentityPolicies, I::ResourcePolicy];
 
     Valid002 = "RS-VALID-002",
         C::PolicyValidation,
         S::Low,
         "Action matches nothing in the action catalog",
         "Fix the typo or remove the action; an action that matches nothing grants nothing.",
-        [GRAMMAR];
+        [GRAMMAR], reads [I::IdentityPolicies, I::ResourcePolicy];
 
     Valid003 = "RS-VALID-003",
         C::PolicyValidation,
         S::Info,
         "Policy without Version 2012-10-17",
         "Add \"Version\": \"2012-10-17\"; without it policy variables are not substituted.",
-        [GRAMMAR];
+        [GRAMMAR], reads [I::IdentityPolicies, I::ResourcePolicy];
 
     Valid004 = "RS-VALID-004",
         C::PolicyValidation,
         S::Low,
         "Resource ARN matches no resource type of the statement's actions",
         "Use the ARN format of the resources the actions work on (see the Service Authorization Reference); as written, the statement grants nothing on that resource.",
-        [GRAMMAR];
+        [GRAMMAR], reads [I::IdentityPolicies, I::ResourcePolicy];
 
     Valid005 = "RS-VALID-005",
         C::PolicyValidation,
         S::Medium,
         "Condition value its operator cannot read",
         "Fix the value (an IP address or CIDR block, an ISO 8601 date, a finite number): as written the condition matches nothing, so a Deny carrying it never applies and an Allow grants nothing.",
-        [GRAMMAR];
+        [GRAMMAR], reads [I::IdentityPolicies, I::ResourcePolicy];
 
     Secret001 = "RS-SECRET-001",
         C::SecretsInEnvironment,
         S::High,
         "Environment variable value looks like a secret",
         "Move the value to Secrets Manager or SSM Parameter Store (SecureString) and read it at run time, then rotate it: anyone allowed lambda:GetFunctionConfiguration has been able to read it. rolescope saw the value only at the API edge and kept none of it.",
-        [LAMBDA_SECRETS];
+        [LAMBDA_SECRETS], reads [];
 
     Aa001 = "RS-AA-001",
         C::AccessAnalyzer,
         S::High,
         "Active IAM Access Analyzer finding",
         "Review the finding in IAM Access Analyzer and archive or fix it.",
-        [ANALYZER];
+        [ANALYZER], reads [I::AccessAnalyzer];
 }
 
 /// The row of a check.
@@ -466,21 +474,35 @@ fn principal_account(id: &str) -> Option<&str> {
     id.split(':').nth(4).filter(|a| a.len() == 12)
 }
 
+/// The check of an id, if rolescope has it.
+pub fn check_by_id(id: &str) -> Option<&'static Check> {
+    CHECKS.iter().find(|c| c.id == id)
+}
+
 /// docs/checks.md, generated from [`CHECKS`].
 pub fn checks_markdown() -> String {
     let mut out = String::from(
         "# Checks\n\n<!-- Generated from crates/analysis/src/checks.rs by the `checks_doc_is_current` test;\n     regenerate with `UPDATE_DOCS=1 cargo test -p rolescope-analysis checks_doc`. -->\n\n\
          Every finding names its check. A finding whose risk a permission boundary, an SCP or an explicit\n\
          deny blocks is reported with severity `info` and `mitigated_by` set to the gate that blocks it.\n\n\
-         | id | category | severity | title | remediation |\n|---|---|---|---|---|\n",
+         The *reads* column names what a check reads beyond the listing of its resource. The scan\n\
+         history carries a finding forward unresolved only when one of those inputs could not be read\n\
+         (docs/history.md).\n\n\
+         | id | category | severity | title | reads | remediation |\n|---|---|---|---|---|---|\n",
     );
     for c in CHECKS {
+        let reads: Vec<&str> = c.reads.iter().map(|i| i.as_str()).collect();
         out.push_str(&format!(
-            "| `{}` | `{}` | {} | {} | {} |\n",
+            "| `{}` | `{}` | {} | {} | {} | {} |\n",
             c.id,
             c.category.as_str(),
             c.severity.as_str(),
             c.title,
+            if reads.is_empty() {
+                "listing only".to_string()
+            } else {
+                reads.join(", ")
+            },
             c.remediation.replace('|', "\\|")
         ));
     }
@@ -510,5 +532,39 @@ pub fn checks_markdown() -> String {
          RS-INFRA-001, infrastructure modification: every Write action that supports resource types, \
          granted on `Resource: *` without conditions.\n",
     );
+    out.push_str(&format!(
+        "\n## How exposure is decided (RS-PUBLIC-001 to 004)\n\n\
+         rolescope decides who can call a function as IAM Access Analyzer does: it evaluates requests \
+         with its policy engine. It never judges a statement by its shape.\n\n\
+         Each resource policy is evaluated on its own: the function's (`$LATEST`), and each version's \
+         and alias's. The caller side is granted everything, so the resource policy alone decides. \
+         Its Deny statements, `NotPrincipal` and conditions count as AWS counts them. A policy read \
+         with GetResourcePolicy can be any document, not only what AddPermission writes.\n\n\
+         - **RS-PUBLIC-001**: a principal of an account outside the organization can call the \
+         function. Two such callers are tried: one in no organization, one in a foreign one. \
+         Their requests carry `aws:PrincipalAccount`, `aws:PrincipalArn`, `aws:SourceIp` \
+         (203.0.113.10) and `aws:SecureTransport`. They carry no `aws:SourceAccount`, \
+         `aws:SourceArn` or `aws:SourceVpc`, as a direct call does not. The actions tried: {}; \
+         with an `AWS_IAM` URL, also the URL pair below (`url` in the finding).\n\
+         - **RS-PUBLIC-002**: each account the policy names (as a principal or in \
+         `aws:PrincipalAccount`) is tried as a principal of that account. An account of the \
+         organization carries its `aws:PrincipalOrgID` and `aws:PrincipalOrgPaths`. Severity \
+         high outside the organization, medium inside. Not reported when RS-PUBLIC-001 is.\n\
+         - **RS-PUBLIC-003**: a URL with `AuthType NONE` whose policy lets an anonymous caller \
+         through. That takes both `lambda:InvokeFunctionUrl` (with `lambda:FunctionUrlAuthType` \
+         `NONE`) and `lambda:InvokeFunction` (with `lambda:InvokedViaFunctionUrl` `true`). The \
+         exception for URLs created before October 2025 ended on 1 November 2026 (AWS Lambda \
+         developer guide, \"Control access to Lambda function URLs\").\n\
+         - **RS-PUBLIC-004** (info): a URL with `AuthType NONE` that no one can invoke: no policy, or \
+         one that lacks either action. It is broken or half-migrated, not exposed.\n\n\
+         A policy that could not be read gives no verdict: the function's `public_access` is null, \
+         not false. moto writes the unqualified function's policy on `…:function:name:$LATEST`; \
+         rolescope reads that form as the unqualified function.\n",
+        exposure::FUNCTION_ACTIONS
+            .iter()
+            .map(|a| format!("`{a}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
     out
 }

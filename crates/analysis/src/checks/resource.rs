@@ -1,28 +1,38 @@
 //! Findings about functions (resource policies, URLs, layers) and Access Analyzer findings.
 
-use super::{CheckId, check, has_condition, principal_account, principals};
+use super::exposure::{self, OrgView, UrlReach};
+use super::{CheckId, check};
 use crate::findings::{Finding, Severity as S};
-use rolescope_model::{AccessFinding, Function};
-use rolescope_policy::document::PrincipalKind;
-use rolescope_policy::{Effect, Policy};
+use rolescope_model::{AccessFinding, Function, FunctionUrl};
+use rolescope_policy::Policy;
 use serde_json::json;
-use std::collections::BTreeSet;
 
-/// Findings about one function: its resource policy, URLs and layers.
-pub fn function_findings(f: &Function, org_accounts: &BTreeSet<&str>) -> Vec<Finding> {
+/// Findings about one function: who its resource policies and URLs let in (decided by
+/// evaluation, [`super::exposure`]), its secret-like variables and its layers.
+pub fn function_findings(f: &Function, org: &OrgView<'_>) -> Vec<Finding> {
     let mut out = Vec::new();
     let acct = &f.account_id;
     let region = Some(f.region.as_str());
-    if let Some(doc) = &f.resource_policy {
-        policy_findings(f, &f.arn, &f.name, doc, org_accounts, &mut out);
-    }
-    // Versions and aliases are invoked by their qualified ARNs, each under its own policy.
+    // `$LATEST` under the function's own policy, then each version and alias under its own:
+    // each is invoked by its own ARN.
+    let mut targets: Vec<Target<'_>> = vec![Target {
+        qualifier: None,
+        arn: f.arn.clone(),
+        label: f.name.clone(),
+        doc: f.resource_policy.as_deref(),
+        unread: f.unread.iter().any(|u| u == "resource_policy"),
+    }];
     for q in &f.qualifiers {
-        if let Some(doc) = &q.resource_policy {
-            let arn = format!("{}:{}", f.arn, q.name);
-            let label = format!("{}:{}", f.name, q.name);
-            policy_findings(f, &arn, &label, doc, org_accounts, &mut out);
-        }
+        targets.push(Target {
+            qualifier: Some(q.name.as_str()),
+            arn: format!("{}:{}", f.arn, q.name),
+            label: format!("{}:{}", f.name, q.name),
+            doc: q.resource_policy.as_deref(),
+            unread: q.unread.iter().any(|u| u == "resource_policy"),
+        });
+    }
+    for t in &targets {
+        exposure_findings(f, t, org, &mut out);
     }
     for hit in &f.secret_like_env {
         out.push(Finding::new(
@@ -41,127 +51,152 @@ pub fn function_findings(f: &Function, org_accounts: &BTreeSet<&str>) -> Vec<Fin
             None,
         ));
     }
-    for url in f.urls.iter().filter(|u| u.auth_type == "NONE") {
-        // An alias's URL invokes the alias: the finding is on the qualified ARN, so the roles it
-        // runs as are the alias's.
-        let (arn, label) = match &url.qualifier {
-            Some(q) => (format!("{}:{q}", f.arn), format!("{}:{q}", f.name)),
-            None => (f.arn.clone(), f.name.clone()),
-        };
-        out.push(Finding::new(
-            check(CheckId::Public003),
-            acct,
-            region,
-            &arn,
-            &url.url,
-            format!("{label} has a public function URL"),
-            match &url.qualifier {
-                Some(q) => json!({"url": url.url, "qualifier": q}),
-                None => json!({"url": url.url}),
-            },
-            None,
-        ));
-    }
     for layer in &f.layers {
         if let Some(owner) = layer.split(':').nth(4).filter(|o| *o != acct.as_str()) {
             out.push(Finding::new(check(CheckId::Layer001), acct, region, &f.arn, layer,
                 format!("{} uses layer {layer} from account {owner}", f.name),
-                json!({"layer": layer, "owner": owner, "in_organization": org_accounts.contains(owner)}), None));
+                json!({"layer": layer, "owner": owner, "in_organization": org.accounts.contains(owner)}), None));
         }
     }
     out
 }
 
-/// Findings about one resource policy of a function: its own (`$LATEST`, resource `f.arn`) or a
-/// version's or alias's (resource the qualified ARN, label `name:qualifier`).
-fn policy_findings(
-    f: &Function,
-    arn: &str,
-    label: &str,
-    doc: &str,
-    org_accounts: &BTreeSet<&str>,
-    out: &mut Vec<Finding>,
-) {
+/// `$LATEST` or one qualifier, with the policy that guards it.
+struct Target<'a> {
+    qualifier: Option<&'a str>,
+    arn: String,
+    label: String,
+    doc: Option<&'a str>,
+    unread: bool,
+}
+
+/// The exposure findings of one target: its policy evaluated for outside and named callers,
+/// and each of its URLs for the callers the URL's auth type lets in.
+fn exposure_findings(f: &Function, t: &Target<'_>, org: &OrgView<'_>, out: &mut Vec<Finding>) {
     let acct = &f.account_id;
     let region = Some(f.region.as_str());
-    match Policy::parse(doc) {
-        Ok(p) => {
-            out.extend(super::role::unreadable_condition_values(
+    let resources = exposure::resources(&t.arn, t.qualifier.is_some());
+    let policy = match t.doc.map(Policy::parse) {
+        None => None,
+        Some(Ok(p)) => Some(p),
+        Some(Err(e)) => {
+            out.push(Finding::new(
+                check(CheckId::Valid001),
                 acct,
                 region,
-                arn,
+                &t.arn,
                 "resource policy",
-                &p,
+                format!("{}: resource policy cannot be evaluated", t.label),
+                json!({"reason": e.to_string()}),
+                None,
             ));
-            for (i, s) in p
-                .statements
-                .iter()
-                .enumerate()
-                .filter(|(_, s)| s.effect == Effect::Allow)
-            {
-                let guarded = has_condition(
-                    s,
-                    &[
-                        "aws:SourceAccount",
-                        "aws:SourceArn",
-                        "aws:PrincipalOrgID",
-                        "aws:SourceOrgID",
-                        "aws:PrincipalAccount",
-                    ],
-                );
-                // moto writes an account principal as a bare id; AWS as an ARN. Both count.
-                for (kind, id) in principals(s) {
-                    if kind == PrincipalKind::Aws && id == "*" && !guarded {
-                        out.push(Finding::new(
-                            check(CheckId::Public001),
-                            acct,
-                            region,
-                            arn,
-                            &format!("{i}"),
-                            format!("{} can be invoked by anyone", label),
-                            json!({"statement": i, "sid": s.sid, "actions": s.actions.patterns}),
-                            None,
-                        ));
-                    } else if kind == PrincipalKind::Aws
-                        && let Some(other) = principal_account(id).filter(|a| *a != acct.as_str())
-                        && !guarded
-                    {
-                        let mut finding = Finding::new(
-                            check(CheckId::Public002),
-                            acct,
-                            region,
-                            arn,
-                            id,
-                            format!(
-                                "{} grants {other}{}",
-                                label,
-                                if org_accounts.contains(other) {
-                                    " (in the organization)"
-                                } else {
-                                    " (outside the organization)"
-                                }
-                            ),
-                            json!({"principal": id, "statement": i, "in_organization": org_accounts.contains(other)}),
-                            None,
-                        );
-                        if !org_accounts.contains(other) {
-                            finding.severity = S::High;
-                        }
-                        out.push(finding);
-                    }
-                }
-            }
+            // Unknown: neither public nor private by what was read.
+            return;
         }
-        Err(e) => out.push(Finding::new(
-            check(CheckId::Valid001),
+    };
+    let urls: Vec<&FunctionUrl> = f
+        .urls
+        .iter()
+        .filter(|u| u.qualifier.as_deref() == t.qualifier)
+        .collect();
+    if let (Some(p), Some(doc)) = (&policy, t.doc) {
+        out.extend(super::role::unreadable_condition_values(
             acct,
             region,
-            arn,
+            &t.arn,
             "resource policy",
-            format!("{}: resource policy cannot be evaluated", label),
-            json!({"reason": e.to_string()}),
-            None,
-        )),
+            p,
+        ));
+        let iam_url = urls.iter().any(|u| u.auth_type != "NONE");
+        let access = exposure::access(f, &resources, p, doc, org, iam_url);
+        if !access.anyone.is_empty() {
+            out.push(Finding::new(
+                check(CheckId::Public001),
+                acct,
+                region,
+                &t.arn,
+                "anyone",
+                format!(
+                    "{} can be called by any AWS account: {}",
+                    t.label,
+                    access.anyone.join(", ")
+                ),
+                json!({"actions": access.anyone}),
+                None,
+            ));
+        }
+        for (other, actions) in &access.accounts {
+            let inside = org.accounts.contains(other.as_str());
+            let mut finding = Finding::new(
+                check(CheckId::Public002),
+                acct,
+                region,
+                &t.arn,
+                other,
+                format!(
+                    "{} can be called by account {other}{}: {}",
+                    t.label,
+                    if inside {
+                        " (in the organization)"
+                    } else {
+                        " (outside the organization)"
+                    },
+                    actions.join(", ")
+                ),
+                json!({"principal": other, "actions": actions, "in_organization": inside}),
+                None,
+            );
+            if !inside {
+                finding.severity = S::High;
+            }
+            out.push(finding);
+        }
+    }
+    if t.unread {
+        // The policy could not be read: a URL's reach is unknown, not absent.
+        return;
+    }
+    let owner = acct.as_str();
+    for url in urls {
+        let detail = |extra: serde_json::Value| {
+            let mut d = json!({"url": url.url, "auth_type": url.auth_type});
+            if let Some(q) = &url.qualifier {
+                d["qualifier"] = json!(q);
+            }
+            if let serde_json::Value::Object(m) = extra {
+                for (k, v) in m {
+                    d[k] = v;
+                }
+            }
+            d
+        };
+        match exposure::url_reach(&url.auth_type, &resources, owner, policy.as_ref()) {
+            UrlReach::Public => out.push(Finding::new(
+                check(CheckId::Public003),
+                acct,
+                region,
+                &t.arn,
+                &url.url,
+                format!("{} has a public function URL", t.label),
+                detail(json!({})),
+                None,
+            )),
+            UrlReach::Unreachable(missing) => out.push(Finding::new(
+                check(CheckId::Public004),
+                acct,
+                region,
+                &t.arn,
+                &url.url,
+                format!(
+                    "{} has a function URL with AuthType NONE that no one can invoke (the policy lacks {})",
+                    t.label,
+                    missing.join(" and ")
+                ),
+                detail(json!({"missing": missing})),
+                None,
+            )),
+            UrlReach::Iam => {}
+        }
     }
 }
 

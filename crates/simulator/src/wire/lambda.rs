@@ -64,6 +64,25 @@ pub(super) fn lambda(
             .unwrap_or_default()
             .to_string()
     };
+    // GetResourcePolicy names the function by its (percent-encoded) ARN, with the qualifier
+    // as the ARN's eighth field.
+    let by_arn = req
+        .path
+        .strip_prefix(super::RESOURCE_POLICY_PATH)
+        .map(|arn| {
+            arn.replace("%3A", ":")
+                .replace("%3a", ":")
+                .replace("%24", "$")
+        });
+    let by_arn: Option<(String, Option<String>)> = by_arn.map(|arn| {
+        let mut parts = arn.split(':').skip(6);
+        let name = parts.next().unwrap_or_default().to_string();
+        (name, parts.next().map(str::to_string))
+    });
+    let name_in_path = || match &by_arn {
+        Some((name, _)) => name.clone(),
+        None => name_in_path(),
+    };
     let lookup = || function_index(&name_in_path(), region).filter(|&i| i < count);
     match op {
         "ListFunctions" => list_functions(w, ai, ri, count, req),
@@ -83,7 +102,13 @@ pub(super) fn lambda(
             None => rest_error(404, "ResourceNotFoundException", "Function not found"),
         },
         "GetPolicy" => match lookup().map(|i| w.function(ai, ri, i)) {
-            Some(f) => get_policy(req, &f),
+            Some(f) => {
+                let qualifier = match &by_arn {
+                    Some((_, q)) => q.clone(),
+                    None => req.query.get("Qualifier").cloned(),
+                };
+                get_policy(qualifier.as_deref(), &f)
+            }
             None => rest_error(404, "ResourceNotFoundException", "Function not found"),
         },
         "ListFunctionUrlConfigs" => match lookup().map(|i| w.function(ai, ri, i)) {
@@ -148,10 +173,10 @@ fn list_functions(
 }
 
 /// GetPolicy of a function or one of its qualifiers.
-fn get_policy(req: &HttpRequest, f: &SimFunction) -> HttpResponse {
+fn get_policy(qualifier: Option<&str>, f: &SimFunction) -> HttpResponse {
     // Each qualifier has a policy of its own: only alias prod of a versioned function has one
     // here.
-    if let Some(q) = req.query.get("Qualifier").map(String::as_str) {
+    if let Some(q) = qualifier {
         let known = f.aliases.iter().any(|(n, _)| n == q) || f.versions.iter().any(|(n, _)| n == q);
         return match (&f.alias_policy, known) {
             (Some(p), true) if q == "prod" => {
