@@ -9,6 +9,7 @@ use rolescope_model::{AccountId, CollectionError, Function, FunctionUrl, Qualifi
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
@@ -76,6 +77,7 @@ pub(crate) async fn collect(
         client,
         lane: Lane::regional(&account, &region),
         over: crate::lane_override!(lambda, "lambda", account, region),
+        legacy_policy: AtomicBool::new(false),
     });
     // The listing runs ahead on its own task and hands over each page as it arrives, so the
     // lane's per-function calls start with the first page instead of after the last one: in a
@@ -271,12 +273,13 @@ impl LaneWork {
         let handle = match &work {
             &Work::Function(index) => {
                 let name = self.functions[index].name.clone();
+                let arn = self.functions[index].arn.clone();
                 let fetch_list = mode == UrlMode::List && index > 0;
                 let fetch_get = mode == UrlMode::GetFallback;
                 tasks.spawn(async move {
                     let _ticket = ticket;
                     let (policy, urls) = tokio::join!(
-                        get_policy(&on, &name, None),
+                        get_policy(&on, &name, None, &arn),
                         urls(&on, &name, fetch_list, fetch_get)
                     );
                     Outcome::Function(Done {
@@ -289,9 +292,10 @@ impl LaneWork {
             &Work::Version(index) => {
                 let name = self.versions[index].function.clone();
                 let version = self.versions[index].qualifier.name.clone();
+                let arn = self.versions[index].arn.clone();
                 tasks.spawn(async move {
                     let _ticket = ticket;
-                    let policy = get_policy(&on, &name, Some(&version)).await;
+                    let policy = get_policy(&on, &name, Some(&version), &arn).await;
                     Outcome::Version { index, policy }
                 })
             }
@@ -533,14 +537,50 @@ struct LaneClient {
     client: lambda::Client,
     lane: Lane,
     over: lambda::config::Builder,
+    /// The endpoint answered GetResourcePolicy as an operation it does not have (moto, a
+    /// partition without it): the lane reads policies with GetPolicy from then on.
+    legacy_policy: AtomicBool,
 }
 
-/// The function's resource policy, decoded; `None` when it has none.
+/// The resource policy of a function or qualifier (`arn`, qualified for a version or alias),
+/// decoded; `None` when it has none. GetResourcePolicy returns any document PutResourcePolicy
+/// stored (Deny, NotPrincipal, any condition); where the endpoint lacks it, GetPolicy.
 async fn get_policy(
     on: &LaneClient,
     name: &str,
     qualifier: Option<&str>,
+    arn: &str,
 ) -> Result<Option<String>, CollectionError> {
+    let decode =
+        |p: &str| rolescope_policy::decode::decode_policy_text(p).unwrap_or_else(|_| p.to_string());
+    if arn.starts_with("arn:") && !on.legacy_policy.load(Ordering::Relaxed) {
+        match on
+            .ctx
+            .call_fan_out(
+                &on.lane,
+                RateClass::LambdaGetPolicy,
+                SERVICE,
+                "GetResourcePolicy",
+                || {
+                    on.client
+                        .get_resource_policy()
+                        .resource_arn(arn)
+                        .customize()
+                        .config_override(on.over.clone())
+                        .send()
+                },
+            )
+            .await
+        {
+            Ok(out) => return Ok(out.policy().map(decode)),
+            Err(e) if e.error_code == "ResourceNotFoundException" => return Ok(None),
+            Err(e) if e.error_code == UNSUPPORTED => {
+                tracing::debug!(lane = ?on.lane, "GetResourcePolicy unsupported here: GetPolicy");
+                on.legacy_policy.store(true, Ordering::Relaxed);
+            }
+            Err(e) => return Err(e),
+        }
+    }
     match on
         .ctx
         .call_fan_out(
@@ -560,9 +600,7 @@ async fn get_policy(
         )
         .await
     {
-        Ok(out) => Ok(out.policy().map(|p| {
-            rolescope_policy::decode::decode_policy_text(p).unwrap_or_else(|_| p.to_string())
-        })),
+        Ok(out) => Ok(out.policy().map(decode)),
         // No resource policy is the normal case, not an error.
         Err(e) if e.error_code == "ResourceNotFoundException" => Ok(None),
         Err(e) => Err(e),

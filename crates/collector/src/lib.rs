@@ -40,6 +40,9 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
+/// What Organizations answers an account that belongs to no organization.
+const ORG_NOT_IN_USE: &str = "AWSOrganizationsNotInUseException";
+
 /// Failures that stop a scan before it starts. Everything later is a [`CollectionError`].
 #[derive(Debug, thiserror::Error)]
 pub enum CollectorError {
@@ -220,8 +223,15 @@ pub(crate) async fn collect_with(
         Ok(view) => view,
         Err(e) => {
             // Not an organization's management or delegated-admin account: scan the caller's own.
-            tracing::warn!(code = %e.error_code, "organization not readable; scanning the caller's account only");
-            errors.push(e);
+            // An account in no organization at all is a fact, not a failure: nothing about it
+            // is unread, so it is no collection error (the history would otherwise hold the whole
+            // account unread on every scan and never resolve a finding).
+            if e.error_code == ORG_NOT_IN_USE {
+                tracing::info!("the caller's account is in no organization; scanning it alone");
+            } else {
+                tracing::warn!(code = %e.error_code, "organization not readable; scanning the caller's account only");
+                errors.push(e);
+            }
             let own = Account {
                 account_id: caller.clone(),
                 name: caller.to_string(),

@@ -13,6 +13,7 @@ pub const MEMBER_ACTIONS: &[&str] = &[
     "iam:GetServiceLastAccessedDetails",
     "lambda:GetFunctionUrlConfig",
     "lambda:GetPolicy",
+    "lambda:GetResourcePolicy",
     "lambda:ListAliases",
     "lambda:ListFunctionUrlConfigs",
     "lambda:ListFunctions",

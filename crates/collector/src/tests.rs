@@ -46,6 +46,7 @@ mod lambda_edge {
     use super::*;
     use aws_sdk_lambda::Client;
     use aws_sdk_lambda::operation::get_policy::GetPolicyOutput;
+    use aws_sdk_lambda::operation::get_resource_policy::GetResourcePolicyOutput;
     use aws_sdk_lambda::operation::list_function_url_configs::ListFunctionUrlConfigsOutput;
     use aws_sdk_lambda::operation::list_functions::ListFunctionsOutput;
     use aws_sdk_lambda::types::{
@@ -87,6 +88,12 @@ mod lambda_edge {
         })
     }
 
+    /// An endpoint without GetResourcePolicy (moto, older endpoints): the lane falls back to
+    /// GetPolicy.
+    fn no_resource_policy_api() -> aws_smithy_mocks::Rule {
+        mock!(Client::get_resource_policy).then_http_response(|| html(404))
+    }
+
     /// Every GetPolicy not matched by an earlier rule: no resource policy.
     fn no_policy() -> aws_smithy_mocks::Rule {
         mock!(Client::get_policy)
@@ -111,18 +118,22 @@ mod lambda_edge {
                     .functions(function("charlie"))
                     .build()
             });
-        let policy = mock!(Client::get_policy)
-            .match_requests(|r| r.function_name() == Some("alpha"))
+        // GetResourcePolicy, by the function's ARN: any document, here a Deny with NotPrincipal
+        // that AddPermission could never have written.
+        let arn = |name: &str| format!("arn:aws:lambda:eu-west-1:012345678901:function:{name}");
+        let policy = mock!(Client::get_resource_policy)
+            .match_requests(move |r| r.resource_arn() == Some(arn("alpha").as_str()))
             .then_output(|| {
-                GetPolicyOutput::builder()
-                    .policy(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"lambda:InvokeFunction","Resource":"*"}]}"#)
+                GetResourcePolicyOutput::builder()
+                    .policy(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"lambda:InvokeFunction","Resource":"*"},{"Effect":"Deny","NotPrincipal":{"AWS":"arn:aws:iam::012345678901:root"},"Action":"lambda:UpdateFunctionCode","Resource":"*"}]}"#)
+                    .revision_id("r1")
                     .build()
             });
-        let no_policy = mock!(Client::get_policy)
-            .match_requests(|r| r.function_name() == Some("bravo"))
+        let no_policy = mock!(Client::get_resource_policy)
+            .match_requests(move |r| r.resource_arn() == Some(arn("bravo").as_str()))
             .then_http_response(|| json_error(404, "ResourceNotFoundException"));
-        let throttled = mock!(Client::get_policy)
-            .match_requests(|r| r.function_name() == Some("charlie"))
+        let throttled = mock!(Client::get_resource_policy)
+            .match_requests(move |r| r.resource_arn() == Some(arn("charlie").as_str()))
             .then_http_response(|| json_error(429, "TooManyRequestsException"));
         let urls = mock!(Client::list_function_url_configs)
             .match_requests(|r| r.function_name() == Some("alpha"))
@@ -171,6 +182,15 @@ mod lambda_edge {
                 .unwrap()
                 .contains(r#""Principal":"*""#)
         );
+        // The whole document PutResourcePolicy stored, Deny and NotPrincipal included.
+        assert!(
+            alpha
+                .resource_policy
+                .as_deref()
+                .unwrap()
+                .contains("NotPrincipal")
+        );
+        assert_eq!(policy.num_calls(), 1);
         assert_eq!(alpha.urls.len(), 1);
         assert_eq!(alpha.urls[0].auth_type, "NONE");
         assert_eq!(alpha.architectures, ["arm64"]);
@@ -192,7 +212,7 @@ mod lambda_edge {
                 e.operation.as_str(),
                 e.error_code.as_str()
             ),
-            ("lambda", "GetPolicy", "TooManyRequestsException")
+            ("lambda", "GetResourcePolicy", "TooManyRequestsException")
         );
         assert_eq!(e.region.as_deref(), Some("eu-west-1"));
         assert_eq!(e.account_id, Some(account()));
@@ -237,10 +257,11 @@ mod lambda_edge {
             });
         let no_url = mock!(Client::get_function_url_config)
             .then_http_response(|| json_error(404, "ResourceNotFoundException"));
+        let legacy = no_resource_policy_api();
         let client = mock_client!(
             aws_sdk_lambda,
             RuleMode::MatchAny,
-            &[&list, &no_policy, &unsupported, &url, &no_url]
+            &[&list, &legacy, &no_policy, &unsupported, &url, &no_url]
         );
         let mut errors = Vec::new();
         let functions =
@@ -253,6 +274,11 @@ mod lambda_edge {
         assert_eq!(errors[0].error_code, crate::UNSUPPORTED);
         assert_eq!(errors[0].operation, "ListFunctionUrlConfigs");
         assert_eq!(unsupported.num_calls(), 1);
+        // Without GetResourcePolicy the lane reads policies with GetPolicy, and that is no
+        // error: both functions' policies were read (none here).
+        assert!(legacy.num_calls() >= 1);
+        assert_eq!(no_policy.num_calls(), 2);
+        assert!(functions.iter().all(|f| f.unread.is_empty()));
     }
 
     fn version(name: &str, v: &str, role: &str) -> FunctionConfiguration {
@@ -329,6 +355,7 @@ mod lambda_edge {
             aws_sdk_lambda,
             RuleMode::MatchAny,
             &[
+                &no_resource_policy_api(),
                 &page1,
                 &page2,
                 &denied_aliases,
@@ -437,7 +464,8 @@ mod lambda_edge {
         let no_policy = no_policy();
         let no_urls = no_urls();
         let mut rules: Vec<&aws_smithy_mocks::Rule> = pages.iter().collect();
-        rules.extend([&no_policy, &no_urls]);
+        let legacy = no_resource_policy_api();
+        rules.extend([&legacy, &no_policy, &no_urls]);
         let client = mock_client!(aws_sdk_lambda, RuleMode::MatchAny, &rules);
         let ctx = Arc::new(Ctx::new(
             &CollectorConfig {
@@ -1017,7 +1045,7 @@ mod orchestration {
                 r#"{"Functions":[{"FunctionName":"f","FunctionArn":"arn:aws:lambda:us-east-1:011111111111:function:f","Role":"arn:aws:iam::011111111111:role/fn"}]}"#,
             );
         }
-        if req.uri().path().contains("/policy") {
+        if req.uri().path().contains("/policy") || req.uri().path().contains("/resource-policy/") {
             let mut r = respond(
                 404,
                 "application/json",

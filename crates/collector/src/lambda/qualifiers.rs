@@ -128,10 +128,11 @@ pub(super) async fn aliases(
         }
     }
     for q in found.iter_mut() {
-        match get_policy(on, name, Some(&q.name)).await {
+        let qualified = format!("{arn}:{}", q.name);
+        match get_policy(on, name, Some(&q.name), &qualified).await {
             Ok(policy) => q.resource_policy = policy,
             Err(mut e) => {
-                e.resource_arn = Some(format!("{arn}:{}", q.name));
+                e.resource_arn = Some(qualified);
                 errors.push(e);
                 q.unread.push("resource_policy".into());
             }
