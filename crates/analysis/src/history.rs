@@ -9,7 +9,7 @@
 
 use crate::Analysis;
 use crate::findings::stable_id;
-use crate::findings::{Finding, Severity};
+use crate::findings::{Finding, Input, Severity};
 use rayon::prelude::*;
 use rolescope_model::snapshot::Snapshot;
 use serde::Serialize;
@@ -78,33 +78,20 @@ pub struct Changes {
     pub carried: Vec<Finding>,
 }
 
-/// Operations whose failure leaves a detail of the resources unknown (their URLs, resource
-/// policies, aliases, last-accessed data, analyzer findings) but not which resources exist:
-/// the listing itself succeeded. Any other failure (assuming the audit role, listing regions,
-/// roles or functions, an operation this list does not know) leaves everything where it
-/// happened unknown.
-const DETAIL_OPERATIONS: &[&str] = &[
-    "GenerateServiceLastAccessedDetails",
-    "GetServiceLastAccessedDetails",
-    "GetPolicyVersion",
-    "ListFunctionUrlConfigs",
-    "GetFunctionUrlConfig",
-    "GetPolicy",
-    "ListAliases",
-    "ListAnalyzers",
-    "ListFindings",
-];
-
 /// Where the later scan could not read: accounts not scanned or with an account-wide error,
-/// (account, region) lanes with an error, and resources an error names. A failure of a detail
-/// (see [`DETAIL_OPERATIONS`]) only makes the lane or account *partial*: a resource that is
-/// gone from it is known gone, one that is still there keeps its findings open.
+/// (account, region) lanes with an error, and resources an error names, each with the inputs
+/// ([`Input`]) the failed operations leave unread. A failure of a detail (an operation
+/// [`Input::of_operation`] knows) only makes the lane or account *partial* for that input: a
+/// resource that is gone from it is known gone, one that is still there keeps open the findings
+/// of the checks that read that input, and only those. Any other failure (assuming the audit
+/// role, listing regions, roles or functions, an operation not known) leaves everything where
+/// it happened unknown.
 struct Coverage<'a> {
     accounts: BTreeSet<&'a str>,
-    partial_accounts: BTreeSet<&'a str>,
+    partial_accounts: HashMap<&'a str, u8>,
     lanes: BTreeSet<(&'a str, &'a str)>,
-    partial_lanes: BTreeSet<(&'a str, &'a str)>,
-    resources: BTreeSet<&'a str>,
+    partial_lanes: HashMap<(&'a str, &'a str), u8>,
+    resources: HashMap<&'a str, u8>,
     /// Roles and (unqualified) functions the later scan listed.
     present: BTreeSet<&'a str>,
 }
@@ -118,10 +105,10 @@ impl<'a> Coverage<'a> {
                 .filter(|a| !a.scanned)
                 .map(|a| a.account_id.as_str())
                 .collect(),
-            partial_accounts: BTreeSet::new(),
+            partial_accounts: HashMap::new(),
             lanes: BTreeSet::new(),
-            partial_lanes: BTreeSet::new(),
-            resources: BTreeSet::new(),
+            partial_lanes: HashMap::new(),
+            resources: HashMap::new(),
             present: s
                 .roles
                 .iter()
@@ -131,20 +118,21 @@ impl<'a> Coverage<'a> {
                 .collect(),
         };
         for e in &s.collection_errors {
+            let input = Input::of_operation(&e.operation);
+            let mask = input.map_or(Input::ALL, |i| i as u8);
             if let Some(arn) = e.resource_arn.as_deref() {
-                c.resources.insert(arn);
+                *c.resources.entry(arn).or_default() |= mask;
                 continue;
             }
-            let detail = DETAIL_OPERATIONS.contains(&e.operation.as_str());
             match (e.account_id.as_ref(), e.region.as_deref()) {
-                (Some(a), Some(r)) if detail => {
-                    c.partial_lanes.insert((a.as_str(), r));
+                (Some(a), Some(r)) if input.is_some() => {
+                    *c.partial_lanes.entry((a.as_str(), r)).or_default() |= mask;
                 }
                 (Some(a), Some(r)) => {
                     c.lanes.insert((a.as_str(), r));
                 }
-                (Some(a), None) if detail => {
-                    c.partial_accounts.insert(a.as_str());
+                (Some(a), None) if input.is_some() => {
+                    *c.partial_accounts.entry(a.as_str()).or_default() |= mask;
                 }
                 (Some(a), None) => {
                     c.accounts.insert(a.as_str());
@@ -159,20 +147,25 @@ impl<'a> Coverage<'a> {
         c
     }
 
-    /// Whether the later scan read where this resource lives.
-    fn read(&self, account: &str, region: Option<&str>, arn: &str) -> bool {
+    /// Whether the later scan read where this resource lives, and the inputs `reads` (a mask
+    /// of [`Input`] bits) about it.
+    fn read(&self, account: &str, region: Option<&str>, arn: &str, reads: u8) -> bool {
         let function = rolescope_model::unqualified_function_arn(arn);
         if self.accounts.contains(account)
             || region.is_some_and(|r| self.lanes.contains(&(account, r)))
-            || self.resources.contains(function)
-            || self.resources.contains(arn)
         {
             return false;
         }
-        let partial = self.partial_accounts.contains(account)
-            || region.is_some_and(|r| self.partial_lanes.contains(&(account, r)));
+        let named = |a: &str| self.resources.get(a).copied().unwrap_or(0);
+        if (named(function) | named(arn)) & reads != 0 {
+            return false;
+        }
+        let partial = self.partial_accounts.get(account).copied().unwrap_or(0)
+            | region
+                .and_then(|r| self.partial_lanes.get(&(account, r)).copied())
+                .unwrap_or(0);
         // Where only a detail failed, a resource that is gone is known gone.
-        !partial || !self.present.contains(function)
+        partial & reads == 0 || !self.present.contains(function)
     }
 }
 
@@ -509,7 +502,13 @@ fn finding_changes(
         if new.contains_key(id) {
             continue;
         }
-        if coverage.read(p.account_id.as_str(), p.region.as_deref(), &p.resource_arn) {
+        let reads = crate::checks::check_by_id(p.check_id).map_or(Input::ALL, |c| c.reads_mask());
+        if coverage.read(
+            p.account_id.as_str(),
+            p.region.as_deref(),
+            &p.resource_arn,
+            reads,
+        ) {
             let mut r = row("resolved", p, None);
             r.previous_severity = Some(p.severity);
             r.previous_mitigated_by = p.mitigated_by.clone();
@@ -558,7 +557,7 @@ fn compare(
         }
         let read = was
             .account
-            .is_none_or(|a| coverage.read(a, was.region, arn));
+            .is_none_or(|a| coverage.read(a, was.region, arn, Input::ALL));
         if read {
             out.push(InventoryChange {
                 kind,
@@ -770,12 +769,98 @@ mod tests {
                 .any(|f| f.change == "resolved" && f.resource_arn.ends_with(end))
         };
         assert!(resolved("/deleted"), "gone from a listed account: {c:#?}");
-        assert!(!resolved("/kept"), "still there, a detail unknown: carried");
+        // Still there with only last-accessed data unknown: its identity-policy findings read
+        // what was read, so narrowing the policy resolves them.
+        assert!(
+            resolved("/kept"),
+            "identity findings do not read last-accessed data"
+        );
         assert!(!resolved("/b"), "not listed: carried");
         let carried: BTreeSet<&str> = c.carried.iter().map(|f| f.resource_arn.as_str()).collect();
-        assert!(carried.iter().any(|a| a.ends_with("/kept")));
+        assert!(!carried.iter().any(|a| a.ends_with("/kept")));
         assert!(carried.iter().any(|a| a.ends_with("/b")));
         assert!(!carried.iter().any(|a| a.ends_with("/deleted")));
+    }
+
+    fn function(account: &str, name: &str, role: &str) -> rolescope_model::Function {
+        rolescope_model::Function {
+            account_id: AccountId::new(account).unwrap(),
+            region: "eu-west-1".into(),
+            name: name.into(),
+            arn: format!("arn:aws:lambda:eu-west-1:{account}:function:{name}"),
+            role_arn: format!("arn:aws:iam::{account}:role/{role}").into(),
+            runtime: None,
+            architectures: vec![],
+            package_type: None,
+            last_modified: None,
+            layers: vec![],
+            env_var_names: vec![],
+            secret_like_env: vec![],
+            resource_policy: None,
+            urls: vec![],
+            unread: vec![],
+            qualifiers: vec![],
+        }
+    }
+
+    #[test]
+    fn a_failed_detail_freezes_only_the_findings_that_read_it() {
+        // Scan 1: a function with a secret-like variable, another account's layer and a public
+        // policy, run as an admin role.
+        let mut f = function(A, "api", "app");
+        f.secret_like_env = vec![rolescope_model::SecretLike {
+            variable: "DB_PASSWORD".into(),
+            kind: rolescope_model::SecretKind::PrivateKey,
+        }];
+        f.layers = vec!["arn:aws:lambda:eu-west-1:999999999999:layer:x:1".into()];
+        f.resource_policy = Some(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"lambda:InvokeFunction","Resource":"*"}]}"#.into());
+        let mut before = org(vec![role(A, "app", ADMIN)]);
+        before.functions = vec![f.clone()];
+        // Scan 2: the variable, the layer and the admin grant are gone; GetPolicy was denied for
+        // the function and last-accessed data failed for the role.
+        f.secret_like_env.clear();
+        f.layers.clear();
+        f.resource_policy = None;
+        f.unread = vec!["resource_policy".into()];
+        let mut after = org(vec![role(A, "app", NARROW)]);
+        after.functions = vec![f.clone()];
+        for (service, operation, arn) in [
+            ("lambda", "GetPolicy", f.arn.clone()),
+            (
+                "iam",
+                "GenerateServiceLastAccessedDetails",
+                format!("arn:aws:iam::{A}:role/app"),
+            ),
+        ] {
+            after.collection_errors.push(CollectionError {
+                account_id: Some(AccountId::new(A).unwrap()),
+                region: Some("eu-west-1".into()),
+                service: service.into(),
+                operation: operation.into(),
+                error_code: "AccessDenied".into(),
+                message: "".into(),
+                resource_arn: Some(arn),
+            });
+        }
+        let c = diff(&before, &after);
+        let change = |check: &str| {
+            let resolved = c
+                .findings
+                .iter()
+                .any(|x| x.change == "resolved" && x.check_id == check);
+            let carried = c.carried.iter().any(|x| x.check_id == check);
+            match (resolved, carried) {
+                (true, false) => "resolved",
+                (false, true) => "carried",
+                other => panic!("{check}: {other:?} {c:#?}"),
+            }
+        };
+        // Read from ListFunctions and the role's policies, which succeeded.
+        assert_eq!(change("RS-SECRET-001"), "resolved");
+        assert_eq!(change("RS-LAYER-001"), "resolved");
+        assert_eq!(change("RS-ADMIN-002"), "resolved");
+        // Reads the resource policy, which could not be read: neither resolved nor seen.
+        assert_eq!(change("RS-PUBLIC-001"), "carried");
     }
 
     #[test]

@@ -143,16 +143,30 @@ pub fn committed_scans(dest: &Destination) -> Result<Vec<CommittedScan>, ExportE
 }
 
 /// The baseline of a scan: the latest committed scan of the same organization that started
-/// before it, other than itself.
+/// before it, other than itself. A scan outside any organization (`org_id` `None`: a
+/// standalone account, an `import`) compares with the latest such scan of the same accounts
+/// (`accounts`, read from each candidate's `accounts` table): separate standalone accounts
+/// written into one destination are not one another's history.
 pub fn baseline(
     dest: &Destination,
     scan_id: &str,
     started_at: i64,
     org_id: Option<&str>,
+    accounts: &std::collections::BTreeSet<String>,
 ) -> Result<Option<CommittedScan>, ExportError> {
-    Ok(committed_scans(dest)?.into_iter().rfind(|s| {
+    let candidates = committed_scans(dest)?.into_iter().rev().filter(|s| {
         s.scan_id != scan_id && s.started_at <= started_at && s.org_id.as_deref() == org_id
-    }))
+    });
+    for s in candidates {
+        if org_id.is_some() {
+            return Ok(Some(s));
+        }
+        let theirs = rows_per_account(dest, &s, "accounts")?.unwrap_or_default();
+        if theirs.keys().eq(accounts.iter()) {
+            return Ok(Some(s));
+        }
+    }
+    Ok(None)
 }
 
 /// A time (UTC ms) per finding id.

@@ -29,11 +29,21 @@ pub(crate) type Loaded = (
     rolescope_exporter::history::Seen,
 );
 
+/// The accounts a scan covers, by id: what a scan outside any organization is matched on.
+pub(crate) fn scan_accounts(snapshot: &Snapshot) -> std::collections::BTreeSet<String> {
+    snapshot
+        .accounts
+        .iter()
+        .map(|a| a.account_id.to_string())
+        .collect()
+}
+
 /// Read the baseline [`compare_with_baseline`] compares with. It needs nothing of this scan's
 /// analysis, so it runs alongside it.
 pub(crate) fn load_baseline(
     dest: &Destination,
     info: &rolescope_model::ScanInfo,
+    accounts: &std::collections::BTreeSet<String>,
     settings: &Settings,
 ) -> Result<Loaded, String> {
     let previous = match &settings.baseline {
@@ -68,6 +78,7 @@ pub(crate) fn load_baseline(
             &info.scan_id,
             info.started_at.millis,
             info.org_id.as_deref(),
+            accounts,
         )
         .map_err(|e| format!("{e}"))?
         .ok_or_else(|| "no earlier committed scan of this organization here".to_string())?,

@@ -20,7 +20,7 @@ pub mod shards;
 
 pub use lock::{ScanLock, lock};
 
-use baseline::{Loaded, compare_with_baseline, load_baseline};
+use baseline::{Loaded, compare_with_baseline, load_baseline, scan_accounts};
 
 use rolescope_analysis::scp::{ScpPlan, ScpSettings};
 use rolescope_analysis::{Analysis, Evaluated, Severity};
@@ -555,7 +555,7 @@ pub fn run_locked(
     let (stored, analysis, history, (datasets, plan, report)) = std::thread::scope(|s| {
         // The baseline is read while this scan is analysed; the comparison waits for both.
         let baseline = (settings.baseline != Baseline::None)
-            .then(|| s.spawn(|| load_baseline(dest, info, settings)));
+            .then(|| s.spawn(|| load_baseline(dest, info, &scan_accounts(snapshot), settings)));
         let (stored, ev, analysis) =
             store_and_analyse(snapshot, settings, dest, write, &mut stages)?;
         let (history, written) = std::thread::scope(|s| {
@@ -835,9 +835,11 @@ mod tests {
         let analysis =
             rolescope_analysis::analyze(rolescope_policy::catalog(), &after, &settings.analysis);
         let info = after.scan.clone().unwrap();
-        let from_tables =
-            compare_with_baseline(load_baseline(&dest, &info, &settings), (&after, &analysis))
-                .unwrap();
+        let from_tables = compare_with_baseline(
+            load_baseline(&dest, &info, &scan_accounts(&after), &settings),
+            (&after, &analysis),
+        )
+        .unwrap();
         let path = std::fs::read_dir(out.join("snapshots"))
             .unwrap()
             .flat_map(|d| std::fs::read_dir(d.unwrap().path()).unwrap())
@@ -849,7 +851,7 @@ mod tests {
             ..Settings::default()
         };
         let from_snapshot = compare_with_baseline(
-            load_baseline(&dest, &info, &through_snapshot),
+            load_baseline(&dest, &info, &scan_accounts(&after), &through_snapshot),
             (&after, &analysis),
         )
         .unwrap();
@@ -870,9 +872,11 @@ mod tests {
         // Without one of its tables, the committed scan is read through its snapshot, to the
         // same changes.
         std::fs::remove_dir_all(out.join("role_policies")).unwrap();
-        let fallback =
-            compare_with_baseline(load_baseline(&dest, &info, &settings), (&after, &analysis))
-                .unwrap();
+        let fallback = compare_with_baseline(
+            load_baseline(&dest, &info, &scan_accounts(&after), &settings),
+            (&after, &analysis),
+        )
+        .unwrap();
         assert_eq!(fallback.changes, from_tables.changes);
         assert_eq!(fallback.first_seen, from_tables.first_seen);
         std::fs::remove_dir_all(&out).unwrap();
