@@ -128,14 +128,16 @@ async fn base_config(config: &CollectorConfig, overrides: Overrides) -> SdkConfi
     }
 }
 
-/// Region of the global services' endpoints for a home region's partition.
-fn global_region(home: &str) -> &'static str {
-    if home.starts_with("cn-") {
-        "cn-northwest-1"
-    } else if home.starts_with("us-gov-") {
-        "us-gov-west-1"
-    } else {
-        "us-east-1"
+/// Region of the global services' endpoints (IAM, Organizations, STS) in a partition, as
+/// `aws` has us-east-1 (AWS General Reference, "Service endpoints"; the partition comes from
+/// the caller's identity). A partition this table does not know keeps the home region.
+fn global_region<'a>(partition: &str, home: &'a str) -> &'a str {
+    match partition {
+        "aws" => "us-east-1",
+        "aws-cn" => "cn-north-1",
+        "aws-us-gov" => "us-gov-west-1",
+        "aws-eusc" => "eusc-de-east-1",
+        _ => home,
     }
 }
 
@@ -193,9 +195,8 @@ pub(crate) async fn collect_with(
         .region()
         .map(|r| r.to_string())
         .unwrap_or_else(|| "us-east-1".into());
-    let global = global_region(&home);
-
     let (caller, partition) = caller_identity(&base, &home).await?;
+    let global = global_region(&partition, &home);
 
     let mut errors = Vec::new();
     let orgs = client!(

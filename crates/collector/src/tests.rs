@@ -1068,6 +1068,58 @@ mod orchestration {
     }
 
     #[tokio::test]
+    async fn an_account_in_no_organization_is_scanned_alone_without_an_error() {
+        fn standalone(req: http::Request<SdkBody>) -> http::Response<SdkBody> {
+            let target = req
+                .headers()
+                .get("x-amz-target")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            if target.ends_with(".DescribeOrganization") {
+                let mut r = respond(
+                    400,
+                    "application/x-amz-json-1.1",
+                    r#"{"__type":"AWSOrganizationsNotInUseException","Message":"Your account is not a member of an organization."}"#,
+                );
+                r.headers_mut().insert(
+                    "x-amzn-errortype",
+                    "AWSOrganizationsNotInUseException".parse().unwrap(),
+                );
+                return r;
+            }
+            fake_aws(req)
+        }
+        let config = CollectorConfig {
+            regions: Some(vec!["us-east-1".into()]),
+            home_region: Some("us-east-1".into()),
+            endpoint_url: Some("http://fake-aws.invalid".into()),
+            last_accessed: false,
+            access_analyzer: false,
+            max_attempts: 1,
+            scan_id: Some("scan-1".into()),
+            ..CollectorConfig::default()
+        };
+        let overrides = Overrides {
+            http: Some(infallible_client_fn(standalone)),
+            credentials: Some(aws_credential_types::Credentials::for_tests()),
+        };
+        let snap = collect_with(config, None, overrides)
+            .await
+            .unwrap()
+            .snapshot;
+        assert_eq!(snap.accounts.len(), 1);
+        assert!(snap.accounts[0].scanned);
+        assert_eq!(snap.scan.as_ref().unwrap().org_id, None);
+        // A fact, not a failure: nothing of the account is unread.
+        assert!(
+            snap.collection_errors.is_empty(),
+            "{:#?}",
+            snap.collection_errors
+        );
+        assert_eq!(snap.functions.len(), 1);
+    }
+
+    #[tokio::test]
     async fn denied_assume_role_is_a_row_and_the_rest_of_the_scan_goes_on() {
         let config = CollectorConfig {
             regions: Some(vec!["us-east-1".into()]),

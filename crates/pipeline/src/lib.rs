@@ -793,6 +793,72 @@ mod tests {
         std::fs::remove_dir_all(&out).unwrap();
     }
 
+    /// The demo snapshot cut down to one account, as a scan of that account alone (no
+    /// organization) would have it.
+    fn standalone(index: usize, scan_id: &str, started_at: i64) -> Snapshot {
+        let mut s = demo();
+        let account = s.accounts[index].clone();
+        let id = account.account_id.clone();
+        s.accounts = vec![rolescope_model::Account {
+            parent_id: String::new(),
+            ou_path: String::new(),
+            ..account
+        }];
+        s.org_units.clear();
+        s.control_policies.clear();
+        s.roles.retain(|r| r.account_id == id);
+        s.functions.retain(|f| f.account_id == id);
+        s.managed_policies
+            .retain(|p| p.account_id.as_ref().is_none_or(|a| *a == id));
+        s.last_accessed
+            .retain(|l| rolescope_model::AccountId::from_arn(&l.role_arn).as_ref() == Some(&id));
+        s.access_findings.retain(|f| f.account_id == id);
+        s.collection_errors
+            .retain(|e| e.account_id.as_ref() == Some(&id));
+        let scan = s.scan.as_mut().unwrap();
+        scan.scan_id = scan_id.into();
+        scan.org_id = None;
+        scan.started_at = rolescope_model::Timestamp::from_millis(started_at);
+        scan.finished_at = scan.started_at;
+        s
+    }
+
+    #[test]
+    fn separate_standalone_accounts_are_not_one_anothers_history() {
+        let (out, dest) = fresh("pipeline-standalone");
+        let t = demo().scan.unwrap().started_at.millis;
+        let a = standalone(1, "standalone-a", t);
+        let b = standalone(2, "standalone-b", t + 3_600_000);
+        assert!(!a.roles.is_empty() && !b.roles.is_empty());
+        for s in [&a, &b] {
+            run(
+                s,
+                &Settings::default(),
+                &dest,
+                SnapshotWrite::Store,
+                &mut |_| {},
+            )
+            .unwrap();
+        }
+        let of = |s: &Snapshot, at: i64| {
+            rolescope_exporter::history::baseline(
+                &dest,
+                "later",
+                at,
+                None,
+                &crate::baseline::scan_accounts(s),
+            )
+            .unwrap()
+            .map(|c| c.scan_id)
+        };
+        // B's first scan had no baseline although A's scan was committed before it, and a
+        // later scan of A compares with A's, not with B's (the latest).
+        assert_eq!(of(&b, t + 1), None);
+        assert_eq!(of(&a, t + 7_200_000).as_deref(), Some("standalone-a"));
+        assert_eq!(of(&b, t + 7_200_000).as_deref(), Some("standalone-b"));
+        std::fs::remove_dir_all(&out).unwrap();
+    }
+
     #[test]
     fn history_read_from_the_tables_equals_history_through_the_snapshot() {
         let before = demo_with_qualifiers();
