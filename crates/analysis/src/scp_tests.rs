@@ -573,3 +573,36 @@ fn roles_of_one_usage_shape_are_still_told_apart_by_their_arn_and_account() {
     let own_queues = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"sqs:*","Resource":"arn:aws:sqs:*:*:*","Condition":{"ArnNotLike":{"aws:PrincipalArn":"arn:aws:iam::*:role/b*"}}}]}"#;
     assert_eq!(denied(own_queues), ["admin-fn", "orders-fn", "queue-fn"]);
 }
+
+/// The same organization in another partition: every ARN rolescope writes (role patterns,
+/// exempt principals, the boundary, the boundary policy) is in that partition, and the verdicts
+/// are the same as in `aws`.
+#[test]
+fn an_organization_in_aws_cn_or_aws_us_gov_gets_no_arn_of_another_partition() {
+    let aws = org();
+    let in_aws = plan(&aws, &ScpSettings::default());
+    for partition in ["aws-cn", "aws-us-gov", "aws-eusc"] {
+        let mut text = Vec::new();
+        aws.write_to(&mut text).unwrap();
+        let text = String::from_utf8(text)
+            .unwrap()
+            .replace("arn:aws:", &format!("arn:{partition}:"));
+        let s = Snapshot::read_from(text.as_bytes(), std::path::Path::new(partition)).unwrap();
+        assert_eq!(s.partition(), partition);
+        let p = plan(&s, &ScpSettings::default());
+        assert_eq!(p.recommendations.len(), in_aws.recommendations.len());
+        assert!(!p.recommendations.is_empty());
+        for r in &p.recommendations {
+            assert!(!r.policy_json.contains("arn:aws:"), "{}", r.policy_json);
+            assert!(
+                r.policy_json.contains(&format!("arn:{partition}:")),
+                "{}",
+                r.policy_json
+            );
+        }
+        for b in &p.boundaries {
+            let text = serde_json::to_string(b).unwrap();
+            assert!(!text.contains("arn:aws:"), "{text}");
+        }
+    }
+}

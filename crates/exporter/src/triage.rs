@@ -484,7 +484,10 @@ pub fn export_triage(
         .accounts
         .first()
         .map_or("000000000000", |a| a.account_id.as_str());
-    let product_arn = format!("arn:aws:securityhub:{region}:{account}:product/{account}/default");
+    let product_arn = format!(
+        "arn:{}:securityhub:{region}:{account}:product/{account}/default",
+        snapshot.partition()
+    );
     // Both streamed (at 400,000 findings each file is hundreds of MB), side by side. One object
     // each, not one per batch: thousands of small files cost more to create than to fill, and
     // in S3 each would be a request of its own.

@@ -295,6 +295,24 @@ pub fn wire_name(value: impl Serialize) -> String {
         .unwrap_or_default()
 }
 
+/// The partition of an ARN (`arn:aws-cn:iam::…` → `aws-cn`); `aws` for text that is no ARN.
+pub fn arn_partition(arn: &str) -> &str {
+    let mut parts = arn.splitn(3, ':');
+    match (parts.next(), parts.next()) {
+        (Some("arn"), Some(p)) if !p.is_empty() => p,
+        _ => "aws",
+    }
+}
+
+/// An ARN moved to another partition (`arn:aws:…` → `arn:aws-cn:…`); text that is no ARN is
+/// returned as it is.
+pub fn in_partition(arn: &str, partition: &str) -> String {
+    match arn.strip_prefix("arn:").and_then(|r| r.split_once(':')) {
+        Some((_, rest)) => format!("arn:{partition}:{rest}"),
+        None => arn.to_string(),
+    }
+}
+
 /// A function ARN without its qualifier (`…:function:name:prod` → `…:function:name`); any
 /// other text is returned as it is.
 pub fn unqualified_function_arn(arn: &str) -> &str {

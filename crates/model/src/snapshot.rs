@@ -285,6 +285,17 @@ pub enum SnapshotError {
 }
 
 impl Snapshot {
+    /// The partition the snapshot's ARNs are in (`aws`, `aws-cn`, `aws-us-gov`, `aws-eusc`): that
+    /// of its first role or function, which the services wrote in the caller's partition; `aws`
+    /// when it has neither. Every ARN rolescope writes for it is in this partition.
+    pub fn partition(&self) -> &str {
+        self.roles
+            .first()
+            .map(|r| r.arn.as_str())
+            .or_else(|| self.functions.first().map(|f| f.arn.as_str()))
+            .map_or("aws", crate::arn_partition)
+    }
+
     /// Add one record.
     pub fn push(&mut self, record: Record) {
         match record {

@@ -36,7 +36,13 @@ fn admin(cat: &Catalog, facts: &RoleFacts<'_>, out: &mut Vec<Finding>) {
     let arn = facts.role.arn.as_str();
     // Admin policies attached.
     for admin in ADMIN_POLICIES {
-        if role.attached_policy_arns.iter().any(|a| a == admin) {
+        // AWS managed policies carry the caller's partition (`arn:aws-cn:iam::aws:policy/…`).
+        if let Some(attached) = role
+            .attached_policy_arns
+            .iter()
+            .find(|a| rolescope_model::in_partition(a, "aws") == admin)
+        {
+            let admin = attached.as_str();
             let name = admin.rsplit('/').next().unwrap_or(admin);
             out.push(Finding::new(
                 check(CheckId::Admin001),

@@ -34,7 +34,7 @@ pub(super) struct At<'x, 'a> {
     pub target: &'x Target<'a>,
     /// The Lambda execution roles of the target's accounts.
     pub lambda_roles: Vec<&'a Role>,
-    /// Their ARN patterns (`arn:aws:iam::*:role/…`).
+    /// Their ARN patterns (`arn:<partition>:iam::*:role/…`).
     pub patterns: Vec<String>,
     /// Regions the target's functions run in.
     pub regions: BTreeSet<&'a str>,
@@ -51,7 +51,16 @@ impl At<'_, '_> {
     /// A condition that leaves the exempt principals alone.
     fn with_exempt(&self, mut condition: Value) -> Value {
         if !self.settings.exempt_principals.is_empty() {
-            condition["ArnNotLike"] = json!({"aws:PrincipalArn": self.settings.exempt_principals});
+            // An exempt principal given in another partition (the default names `aws`) is moved
+            // to the organization's: AWS refuses a policy naming a foreign partition.
+            let partition = self.observed.ev.snapshot.partition();
+            let exempt: Vec<String> = self
+                .settings
+                .exempt_principals
+                .iter()
+                .map(|p| rolescope_model::in_partition(p, partition))
+                .collect();
+            condition["ArnNotLike"] = json!({"aws:PrincipalArn": exempt});
         }
         condition
     }
@@ -127,7 +136,11 @@ fn require_boundary(at: &At<'_, '_>) -> Verdict {
         return Err("the existing SCPs already control permission boundaries".into());
     }
     let settings = at.settings;
-    let boundary_arn = format!("arn:aws:iam::*:policy/{}", settings.boundary_name);
+    let boundary_arn = format!(
+        "arn:{}:iam::*:policy/{}",
+        at.observed.ev.snapshot.partition(),
+        settings.boundary_name
+    );
     let patterns = &at.patterns;
     let mut c = at.candidate(
         Guardrail::RequireBoundary,

@@ -281,12 +281,19 @@ fn targets<'a>(ev: &Evaluated<'a>) -> Vec<Target<'a>> {
     out.into_values().collect()
 }
 
-/// ARN patterns for a set of roles: `arn:aws:iam::*:role/<path><name>`, deduplicated across
+/// ARN patterns for a set of roles: `arn:<partition>:iam::*:role/<path><name>`, deduplicated across
 /// accounts (the same SCP applies to every account under the target).
 fn role_patterns<'r>(roles: impl Iterator<Item = &'r Role>) -> Vec<String> {
-    distinct(roles.map(|r| format!("arn:aws:iam::*:role{}{}", r.path, r.name)))
-        .into_iter()
-        .collect()
+    distinct(roles.map(|r| {
+        format!(
+            "arn:{}:iam::*:role{}{}",
+            rolescope_model::arn_partition(&r.arn),
+            r.path,
+            r.name
+        )
+    }))
+    .into_iter()
+    .collect()
 }
 
 /// The distinct values of a long sequence with few of them (services, accounts, regions),

@@ -288,7 +288,10 @@ impl<'a> Observed<'a> {
                 if levels.is_empty() {
                     return false;
                 }
-                let principal = format!("arn:aws:iam::{acct}:role/rolescope-probe");
+                let principal = format!(
+                    "arn:{}:iam::{acct}:role/rolescope-probe",
+                    self.ev.snapshot.partition()
+                );
                 regions.iter().all(|region| {
                     let ctx = caller_context(ctx, &principal, acct, region);
                     scp_decision(levels, &ctx, &principal, action, "*") != Decision::Allowed
