@@ -12,6 +12,7 @@ mod golden;
 mod iam_oracle;
 mod interrupted;
 mod moto;
+mod partitions;
 mod permissions;
 mod report;
 mod secrets;

@@ -156,8 +156,21 @@ fn exposure_findings(f: &Function, t: &Target<'_>, org: &OrgView<'_>, out: &mut 
         // The policy could not be read: a URL's reach is unknown, not absent.
         return;
     }
+    url_findings(f, t, &resources, policy.as_ref(), &urls, out);
+}
+/// The verdict on each URL of a target whose policy was read (`None`: it has none).
+fn url_findings(
+    f: &Function,
+    t: &Target<'_>,
+    resources: &[String],
+    policy: Option<&Policy>,
+    urls: &[&FunctionUrl],
+    out: &mut Vec<Finding>,
+) {
+    let acct = &f.account_id;
+    let region = Some(f.region.as_str());
     let owner = acct.as_str();
-    for url in urls {
+    for url in urls.iter().copied() {
         let detail = |extra: serde_json::Value| {
             let mut d = json!({"url": url.url, "auth_type": url.auth_type});
             if let Some(q) = &url.qualifier {
@@ -170,7 +183,7 @@ fn exposure_findings(f: &Function, t: &Target<'_>, org: &OrgView<'_>, out: &mut 
             }
             d
         };
-        match exposure::url_reach(&url.auth_type, &resources, owner, policy.as_ref()) {
+        match exposure::url_reach(&url.auth_type, resources, owner, policy) {
             UrlReach::Public => out.push(Finding::new(
                 check(CheckId::Public003),
                 acct,
