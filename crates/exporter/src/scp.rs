@@ -99,6 +99,14 @@ pub fn summary_markdown(plan: &ScpPlan, settings: &ScpSettings, scan_id: &str) -
 /// The summary's opening: how many policies, for how many targets, how many safe, and where
 /// they are.
 fn intro(md: &mut String, plan: &ScpPlan, settings: &ScpSettings, scan_id: &str) {
+    // The exempt principals as the policies name them: in the organization's partition.
+    let in_partition = |p: &str, partition: &str| {
+        if partition.is_empty() {
+            p.to_string()
+        } else {
+            rolescope_model::in_partition(p, partition)
+        }
+    };
     let safe = plan.recommendations.iter().filter(|r| r.safe).count();
     let _ = writeln!(md, "# SCP recommendations (scan {scan_id})\n");
     let _ = writeln!(
@@ -123,7 +131,7 @@ fn intro(md: &mut String, plan: &ScpPlan, settings: &ScpSettings, scan_id: &str)
             settings
                 .exempt_principals
                 .iter()
-                .map(|p| format!("`{p}`"))
+                .map(|p| format!("`{}`", in_partition(p, &plan.partition)))
                 .collect::<Vec<_>>()
                 .join(", ")
         }

@@ -190,9 +190,9 @@ fn deny_privileged_lambda_roles(at: &At<'_, '_>) -> Verdict {
         .lambda_roles
         .iter()
         .filter(|r| {
-            r.attached_policy_arns
-                .iter()
-                .any(|a| PRIVILEGED_MANAGED.contains(&a.as_str()))
+            r.attached_policy_arns.iter().any(|a| {
+                PRIVILEGED_MANAGED.contains(&rolescope_model::in_partition(a, "aws").as_str())
+            })
         })
         .map(|r| r.arn.as_str())
         .collect();
@@ -204,7 +204,10 @@ fn deny_privileged_lambda_roles(at: &At<'_, '_>) -> Verdict {
         "Effect": "Deny",
         "Action": "iam:AttachRolePolicy",
         "Resource": at.patterns,
-        "Condition": at.with_exempt(json!({"ArnLike": {"iam:PolicyARN": PRIVILEGED_MANAGED}})),
+        "Condition": at.with_exempt(json!({"ArnLike": {"iam:PolicyARN": PRIVILEGED_MANAGED
+            .iter()
+            .map(|a| rolescope_model::in_partition(a, at.observed.ev.snapshot.partition()))
+            .collect::<Vec<_>>()}})),
     })];
     if !privileged.is_empty() {
         statements.push(json!({

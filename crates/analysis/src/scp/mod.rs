@@ -236,6 +236,8 @@ pub struct ScpPlan {
     pub boundaries: Vec<BoundaryPolicy>,
     /// Guardrails left out, with reasons.
     pub skipped: Vec<Skipped>,
+    /// The organization's partition, which every ARN of the plan is in (`aws` when empty).
+    pub partition: String,
 }
 
 /// A target and the accounts it reaches.
@@ -324,7 +326,10 @@ pub fn recommend(ev: &Evaluated<'_>, analysis: &Analysis, settings: &ScpSettings
             .or_default()
             .push(r);
     }
-    let mut plan = ScpPlan::default();
+    let mut plan = ScpPlan {
+        partition: ev.snapshot.partition().to_string(),
+        ..ScpPlan::default()
+    };
     for target in targets(ev) {
         let lambda_roles: Vec<&Role> = observed
             .roles_in(&target.accounts)
