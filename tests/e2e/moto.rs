@@ -361,7 +361,8 @@ fn scan_of_a_seeded_organization_matches_what_was_created() {
     let orders = function("us-east-1", "orders");
     let policy =
         rolescope_policy::Policy::parse(orders.resource_policy.as_deref().unwrap()).unwrap();
-    assert_eq!(policy.statements.len(), 1);
+    // The public statement and the URL's InvokeFunctionUrl one.
+    assert_eq!(policy.statements.len(), 2);
     assert!(
         orders
             .resource_policy

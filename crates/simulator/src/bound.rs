@@ -119,7 +119,7 @@ pub fn bound(world: &World, p: &BoundParams) -> Bound {
             let f = f as u64;
             let pages = (f + versioned).div_ceil(50).max(1);
             add("lambda:ListFunctions", pages);
-            add("lambda:GetPolicy", f + 2 * versioned);
+            add("lambda:GetResourcePolicy", f + 2 * versioned);
             add("lambda:ListFunctionUrlConfigs", f);
             if versioned > 0 {
                 add("lambda:ListAliases", versioned);

@@ -917,7 +917,7 @@ mod tests {
         }
         assert!(versioned > 0);
         assert_eq!(
-            b.calls["lambda:GetPolicy"],
+            b.calls["lambda:GetResourcePolicy"],
             w.function_count() as u64 + 2 * versioned
         );
         assert_eq!(b.calls["lambda:ListAliases"], versioned);
