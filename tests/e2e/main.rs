@@ -18,5 +18,6 @@ mod report;
 mod secrets;
 mod shards;
 mod simulator;
+mod standalone;
 mod support;
 mod tidy;
