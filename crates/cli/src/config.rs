@@ -8,6 +8,9 @@ use anyhow::{Context, Result, bail};
 use clap::{ArgAction, Command};
 use std::ffi::OsString;
 
+/// The largest count a file may give a counted flag (`verbose`): more means nothing more.
+const MAX_COUNT: i64 = 8;
+
 /// If the command line of a subcommand names `--config FILE`, append the file's settings that the
 /// command line does not set.
 pub fn apply(cli: &Command, argv: Vec<OsString>) -> Result<Vec<OsString>> {
@@ -15,8 +18,22 @@ pub fn apply(cli: &Command, argv: Vec<OsString>) -> Result<Vec<OsString>> {
         .iter()
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
-    let Some(sub) = args.get(1).and_then(|name| cli.find_subcommand(name)) else {
+    // The subcommand is the first word that is no flag: global flags (`-v`) may come before it.
+    let Some((at, sub)) = args
+        .iter()
+        .enumerate()
+        .skip(1)
+        .find(|(_, a)| !a.starts_with('-'))
+        .and_then(|(i, name)| cli.find_subcommand(name).map(|sub| (i, sub)))
+    else {
         return Ok(argv);
+    };
+    // Every word but the program and the subcommand: flags set before or after it.
+    let flags = || {
+        args.iter()
+            .enumerate()
+            .filter(move |(i, _)| *i != 0 && *i != at)
+            .map(|(_, a)| a)
     };
     let Some(path) = args.iter().enumerate().find_map(|(i, a)| {
         a.strip_prefix("--config=").map(str::to_string).or_else(|| {
@@ -30,7 +47,7 @@ pub fn apply(cli: &Command, argv: Vec<OsString>) -> Result<Vec<OsString>> {
     let text = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
     let table: toml::Table = toml::from_str(&text).with_context(|| format!("parsing {path}"))?;
     let given = |long: &str| {
-        args.iter().skip(2).any(|a| {
+        flags().any(|a| {
             a.strip_prefix("--")
                 .is_some_and(|rest| rest == long || rest.starts_with(&format!("{long}=")))
         }) || sub
@@ -38,8 +55,7 @@ pub fn apply(cli: &Command, argv: Vec<OsString>) -> Result<Vec<OsString>> {
             .find(|arg| arg.get_long() == Some(long))
             .and_then(|arg| arg.get_short())
             .is_some_and(|short| {
-                args.iter()
-                    .skip(2)
+                flags()
                     .any(|a| a.starts_with('-') && !a.starts_with("--") && a[1..].contains(short))
             })
     };
@@ -69,7 +85,10 @@ pub fn apply(cli: &Command, argv: Vec<OsString>) -> Result<Vec<OsString>> {
                 }
             }
             ArgAction::Count => {
-                let n = value.as_integer().ok_or_else(|| bad("an integer"))?;
+                let n = value
+                    .as_integer()
+                    .filter(|n| (0..=MAX_COUNT).contains(n))
+                    .ok_or_else(|| bad(&format!("an integer from 0 to {MAX_COUNT}")))?;
                 for _ in 0..n.max(0) {
                     out.push(format!("--{long}").into());
                 }
@@ -113,6 +132,8 @@ mod tests {
     struct Cli {
         #[command(subcommand)]
         command: Sub,
+        #[arg(long, short, global = true, action = clap::ArgAction::Count)]
+        verbose: u8,
     }
 
     #[derive(Debug, Subcommand)]
@@ -130,7 +151,7 @@ mod tests {
         regions: Option<Vec<String>>,
         #[arg(long)]
         strict: bool,
-        #[arg(long, short, action = clap::ArgAction::Count)]
+        #[arg(skip)]
         verbose: u8,
         #[arg(long, default_value_t = 64)]
         concurrency: usize,
@@ -143,11 +164,25 @@ mod tests {
         let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let path = dir.join(format!("{n}.toml"));
         std::fs::write(&path, file).unwrap();
-        let mut argv: Vec<OsString> = vec!["rolescope".into(), "scan".into()];
+        let (before, after): (Vec<&str>, Vec<&str>) = {
+            let split = cmdline.iter().position(|a| *a == "scan");
+            match split {
+                Some(i) => (cmdline[..i].to_vec(), cmdline[i + 1..].to_vec()),
+                None => (vec![], cmdline.to_vec()),
+            }
+        };
+        let mut argv: Vec<OsString> = vec!["rolescope".into()];
+        argv.extend(before.iter().map(OsString::from));
+        argv.push("scan".into());
         argv.push(format!("--config={}", path.display()).into());
-        argv.extend(cmdline.iter().map(OsString::from));
-        let argv = apply(&Cli::command(), argv)?;
-        let Sub::Scan(s) = Cli::try_parse_from(argv)?.command;
+        argv.extend(after.iter().map(OsString::from));
+        // As main does: built, so the global flags are known to the subcommand.
+        let mut command = Cli::command();
+        command.build();
+        let argv = apply(&command, argv)?;
+        let cli = Cli::try_parse_from(argv)?;
+        let Sub::Scan(mut s) = cli.command;
+        s.verbose = cli.verbose;
         Ok(s)
     }
 
@@ -172,6 +207,26 @@ mod tests {
         assert_eq!(s.regions, Some(vec!["ap-south-1".to_string()]));
         assert_eq!(s.verbose, 1, "-v on the command line wins over verbose = 2");
         assert_eq!(s.concurrency, 8);
+    }
+
+    #[test]
+    fn config_is_read_when_a_global_flag_comes_before_the_subcommand() {
+        let file = "role_name = \"FromFile\"\nregions = [\"eu-west-1\"]\nverbose = 2\n";
+        let s = parse(file, &["-v", "scan"]).unwrap();
+        assert_eq!(s.role_name, "FromFile", "the file was ignored");
+        assert_eq!(s.regions, Some(vec!["eu-west-1".to_string()]));
+        assert_eq!(
+            s.verbose, 1,
+            "-v before the subcommand wins over verbose = 2"
+        );
+    }
+
+    #[test]
+    fn config_count_settings_are_bounded() {
+        let e = format!("{:#}", parse("verbose = 200000000\n", &[]).unwrap_err());
+        assert!(e.contains("verbose must be an integer from 0 to 8"), "{e}");
+        let e = format!("{:#}", parse("verbose = -1\n", &[]).unwrap_err());
+        assert!(e.contains("verbose"), "{e}");
     }
 
     #[test]
