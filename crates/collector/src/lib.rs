@@ -59,6 +59,10 @@ pub enum CollectorError {
     /// An account id given in the configuration is not 12 digits.
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// `--ou` or `--accounts` names what the organization does not have: the scan would
+    /// silently cover less than asked.
+    #[error("{0}")]
+    UnknownSelection(String),
 }
 
 /// What a scan returns: the snapshot and call statistics.
@@ -248,6 +252,10 @@ pub(crate) async fn collect_with(
             }
         }
     };
+    if let Some(missing) = unknown_selection(&shared.config, &view, errors.is_empty()) {
+        plan.tasks.abort_all();
+        return Err(CollectorError::UnknownSelection(missing));
+    }
     for e in &errors {
         ctx.emit(Progress::Error(e.clone()));
     }
@@ -302,6 +310,34 @@ async fn caller_identity(
         .unwrap_or("aws")
         .to_string();
     Ok((caller, partition))
+}
+
+/// What `--ou` and `--accounts` name that the organization walk did not find, as one message;
+/// `None` when everything was found, or when the walk had errors (then absence is not known).
+fn unknown_selection(
+    config: &CollectorConfig,
+    view: &org::OrgView,
+    walked_whole: bool,
+) -> Option<String> {
+    if !walked_whole {
+        return None;
+    }
+    let mut missing = Vec::new();
+    for ou in config.ous.iter().flatten() {
+        if !view.units.iter().any(|u| &u.id == ou) {
+            missing.push(format!(
+                "--ou {ou}: the organization has no such OU or root"
+            ));
+        }
+    }
+    for a in config.accounts.iter().flatten() {
+        if !view.accounts.iter().any(|x| &x.account_id == a) {
+            missing.push(format!(
+                "--accounts {a}: the organization has no such account"
+            ));
+        }
+    }
+    (!missing.is_empty()).then(|| missing.join("; "))
 }
 
 /// Wait for every account's scan, marking the accounts whose audit role was assumed: their

@@ -1068,6 +1068,43 @@ mod orchestration {
     }
 
     #[tokio::test]
+    async fn ou_or_accounts_that_name_nothing_are_refused() {
+        for (ous, accounts, named) in [
+            (
+                Some(vec!["ou-nope-12345678".to_string()]),
+                None,
+                "ou-nope-12345678",
+            ),
+            (
+                None,
+                Some(vec![AccountId::new("033333333333").unwrap()]),
+                "033333333333",
+            ),
+        ] {
+            let config = CollectorConfig {
+                regions: Some(vec!["us-east-1".into()]),
+                home_region: Some("us-east-1".into()),
+                endpoint_url: Some("http://fake-aws.invalid".into()),
+                last_accessed: false,
+                access_analyzer: false,
+                max_attempts: 1,
+                ous,
+                accounts,
+                ..CollectorConfig::default()
+            };
+            let overrides = Overrides {
+                http: Some(infallible_client_fn(fake_aws)),
+                credentials: Some(aws_credential_types::Credentials::for_tests()),
+            };
+            let e = collect_with(config, None, overrides).await.unwrap_err();
+            assert!(
+                matches!(&e, crate::CollectorError::UnknownSelection(m) if m.contains(named)),
+                "{e}"
+            );
+        }
+    }
+
+    #[tokio::test]
     async fn an_account_in_no_organization_is_scanned_alone_without_an_error() {
         fn standalone(req: http::Request<SdkBody>) -> http::Response<SdkBody> {
             let target = req
