@@ -787,8 +787,8 @@ fn scans_into_one_destination_record_what_changed_and_carry_first_seen() {
     );
 
     // --baseline: another committed scan of the folder by id, or a snapshot file anywhere.
-    let rerun = |baseline: &std::ffi::OsStr, into: &Path| {
-        let r = Command::new(rolescope_bin())
+    let attempt = |baseline: &std::ffi::OsStr, into: &Path| {
+        Command::new(rolescope_bin())
             .args(["analyze", "--snapshot"])
             .arg(snapshot("h-4"))
             .arg("--out")
@@ -797,7 +797,10 @@ fn scans_into_one_destination_record_what_changed_and_carry_first_seen() {
             .arg(baseline)
             .stdout(Stdio::null())
             .output()
-            .unwrap();
+            .unwrap()
+    };
+    let rerun = |baseline: &std::ffi::OsStr, into: &Path| {
+        let r = attempt(baseline, into);
         ok(&r);
         String::from_utf8_lossy(&r.stderr).into_owned()
     };
@@ -806,10 +809,13 @@ fn scans_into_one_destination_record_what_changed_and_carry_first_seen() {
     let elsewhere = out_dir("history-elsewhere");
     let by_file = rerun(snapshot("h-2").as_os_str(), &elsewhere);
     assert!(by_file.contains("since      scan h-2:"), "{by_file}");
-    let unknown = rerun("h-9".as_ref(), &elsewhere);
+    // An explicit baseline that is none is refused, once, with nothing written.
+    let unknown = attempt("h-9".as_ref(), &elsewhere);
+    let said = String::from_utf8_lossy(&unknown.stderr);
+    assert_eq!(unknown.status.code(), Some(2), "{said}");
     assert!(
-        unknown.contains("no comparison (--baseline h-9: no committed scan of that id here)"),
-        "{unknown}"
+        said.contains("--baseline h-9: no committed scan of that id here"),
+        "{said}"
     );
 
     // OCSF: every line a valid Detection Finding of the pinned version, with the lifecycle of

@@ -32,6 +32,14 @@ pub fn run(args: DiffArgs) -> Result<ExitCode> {
         Snapshot::read(path).with_context(|| format!("reading the {which} snapshot"))
     };
     let (before, after) = (read(&args.from, "--from")?, read(&args.to, "--to")?);
+    let org = |s: &Snapshot| s.scan.as_ref().and_then(|i| i.org_id.clone());
+    if org(&before) != org(&after) {
+        anyhow::bail!(
+            "--from is a scan of organization {} and --to of {}: a diff between two organizations would call one's findings resolved and the other's new",
+            org(&before).as_deref().unwrap_or("(none)"),
+            org(&after).as_deref().unwrap_or("(none)")
+        );
+    }
     let settings = Settings::default();
     let cat = rolescope_policy::catalog();
     let (a, b) = (

@@ -645,3 +645,86 @@ fn import_refuses_partial_pages_foreign_accounts_and_functions_without_role() {
         "nothing was written"
     );
 }
+
+#[test]
+fn explicit_baseline_that_is_no_baseline_of_this_scan_is_refused() {
+    let snap = admin_snapshot();
+    let dir = snap.parent().unwrap().join("baseline-refusals");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    // Another organization's snapshot: the same records under another org id.
+    let other = dir.join("other-org.jsonl");
+    let text = std::fs::read_to_string(&snap)
+        .unwrap()
+        .replace(r#""org_id":null"#, r#""org_id":"o-other12345""#);
+    std::fs::write(&other, text).unwrap();
+    let garbage = dir.join("garbage.jsonl");
+    std::fs::write(&garbage, "not a snapshot\n").unwrap();
+    for (baseline, says) in [
+        ("/dev/zero", "longer than 64 MiB"),
+        ("/nonexistent/baseline.jsonl", "/nonexistent/baseline.jsonl"),
+        (dir.to_str().unwrap(), "baseline-refusals"),
+        (garbage.to_str().unwrap(), "garbage.jsonl line 1"),
+        (other.to_str().unwrap(), "organization o-other12345"),
+    ] {
+        let out = dir.join("out");
+        let o = rolescope(
+            &[
+                "analyze",
+                "--snapshot",
+                snap.to_str().unwrap(),
+                "--out",
+                out.to_str().unwrap(),
+                "--baseline",
+                baseline,
+            ],
+            None,
+        );
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{baseline}: {err}");
+        assert!(
+            err.contains("--baseline") && err.contains(says),
+            "{baseline}: {err}"
+        );
+        assert_eq!(err.matches("--baseline").count(), 1, "said once: {err}");
+        // Nothing was committed.
+        assert!(!out.join("scan_runs").exists(), "{baseline}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn out_empty_is_refused() {
+    let snap = admin_snapshot();
+    let o = rolescope(
+        &["analyze", "--snapshot", snap.to_str().unwrap(), "--out", ""],
+        None,
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("empty"), "{err}");
+}
+
+#[test]
+fn diff_between_two_organizations_is_refused() {
+    let snap = admin_snapshot();
+    let other = snap.parent().unwrap().join("diff-other-org.jsonl");
+    let text = std::fs::read_to_string(&snap)
+        .unwrap()
+        .replace(r#""org_id":null"#, r#""org_id":"o-other12345""#);
+    std::fs::write(&other, text).unwrap();
+    let o = rolescope(
+        &[
+            "diff",
+            "--from",
+            snap.to_str().unwrap(),
+            "--to",
+            other.to_str().unwrap(),
+        ],
+        None,
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("two organizations"), "{err}");
+    assert!(stdout(&o).is_empty(), "no change printed");
+}

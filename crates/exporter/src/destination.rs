@@ -109,6 +109,13 @@ impl Destination {
 
     /// Parse `--out`: `s3://bucket[/prefix]` or a local path.
     pub fn parse(out: &str, options: &S3Options) -> Result<Self, DestinationError> {
+        if out.trim().is_empty() {
+            // An empty path would write into the current directory.
+            return Err(DestinationError::Invalid {
+                out: out.into(),
+                message: "the destination is empty; name a folder or an s3:// URL".into(),
+            });
+        }
         let Some(rest) = out.strip_prefix("s3://") else {
             if out.contains("://") {
                 return Err(DestinationError::Invalid {

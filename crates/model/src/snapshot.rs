@@ -247,6 +247,10 @@ pub struct Snapshot {
 }
 
 /// Snapshot I/O errors, naming the file and line.
+/// The longest snapshot line read: far above any real record (a role with ten 10 KiB inline
+/// policies is ~100 KiB), far below what would exhaust memory.
+pub const MAX_LINE_BYTES: usize = 64 << 20;
+
 #[derive(Debug, thiserror::Error)]
 pub enum SnapshotError {
     /// A record of an in-memory snapshot is invalid.
@@ -442,8 +446,41 @@ impl Snapshot {
         };
         let mut snapshot = Snapshot::default();
         let mut seen = Seen::default();
-        for (i, line) in reader.lines().enumerate() {
-            let mut line = line.map_err(io)?;
+        let mut reader = reader;
+        let mut bytes = Vec::new();
+        for i in 0.. {
+            // Bounded: an endless line (`/dev/zero`, a corrupt file) is refused, not buffered
+            // until memory runs out.
+            bytes.clear();
+            let n = std::io::Read::take(&mut reader, MAX_LINE_BYTES as u64 + 1)
+                .read_until(b'\n', &mut bytes)
+                .map_err(io)?;
+            if n == 0 {
+                break;
+            }
+            if bytes.len() > MAX_LINE_BYTES {
+                return Err(SnapshotError::Record {
+                    path: path.to_path_buf(),
+                    line: i + 1,
+                    message: format!(
+                        "line longer than {} MiB: not a snapshot record",
+                        MAX_LINE_BYTES >> 20
+                    ),
+                });
+            }
+            let mut line = String::from_utf8(std::mem::take(&mut bytes)).map_err(|_| {
+                SnapshotError::Record {
+                    path: path.to_path_buf(),
+                    line: i + 1,
+                    message: "not UTF-8 text".into(),
+                }
+            })?;
+            if line.ends_with('\n') {
+                line.pop();
+                if line.ends_with('\r') {
+                    line.pop();
+                }
+            }
             if line.trim().is_empty() {
                 continue;
             }
@@ -542,6 +579,18 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         dir
+    }
+
+    #[test]
+    fn an_endless_line_is_refused_not_buffered() {
+        // What `--baseline /dev/zero` reads: bytes without end and without a newline.
+        let endless = std::io::BufReader::new(std::io::Read::take(std::io::repeat(0), 1 << 40));
+        let e = Snapshot::read_from(endless, Path::new("/dev/zero")).unwrap_err();
+        let text = e.to_string();
+        assert!(
+            text.contains("/dev/zero line 1") && text.contains("longer than 64 MiB"),
+            "{text}"
+        );
     }
 
     #[test]

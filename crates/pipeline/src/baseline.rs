@@ -38,6 +38,53 @@ pub(crate) fn scan_accounts(snapshot: &Snapshot) -> std::collections::BTreeSet<S
         .collect()
 }
 
+/// Refuse an explicit `--baseline` that cannot be this scan's: a snapshot that cannot be read
+/// (missing, a directory, garbage, an endless line), a scan id not committed here, or a scan of
+/// another organization (or, outside any organization, of other accounts). `Latest` and
+/// `None` pass: the latest scan is chosen among those that fit.
+pub(crate) fn check_explicit(
+    dest: &Destination,
+    info: &rolescope_model::ScanInfo,
+    accounts: &std::collections::BTreeSet<String>,
+    settings: &Settings,
+) -> Result<(), String> {
+    let (name, org, theirs) = match &settings.baseline {
+        Baseline::None | Baseline::Latest => return Ok(()),
+        Baseline::Snapshot(path) => {
+            let before = Snapshot::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let org = before.scan.as_ref().and_then(|s| s.org_id.clone());
+            (path.display().to_string(), org, scan_accounts(&before))
+        }
+        Baseline::ScanId(id) => {
+            let scan = rolescope_exporter::history::committed_scans(dest)
+                .map_err(|e| format!("{id}: {e}"))?
+                .into_iter()
+                .rfind(|s| &s.scan_id == id)
+                .ok_or_else(|| format!("{id}: no committed scan of that id here"))?;
+            let theirs = rolescope_exporter::history::rows_per_account(dest, &scan, "accounts")
+                .map_err(|e| format!("{id}: {e}"))?
+                .unwrap_or_default()
+                .into_keys()
+                .collect();
+            (id.clone(), scan.org_id, theirs)
+        }
+    };
+    if org != info.org_id {
+        return Err(format!(
+            "{name}: a scan of organization {}, and this scan is of {}; history compares scans of one organization",
+            org.as_deref().unwrap_or("(none)"),
+            info.org_id.as_deref().unwrap_or("(none)")
+        ));
+    }
+    if org.is_none() && theirs.is_disjoint(accounts) {
+        return Err(format!(
+            "{name}: a scan of other accounts ({}), outside any organization",
+            theirs.iter().cloned().collect::<Vec<_>>().join(", ")
+        ));
+    }
+    Ok(())
+}
+
 /// Read the baseline [`compare_with_baseline`] compares with. It needs nothing of this scan's
 /// analysis, so it runs alongside it.
 pub(crate) fn load_baseline(

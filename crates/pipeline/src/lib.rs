@@ -133,6 +133,10 @@ pub enum PipelineError {
         /// The lock object.
         lock: String,
     },
+    /// An explicit `--baseline` that cannot be one: unreadable, missing, not a snapshot, or a
+    /// scan of another organization. Nothing was written.
+    #[error("--baseline {0}")]
+    Baseline(String),
     /// The lock could not be taken or checked.
     #[error("taking the lock of the scan")]
     Lock(#[source] rolescope_exporter::destination::DestinationError),
@@ -549,6 +553,10 @@ pub fn run_locked(
         done: Vec::new(),
         hook: after_stage,
     };
+    // An explicit baseline is checked before anything is written: a wrong one would turn every
+    // finding into "resolved" or "new".
+    baseline::check_explicit(dest, info, &scan_accounts(snapshot), settings)
+        .map_err(PipelineError::Baseline)?;
     // A re-run with the same id: the old commit record goes first, so a reader never takes a
     // half-replaced scan for a complete one.
     rolescope_exporter::uncommit(info, dest).map_err(PipelineError::Withdraw)?;
