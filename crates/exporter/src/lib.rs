@@ -171,8 +171,37 @@ fn commit_key(info: &rolescope_model::ScanInfo) -> String {
 
 /// Withdraw a scan's commit record before its outputs are rewritten (a re-run with the same
 /// scan id): while the tables are replaced one by one, no reader takes the scan as complete.
+/// A scan id committed on another date (a re-run on a later day) is withdrawn there too: its
+/// commit record first, then every file of it under that date (tables, snapshot, OCSF, ASFF,
+/// report), so the scan id is never committed twice nor its rows read twice.
 pub fn uncommit(info: &rolescope_model::ScanInfo, out: &Destination) -> Result<(), ExportError> {
-    Ok(out.delete(&commit_key(info))?)
+    out.delete(&commit_key(info))?;
+    let date = info.started_at.date();
+    let file = format!("/{}.parquet", info.scan_id);
+    for key in out.list(&format!("{}/", ScanRun::TABLE.name))? {
+        let Some(other) = key
+            .strip_suffix(&file)
+            .and_then(|k| k.rsplit('/').next())
+            .and_then(|d| d.strip_prefix("dt="))
+            .filter(|d| *d != date)
+            .map(str::to_string)
+        else {
+            continue;
+        };
+        out.delete(&key)?;
+        for table in tables::TABLES {
+            out.delete(&writer::table_key(table.name, &other, &info.scan_id))?;
+        }
+        for (prefix, ext) in [
+            ("snapshots", "jsonl"),
+            ("ocsf", "jsonl"),
+            ("asff", "jsonl"),
+            ("reports", "html"),
+        ] {
+            out.delete(&format!("{prefix}/dt={other}/{}.{ext}", info.scan_id))?;
+        }
+    }
+    Ok(())
 }
 
 /// Write the scan's `scan_runs` row: the commit record, written after everything else of the

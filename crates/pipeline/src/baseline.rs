@@ -208,6 +208,14 @@ fn compare(
     changes
         .findings
         .retain(|c| c.change != "new" || !first_seen.contains_key(&c.finding_id));
+    // A baseline that started after this scan (an explicit one, a back-filled scan) cannot
+    // have seen a finding before this scan did: no first_seen later than this scan's start.
+    let (mut first_seen, mut last_seen) = (first_seen, last_seen);
+    if let Some(started) = after.0.scan.as_ref().map(|s| s.started_at.millis) {
+        for t in first_seen.values_mut().chain(last_seen.values_mut()) {
+            *t = (*t).min(started);
+        }
+    }
     History {
         previous,
         changes,

@@ -581,14 +581,22 @@ pub fn run_locked(
         })?;
         Ok::<_, PipelineError>((stored, analysis, history, written))
     })?;
-    // The latest report at the top of the destination, once its scan is committed.
+    // The latest report at the top of the destination, once its scan is committed: only if no
+    // committed scan started after this one (a back-filled `analyze --out` of an old snapshot
+    // keeps its own report and leaves the top one alone).
     let (key, html) = report;
-    let report =
+    let latest = rolescope_exporter::history::committed_scans(dest)
+        .map(|scans| scans.last().is_none_or(|last| last.scan_id == info.scan_id))
+        .unwrap_or(true);
+    let report = if latest {
         dest.put(REPORT, html.into_bytes())
             .map_err(|source| PipelineError::LatestReport {
                 report: dest.location(&key),
                 source,
-            })?;
+            })?
+    } else {
+        dest.location(&key)
+    };
     let summary = summary_of(snapshot, &analysis);
     Ok(Outcome {
         history: history.map(|h| {
@@ -829,6 +837,114 @@ mod tests {
         scan.started_at = rolescope_model::Timestamp::from_millis(started_at);
         scan.finished_at = scan.started_at;
         s
+    }
+
+    #[test]
+    fn a_scan_id_rerun_on_another_day_is_committed_once() {
+        let (out, dest) = fresh("pipeline-rerun-day");
+        let first = demo();
+        let mut again = first.clone();
+        let scan = again.scan.as_mut().unwrap();
+        scan.started_at =
+            rolescope_model::Timestamp::from_millis(scan.started_at.millis + 2 * 86_400_000);
+        scan.finished_at = scan.started_at;
+        for s in [&first, &again] {
+            run(
+                s,
+                &Settings::default(),
+                &dest,
+                SnapshotWrite::Store,
+                &mut |_| {},
+            )
+            .unwrap();
+        }
+        let committed = rolescope_exporter::history::committed_scans(&dest).unwrap();
+        assert_eq!(committed.len(), 1, "{committed:?}");
+        assert_eq!(
+            committed[0].date,
+            again.scan.as_ref().unwrap().started_at.date()
+        );
+        // The first day's files of the scan id are gone with its commit record.
+        let old = first.scan.as_ref().unwrap().started_at.date();
+        for prefix in ["findings/", "roles/", "snapshots/", "ocsf/", "reports/"] {
+            let keys = dest.list(prefix).unwrap();
+            assert!(
+                !keys.iter().any(|k| k.contains(&format!("dt={old}/"))),
+                "{prefix}: {keys:?}"
+            );
+        }
+        std::fs::remove_dir_all(&out).unwrap();
+    }
+
+    #[test]
+    fn first_seen_from_a_baseline_in_the_future_is_never_after_this_scan() {
+        let (out, dest) = fresh("pipeline-future-baseline");
+        let now = demo();
+        let mut future = now.clone();
+        let scan = future.scan.as_mut().unwrap();
+        scan.scan_id = "from-the-future".into();
+        scan.started_at =
+            rolescope_model::Timestamp::from_millis(scan.started_at.millis + 365 * 86_400_000);
+        let path = out.join("future.jsonl");
+        std::fs::create_dir_all(&out).unwrap();
+        future.write(&path).unwrap();
+        let settings = Settings {
+            baseline: Baseline::Snapshot(path),
+            ..Settings::default()
+        };
+        let info = now.scan.clone().unwrap();
+        let analysis =
+            rolescope_analysis::analyze(rolescope_policy::catalog(), &now, &settings.analysis);
+        let h = compare_with_baseline(
+            load_baseline(&dest, &info, &scan_accounts(&now), &settings),
+            (&now, &analysis),
+        )
+        .unwrap();
+        assert!(!h.first_seen.is_empty());
+        let started = info.started_at.millis;
+        assert!(
+            h.first_seen
+                .values()
+                .chain(h.last_seen.values())
+                .all(|t| *t <= started)
+        );
+        std::fs::remove_dir_all(&out).unwrap();
+    }
+
+    #[test]
+    fn report_html_stays_with_the_latest_scan_by_start_time() {
+        let (out, dest) = fresh("pipeline-latest-report");
+        let latest = demo();
+        let mut older = latest.clone();
+        let scan = older.scan.as_mut().unwrap();
+        scan.scan_id = "backfilled-old".into();
+        scan.started_at =
+            rolescope_model::Timestamp::from_millis(scan.started_at.millis - 3 * 365 * 86_400_000);
+        scan.finished_at = scan.started_at;
+        run(
+            &latest,
+            &Settings::default(),
+            &dest,
+            SnapshotWrite::Store,
+            &mut |_| {},
+        )
+        .unwrap();
+        let top = std::fs::read(out.join(REPORT)).unwrap();
+        let back = run(
+            &older,
+            &Settings::default(),
+            &dest,
+            SnapshotWrite::Store,
+            &mut |_| {},
+        )
+        .unwrap();
+        assert_eq!(
+            std::fs::read(out.join(REPORT)).unwrap(),
+            top,
+            "replaced by an older scan"
+        );
+        assert!(back.report.contains("backfilled-old"), "{}", back.report);
+        std::fs::remove_dir_all(&out).unwrap();
     }
 
     #[test]
