@@ -1182,8 +1182,59 @@ fn scp_recommendations_of_the_seeded_organization_are_accepted_by_organizations(
             p.display()
         );
     }
-    // Organizations (moto) accepts every policy and attachment, as apply.sh would make them.
-    let created = python_json("moto/scp.py", &[moto.url.as_ref(), again.as_os_str()]);
+    // The generated apply.sh itself, every command uncommented (the unsafe ones too, so it
+    // reaches every target), run twice with the AWS CLI against moto: the first run creates
+    // and attaches, the second finds each policy by name, updates it and attaches nothing twice.
+    let script = std::fs::read_to_string(again.join("scp/apply.sh"))
+        .unwrap()
+        .replace("\n# create_and_attach ", "\ncreate_and_attach ");
+    let all = again.join("scp/apply-all.sh");
+    std::fs::write(&all, &script).unwrap();
+    let targets: std::collections::BTreeSet<&str> = script
+        .lines()
+        .filter_map(|l| l.strip_prefix("create_and_attach "))
+        .filter_map(|l| l.split('\'').nth(3))
+        .collect();
+    assert!(targets.len() >= 2, "several targets: {targets:?}");
+    let bin = std::path::Path::new(&std::env::var("ROLESCOPE_TOOLS").unwrap()).join("venv/bin");
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    for round in ["first", "second"] {
+        let run = Command::new("sh")
+            .arg(&all)
+            .env("PATH", &path)
+            .env("AWS_ENDPOINT_URL", &moto.url)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_DEFAULT_REGION", "us-east-1")
+            .env("AWS_CONFIG_FILE", "/dev/null")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&run.stdout);
+        assert!(
+            run.status.success(),
+            "{round} run of apply.sh: {said}{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let (want, not) = if round == "first" {
+            ("created ", "already attached")
+        } else {
+            ("already attached", "created ")
+        };
+        assert!(
+            said.contains(want) && !said.contains(not),
+            "{round}: {said}"
+        );
+    }
+    // Organizations (moto) holds every policy under its name, as the file says, attached.
+    let created = python_json(
+        "moto/scp.py",
+        &[moto.url.as_ref(), again.as_os_str(), "check".as_ref()],
+    );
     assert_eq!(created.as_array().unwrap().len(), policies.len());
     // The script names every policy file, and the sh syntax is valid.
     let script = std::fs::read_to_string(again.join("scp/apply.sh")).unwrap();

@@ -279,6 +279,21 @@ fn comment(s: &str) -> String {
         .collect()
 }
 
+/// The policy's name in the organization: the recommendation's name and its target, so that
+/// the same guardrail at several targets gives distinct policies (Organizations refuses a
+/// second policy of one name). At most 128 characters, as Organizations allows.
+pub fn policy_name(name: &str, target_id: &str) -> String {
+    let mut full = format!("{name}-{target_id}");
+    if full.len() > 128 {
+        let mut cut = 128;
+        while !full.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        full.truncate(cut);
+    }
+    full
+}
+
 /// The review-then-run script.
 pub fn apply_script(plan: &ScpPlan, scan_id: &str) -> String {
     let mut s = String::new();
@@ -293,17 +308,30 @@ pub fn apply_script(plan: &ScpPlan, scan_id: &str) -> String {
         "# never writes to your organization; this script does, with your management-account credentials."
     );
     let _ = writeln!(s, "set -eu\ncd \"$(dirname \"$0\")\"\n");
+    // Names are unique in the organization (the target is in the name): Organizations refuses
+    // a second policy of one name. A re-run finds the policy by name and updates it, and
+    // attaches it only where it is not attached yet.
     let _ = writeln!(
         s,
-        "create_and_attach() {{ # name target-id file description"
-    );
-    let _ = writeln!(
-        s,
-        "  id=$(aws organizations create-policy --type SERVICE_CONTROL_POLICY --name \"$1\" \\\n    --description \"$4\" --content \"file://$3\" --query Policy.PolicySummary.Id --output text)"
-    );
-    let _ = writeln!(
-        s,
-        "  aws organizations attach-policy --policy-id \"$id\" --target-id \"$2\"\n  echo \"attached $1 ($id) to $2\"\n}}\n"
+        "create_and_attach() {{ # name target-id file description\n  \
+         id=$(aws organizations list-policies --filter SERVICE_CONTROL_POLICY \\\n    \
+         --query \"Policies[?Name=='$1'].Id | [0]\" --output text)\n  \
+         if [ -z \"$id\" ] || [ \"$id\" = None ]; then\n    \
+         id=$(aws organizations create-policy --type SERVICE_CONTROL_POLICY --name \"$1\" \\\n      \
+         --description \"$4\" --content \"file://$3\" --query Policy.PolicySummary.Id --output text)\n    \
+         echo \"created $1 ($id)\"\n  \
+         else\n    \
+         aws organizations update-policy --policy-id \"$id\" --description \"$4\" --content \"file://$3\" >/dev/null\n    \
+         echo \"updated $1 ($id)\"\n  \
+         fi\n  \
+         attached=$(aws organizations list-policies-for-target --target-id \"$2\" --filter SERVICE_CONTROL_POLICY \\\n    \
+         --query \"Policies[?Id=='$id'].Id | [0]\" --output text)\n  \
+         if [ -z \"$attached\" ] || [ \"$attached\" = None ]; then\n    \
+         aws organizations attach-policy --policy-id \"$id\" --target-id \"$2\"\n    \
+         echo \"attached $1 ($id) to $2\"\n  \
+         else\n    \
+         echo \"$1 ($id) already attached to $2\"\n  \
+         fi\n}}\n"
     );
     for b in &plan.boundaries {
         let _ = writeln!(
@@ -319,7 +347,7 @@ pub fn apply_script(plan: &ScpPlan, scan_id: &str) -> String {
     for r in &plan.recommendations {
         let command = format!(
             "create_and_attach {} {} {} {}",
-            sh(&r.name),
+            sh(&policy_name(&r.name, &r.target_id)),
             sh(&r.target_id),
             sh(&format!("{}/{}.json", r.target_id, r.name)),
             sh(&format!(
