@@ -93,7 +93,26 @@ pub fn summary_markdown(plan: &ScpPlan, settings: &ScpSettings, scan_id: &str) -
         md,
         "## Limits\n\nImpact is judged on what the scan observed: Lambda execution roles and their IAM last-accessed data. People, pipelines and other roles are not observed; exempt them with `--exempt-principal`. See docs/scp.md."
     );
-    md
+    rolescope_model::neutralised(md)
+}
+
+/// An untrusted name (an OU's, from a member account) as Markdown text: no control or bidi
+/// character, at most 200 characters, no HTML and no Markdown syntax of its own.
+fn md_text(name: &str) -> String {
+    let mut out = String::new();
+    for c in rolescope_model::shown(name, 200).chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '\\' | '`' | '*' | '_' | '[' | ']' | '#' | '|' | '(' | ')' | '!' | '~' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// The summary's opening: how many policies, for how many targets, how many safe, and where
@@ -148,7 +167,7 @@ fn target_section(md: &mut String, plan: &ScpPlan, t: &str) {
         .collect();
     let label = recs
         .first()
-        .map(|r| format!("{} `{t}` ({})", r.target_type, r.target_name))
+        .map(|r| format!("{} `{t}` ({})", r.target_type, md_text(&r.target_name)))
         .unwrap_or_else(|| format!("`{t}`"));
     let _ = writeln!(md, "## {label}\n");
     if !recs.is_empty() {

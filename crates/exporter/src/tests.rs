@@ -534,7 +534,12 @@ fn scp_recommendations_are_written_as_files_table_summary_and_script() {
         assert_eq!(std::fs::read_to_string(&file).unwrap(), r.policy_json);
         let line = script
             .lines()
-            .find(|l| l.contains(&format!("create_and_attach '{}'", r.name)))
+            .find(|l| {
+                l.contains(&format!(
+                    "create_and_attach '{}'",
+                    crate::scp::policy_name(&r.name, &r.target_id)
+                ))
+            })
             .unwrap_or_else(|| panic!("{} not in the script", r.name));
         assert_eq!(
             line.starts_with('#'),
@@ -733,4 +738,32 @@ fn a_function_whose_policy_could_not_be_read_is_not_reported_as_private() {
         "a URL with AuthType NONE is public only if its policy lets anyone invoke it: unread policy, unknown"
     );
     assert_eq!(of("private"), Some(false));
+}
+
+#[test]
+fn an_ou_name_with_line_breaks_or_html_adds_nothing_to_the_scp_readme() {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/golden/demo.jsonl");
+    let mut s = Snapshot::read(&path).unwrap();
+    let clean = {
+        let ev = rolescope_analysis::Evaluated::new(cat(), &s, 90);
+        let a = rolescope_analysis::analyze_evaluated(&ev, &Default::default());
+        let plan = rolescope_analysis::scp::recommend(&ev, &a, &Default::default());
+        crate::scp::summary_markdown(&plan, &Default::default(), "x")
+    };
+    for unit in &mut s.org_units {
+        unit.name = format!(
+            "{}\n# Injected heading\n<img src=x onerror=alert(1)>\u{202E}",
+            unit.name
+        );
+    }
+    let ev = rolescope_analysis::Evaluated::new(cat(), &s, 90);
+    let a = rolescope_analysis::analyze_evaluated(&ev, &Default::default());
+    let plan = rolescope_analysis::scp::recommend(&ev, &a, &Default::default());
+    assert!(!plan.recommendations.is_empty());
+    let md = crate::scp::summary_markdown(&plan, &Default::default(), "x");
+    let headings = |text: &str| text.lines().filter(|l| l.starts_with('#')).count();
+    assert_eq!(headings(&md), headings(&clean), "{md}");
+    assert!(!md.contains("<img"), "raw HTML passed into the Markdown");
+    assert!(!md.contains('\u{202E}'));
 }

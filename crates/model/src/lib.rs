@@ -295,6 +295,53 @@ pub fn wire_name(value: impl Serialize) -> String {
         .unwrap_or_default()
 }
 
+/// Whether a character must not reach a reader as it is: a control character (a line break in
+/// a name would start a Markdown heading or a shell command) or a bidirectional formatting
+/// character (U+202E reverses the rest of a line as it is displayed).
+pub fn is_unsafe_char(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200E}' | '\u{200F}' | '\u{061C}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Untrusted text (names from member accounts) made safe to show: every character
+/// [`is_unsafe_char`] names becomes U+FFFD, and text past `max` characters is cut with `…`.
+pub fn shown(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    let long = text.chars().nth(max).is_some();
+    if !long && !text.chars().any(is_unsafe_char) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out: String = text
+        .chars()
+        .take(max)
+        .map(|c| if is_unsafe_char(c) { '\u{FFFD}' } else { c })
+        .collect();
+    if long {
+        out.push('…');
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// A rendered page or document whose own markup holds no control characters but line breaks
+/// and tabs: every other unsafe character (from names inside it) becomes U+FFFD.
+pub fn neutralised(document: String) -> String {
+    if !document
+        .chars()
+        .any(|c| is_unsafe_char(c) && !matches!(c, '\n' | '\t'))
+    {
+        return document;
+    }
+    document
+        .chars()
+        .map(|c| {
+            if is_unsafe_char(c) && !matches!(c, '\n' | '\t') {
+                '\u{FFFD}'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
 /// The partition of an ARN (`arn:aws-cn:iam::…` → `aws-cn`); `aws` for text that is no ARN.
 pub fn arn_partition(arn: &str) -> &str {
     let mut parts = arn.splitn(3, ':');

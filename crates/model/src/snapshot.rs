@@ -143,6 +143,21 @@ impl<'a> RecordRef<'a> {
             }
             RecordRef::Role(r) => {
                 valid::arn(&r.arn)?;
+                // The name, path and account are what the ARN says: SCP patterns and reports are
+                // made from the name, and a name the ARN does not carry would match no role.
+                let mut parts = r.arn.splitn(6, ':');
+                let (account, resource) = (parts.nth(4), parts.next());
+                let expected = format!("role{}{}", r.path, r.name);
+                if account != Some(r.account_id.as_str()) || resource != Some(expected.as_str()) {
+                    return Err(InvalidId {
+                        kind: "role",
+                        value: format!(
+                            "{} (name {:?}, path {:?}, account {})",
+                            r.arn, r.name, r.path, r.account_id
+                        ),
+                        expected: "an ARN that ends with role<path><name> in the role's account",
+                    });
+                }
                 r.attached_policy_arns
                     .iter()
                     .chain(&r.boundary_arn)
@@ -579,6 +594,66 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         dir
+    }
+
+    #[test]
+    fn a_role_whose_name_differs_from_its_arn_is_refused() {
+        let role = crate::Role {
+            account_id: AccountId::new("012345678901").unwrap(),
+            name: "orders".into(),
+            arn: "arn:aws:iam::012345678901:role/orders".into(),
+            path: "/".into(),
+            trust_policy: "{}".into(),
+            inline_policies: vec![],
+            attached_policy_arns: vec![],
+            boundary_arn: None,
+            tags: vec![],
+            last_used_at: None,
+            last_used_region: None,
+            created_at: None,
+        };
+        let with = |r: &crate::Role| {
+            let mut s = sample();
+            s.roles = vec![r.clone()];
+            s.check()
+        };
+        assert!(with(&role).is_ok());
+        let renamed = crate::Role {
+            name: "other-name".into(),
+            ..role.clone()
+        };
+        let e = with(&renamed).unwrap_err().to_string();
+        assert!(
+            e.contains("other-name") && e.contains("role<path><name>"),
+            "{e}"
+        );
+        let moved = crate::Role {
+            path: "/team/".into(),
+            ..role.clone()
+        };
+        assert!(with(&moved).is_err(), "a path the ARN does not carry");
+        let elsewhere = crate::Role {
+            account_id: AccountId::new("111122223333").unwrap(),
+            ..role
+        };
+        assert!(
+            with(&elsewhere).is_err(),
+            "an account the ARN does not name"
+        );
+    }
+
+    #[test]
+    fn shown_text_has_no_bidi_or_control_character_and_a_bounded_length() {
+        assert_eq!(crate::shown("plain", 10), "plain");
+        assert_eq!(
+            crate::shown("a\u{202E}b\nc\u{2066}", 10),
+            "a\u{FFFD}b\u{FFFD}c\u{FFFD}"
+        );
+        assert_eq!(crate::shown("abcdef", 3), "abc…");
+        assert_eq!(
+            crate::neutralised("# h\n\tx\u{202E}\r".into()),
+            "# h\n\tx\u{FFFD}\u{FFFD}"
+        );
     }
 
     #[test]

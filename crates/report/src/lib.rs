@@ -99,7 +99,9 @@ pub fn render(input: &Input<'_>) -> String {
             }
         }
     };
-    markup.into_string()
+    // Names come from member accounts: no control or bidirectional-formatting character
+    // reaches the reader as it is.
+    rolescope_model::neutralised(markup.into_string())
 }
 
 /// The base64 SHA-256 of a text, as a CSP source names it.

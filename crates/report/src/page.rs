@@ -29,8 +29,12 @@ fn severity(f: &Finding) -> Markup {
 
 /// An ARN with its copy button.
 fn arn(text: &str) -> Markup {
-    html! { span class="arn" { (text) } button class="copy" type="button" data-copy=(text) { "copy" } }
+    html! { span class="arn" { (rolescope_model::shown(text, SHOWN_CHARS)) } button class="copy" type="button" data-copy=(text) { "copy" } }
 }
+
+/// The most characters of one name, ARN or title the page shows (the rest is cut with `…`):
+/// a 200,000-character name would otherwise widen a table to a million pixels.
+pub(crate) const SHOWN_CHARS: usize = 300;
 
 /// A table's filter box and its shown-rows counter.
 fn filter(table: &str, placeholder: &str, total: usize) -> Markup {
@@ -45,7 +49,8 @@ fn filter(table: &str, placeholder: &str, total: usize) -> Markup {
 
 /// The query that lists what a table leaves out, against the datasets.
 fn query(location: &str, sql: &str) -> Markup {
-    let text = sql.replace("{loc}", location.trim_end_matches('/'));
+    // The location is a string literal of the query: a `'` in it is doubled, as SQL escapes it.
+    let text = sql.replace("{loc}", &location.trim_end_matches('/').replace('\'', "''"));
     html! { p class="muted" { "The rest, in DuckDB (or Athena, on the tables of athena/tables.sql): " } pre { code { (text) } } }
 }
 
@@ -163,7 +168,7 @@ fn changes(v: &View<'_>) -> Markup {
                         @for x in &c.findings {
                             tr { td { (x.change) } td { (x.severity.as_str())
                                     @if let Some(p) = x.previous_severity { " (was " (p.as_str()) ")" } }
-                                td { (x.check_id) } td { (x.title) } td { (arn(&x.resource_arn)) } }
+                                td { (x.check_id) } td { (rolescope_model::shown(&x.title, SHOWN_CHARS)) } td { (arn(&x.resource_arn)) } }
                         }
                     }
                 }
@@ -214,7 +219,7 @@ pub fn roles(v: &View<'_>, location: &str) -> Markup {
                     @for (r, name, live) in &v.roles {
                         tr data-role=(r.role_arn) {
                             td { (name) br; span class="small" { (arn(&r.role_arn)) } }
-                            td { (r.account_id) br; span class="small" { (v.account_names.get(r.account_id.as_str()).copied().unwrap_or("")) } }
+                            td { (r.account_id) br; span class="small" { (rolescope_model::shown(v.account_names.get(r.account_id.as_str()).copied().unwrap_or(""), SHOWN_CHARS)) } }
                             td class="num" data-v=(r.score.score) { (badge(r.score.score)) }
                             td class="num" { (r.function_count) } td class="num" { (live) }
                             td class="small" { (r.score.main_factor().map(factor).unwrap_or_default()) }
@@ -256,7 +261,7 @@ fn role_card(c: &RoleCard<'_>, v: &View<'_>) -> Markup {
                 table class="data" { thead { tr { th { "severity" } th { "check" } th { "finding" } th { "remediation" } } }
                     tbody { @for f in &c.live { tr {
                         td { (severity(f)) } td { (f.check_id) }
-                        td { (f.title) br; code class="evidence" { (evidence(f)) } }
+                        td { (rolescope_model::shown(&f.title, SHOWN_CHARS)) br; code class="evidence" { (evidence(f)) } }
                         td class="small" { (remediation(f)) } } } } }
                 @if c.live_more > 0 { p class="muted" { (c.live_more) " more live findings on this role." } }
             }
@@ -264,7 +269,7 @@ fn role_card(c: &RoleCard<'_>, v: &View<'_>) -> Markup {
                 h4 { "Mitigated" }
                 table class="data" { thead { tr { th { "blocked by" } th { "check" } th { "finding" } } }
                     tbody { @for f in &c.mitigated { tr {
-                        td { (f.mitigated_by.as_deref().unwrap_or("")) } td { (f.check_id) } td { (f.title) } } } } }
+                        td { (f.mitigated_by.as_deref().unwrap_or("")) } td { (f.check_id) } td { (rolescope_model::shown(&f.title, SHOWN_CHARS)) } } } } }
             }
             @if !c.paths.is_empty() {
                 h4 { "Privilege-escalation paths" }
@@ -305,7 +310,7 @@ pub fn findings(v: &View<'_>, location: &str) -> Markup {
                     th { "title" } th { "resource" } } }
                 tbody { @for f in &v.findings { tr {
                     td data-v=(4 - f.severity as usize) { (severity(f)) } td { (f.check_id) } td { (f.account_id.as_str()) }
-                    td { (f.title) } td { (arn(&f.resource_arn)) } } } }
+                    td { (rolescope_model::shown(&f.title, SHOWN_CHARS)) } td { (arn(&f.resource_arn)) } } } }
             }
             @if v.findings_more > 0 {
                 p class="muted" { (v.findings_more) " more live findings are not listed." }

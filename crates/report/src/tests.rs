@@ -1,6 +1,7 @@
 //! The page against the analysis it is drawn from, on the demo organization's golden snapshot.
 
 use super::*;
+use crate::page::SHOWN_CHARS;
 use rolescope_model::snapshot::Snapshot;
 
 fn golden() -> Snapshot {
@@ -255,4 +256,51 @@ fn the_listed_findings_are_the_worst_in_order_and_each_listed_role_counts_all_it
             assert_eq!(*count, all, "{}", role.role_arn);
         }
     }
+}
+
+#[test]
+fn a_right_to_left_override_or_a_huge_name_does_not_reach_the_page_as_it_is() {
+    let mut s = golden();
+    // Account names come from member accounts: a bidi override, a line break, 200,000 characters.
+    s.accounts[0].name = "prod\u{202E}gnp.exe\nnext".into();
+    s.accounts[1].name = "x".repeat(200_000);
+    let (html, _) = render_snapshot(&s, Limits::default());
+    assert!(
+        !html.contains('\u{202E}'),
+        "a bidi override reached the page"
+    );
+    assert!(html.contains("prod\u{FFFD}gnp.exe\u{FFFD}next"));
+    assert!(
+        !html.contains(&"x".repeat(SHOWN_CHARS + 1)),
+        "a huge name shown whole"
+    );
+    assert!(html.contains(&format!("{}…", "x".repeat(SHOWN_CHARS))));
+}
+
+#[test]
+fn the_shown_duckdb_query_escapes_a_quote_in_the_output_path() {
+    let s = golden();
+    let cat = rolescope_policy::catalog();
+    let settings = rolescope_analysis::Settings::default();
+    let ev = Evaluated::new(cat, &s, settings.unused_days);
+    let analysis = rolescope_analysis::analyze_evaluated(&ev, &settings);
+    let plan = rolescope_analysis::scp::recommend(&ev, &analysis, &Default::default());
+    let html = render(&Input {
+        ev: &ev,
+        analysis: &analysis,
+        plan: &plan,
+        changes: None,
+        location: "/tmp/it's here",
+        limits: Limits {
+            findings_listed: 5,
+            ..Limits::default()
+        },
+    });
+    // maud writes ' as &#39;: the SQL has the quote doubled.
+    let at = html.find("read_parquet(").expect("a query is shown");
+    let shown = &html[at..at + 60];
+    assert!(
+        shown.contains("/tmp/it&#39;&#39;s here/") || shown.contains("/tmp/it''s here/"),
+        "the quote is not escaped: {shown}"
+    );
 }

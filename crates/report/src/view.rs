@@ -7,9 +7,11 @@
 //! of one scan agree; the browser test checks that they do.
 
 use crate::diff::DiffLine;
+use crate::page::SHOWN_CHARS;
 use rolescope_analysis::history::Changes;
 use rolescope_analysis::{Analysis, Evaluated, Finding, RoleAnalysis, Severity};
 use rolescope_model::Timestamp;
+use rolescope_model::shown;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// How much of a large scan the page holds in full; the rest is counted and named by the query
@@ -430,11 +432,11 @@ fn cards<'a>(
             RoleCard {
                 role: r,
                 name: evaluated
-                    .map(|e| e.role.name.clone())
+                    .map(|e| shown(&e.role.name, SHOWN_CHARS).into_owned())
                     .unwrap_or_else(|| r.role_arn.clone()),
                 account_name: account_names
                     .get(r.account_id.as_str())
-                    .map(|n| n.to_string())
+                    .map(|n| shown(n, SHOWN_CHARS).into_owned())
                     .unwrap_or_default(),
                 functions,
                 live,
@@ -656,7 +658,7 @@ impl TreeCtx<'_, '_> {
     fn account(&self, a: &rolescope_model::Account) -> Node {
         Node {
             id: a.account_id.to_string(),
-            name: a.name.clone(),
+            name: shown(&a.name, SHOWN_CHARS).into_owned(),
             score: self
                 .account_score
                 .get(a.account_id.as_str())
@@ -702,7 +704,7 @@ impl TreeCtx<'_, '_> {
             name: self
                 .units
                 .get(id)
-                .map(|u| u.name.clone())
+                .map(|u| shown(&u.name, SHOWN_CHARS).into_owned())
                 .unwrap_or_default(),
             score: self.unit_score.get(id).copied().unwrap_or(0),
             roles: kids.iter().map(|k| k.roles).sum(),
