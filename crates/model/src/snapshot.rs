@@ -166,6 +166,21 @@ impl<'a> RecordRef<'a> {
             RecordRef::ManagedPolicy(m) => valid::arn(&m.arn),
             RecordRef::Function(f) => {
                 valid::arn(&f.arn)?;
+                // The account and name are the ARN's (`…:<account>:function:<name>`): a record
+                // naming another account than its ARN would be merged into the wrong one.
+                let mut parts = f.arn.splitn(8, ':');
+                let account = parts.nth(4);
+                let (kind, name) = (parts.next(), parts.next());
+                if account != Some(f.account_id.as_str())
+                    || kind != Some("function")
+                    || name != Some(f.name.as_str())
+                {
+                    return Err(InvalidId {
+                        kind: "function",
+                        value: format!("{} (name {:?}, account {})", f.arn, f.name, f.account_id),
+                        expected: "an ARN that ends with function:<name> in the function's account",
+                    });
+                }
                 valid::arn(&f.role_arn)
             }
             RecordRef::LastAccessed(la) => valid::arn(&la.role_arn),

@@ -17,6 +17,8 @@
 mod baseline;
 mod lock;
 pub mod shards;
+#[cfg(test)]
+mod shards_tests;
 
 pub use lock::{ScanLock, lock};
 

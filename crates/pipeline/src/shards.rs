@@ -20,6 +20,7 @@ use rolescope_model::shard::{Assignment, Shard, ShardId};
 use rolescope_model::snapshot::Snapshot;
 use rolescope_model::{CollectionError, Timestamp};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The folder of a scan's shard files.
@@ -36,6 +37,10 @@ pub struct Plan {
     pub based_on: Option<String>,
     /// Who collects which account.
     pub assignment: Assignment,
+    /// Random, set when the plan is stored: every part's manifest carries its plan, so a part
+    /// made for an earlier plan of the same scan id (a re-run) is told apart and refused.
+    #[serde(default)]
+    pub nonce: String,
 }
 
 /// What a shard says about its part.
@@ -55,6 +60,9 @@ pub struct PartManifest {
     pub api_calls: u64,
     /// When it finished (UTC ms).
     pub finished_at: i64,
+    /// SHA-256 of the part's bytes (hex): a part changed after it was made is refused.
+    #[serde(default)]
+    pub digest: String,
 }
 
 /// A sharded scan that cannot go on.
@@ -111,6 +119,7 @@ pub fn plan(dest: &Destination, scan_id: &str, count: u32) -> Result<Plan, Shard
             scan_id: scan_id.to_string(),
             based_on: None,
             assignment: Assignment::even(count),
+            nonce: String::new(),
         });
     };
     let costs = match table_costs(dest, &latest)? {
@@ -123,6 +132,7 @@ pub fn plan(dest: &Destination, scan_id: &str, count: u32) -> Result<Plan, Shard
                     scan_id: scan_id.to_string(),
                     based_on: None,
                     assignment: Assignment::even(count),
+                    nonce: String::new(),
                 });
             };
             let before =
@@ -138,6 +148,7 @@ pub fn plan(dest: &Destination, scan_id: &str, count: u32) -> Result<Plan, Shard
         scan_id: scan_id.to_string(),
         based_on: Some(latest.scan_id),
         assignment: Assignment::balanced(&costs, count),
+        nonce: String::new(),
     })
 }
 
@@ -181,8 +192,22 @@ pub fn costs(s: &Snapshot) -> Vec<(String, u64)> {
     cost.into_iter().collect()
 }
 
-/// Store a plan and the Map's items.
+/// A random hex text for a plan's nonce.
+fn new_nonce() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_i64(Timestamp::now().millis);
+    h.write_u32(std::process::id());
+    format!("{:016x}", h.finish())
+}
+
+/// Store a plan (with a fresh nonce: parts made for an earlier plan of the scan id no longer
+/// match it) and the Map's items.
 pub fn put_plan(dest: &Destination, plan: &Plan) -> Result<String, ShardError> {
+    let plan = &Plan {
+        nonce: new_nonce(),
+        ..plan.clone()
+    };
     let dir = prefix(&plan.scan_id);
     let items: Vec<serde_json::Value> = (1..=plan.assignment.count)
         .map(|k| serde_json::json!({"shard": format!("{k}/{}", plan.assignment.count), "scan_id": plan.scan_id}))
@@ -246,7 +271,16 @@ pub fn put_part(
     let manifest_key = format!("{dir}{name}.json");
     // A re-run of the shard withdraws its old manifest first.
     dest.delete(&manifest_key)?;
-    let location = dest.put_streamed(&format!("{dir}{name}.jsonl"), |w| snapshot.write_to(w))?;
+    let mut digest = String::new();
+    let location = dest.put_streamed(&format!("{dir}{name}.jsonl"), |w| {
+        let mut hashing = Hashing {
+            inner: w,
+            hash: Sha256::new(),
+        };
+        snapshot.write_to(&mut hashing)?;
+        digest = hex(&hashing.hash.finalize());
+        Ok(())
+    })?;
     let manifest = PartManifest {
         scan_id: plan.scan_id.clone(),
         shard: shard.id.to_string(),
@@ -260,12 +294,34 @@ pub fn put_part(
         records: snapshot.records().count(),
         api_calls,
         finished_at: snapshot.scan.as_ref().map_or(0, |s| s.finished_at.millis),
+        digest,
     };
     dest.put(
         &manifest_key,
         serde_json::to_vec_pretty(&manifest).unwrap_or_default(),
     )?;
     Ok(location)
+}
+
+/// A writer that hashes what passes through it.
+struct Hashing<W> {
+    inner: W,
+    hash: Sha256,
+}
+
+impl<W: std::io::Write> std::io::Write for Hashing<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hash.update(&buf[..n]);
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The merged scan and what became of each shard.
@@ -306,13 +362,116 @@ fn read_part(dest: &Destination, scan_id: &str, id: ShardId) -> Checked {
         .read_small(&part_key)
         .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("{location} is missing"))?;
+    // The part is what its manifest says it is: the same bytes, as many records, the same
+    // accounts scanned. A part stripped of records would otherwise read as deletions.
+    let digest = hex(&Sha256::digest(&bytes));
+    if digest != manifest.digest {
+        return Err(format!(
+            "{location}: its content is not what its manifest recorded (SHA-256 {digest}, manifest {})",
+            if manifest.digest.is_empty() {
+                "none"
+            } else {
+                &manifest.digest
+            }
+        ));
+    }
     let part = Snapshot::read_from(std::io::Cursor::new(bytes), std::path::Path::new(&location))
         .map_err(|e| e.to_string())?;
+    let records = part.records().count();
+    if records != manifest.records {
+        return Err(format!(
+            "{location}: {records} records, its manifest says {}",
+            manifest.records
+        ));
+    }
     match &part.scan {
         Some(scan) if scan.scan_id == scan_id => Ok((manifest, part)),
         Some(scan) => Err(format!("{location}: a part of scan {}", scan.scan_id)),
         None => Err(format!("{location}: no scan record")),
     }
+}
+
+/// How a later part's walk differs from the first's: each difference a collection error (on
+/// the account when it is about one, else on the organization, whose verdicts then cannot be
+/// vouched for). What only the later part has (an account, an OU, a policy) is added, so no
+/// record is left without its account or place in the tree.
+fn walk_differences(
+    out: &mut Snapshot,
+    (first_id, _): (ShardId, &Snapshot),
+    (id, part): (ShardId, &Snapshot),
+) -> Vec<CollectionError> {
+    let mut errors = Vec::new();
+    let differ = |account: Option<rolescope_model::AccountId>, what: String| CollectionError {
+        account_id: account,
+        region: None,
+        service: "rolescope".into(),
+        operation: "MergeShards".into(),
+        error_code: "WalkMismatch".into(),
+        message: format!("the organization walks of shards {first_id} and {id} differ: {what}"),
+        resource_arn: None,
+    };
+    for a in &part.accounts {
+        match out.accounts.iter().find(|x| x.account_id == a.account_id) {
+            None => {
+                errors.push(differ(
+                    Some(a.account_id.clone()),
+                    format!("account {} only in shard {id}", a.account_id),
+                ));
+                out.accounts.push(a.clone());
+            }
+            Some(x) if x.parent_id != a.parent_id || x.status != a.status => errors.push(differ(
+                Some(a.account_id.clone()),
+                format!(
+                    "account {} is under {} or {}",
+                    a.account_id, x.parent_id, a.parent_id
+                ),
+            )),
+            Some(_) => {}
+        }
+    }
+    for a in &out.accounts {
+        if !part.accounts.iter().any(|x| x.account_id == a.account_id) {
+            errors.push(differ(
+                Some(a.account_id.clone()),
+                format!("account {} not in shard {id}", a.account_id),
+            ));
+        }
+    }
+    for u in &part.org_units {
+        match out.org_units.iter().find(|x| x.id == u.id) {
+            None => {
+                errors.push(differ(None, format!("OU {} only in shard {id}", u.id)));
+                out.org_units.push(u.clone());
+            }
+            Some(x) if x.parent_id != u.parent_id => {
+                errors.push(differ(None, format!("OU {} has two parents", u.id)));
+            }
+            Some(_) => {}
+        }
+    }
+    for p in &part.control_policies {
+        match out.control_policies.iter().find(|x| x.id == p.id) {
+            None => {
+                errors.push(differ(None, format!("policy {} only in shard {id}", p.id)));
+                out.control_policies.push(p.clone());
+            }
+            Some(x) if x.document != p.document || x.targets != p.targets => {
+                errors.push(differ(
+                    None,
+                    format!("policy {} differs (document or attachments)", p.id),
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    if part.control_policies.len() < out.control_policies.len() {
+        for p in &out.control_policies {
+            if !part.control_policies.iter().any(|x| x.id == p.id) {
+                errors.push(differ(None, format!("policy {} not in shard {id}", p.id)));
+            }
+        }
+    }
+    errors
 }
 
 /// An error of the organization walk, which every shard makes (and reports) the same; the
@@ -421,10 +580,23 @@ pub fn merge(dest: &Destination, scan_id: &str, count: Option<u32>) -> Result<Me
                 id,
                 assignment: planned.assignment.clone(),
             };
-            match foreign_record(&part, &shard) {
-                Some(why) => Err(why),
-                None => Ok(part),
+            if let Some(why) = foreign_record(&part, &shard) {
+                return Err(why);
             }
+            let scanned: Vec<String> = part
+                .accounts
+                .iter()
+                .filter(|a| a.scanned && shard.owns(a.account_id.as_str()))
+                .map(|a| a.account_id.to_string())
+                .collect();
+            if scanned != manifest.accounts {
+                return Err(format!(
+                    "it scanned {} of its accounts, its manifest says {}",
+                    scanned.len(),
+                    manifest.accounts.len()
+                ));
+            }
+            Ok(part)
         });
         match checked {
             Ok(part) => parts.push((id, part)),
@@ -443,7 +615,7 @@ pub fn merge(dest: &Destination, scan_id: &str, count: Option<u32>) -> Result<Me
         });
     };
     let merged = parts.iter().map(|(id, _)| *id).collect();
-    let snapshot = combine(parts.into_iter().map(|(_, p)| p).collect(), &plan, &missing);
+    let snapshot = combine(parts, &plan, &missing);
     Ok(Merged {
         snapshot,
         merged,
@@ -451,12 +623,19 @@ pub fn merge(dest: &Destination, scan_id: &str, count: Option<u32>) -> Result<Me
     })
 }
 
-/// One snapshot from the parts: the organization as the first part walked it, every account's
-/// records from its shard, and one collection error per account of a shard left out.
-fn combine(parts: Vec<Snapshot>, plan: &Plan, missing: &[(ShardId, String)]) -> Snapshot {
+/// One snapshot from the parts: the organization as the parts walked it (every difference
+/// between their walks a collection error, every part's walk errors kept once), every
+/// account's records and `scanned` from the shard that owns it, and one collection error per
+/// account of a shard left out. The scan's start is the parts' median start, so one shard's
+/// clock does not move the scan to another date.
+fn combine(
+    parts: Vec<(ShardId, Snapshot)>,
+    plan: &Plan,
+    missing: &[(ShardId, String)],
+) -> Snapshot {
     // Each list is sized once for every part: grown part by part, the largest (1.5 million
     // functions at xl) would be copied into fresh memory several times.
-    let total = |len: fn(&Snapshot) -> usize| parts.iter().map(len).sum::<usize>();
+    let total = |len: fn(&Snapshot) -> usize| parts.iter().map(|(_, p)| len(p)).sum::<usize>();
     let mut out = Snapshot {
         roles: Vec::with_capacity(total(|p| p.roles.len())),
         functions: Vec::with_capacity(total(|p| p.functions.len())),
@@ -466,26 +645,35 @@ fn combine(parts: Vec<Snapshot>, plan: &Plan, missing: &[(ShardId, String)]) -> 
         collection_errors: Vec::with_capacity(total(|p| p.collection_errors.len())),
         ..Snapshot::default()
     };
-    let mut parts = parts.into_iter();
-    let first = parts.next().expect("at least one part");
+    let (first_id, first) = &parts[0];
     out.accounts = first.accounts.clone();
     out.org_units = first.org_units.clone();
     out.control_policies = first.control_policies.clone();
+    let mut walk_errors: BTreeSet<String> = BTreeSet::new();
+    for (id, part) in &parts[1..] {
+        let differences = walk_differences(&mut out, (*first_id, first), (*id, part));
+        out.collection_errors.extend(differences);
+    }
     let mut scanned: BTreeSet<String> = BTreeSet::new();
     let mut regions: BTreeSet<String> = BTreeSet::new();
     let mut scan = first.scan.clone().expect("parts have a scan record");
+    let mut starts: Vec<i64> = parts
+        .iter()
+        .filter_map(|(_, p)| p.scan.as_ref().map(|s| s.started_at.millis))
+        .collect();
+    starts.sort_unstable();
+    scan.started_at = Timestamp::from_millis(starts[starts.len() / 2]);
     // Each part's records move into the merged snapshot.
-    for (i, part) in std::iter::once(first).chain(parts).enumerate() {
+    for (id, part) in parts {
+        // An account's `scanned` is its owning shard's word only.
         scanned.extend(
             part.accounts
                 .iter()
-                .filter(|a| a.scanned)
+                .filter(|a| a.scanned && plan.assignment.owner(a.account_id.as_str()) == id.index)
                 .map(|a| a.account_id.to_string()),
         );
         if let Some(s) = &part.scan {
             regions.extend(s.regions.iter().cloned());
-            scan.started_at =
-                Timestamp::from_millis(scan.started_at.millis.min(s.started_at.millis));
             scan.finished_at =
                 Timestamp::from_millis(scan.finished_at.millis.max(s.finished_at.millis));
         }
@@ -496,13 +684,19 @@ fn combine(parts: Vec<Snapshot>, plan: &Plan, missing: &[(ShardId, String)]) -> 
         out.managed_policies.extend(part.managed_policies);
         out.last_accessed.extend(part.last_accessed);
         out.access_findings.extend(part.access_findings);
-        // Every shard walked the organization; its errors are taken from the first part.
-        out.collection_errors.extend(
-            part.collection_errors
-                .into_iter()
-                .filter(|e| i == 0 || !is_walk_error(e)),
-        );
+        // Every shard walked the organization: each distinct walk error is kept once.
+        for e in part.collection_errors {
+            if !is_walk_error(&e)
+                || walk_errors.insert(format!(
+                    "{:?} {:?} {} {} {}",
+                    e.account_id, e.region, e.operation, e.error_code, e.message
+                ))
+            {
+                out.collection_errors.push(e);
+            }
+        }
     }
+    scan.finished_at = Timestamp::from_millis(scan.finished_at.millis.max(scan.started_at.millis));
     for a in &mut out.accounts {
         a.scanned = scanned.contains(a.account_id.as_str());
     }
