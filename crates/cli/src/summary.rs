@@ -33,7 +33,9 @@ pub fn print_outcome(outcome: &Outcome, dest: &Destination) {
     if !outcome.summary.top_roles.is_empty() {
         eprintln!("  riskiest roles");
         for (arn, account, score, reason) in &outcome.summary.top_roles {
-            let name = arn.rsplit('/').next().unwrap_or(arn);
+            // A name is untrusted: no control or bidi character reaches the terminal.
+            let name = rolescope_model::shown(arn.rsplit('/').next().unwrap_or(arn), 100);
+            let account = rolescope_model::shown(account, 100);
             eprintln!("    {score:>3}  {name}  ({account}; mostly {reason})");
         }
     }
