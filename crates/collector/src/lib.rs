@@ -40,6 +40,20 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
+#[cfg(test)]
+#[test]
+fn the_global_region_follows_the_callers_partition() {
+    for (partition, region) in [
+        ("aws", "us-east-1"),
+        ("aws-cn", "cn-north-1"),
+        ("aws-us-gov", "us-gov-west-1"),
+        ("aws-eusc", "eusc-de-east-1"),
+        ("aws-iso", "home-1"),
+    ] {
+        assert_eq!(global_region(partition, "home-1"), region, "{partition}");
+    }
+}
+
 /// What Organizations answers an account that belongs to no organization.
 const ORG_NOT_IN_USE: &str = "AWSOrganizationsNotInUseException";
 

@@ -163,7 +163,18 @@ impl<'a> RecordRef<'a> {
                     .chain(&r.boundary_arn)
                     .try_for_each(|a| valid::arn(a))
             }
-            RecordRef::ManagedPolicy(m) => valid::arn(&m.arn),
+            RecordRef::ManagedPolicy(m) => {
+                valid::arn(&m.arn)?;
+                // A customer-managed policy lives in the account its ARN names.
+                match &m.account_id {
+                    Some(a) if m.arn.splitn(6, ':').nth(4) != Some(a.as_str()) => Err(InvalidId {
+                        kind: "managed policy",
+                        value: format!("{} (account {a})", m.arn),
+                        expected: "an ARN in the policy's account",
+                    }),
+                    _ => Ok(()),
+                }
+            }
             RecordRef::Function(f) => {
                 valid::arn(&f.arn)?;
                 // The account and name are the ARN's (`…:<account>:function:<name>`): a record
