@@ -167,7 +167,7 @@ impl<'a> RecordRef<'a> {
                 valid::arn(&m.arn)?;
                 // A customer-managed policy lives in the account its ARN names.
                 match &m.account_id {
-                    Some(a) if m.arn.splitn(6, ':').nth(4) != Some(a.as_str()) => Err(InvalidId {
+                    Some(a) if m.arn.split(':').nth(4) != Some(a.as_str()) => Err(InvalidId {
                         kind: "managed policy",
                         value: format!("{} (account {a})", m.arn),
                         expected: "an ARN in the policy's account",
