@@ -3,6 +3,18 @@
 -- columns are left out. Every view keeps only the latest scan of each day.
 -- Replace ${DATABASE} with your database. The statements also run in DuckDB (tested).
 
+-- The latest committed scan of each organization, by start time (never by id: `weekly-9` sorts
+-- after `weekly-10`). Scans outside any organization (org_id null) count as one group. Every
+-- example query of athena/queries.sql reads "the latest" through it.
+CREATE OR REPLACE VIEW ${DATABASE}.latest_scan AS
+SELECT dt, scan_id, started_at, org_id
+FROM (
+  SELECT s.dt, s.scan_id, s.started_at, s.org_id,
+         row_number() OVER (PARTITION BY coalesce(s.org_id, '') ORDER BY s.started_at DESC, s.scan_id DESC) AS rn
+  FROM ${DATABASE}.scan_runs s
+) ranked
+WHERE rn = 1;
+
 CREATE OR REPLACE VIEW ${DATABASE}.v_latest_scan_per_day AS
 SELECT dt, scan_id, started_at, org_id, accounts, accounts_scanned, functions, roles, findings, collection_errors
 FROM (

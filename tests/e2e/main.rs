@@ -4,6 +4,7 @@
 //! find them through `ROLESCOPE_TOOLS` (defaulting to `<workspace>/.tools`) and fail with a hint
 //! when they are missing rather than silently passing.
 
+mod athena;
 mod casegen;
 mod cloudsplaining;
 mod deploy;

@@ -4,6 +4,7 @@
 //! above `--fail-on` (scan commands), 2 error.
 
 mod analyze_cmd;
+mod athena_cmd;
 mod config;
 mod demo_cmd;
 mod diff_cmd;
@@ -64,6 +65,9 @@ enum Command {
     /// SCP recommendations from a snapshot (impact-simulated, size-packed), or the impact of an
     /// SCP you wrote (--simulate).
     Scp(Box<scp_cmd::ScpArgs>),
+    /// The Athena tables, views and example queries with your dataset location and database
+    /// filled in, ready to run.
+    AthenaSql(athena_cmd::AthenaSqlArgs),
 }
 
 /// The one tracing subscriber, on stderr, for every command. At `-v` each pipeline stage is
@@ -106,6 +110,7 @@ fn main() -> ExitCode {
         Command::Scp(args) => scp_cmd::run(*args),
         Command::Plan(args) => shard_cmd::plan(args),
         Command::Finalize(args) => shard_cmd::finalize(*args),
+        Command::AthenaSql(args) => athena_cmd::run(args),
     };
     match result {
         Ok(code) => code,

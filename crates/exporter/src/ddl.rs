@@ -77,6 +77,50 @@ pub const QUERIES_SQL: &str = include_str!("../../../athena/queries.sql");
 
 /// Write `athena/tables.sql`, `views.sql` and `queries.sql` next to the datasets, so an output
 /// folder carries the SQL that reads it.
+/// The three Athena files (`tables.sql`, `views.sql`, `queries.sql`) ready to run: the
+/// placeholders filled with a dataset location (`s3://bucket/prefix`) and a Glue database name,
+/// the comments that ask for them left out. Both are checked first: they end up inside SQL.
+pub fn filled_sql(location: &str, database: &str) -> Result<Vec<(&'static str, String)>, String> {
+    let location = location.trim_end_matches('/');
+    let bucket = location.strip_prefix("s3://").unwrap_or_default();
+    if bucket.is_empty()
+        || bucket.starts_with('/')
+        || location.chars().any(|c| {
+            c.is_whitespace() || c.is_control() || matches!(c, '\'' | '"' | '\\' | '`' | ';')
+        })
+    {
+        return Err(format!(
+            "--location {location:?}: an s3://bucket/prefix URL without quotes, spaces or semicolons"
+        ));
+    }
+    if database.is_empty()
+        || database.len() > 255
+        || !database
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    {
+        return Err(format!(
+            "--database {database:?}: a Glue database name of lowercase letters, digits and _"
+        ));
+    }
+    let fill = |sql: &str| {
+        let mut out = String::new();
+        for line in sql.lines() {
+            if line.starts_with("--") && (line.contains(LOCATION) || line.contains(DATABASE)) {
+                continue;
+            }
+            out.push_str(&line.replace(LOCATION, location).replace(DATABASE, database));
+            out.push('\n');
+        }
+        out
+    };
+    Ok(vec![
+        ("tables.sql", fill(&tables_sql(crate::tables::TABLES))),
+        ("views.sql", fill(VIEWS_SQL)),
+        ("queries.sql", fill(QUERIES_SQL)),
+    ])
+}
+
 pub fn export_sql(out: &crate::Destination) -> Result<Vec<String>, crate::ExportError> {
     Ok(vec![
         out.put(
