@@ -1793,20 +1793,7 @@ fn moto_history_two_scans_tell_one_story_and_an_unread_account_resolves_nothing(
             q("inventory", "SELECT kind, change, arn FROM inventory_changes WHERE scan_id = 'mh-2' ORDER BY ALL").as_ref(),
         ],
     );
-    let rows = |name: &str| -> Vec<Vec<String>> {
-        t[name]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| {
-                r.as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|v| v.as_str().unwrap_or("").to_string())
-                    .collect()
-            })
-            .collect()
-    };
+    let rows = |name: &str| crate::support::text_rows(&t[name]);
     let changes = rows("changes");
     let inventory = rows("inventory");
     let has = |list: &[Vec<String>], a: &str, b: &str, c: &str| {

@@ -55,20 +55,7 @@ fn two_scans_of_a_standalone_account_resolve_what_was_fixed() {
             ),
         ],
     );
-    let rows = |name: &str| -> Vec<Vec<String>> {
-        t[name]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| {
-                r.as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|v| v.as_str().unwrap_or("").to_string())
-                    .collect()
-            })
-            .collect()
-    };
+    let rows = |name: &str| crate::support::text_rows(&t[name]);
     let changes = rows("changes");
     let errors = rows("errors");
     // Not being in an organization is no error; moto's missing APIs are.

@@ -65,6 +65,22 @@ pub fn python_json(script: &str, args: &[&std::ffi::OsStr]) -> serde_json::Value
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{script} printed no JSON: {e}"))
 }
 
+/// The rows of one result of `duckdb/sql.py` as text (a value that is no string is empty).
+pub fn text_rows(result: &serde_json::Value) -> Vec<Vec<String>> {
+    result
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            r.as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_str().unwrap_or("").to_string())
+                .collect()
+        })
+        .collect()
+}
+
 /// Require cfn-lint (PyPI) to pass these templates.
 pub fn cfn_lint(templates: &[&std::path::Path]) {
     let out = std::process::Command::new(require_tool("venv/bin/cfn-lint"))
