@@ -51,11 +51,12 @@ pub struct ScanArgs {
     /// Region for the global services when the profile/environment sets none.
     #[arg(long)]
     home_region: Option<String>,
-    /// Maximum API calls in flight.
-    #[arg(long, default_value_t = 64)]
+    /// Maximum API calls in flight (1 to 4096).
+    #[arg(long, default_value_t = 64,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=4096))]
     concurrency: usize,
-    /// SDK attempts per call (standard retry mode).
-    #[arg(long, default_value_t = 5)]
+    /// SDK attempts per call (standard retry mode; 1 to 20).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=20))]
     max_attempts: u32,
     /// Upper bound on one call with its retries, in seconds.
     #[arg(long, default_value_t = 120)]

@@ -728,3 +728,18 @@ fn diff_between_two_organizations_is_refused() {
     assert!(err.contains("two organizations"), "{err}");
     assert!(stdout(&o).is_empty(), "no change printed");
 }
+
+#[test]
+fn integer_settings_are_bounded() {
+    for (flag, value) in [
+        ("--concurrency", "200000000"),
+        ("--concurrency", "0"),
+        ("--max-attempts", "0"),
+        ("--max-attempts", "100000"),
+    ] {
+        let o = rolescope(&["scan", "--out", "/nonexistent/never", flag, value], None);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{flag} {value}: {err}");
+        assert!(err.contains(flag), "{err}");
+    }
+}
