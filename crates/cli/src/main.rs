@@ -87,6 +87,17 @@ fn init_logging(verbose: u8) {
         .try_init();
 }
 
+/// Whether an error comes from writing to a closed pipe.
+fn broken_pipe(e: &anyhow::Error) -> bool {
+    let pipe = Some(std::io::ErrorKind::BrokenPipe);
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>().map(std::io::Error::kind) == pipe
+            || c.downcast_ref::<serde_json::Error>()
+                .and_then(serde_json::Error::io_error_kind)
+                == pipe
+    })
+}
+
 fn main() -> ExitCode {
     // Built, so the global flags (-v) are known to every subcommand, --config files included.
     let mut command = Cli::command();
@@ -114,6 +125,8 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
+        // A reader that stopped early (`| head`) is not an error: end quietly.
+        Err(e) if broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("rolescope: error: {e:#}");
             ExitCode::from(2)

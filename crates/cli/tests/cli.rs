@@ -743,3 +743,96 @@ fn integer_settings_are_bounded() {
         assert!(err.contains(flag), "{err}");
     }
 }
+
+/// `rolescope` with no AWS configuration at all: no credentials, no profile, no instance metadata.
+fn rolescope_without_aws(args: &[&str]) -> Output {
+    let home = std::env::temp_dir().join(format!("rolescope-nohome-{}", std::process::id()));
+    std::fs::create_dir_all(&home).unwrap();
+    Command::new(env!("CARGO_BIN_EXE_rolescope"))
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", &home)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .current_dir(&home)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn no_credentials_or_an_unknown_profile_is_one_line_without_sdk_internals() {
+    let out = std::env::temp_dir().join(format!("rolescope-nocreds-{}", std::process::id()));
+    for (extra, says) in [
+        (vec![], "no AWS credentials were found"),
+        (
+            vec!["--profile", "nosuch"],
+            "--profile nosuch: no such profile",
+        ),
+    ] {
+        let mut args = vec!["scan", "--out", out.to_str().unwrap()];
+        args.extend(extra);
+        let o = rolescope_without_aws(&args);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(err.contains(says), "{err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+        for internal in [
+            "DispatchFailure {",
+            "CredentialsNotLoaded(",
+            "ProviderAttempt",
+        ] {
+            assert!(!err.contains(internal), "SDK internals: {err}");
+        }
+    }
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn an_s3_path_without_its_two_slashes_is_refused_not_made_a_folder() {
+    let snap = admin_snapshot();
+    let o = rolescope_without_aws(&[
+        "analyze",
+        "--snapshot",
+        snap.to_str().unwrap(),
+        "--out",
+        "s3:/bucket/x",
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("did you mean s3://bucket/x"), "{err}");
+    let home = std::env::temp_dir().join(format!("rolescope-nohome-{}", std::process::id()));
+    assert!(
+        !home.join("s3:").exists(),
+        "a local folder named s3: was made"
+    );
+}
+
+#[test]
+fn a_closed_stdout_ends_the_command_quietly_with_exit_0() {
+    use std::io::BufRead;
+    let demo = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/golden/demo.jsonl");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rolescope"))
+        .args(["analyze", "--snapshot", demo])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.contains("check_id"));
+    // The reader is gone (as `| head -1` leaves): the rest of the output meets a closed pipe.
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        o.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}

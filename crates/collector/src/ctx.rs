@@ -246,6 +246,45 @@ enum Slot {
 /// where a service is missing).
 pub const UNSUPPORTED: &str = "Unsupported";
 
+/// The credentials failure at the bottom of an error, if that is what it is.
+fn credentials_error<'e>(
+    err: &'e (dyn std::error::Error + 'static),
+) -> Option<&'e aws_credential_types::provider::error::CredentialsError> {
+    let mut at: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = at {
+        if let Some(c) = e.downcast_ref() {
+            return Some(c);
+        }
+        at = e.source();
+    }
+    None
+}
+
+/// One line a person can act on for a credentials failure: no SDK internals.
+pub(crate) fn credentials_message(
+    e: &aws_credential_types::provider::error::CredentialsError,
+) -> String {
+    use aws_credential_types::provider::error::CredentialsError as C;
+    match e {
+        C::CredentialsNotLoaded(_) => "no AWS credentials were found (environment, shared config and credentials files, SSO, web identity, container, instance metadata): pass --profile or set AWS_PROFILE, run `aws sso login` for an SSO profile, or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY".into(),
+        C::ProviderTimedOut(_) => "the AWS credentials provider timed out (instance metadata or a credential process): check the network, or pass --profile".into(),
+        C::InvalidConfiguration(_) => format!("the AWS credentials configuration is invalid: {}", cause(e)),
+        C::ProviderError(_) => format!("the AWS credentials provider failed: {} (an expired SSO session needs `aws sso login`)", cause(e)),
+        _ => format!("the AWS credentials could not be loaded: {}", first_line(&e.to_string())),
+    }
+}
+
+/// The first line of what caused a credentials error, without the SDK's debug dump.
+fn cause(e: &aws_credential_types::provider::error::CredentialsError) -> String {
+    std::error::Error::source(e)
+        .map(|s| first_line(&s.to_string()).to_string())
+        .unwrap_or_else(|| "no detail".into())
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or(text)
+}
+
 /// Turn an SDK error into (error code, message). AWS error codes are kept as AWS sends them;
 /// transport failures get a rolescope classification.
 pub(crate) fn classify<E>(err: &SdkError<E, HttpResponse>) -> (String, String)
@@ -269,6 +308,16 @@ where
     };
     match err {
         SdkError::TimeoutError(_) => ("Timeout".into(), "the operation timed out".into()),
+        SdkError::DispatchFailure(_)
+            if credentials_error(err as &(dyn std::error::Error + 'static)).is_some() =>
+        {
+            (
+                "NoCredentials".into(),
+                credentials_message(
+                    credentials_error(err as &(dyn std::error::Error + 'static)).expect("checked"),
+                ),
+            )
+        }
         SdkError::DispatchFailure(failure) => {
             let code = if failure.is_timeout() {
                 "Timeout"

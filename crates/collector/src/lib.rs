@@ -146,6 +146,40 @@ async fn base_config(config: &CollectorConfig, overrides: Overrides) -> SdkConfi
     }
 }
 
+/// Whether a named profile is in the shared config or credentials file (`AWS_CONFIG_FILE`,
+/// `AWS_SHARED_CREDENTIALS_FILE`, else `~/.aws/config` and `~/.aws/credentials`). The SDK would
+/// otherwise fall through its whole chain and report every provider it tried.
+fn profile_known(name: &str) -> (bool, Vec<String>) {
+    let home = std::env::var("HOME").unwrap_or_default();
+    let file = |var: &str, default: &str| {
+        std::env::var(var).unwrap_or_else(|_| format!("{home}/.aws/{default}"))
+    };
+    let (config, credentials) = (
+        file("AWS_CONFIG_FILE", "config"),
+        file("AWS_SHARED_CREDENTIALS_FILE", "credentials"),
+    );
+    let headers = |path: &str| -> Vec<String> {
+        std::fs::read_to_string(path)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| {
+                l.trim()
+                    .strip_prefix('[')?
+                    .strip_suffix(']')
+                    .map(|h| h.trim().to_string())
+            })
+            .collect()
+    };
+    let in_config = headers(&config).iter().any(|h| {
+        h.strip_prefix("profile")
+            .map(str::trim)
+            .is_some_and(|p| p == name)
+            || (h == "default" && name == "default")
+    });
+    let in_credentials = headers(&credentials).iter().any(|h| h == name);
+    (in_config || in_credentials, vec![config, credentials])
+}
+
 /// Region of the global services' endpoints (IAM, Organizations, STS) in a partition, as
 /// `aws` has us-east-1 (AWS General Reference, "Service endpoints"; the partition comes from
 /// the caller's identity). A partition this table does not know keeps the home region.
@@ -207,6 +241,17 @@ pub(crate) async fn collect_with(
         .scan_id
         .clone()
         .unwrap_or_else(|| rolescope_model::valid::new_scan_id(started_at));
+    if let Some(profile) = config.profile.as_deref()
+        && overrides.credentials.is_none()
+    {
+        let (known, files) = profile_known(profile);
+        if !known {
+            return Err(CollectorError::Config(format!(
+                "--profile {profile}: no such profile in {} or {}",
+                files[0], files[1]
+            )));
+        }
+    }
     let ctx = Arc::new(Ctx::new(&config, progress));
     let base = base_config(&config, overrides).await;
     let home = base

@@ -116,6 +116,16 @@ impl Destination {
                 message: "the destination is empty; name a folder or an s3:// URL".into(),
             });
         }
+        if out.len() >= 3 && out[..3].eq_ignore_ascii_case("s3:") && !out.starts_with("s3://") {
+            // `s3:/bucket/x` would otherwise become a local folder named `s3:`.
+            return Err(DestinationError::Invalid {
+                out: out.into(),
+                message: format!(
+                    "not an S3 URL; did you mean s3://{}?",
+                    out[3..].trim_start_matches('/')
+                ),
+            });
+        }
         let Some(rest) = out.strip_prefix("s3://") else {
             if out.contains("://") {
                 return Err(DestinationError::Invalid {
