@@ -466,10 +466,7 @@ pub fn pipeline(
     eprintln!("  roles      {}", snapshot.roles.len());
     eprintln!("  functions  {}", snapshot.functions.len());
     eprintln!("  API calls  {}", collected.calls.values().sum::<u64>());
-    eprintln!(
-        "  errors     {} (see collection_error records)",
-        snapshot.collection_errors.len()
-    );
+    crate::summary::print_errors(&snapshot.collection_errors, snapshot.accounts.len());
     let outcome = rolescope_pipeline::run_locked(
         snapshot,
         &p.settings,
@@ -479,7 +476,17 @@ pub fn pipeline(
     )
     .map_err(|e| late_failure(e, snapshot, dest, &p.spool))?;
     crate::summary::print_outcome(&outcome, dest);
-    let exit = if p.strict && !snapshot.collection_errors.is_empty() {
+    // An organization none of whose member accounts could be read is a failed scan, whatever
+    // the management account held: say so and exit 2 (the outputs are written all the same).
+    let unread_members = snapshot.accounts.len() > 1 && scanned <= 1;
+    let exit = if unread_members {
+        eprintln!(
+            "rolescope: no member account could be read ({} of {} accounts unread); see the causes above",
+            snapshot.accounts.len() - scanned,
+            snapshot.accounts.len()
+        );
+        ExitCode::from(2)
+    } else if p.strict && !snapshot.collection_errors.is_empty() {
         let s = &outcome.summary;
         eprintln!(
             "rolescope: --strict: {} collection errors, {} functions and {} roles incomplete; the outputs above are written and committed",

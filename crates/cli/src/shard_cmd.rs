@@ -125,10 +125,7 @@ pub fn finalize(args: FinalizeArgs) -> Result<ExitCode> {
     );
     eprintln!("  roles      {}", snapshot.roles.len());
     eprintln!("  functions  {}", snapshot.functions.len());
-    eprintln!(
-        "  errors     {} (see collection_error records)",
-        snapshot.collection_errors.len()
-    );
+    crate::summary::print_errors(&snapshot.collection_errors, snapshot.accounts.len());
     if args.strict && !merged.missing.is_empty() {
         eprintln!(
             "rolescope: --strict: {} shards missing; nothing was committed (the parts stay under {})",

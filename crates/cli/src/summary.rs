@@ -5,6 +5,89 @@ use rolescope_exporter::Destination;
 use rolescope_pipeline::{Outcome, Summary};
 use std::process::ExitCode;
 
+/// What to do about a kind of collection error.
+fn fix(service: &str, operation: &str, code: &str) -> String {
+    match (service, operation, code) {
+        ("sts", "AssumeRole", "AccessDenied") => "the audit role is missing there or does not trust the caller; deploy deploy/audit-role-stackset.yaml with the caller as its trusted principal (docs/permissions.md)".into(),
+        (_, _, "AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation") => {
+            format!("the audit role lacks {service}:{operation}; docs/permissions.md lists what it needs")
+        }
+        (_, _, "Unsupported") => format!("the endpoint does not implement {service}:{operation}"),
+        (_, _, "Throttling" | "ThrottlingException" | "TooManyRequestsException") => {
+            "AWS throttled the calls beyond their retries: lower --concurrency or raise --max-attempts".into()
+        }
+        (_, _, "Timeout" | "ConnectionError" | "DispatchFailure") => {
+            "the network or the endpoint failed: check connectivity, or raise --operation-timeout".into()
+        }
+        (_, _, "ShardMissing") => "a shard left no usable part: run it again, then finalize".into(),
+        _ => "see the collection_errors table".into(),
+    }
+}
+
+/// The collection errors grouped by cause (service, operation, code), largest first: how many,
+/// in how many of the accounts, a few of them, and the fix. At most `limit` causes.
+pub fn error_causes(
+    errors: &[rolescope_model::CollectionError],
+    accounts: usize,
+    limit: usize,
+) -> Vec<String> {
+    use std::collections::{BTreeMap, BTreeSet};
+    let mut by: BTreeMap<(&str, &str, &str), (usize, BTreeSet<&str>)> = BTreeMap::new();
+    for e in errors {
+        let entry = by
+            .entry((
+                e.service.as_str(),
+                e.operation.as_str(),
+                e.error_code.as_str(),
+            ))
+            .or_default();
+        entry.0 += 1;
+        if let Some(a) = &e.account_id {
+            entry.1.insert(a.as_str());
+        }
+    }
+    let mut causes: Vec<_> = by.into_iter().collect();
+    causes.sort_by(|a, b| b.1.0.cmp(&a.1.0).then(a.0.cmp(&b.0)));
+    let more = causes.len().saturating_sub(limit);
+    let mut out: Vec<String> = causes
+        .into_iter()
+        .take(limit)
+        .map(|((service, operation, code), (n, in_accounts))| {
+            let examples: Vec<&str> = in_accounts.iter().take(3).copied().collect();
+            let place = if in_accounts.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " in {} of {accounts} accounts (e.g. {})",
+                    in_accounts.len(),
+                    examples.join(", ")
+                )
+            };
+            format!(
+                "{n} × {service}:{operation} {}{place}: {}",
+                rolescope_model::shown(code, 60),
+                fix(service, operation, code)
+            )
+        })
+        .collect();
+    if more > 0 {
+        out.push(format!("and {more} more causes (collection_errors table)"));
+    }
+    out
+}
+
+/// The errors line and, under it, the errors by cause with their fix.
+pub fn print_errors(errors: &[rolescope_model::CollectionError], accounts: usize) {
+    if errors.is_empty() {
+        eprintln!("  errors     none");
+        return;
+    }
+    eprintln!("  errors     {} collection errors, by cause:", errors.len());
+    for line in error_causes(errors, accounts, 5) {
+        eprintln!("    {line}");
+    }
+}
+
 /// The findings line.
 pub fn print_findings(s: &Summary) {
     let [c, h, m, l, i] = s.live;

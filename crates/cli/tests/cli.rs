@@ -836,3 +836,29 @@ fn a_closed_stdout_ends_the_command_quietly_with_exit_0() {
         String::from_utf8_lossy(&o.stderr)
     );
 }
+
+#[test]
+fn a_scan_that_reads_no_member_account_says_why_by_cause_and_exits_2() {
+    let out = std::env::temp_dir().join(format!("rolescope-deny-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let o = rolescope(
+        &[
+            "demo",
+            "--deny-operation",
+            "AssumeRole",
+            "--quiet",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        None,
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("11 × sts:AssumeRole AccessDenied in 11 of 12 accounts"),
+        "{err}"
+    );
+    assert!(err.contains("does not trust the caller"), "{err}");
+    assert!(err.contains("no member account could be read"), "{err}");
+    let _ = std::fs::remove_dir_all(&out);
+}
