@@ -338,9 +338,11 @@ fn a_throttling_storm_slows_the_scan_but_loses_nothing() {
     );
     ok(&run);
     let stderr = String::from_utf8_lossy(&run.stderr);
+    // The simulator's own line: `simulator  N requests served, M throttled, …`.
     let throttled: u64 = stderr
-        .split(" throttled")
-        .next()
+        .lines()
+        .find(|l| l.trim_start().starts_with("simulator"))
+        .and_then(|l| l.split(" throttled").next())
         .and_then(|s| s.rsplit(' ').next())
         .and_then(|n| n.parse().ok())
         .unwrap_or(0);

@@ -478,12 +478,27 @@ pub fn pipeline(
     crate::summary::print_outcome(&outcome, dest);
     // An organization none of whose member accounts could be read is a failed scan, whatever
     // the management account held: say so and exit 2 (the outputs are written all the same).
-    let unread_members = snapshot.accounts.len() > 1 && scanned <= 1;
+    // The accounts the scan tried: those it read, and those an account-wide error names (the
+    // ones --accounts, --ou or --exclude-accounts left out were not tried).
+    let tried: std::collections::BTreeSet<&str> = snapshot
+        .accounts
+        .iter()
+        .filter(|a| a.scanned)
+        .map(|a| a.account_id.as_str())
+        .chain(
+            snapshot
+                .collection_errors
+                .iter()
+                .filter(|e| e.region.is_none() && e.resource_arn.is_none())
+                .filter_map(|e| e.account_id.as_ref().map(|a| a.as_str())),
+        )
+        .collect();
+    let unread_members = tried.len() > 1 && scanned <= 1;
     let exit = if unread_members {
         eprintln!(
-            "rolescope: no member account could be read ({} of {} accounts unread); see the causes above",
-            snapshot.accounts.len() - scanned,
-            snapshot.accounts.len()
+            "rolescope: no member account could be read ({} of {} accounts tried unread); see the causes above",
+            tried.len() - scanned,
+            tried.len()
         );
         ExitCode::from(2)
     } else if p.strict && !snapshot.collection_errors.is_empty() {
