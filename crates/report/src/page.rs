@@ -6,7 +6,7 @@
 
 use crate::diff::DiffLine;
 use crate::svg;
-use crate::view::{Node, RoleCard, SEVERITIES, View};
+use crate::view::{Node, RoleCard, SEVERITIES, SHOWN_CHARS, View};
 use maud::{Markup, html};
 use rolescope_analysis::Finding;
 use rolescope_analysis::scp::ScpPlan;
@@ -31,10 +31,6 @@ fn severity(f: &Finding) -> Markup {
 fn arn(text: &str) -> Markup {
     html! { span class="arn" { (rolescope_model::shown(text, SHOWN_CHARS)) } button class="copy" type="button" data-copy=(text) { "copy" } }
 }
-
-/// The most characters of one name, ARN or title the page shows (the rest is cut with `…`):
-/// a 200,000-character name would otherwise widen a table to a million pixels.
-pub(crate) const SHOWN_CHARS: usize = 300;
 
 /// A table's filter box and its shown-rows counter.
 fn filter(table: &str, placeholder: &str, total: usize) -> Markup {

@@ -1,7 +1,7 @@
 //! The page against the analysis it is drawn from, on the demo organization's golden snapshot.
 
 use super::*;
-use crate::page::SHOWN_CHARS;
+use crate::view::SHOWN_CHARS;
 use rolescope_model::snapshot::Snapshot;
 
 fn golden() -> Snapshot {

@@ -7,12 +7,15 @@
 //! of one scan agree; the browser test checks that they do.
 
 use crate::diff::DiffLine;
-use crate::page::SHOWN_CHARS;
 use rolescope_analysis::history::Changes;
 use rolescope_analysis::{Analysis, Evaluated, Finding, RoleAnalysis, Severity};
 use rolescope_model::Timestamp;
 use rolescope_model::shown;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// The most characters of one name, ARN or title the page shows (the rest is cut with `…`):
+/// a 200,000-character name would otherwise widen a table to a million pixels.
+pub(crate) const SHOWN_CHARS: usize = 300;
 
 /// How much of a large scan the page holds in full; the rest is counted and named by the query
 /// that lists it.
