@@ -5,6 +5,7 @@
 
 mod analyze_cmd;
 mod athena_cmd;
+mod checks_cmd;
 mod config;
 mod demo_cmd;
 mod diff_cmd;
@@ -68,6 +69,9 @@ enum Command {
     /// The Athena tables, views and example queries with your dataset location and database
     /// filled in, ready to run.
     AthenaSql(athena_cmd::AthenaSqlArgs),
+    /// Every check: id, severity, category and title (`--format jsonl` adds the remediation,
+    /// what it reads and its references).
+    Checks(checks_cmd::ChecksArgs),
 }
 
 /// The one tracing subscriber, on stderr, for every command. At `-v` each pipeline stage is
@@ -122,6 +126,7 @@ fn main() -> ExitCode {
         Command::Plan(args) => shard_cmd::plan(args),
         Command::Finalize(args) => shard_cmd::finalize(*args),
         Command::AthenaSql(args) => athena_cmd::run(args),
+        Command::Checks(args) => checks_cmd::run(args),
     };
     match result {
         Ok(code) => code,

@@ -862,3 +862,32 @@ fn a_scan_that_reads_no_member_account_says_why_by_cause_and_exits_2() {
     assert!(err.contains("no member account could be read"), "{err}");
     let _ = std::fs::remove_dir_all(&out);
 }
+
+#[test]
+fn checks_lists_every_check_in_both_formats() {
+    let o = rolescope(&["checks"], None);
+    assert!(o.status.success());
+    let table = stdout(&o);
+    let o = rolescope(&["checks", "--format", "jsonl"], None);
+    assert!(o.status.success());
+    let rows: Vec<serde_json::Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), table.lines().count());
+    assert!(rows.len() >= 31);
+    let public = rows.iter().find(|r| r["id"] == "RS-PUBLIC-004").unwrap();
+    assert_eq!(public["severity"], "info");
+    assert!(
+        public["reads"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r == "URLs")
+    );
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with("RS-ADMIN-001") && l.contains("critical"))
+    );
+}
