@@ -41,6 +41,17 @@ pub struct AnalyzeArgs {
     /// of findings.
     #[arg(long, conflicts_with = "role")]
     roles: bool,
+    /// Print only findings at or above this severity (critical, high, medium, low, info). The
+    /// exit code (--fail-on) still counts every live finding.
+    #[arg(long)]
+    severity: Option<String>,
+    /// Print only findings of these checks (ids such as RS-ADMIN-001; repeat or separate with
+    /// commas).
+    #[arg(long, value_delimiter = ',')]
+    check: Vec<String>,
+    /// Print only findings in these accounts (repeat or separate with commas).
+    #[arg(long, value_delimiter = ',')]
+    account: Vec<String>,
     #[command(flatten)]
     scp: crate::scp_cmd::ScpOptions,
 }
@@ -58,6 +69,22 @@ pub fn fail_on(value: Option<&str>) -> Result<Option<Severity>> {
 
 pub fn run(args: AnalyzeArgs) -> Result<ExitCode> {
     let threshold = fail_on(args.fail_on.as_deref())?;
+    let shown_from = args
+        .severity
+        .as_deref()
+        .map(|v| {
+            Severity::parse(v).with_context(|| {
+                format!("--severity {v:?}: expected critical, high, medium, low or info")
+            })
+        })
+        .transpose()?;
+    if let Some(unknown) = args
+        .check
+        .iter()
+        .find(|c| rolescope_analysis::checks::check_by_id(c).is_none())
+    {
+        anyhow::bail!("--check {unknown}: no such check (`rolescope checks` lists them)");
+    }
     let settings = crate::scp_cmd::settings(
         args.unused_days,
         Some(args.shared_role_threshold),
@@ -110,7 +137,13 @@ pub fn run(args: AnalyzeArgs) -> Result<ExitCode> {
             out.write_all(b"\n")?;
         }
     } else {
-        for f in &analysis.findings {
+        let shown = analysis.findings.iter().filter(|f| {
+            shown_from.is_none_or(|s| f.severity <= s)
+                && (args.check.is_empty() || args.check.iter().any(|c| c == f.check_id))
+                && (args.account.is_empty()
+                    || args.account.iter().any(|a| a == f.account_id.as_str()))
+        });
+        for f in shown {
             serde_json::to_writer(&mut out, f)?;
             out.write_all(b"\n")?;
         }

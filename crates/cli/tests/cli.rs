@@ -891,3 +891,38 @@ fn checks_lists_every_check_in_both_formats() {
             .any(|l| l.starts_with("RS-ADMIN-001") && l.contains("critical"))
     );
 }
+
+#[test]
+fn analyze_filters_findings_by_severity_check_and_account() {
+    let snap = admin_snapshot();
+    let snap = snap.to_str().unwrap();
+    let lines = |extra: &[&str]| -> Vec<serde_json::Value> {
+        let mut args = vec!["analyze", "--snapshot", snap];
+        args.extend(extra);
+        let o = rolescope(&args, None);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        stdout(&o)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let all = lines(&[]);
+    let critical = lines(&["--severity", "critical"]);
+    assert!(!critical.is_empty() && critical.len() < all.len());
+    assert!(critical.iter().all(|f| f["severity"] == "critical"));
+    let admin = lines(&["--check", "RS-ADMIN-001,RS-PUBLIC-003"]);
+    assert!(!admin.is_empty());
+    assert!(
+        admin
+            .iter()
+            .all(|f| f["check_id"] == "RS-ADMIN-001" || f["check_id"] == "RS-PUBLIC-003")
+    );
+    assert!(lines(&["--account", "999999999999"]).is_empty());
+    assert_eq!(lines(&["--account", "012345678901"]).len(), all.len());
+    let o = rolescope(
+        &["analyze", "--snapshot", snap, "--check", "RS-NOPE-001"],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--check RS-NOPE-001: no such check"));
+}
