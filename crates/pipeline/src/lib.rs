@@ -841,15 +841,22 @@ mod tests {
         s
     }
 
+    /// `s` as scan `id`, started `days` later (earlier when negative).
+    fn moved(s: &Snapshot, id: &str, days: i64) -> Snapshot {
+        let mut s = s.clone();
+        let scan = s.scan.as_mut().unwrap();
+        scan.scan_id = id.into();
+        scan.started_at =
+            rolescope_model::Timestamp::from_millis(scan.started_at.millis + days * 86_400_000);
+        scan.finished_at = scan.started_at;
+        s
+    }
+
     #[test]
     fn a_scan_id_rerun_on_another_day_is_committed_once() {
         let (out, dest) = fresh("pipeline-rerun-day");
         let first = demo();
-        let mut again = first.clone();
-        let scan = again.scan.as_mut().unwrap();
-        scan.started_at =
-            rolescope_model::Timestamp::from_millis(scan.started_at.millis + 2 * 86_400_000);
-        scan.finished_at = scan.started_at;
+        let again = moved(&first, &first.scan.as_ref().unwrap().scan_id, 2);
         for s in [&first, &again] {
             run(
                 s,
@@ -882,11 +889,7 @@ mod tests {
     fn first_seen_from_a_baseline_in_the_future_is_never_after_this_scan() {
         let (out, dest) = fresh("pipeline-future-baseline");
         let now = demo();
-        let mut future = now.clone();
-        let scan = future.scan.as_mut().unwrap();
-        scan.scan_id = "from-the-future".into();
-        scan.started_at =
-            rolescope_model::Timestamp::from_millis(scan.started_at.millis + 365 * 86_400_000);
+        let future = moved(&now, "from-the-future", 365);
         let path = out.join("future.jsonl");
         std::fs::create_dir_all(&out).unwrap();
         future.write(&path).unwrap();
@@ -917,12 +920,7 @@ mod tests {
     fn report_html_stays_with_the_latest_scan_by_start_time() {
         let (out, dest) = fresh("pipeline-latest-report");
         let latest = demo();
-        let mut older = latest.clone();
-        let scan = older.scan.as_mut().unwrap();
-        scan.scan_id = "backfilled-old".into();
-        scan.started_at =
-            rolescope_model::Timestamp::from_millis(scan.started_at.millis - 3 * 365 * 86_400_000);
-        scan.finished_at = scan.started_at;
+        let older = moved(&latest, "backfilled-old", -3 * 365);
         run(
             &latest,
             &Settings::default(),
