@@ -139,10 +139,11 @@ fn allow_all() -> &'static [Policy] {
 }
 
 /// The ARNs a request for `arn` may be written against: the ARN itself and, for `$LATEST`
-/// (an unqualified function ARN), the `:$LATEST` form moto writes where AWS writes the
-/// unqualified ARN. A policy naming either is read as naming the unqualified function.
-pub fn resources(arn: &str, qualified: bool) -> Vec<String> {
-    if qualified {
+/// (an unqualified function ARN) whose policy `doc` names it so, the `:$LATEST` form moto
+/// writes where AWS writes the unqualified ARN. A policy naming either is read as naming the
+/// unqualified function; a policy that never says `:$LATEST` is evaluated once per request.
+pub fn resources(arn: &str, qualified: bool, doc: Option<&str>) -> Vec<String> {
+    if qualified || !doc.is_some_and(|d| d.contains(":$LATEST")) {
         vec![arn.to_string()]
     } else {
         vec![arn.to_string(), format!("{arn}:$LATEST")]
@@ -160,10 +161,17 @@ fn allowed(
     let Some(policy) = policy else {
         return false;
     };
-    let mut ctx = caller.ctx.clone();
-    for (k, v) in extra {
-        ctx.insert(k, vec![(*v).to_string()]);
-    }
+    // The caller's context as it is, or a copy with the request's own keys: most requests
+    // carry none, and this runs for every action of every policy of the organization.
+    let ctx = if extra.is_empty() {
+        std::borrow::Cow::Borrowed(&caller.ctx)
+    } else {
+        let mut ctx = caller.ctx.clone();
+        for (k, v) in extra {
+            ctx.insert(k, vec![(*v).to_string()]);
+        }
+        std::borrow::Cow::Owned(ctx)
+    };
     let set = PolicySet {
         identity: allow_all(),
         boundary: None,
@@ -176,7 +184,7 @@ fn allowed(
             action,
             resource,
             resource_account: Some(owner),
-            context: &ctx,
+            context: ctx.as_ref(),
         };
         evaluate(&req, &set).decision == Decision::Allowed
     })

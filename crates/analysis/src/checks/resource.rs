@@ -75,7 +75,7 @@ struct Target<'a> {
 fn exposure_findings(f: &Function, t: &Target<'_>, org: &OrgView<'_>, out: &mut Vec<Finding>) {
     let acct = &f.account_id;
     let region = Some(f.region.as_str());
-    let resources = exposure::resources(&t.arn, t.qualifier.is_some());
+    let resources = exposure::resources(&t.arn, t.qualifier.is_some(), t.doc);
     let policy = match t.doc.map(Policy::parse) {
         None => None,
         Some(Ok(p)) => Some(p),
