@@ -954,6 +954,21 @@ mod orchestration {
             .unwrap()
     }
 
+    /// A scan of one region against [`fake_aws`]: no last-accessed data, no Access Analyzer,
+    /// one attempt per call, scan id `scan-1`.
+    fn fake_config() -> CollectorConfig {
+        CollectorConfig {
+            regions: Some(vec!["us-east-1".into()]),
+            home_region: Some("us-east-1".into()),
+            endpoint_url: Some("http://fake-aws.invalid".into()),
+            last_accessed: false,
+            access_analyzer: false,
+            max_attempts: 1,
+            scan_id: Some("scan-1".into()),
+            ..CollectorConfig::default()
+        }
+    }
+
     /// Like [`fake_aws`], but AssumeRole succeeds (sessions valid for an hour).
     fn fake_aws_assumable(req: http::Request<SdkBody>) -> http::Response<SdkBody> {
         let body = std::str::from_utf8(req.body().bytes().unwrap_or_default())
@@ -1082,15 +1097,9 @@ mod orchestration {
             ),
         ] {
             let config = CollectorConfig {
-                regions: Some(vec!["us-east-1".into()]),
-                home_region: Some("us-east-1".into()),
-                endpoint_url: Some("http://fake-aws.invalid".into()),
-                last_accessed: false,
-                access_analyzer: false,
-                max_attempts: 1,
                 ous,
                 accounts,
-                ..CollectorConfig::default()
+                ..fake_config()
             };
             let overrides = Overrides {
                 http: Some(infallible_client_fn(fake_aws)),
@@ -1126,16 +1135,7 @@ mod orchestration {
             }
             fake_aws(req)
         }
-        let config = CollectorConfig {
-            regions: Some(vec!["us-east-1".into()]),
-            home_region: Some("us-east-1".into()),
-            endpoint_url: Some("http://fake-aws.invalid".into()),
-            last_accessed: false,
-            access_analyzer: false,
-            max_attempts: 1,
-            scan_id: Some("scan-1".into()),
-            ..CollectorConfig::default()
-        };
+        let config = fake_config();
         let overrides = Overrides {
             http: Some(infallible_client_fn(standalone)),
             credentials: Some(aws_credential_types::Credentials::for_tests()),
@@ -1158,16 +1158,7 @@ mod orchestration {
 
     #[tokio::test]
     async fn denied_assume_role_is_a_row_and_the_rest_of_the_scan_goes_on() {
-        let config = CollectorConfig {
-            regions: Some(vec!["us-east-1".into()]),
-            home_region: Some("us-east-1".into()),
-            endpoint_url: Some("http://fake-aws.invalid".into()),
-            last_accessed: false,
-            access_analyzer: false,
-            max_attempts: 1,
-            scan_id: Some("scan-1".into()),
-            ..CollectorConfig::default()
-        };
+        let config = fake_config();
         let overrides = Overrides {
             http: Some(infallible_client_fn(fake_aws)),
             credentials: Some(aws_credential_types::Credentials::for_tests()),
@@ -1230,15 +1221,10 @@ mod orchestration {
         // session, never by queueing behind that slot.
         let config = CollectorConfig {
             regions: Some(vec!["us-east-1".into(), "eu-west-1".into()]),
-            home_region: Some("us-east-1".into()),
-            endpoint_url: Some("http://fake-aws.invalid".into()),
-            last_accessed: false,
-            access_analyzer: false,
-            max_attempts: 1,
             concurrency: 1,
             operation_timeout: std::time::Duration::from_secs(5),
             attempt_timeout: std::time::Duration::from_secs(5),
-            ..CollectorConfig::default()
+            ..fake_config()
         };
         let overrides = Overrides {
             http: Some(infallible_client_fn(fake_aws_assumable)),
