@@ -151,6 +151,23 @@ pub fn scan(endpoint: &str, out: &Path, extra: &[&str]) -> Output {
     rolescope(&args)
 }
 
+/// `rolescope diff` between the snapshots of two committed scans of one output folder.
+pub fn diff_of(out: &Path, from: &str, to: &str) -> Output {
+    let snapshot = |id: &str| {
+        files(&out.join("snapshots"))
+            .into_iter()
+            .find(|p| p.ends_with(format!("{id}.jsonl")))
+            .unwrap_or_else(|| panic!("no snapshot of scan {id} under {}", out.display()))
+    };
+    rolescope(&[
+        "diff".as_ref(),
+        "--from".as_ref(),
+        snapshot(from).as_os_str(),
+        "--to".as_ref(),
+        snapshot(to).as_os_str(),
+    ])
+}
+
 /// A fresh output folder under the target directory.
 pub fn out_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("rolescope-e2e-{}-{name}", std::process::id()));
@@ -1823,19 +1840,7 @@ fn moto_history_two_scans_tell_one_story_and_an_unread_account_resolves_nothing(
     );
 
     // `diff` between the two snapshots says the same.
-    let snapshot = |id: &str| {
-        files(&out.join("snapshots"))
-            .into_iter()
-            .find(|p| p.ends_with(format!("{id}.jsonl")))
-            .unwrap()
-    };
-    let d = rolescope(&[
-        "diff".as_ref(),
-        "--from".as_ref(),
-        snapshot("mh-1").as_os_str(),
-        "--to".as_ref(),
-        snapshot("mh-2").as_os_str(),
-    ]);
+    let d = crate::moto::diff_of(&out, "mh-1", "mh-2");
     let mut from_diff = Vec::new();
     let mut inventory_diff = Vec::new();
     for line in String::from_utf8(d.stdout).unwrap().lines() {

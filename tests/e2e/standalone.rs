@@ -2,7 +2,7 @@
 //! fixed in between is resolved in `finding_changes`, `diff`, OCSF and ASFF, although moto serves
 //! no last-accessed data or Access Analyzer (details no fixed finding reads).
 
-use crate::moto::{Moto, files, out_dir, rolescope, scan};
+use crate::moto::{Moto, files, out_dir, scan};
 use crate::support::python_json;
 use serde_json::Value;
 use std::ffi::OsStr;
@@ -84,19 +84,7 @@ fn two_scans_of_a_standalone_account_resolve_what_was_fixed() {
     );
 
     // `diff` between the two snapshots resolves the same findings.
-    let snapshot = |id: &str| {
-        files(&out.join("snapshots"))
-            .into_iter()
-            .find(|p| p.ends_with(format!("{id}.jsonl")))
-            .unwrap()
-    };
-    let d = rolescope(&[
-        "diff".as_ref(),
-        "--from".as_ref(),
-        snapshot("sa-1").as_os_str(),
-        "--to".as_ref(),
-        snapshot("sa-2").as_os_str(),
-    ]);
+    let d = crate::moto::diff_of(&out, "sa-1", "sa-2");
     let from_diff: Vec<Vec<String>> = String::from_utf8(d.stdout)
         .unwrap()
         .lines()
