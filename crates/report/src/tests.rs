@@ -12,6 +12,11 @@ fn golden() -> Snapshot {
 
 /// Render a snapshot as the pipeline does.
 fn render_snapshot(s: &Snapshot, limits: Limits) -> (String, Analysis) {
+    render_at(s, limits, "/tmp/out")
+}
+
+/// [`render_snapshot`] for datasets at `location`.
+fn render_at(s: &Snapshot, limits: Limits, location: &str) -> (String, Analysis) {
     let cat = rolescope_policy::catalog();
     let settings = rolescope_analysis::Settings::default();
     let ev = Evaluated::new(cat, s, settings.unused_days);
@@ -22,7 +27,7 @@ fn render_snapshot(s: &Snapshot, limits: Limits) -> (String, Analysis) {
         analysis: &analysis,
         plan: &plan,
         changes: None,
-        location: "/tmp/out",
+        location,
         limits,
     });
     (html, analysis)
@@ -279,23 +284,11 @@ fn a_right_to_left_override_or_a_huge_name_does_not_reach_the_page_as_it_is() {
 
 #[test]
 fn the_shown_duckdb_query_escapes_a_quote_in_the_output_path() {
-    let s = golden();
-    let cat = rolescope_policy::catalog();
-    let settings = rolescope_analysis::Settings::default();
-    let ev = Evaluated::new(cat, &s, settings.unused_days);
-    let analysis = rolescope_analysis::analyze_evaluated(&ev, &settings);
-    let plan = rolescope_analysis::scp::recommend(&ev, &analysis, &Default::default());
-    let html = render(&Input {
-        ev: &ev,
-        analysis: &analysis,
-        plan: &plan,
-        changes: None,
-        location: "/tmp/it's here",
-        limits: Limits {
-            findings_listed: 5,
-            ..Limits::default()
-        },
-    });
+    let limits = Limits {
+        findings_listed: 5,
+        ..Limits::default()
+    };
+    let (html, _) = render_at(&golden(), limits, "/tmp/it's here");
     // maud writes ' as &#39;: the SQL has the quote doubled.
     let at = html.find("read_parquet(").expect("a query is shown");
     let shown = &html[at..at + 60];
