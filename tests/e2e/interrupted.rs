@@ -61,6 +61,7 @@ fn big_snapshot(roles: usize) -> Snapshot {
             created_at: None,
         });
         s.functions.push(Function {
+            config: Default::default(),
             unread: Vec::new(),
             account_id: acct.clone(),
             region: "us-east-1".into(),

@@ -109,6 +109,7 @@ fn synthetic(roles: usize) -> Snapshot {
             created_at: Some(Timestamp::from_millis(1_700_000_000_000)),
         });
         s.functions.push(Function {
+            config: Default::default(),
             unread: Vec::new(),
             account_id: account.clone(),
             region: "eu-west-1".into(),

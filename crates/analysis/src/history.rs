@@ -784,6 +784,7 @@ mod tests {
 
     fn function(account: &str, name: &str, role: &str) -> rolescope_model::Function {
         rolescope_model::Function {
+            config: Default::default(),
             account_id: AccountId::new(account).unwrap(),
             region: "eu-west-1".into(),
             name: name.into(),

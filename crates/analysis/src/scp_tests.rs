@@ -41,6 +41,7 @@ fn role(name: &str) -> Role {
 
 fn function(name: &str, role: &str) -> Function {
     Function {
+        config: Default::default(),
         unread: Vec::new(),
         account_id: acct(),
         region: "eu-west-1".into(),

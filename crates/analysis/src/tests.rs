@@ -44,6 +44,7 @@ fn role(name: &str, inline: &[&str], attached: &[&str], boundary: Option<&str>) 
 
 fn function(name: &str, role: &str) -> Function {
     Function {
+        config: Default::default(),
         unread: Vec::new(),
         account_id: acct(),
         region: "eu-west-1".into(),

@@ -124,6 +124,7 @@ fn snapshot(case: &Value) -> Snapshot {
         let name = f["name"].as_str().expect("a function has a name");
         let role = f["role"].as_str().expect("a function has a role");
         s.functions.push(Function {
+            config: Default::default(),
             unread: Vec::new(),
             account_id: acct.clone(),
             region: "eu-west-1".into(),

@@ -327,6 +327,32 @@ fn function_of(
         qualifiers: vec![],
         resource_policy: None,
         urls: vec![],
+        config: config_of(f),
         arn,
+    }
+}
+
+/// The configuration list-functions shows (as [`crate::lambda`] reads it from the SDK).
+fn config_of(f: &Value) -> rolescope_model::FunctionConfig {
+    let list = |v: &Value, field: &str| -> Vec<String> {
+        v.as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|x| text(if field.is_empty() { x } else { &x[field] }))
+            .collect()
+    };
+    let name = text(&f["FunctionName"]).unwrap_or_default();
+    rolescope_model::FunctionConfig {
+        dead_letter_arn: text(&f["DeadLetterConfig"]["TargetArn"]),
+        kms_key_arn: text(&f["KMSKeyArn"]),
+        tracing_mode: text(&f["TracingConfig"]["Mode"]),
+        subnet_ids: list(&f["VpcConfig"]["SubnetIds"], ""),
+        file_systems: list(&f["FileSystemConfigs"], "Arn"),
+        log_group: crate::lambda::custom_log_group(
+            &name,
+            text(&f["LoggingConfig"]["LogGroup"]).as_deref(),
+        ),
+        event_sources: Vec::new(),
+        destinations: Vec::new(),
     }
 }

@@ -5,7 +5,9 @@ use crate::limiter::RateClass;
 use crate::org::next;
 use crate::slots::OwnedSlotPermit;
 use aws_sdk_lambda as lambda;
-use rolescope_model::{AccountId, CollectionError, Function, FunctionUrl, Qualifier, Timestamp};
+use rolescope_model::{
+    AccountId, CollectionError, Function, FunctionConfig, FunctionUrl, Qualifier, Timestamp,
+};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -60,7 +62,44 @@ pub(crate) fn to_model(
         qualifiers: vec![],
         resource_policy: None,
         urls: Vec::new(),
+        config: config_of(f),
     }
+}
+
+/// What the configuration makes the function need; the event sources come from
+/// ListEventSourceMappings.
+fn config_of(f: &lambda::types::FunctionConfiguration) -> FunctionConfig {
+    let name = f.function_name().unwrap_or_default();
+    FunctionConfig {
+        dead_letter_arn: f
+            .dead_letter_config()
+            .and_then(|d| d.target_arn())
+            .map(Into::into),
+        kms_key_arn: f.kms_key_arn().map(Into::into),
+        tracing_mode: f
+            .tracing_config()
+            .and_then(|t| t.mode())
+            .map(|m| m.as_str().to_string()),
+        subnet_ids: f
+            .vpc_config()
+            .map(|v| v.subnet_ids().to_vec())
+            .unwrap_or_default(),
+        file_systems: f
+            .file_system_configs()
+            .iter()
+            .map(|c| c.arn().to_string())
+            .collect(),
+        log_group: custom_log_group(name, f.logging_config().and_then(|l| l.log_group())),
+        event_sources: Vec::new(),
+        destinations: Vec::new(),
+    }
+}
+
+/// A log group other than the default `/aws/lambda/<name>`.
+pub(crate) fn custom_log_group(function: &str, group: Option<&str>) -> Option<String> {
+    group
+        .filter(|g| !g.is_empty() && g.strip_prefix("/aws/lambda/") != Some(function))
+        .map(Into::into)
 }
 
 /// Collect every function of one account and region with its resource policy and URLs, and

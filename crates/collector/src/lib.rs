@@ -8,6 +8,7 @@
 //! * Member accounts are only read: no operation that writes is ever called (IAM last-accessed
 //!   jobs are read-side reports).
 
+pub mod cloudtrail;
 mod analyzer;
 mod config;
 mod credentials;

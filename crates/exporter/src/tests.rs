@@ -100,6 +100,7 @@ fn snapshot() -> Snapshot {
         ],
     });
     s.functions.push(Function {
+        config: Default::default(),
         unread: Vec::new(),
         account_id: acct,
         region: "eu-west-1".into(),

@@ -10,11 +10,13 @@ pub mod shard;
 pub mod snapshot;
 pub mod text;
 pub mod tree;
+pub mod usage;
 pub mod valid;
 
 pub use ids::{AccountId, Timestamp};
 use serde::{Deserialize, Serialize};
 pub use text::Shared;
+pub use usage::{Activity, ActivitySource, FunctionConfig, UsageCoverage};
 
 /// Account membership status in the organization.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -284,6 +286,9 @@ pub struct Function {
     /// Published versions and aliases (`$LATEST` is the function itself), sorted versions first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub qualifiers: Vec<Qualifier>,
+    /// What its configuration makes it need (event sources, dead-letter target, VPC…).
+    #[serde(default, skip_serializing_if = "FunctionConfig::is_empty")]
+    pub config: FunctionConfig,
 }
 
 /// The name a model enum has on the wire (`ACTIVE`, `SERVICE_CONTROL_POLICY`): the snapshot,

@@ -7,8 +7,8 @@
 
 use crate::valid::{self, InvalidId};
 use crate::{
-    AccessFinding, Account, CollectionError, ControlPolicy, Function, LastAccessed, ManagedPolicy,
-    OrgUnit, Role, ScanInfo,
+    AccessFinding, Account, Activity, CollectionError, ControlPolicy, Function, LastAccessed,
+    ManagedPolicy, OrgUnit, Role, ScanInfo, UsageCoverage, usage::ActivitySource,
 };
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
@@ -28,6 +28,8 @@ pub enum Record {
     Function(Function),
     AccessFinding(AccessFinding),
     LastAccessed(LastAccessed),
+    Activity(Activity),
+    UsageCoverage(UsageCoverage),
     CollectionError(CollectionError),
     Scan(ScanInfo),
 }
@@ -46,6 +48,8 @@ pub enum RecordRef<'a> {
     Function(&'a Function),
     AccessFinding(&'a AccessFinding),
     LastAccessed(&'a LastAccessed),
+    Activity(&'a Activity),
+    UsageCoverage(&'a UsageCoverage),
     CollectionError(&'a CollectionError),
     Scan(&'a ScanInfo),
 }
@@ -85,6 +89,8 @@ impl Record {
             "function" => read(body, Record::Function),
             "access_finding" => read(body, Record::AccessFinding),
             "last_accessed" => read(body, Record::LastAccessed),
+            "activity" => read(body, Record::Activity),
+            "usage_coverage" => read(body, Record::UsageCoverage),
             "collection_error" => read(body, Record::CollectionError),
             "scan" => read(body, Record::Scan),
             _ => None,
@@ -110,6 +116,8 @@ impl Record {
             Record::Function(r) => RecordRef::Function(r),
             Record::AccessFinding(r) => RecordRef::AccessFinding(r),
             Record::LastAccessed(r) => RecordRef::LastAccessed(r),
+            Record::Activity(r) => RecordRef::Activity(r),
+            Record::UsageCoverage(r) => RecordRef::UsageCoverage(r),
             Record::CollectionError(r) => RecordRef::CollectionError(r),
             Record::Scan(r) => RecordRef::Scan(r),
         }
@@ -195,6 +203,33 @@ impl<'a> RecordRef<'a> {
                 valid::arn(&f.role_arn)
             }
             RecordRef::LastAccessed(la) => valid::arn(&la.role_arn),
+            RecordRef::Activity(a) => {
+                valid::arn(&a.role_arn)?;
+                // Calls are the role's own: a row naming another account than its role's would
+                // be counted against the wrong role.
+                if crate::AccountId::from_arn(&a.role_arn).as_ref() != Some(&a.account_id)
+                    || a.first_seen > a.last_seen
+                    || a.calls == 0
+                    || !crate::usage::plausible_action(&a.action)
+                {
+                    return Err(InvalidId {
+                        kind: "activity",
+                        value: format!(
+                            "{} {} (account {}, {} calls)",
+                            a.role_arn, a.action, a.account_id, a.calls
+                        ),
+                        expected: "a role of the row's account, a service:Action, \
+                                   first_seen ≤ last_seen and at least one call",
+                    });
+                }
+                a.resource_arn.as_deref().map_or(Ok(()), valid::arn)
+            }
+            RecordRef::UsageCoverage(c) if c.window_start > c.window_end => Err(InvalidId {
+                kind: "usage coverage",
+                value: format!("account {}", c.account_id),
+                expected: "a window that starts before it ends",
+            }),
+            RecordRef::UsageCoverage(_) => Ok(()),
             RecordRef::AccessFinding(_) | RecordRef::CollectionError(_) => Ok(()),
             RecordRef::Scan(scan) => valid::scan_id(&scan.scan_id),
         }
@@ -217,6 +252,22 @@ impl<'a> RecordRef<'a> {
             RecordRef::LastAccessed(la) => (
                 "last_accessed",
                 Cow::Owned(format!("{} {}", la.role_arn, la.service)),
+            ),
+            RecordRef::Activity(a) => (
+                "activity",
+                Cow::Owned(format!(
+                    "{} {} {} {} {} {}",
+                    a.role_arn,
+                    a.region,
+                    a.session_name,
+                    a.action,
+                    a.resource_arn.as_deref().unwrap_or("-"),
+                    a.source.as_str()
+                )),
+            ),
+            RecordRef::UsageCoverage(c) => (
+                "usage_coverage",
+                Cow::Owned(format!("{} {}", c.account_id, c.source.as_str())),
             ),
             RecordRef::CollectionError(_) => return None,
             RecordRef::Scan(_) => ("scan", Cow::Borrowed("")),
@@ -282,6 +333,10 @@ pub struct Snapshot {
     pub functions: Vec<Function>,
     pub access_findings: Vec<AccessFinding>,
     pub last_accessed: Vec<LastAccessed>,
+    /// What each role really did (CloudTrail), aggregated.
+    pub activity: Vec<Activity>,
+    /// How much of the usage window each source covered, per account.
+    pub usage_coverage: Vec<UsageCoverage>,
     pub collection_errors: Vec<CollectionError>,
     /// The closing scan record.
     pub scan: Option<ScanInfo>,
@@ -352,6 +407,8 @@ impl Snapshot {
             Record::Function(r) => self.functions.push(r),
             Record::AccessFinding(r) => self.access_findings.push(r),
             Record::LastAccessed(r) => self.last_accessed.push(r),
+            Record::Activity(r) => self.activity.push(r),
+            Record::UsageCoverage(r) => self.usage_coverage.push(r),
             Record::CollectionError(r) => self.collection_errors.push(r),
             Record::Scan(r) => self.scan = Some(r),
         }
@@ -369,6 +426,8 @@ impl Snapshot {
             .chain(self.functions.iter().map(RecordRef::Function))
             .chain(self.last_accessed.iter().map(RecordRef::LastAccessed))
             .chain(self.access_findings.iter().map(RecordRef::AccessFinding))
+            .chain(self.activity.iter().map(RecordRef::Activity))
+            .chain(self.usage_coverage.iter().map(RecordRef::UsageCoverage))
             .chain(
                 self.collection_errors
                     .iter()
@@ -392,6 +451,14 @@ impl Snapshot {
         self.functions.sort_by(|a, b| a.arn.cmp(&b.arn));
         self.last_accessed
             .sort_by(|a, b| (&a.role_arn, &a.service).cmp(&(&b.role_arn, &b.service)));
+        fn activity_key(x: &Activity) -> (&str, &str, &str, &str, Option<&str>, ActivitySource) {
+            let resource = x.resource_arn.as_deref();
+            (&x.role_arn, &x.region, &x.session_name, &x.action, resource, x.source)
+        }
+        self.activity
+            .sort_by(|a, b| activity_key(a).cmp(&activity_key(b)));
+        self.usage_coverage
+            .sort_by(|a, b| (&a.account_id, a.source).cmp(&(&b.account_id, b.source)));
         self.access_findings.sort_by(|a, b| {
             (&a.account_id, &a.region, &a.id).cmp(&(&b.account_id, &b.region, &b.id))
         });
@@ -573,6 +640,7 @@ mod tests {
             scanned: true,
         }));
         s.push(Record::Function(Function {
+            config: Default::default(),
             unread: Vec::new(),
             account_id: acct.clone(),
             region: "eu-west-1".into(),

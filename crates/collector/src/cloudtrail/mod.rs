@@ -1,0 +1,98 @@
+//! What each role really did, from CloudTrail: the log files a trail delivers
+//! (`--cloudtrail-logs`), aggregated per role session, action and resource (docs/usage.md).
+//!
+//! This is an edge like the SDK's: log files are untrusted input. A file that cannot be read, a
+//! record without the fields a call has, an event no IAM action is known for: each becomes a
+//! collection error naming the file (and record), and the rest is still read.
+
+mod events;
+mod logs;
+mod resources;
+
+use rolescope_model::{AccountId, Activity, CollectionError, Timestamp, UsageCoverage};
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+/// What to read: whose calls, where and when.
+#[derive(Debug, Clone)]
+pub struct UsageRequest {
+    /// The roles whose sessions count (every role of the scanned accounts), by exact ARN.
+    pub roles: HashSet<String>,
+    /// The scanned accounts: the only ones listed, and each gets a coverage row.
+    pub accounts: Vec<AccountId>,
+    /// The scanned regions (empty: every region).
+    pub regions: Vec<String>,
+    /// The window's start.
+    pub window_start: Timestamp,
+    /// Its end.
+    pub window_end: Timestamp,
+    /// Services whose data events the trail logs (`--cloudtrail-data-events`).
+    pub data_events: Vec<String>,
+}
+
+/// Counts of one read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LogStats {
+    /// Files read (or tried).
+    pub files: u64,
+    /// Bytes of JSON read, decompressed.
+    pub bytes: u64,
+    /// Records read.
+    pub records: u64,
+    /// Successful calls of scanned roles inside the window: the aggregated ones.
+    pub counted: u64,
+    /// Failed calls of scanned roles (an `errorCode`): never counted as use.
+    pub failed: u64,
+    /// Calls by people, services, other roles.
+    pub other_principals: u64,
+    /// Records outside the window.
+    pub outside_window: u64,
+    /// Calls of scanned roles with no known IAM action.
+    pub unmapped: u64,
+}
+
+impl LogStats {
+    fn add(&mut self, o: &LogStats) {
+        self.files += o.files;
+        self.bytes += o.bytes;
+        self.records += o.records;
+        self.counted += o.counted;
+        self.failed += o.failed;
+        self.other_principals += o.other_principals;
+        self.outside_window += o.outside_window;
+        self.unmapped += o.unmapped;
+    }
+}
+
+/// What a read found.
+#[derive(Debug, Clone, Default)]
+pub struct Usage {
+    /// The aggregated calls.
+    pub activity: Vec<Activity>,
+    /// Per scanned account, how much of the window the logs covered.
+    pub coverage: Vec<UsageCoverage>,
+    /// Files and records that could not be read, events that could not be mapped.
+    pub errors: Vec<CollectionError>,
+    /// Counts.
+    pub stats: LogStats,
+}
+
+/// The folder (or file) of log files could not be listed at all.
+#[derive(Debug, thiserror::Error)]
+#[error("CloudTrail logs {path}: {error}")]
+pub struct UsageError {
+    /// The folder.
+    pub path: PathBuf,
+    /// Why.
+    pub error: std::io::Error,
+}
+
+/// Read the CloudTrail log files under `root` (a folder as a trail delivers them, any part of
+/// it, or one file).
+pub fn read_logs(root: &Path, req: &UsageRequest) -> Result<Usage, UsageError> {
+    let files = logs::list(root, req).map_err(|error| UsageError {
+        path: root.to_path_buf(),
+        error,
+    })?;
+    Ok(logs::read(&files, req))
+}
