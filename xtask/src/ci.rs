@@ -32,30 +32,39 @@ pub fn install_tools() -> Result<PathBuf> {
     npm_peer(&tools, "asl", &["package.json", "package-lock.json"])?;
     ensure_chromium()?;
 
-    // Python venv for the PyPI peers (pinned in tests/python-requirements.txt).
-    let reqs = root().join("tests/python-requirements.txt");
-    let wanted: Vec<String> = std::fs::read_to_string(&reqs)
-        .with_context(|| format!("reading {}", reqs.display()))?
+    // Python venvs for the PyPI peers: most share one (tests/python-requirements.txt);
+    // trailscraper pins an old boto3 that the AWS CLI cannot live with, so it has its own.
+    python_venv(
+        &tools.join("venv"),
+        &root().join("tests/python-requirements.txt"),
+    )?;
+    python_venv(
+        &tools.join("trailscraper"),
+        &root().join("tests/trailscraper/requirements.txt"),
+    )?;
+    Ok(tools)
+}
+
+/// A venv at `venv` with the pinned packages of `reqs`, installed again when the file changed.
+fn python_venv(venv: &std::path::Path, reqs: &std::path::Path) -> Result<()> {
+    let current =
+        std::fs::read_to_string(reqs).with_context(|| format!("reading {}", reqs.display()))?;
+    let wanted = current
         .lines()
         .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(String::from)
-        .collect();
-    let venv = tools.join("venv");
-    if !wanted.is_empty() {
-        let stamp = venv.join("requirements.installed");
-        let current = std::fs::read_to_string(root().join("tests/python-requirements.txt"))?;
-        if std::fs::read_to_string(&stamp).ok().as_deref() != Some(current.as_str()) {
-            if !venv.join("bin/python").exists() {
-                run(Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
-            }
-            run(Command::new(venv.join("bin/pip"))
-                .args(["install", "--quiet", "--disable-pip-version-check", "-r"])
-                .arg(&reqs))?;
-            std::fs::write(&stamp, current)?;
-        }
+        .any(|l| !l.is_empty() && !l.starts_with('#'));
+    let stamp = venv.join("requirements.installed");
+    if !wanted || std::fs::read_to_string(&stamp).ok().as_deref() == Some(current.as_str()) {
+        return Ok(());
     }
-    Ok(tools)
+    if !venv.join("bin/python").exists() {
+        run(Command::new("python3").arg("-m").arg("venv").arg(venv))?;
+    }
+    run(Command::new(venv.join("bin/pip"))
+        .args(["install", "--quiet", "--disable-pip-version-check", "-r"])
+        .arg(reqs))?;
+    std::fs::write(&stamp, current)?;
+    Ok(())
 }
 
 /// Copy `files` of `tests/<name>` into `<tools>/<name>` and `npm ci` there when they changed.

@@ -20,6 +20,7 @@ mod scp_tests;
 pub mod suggest;
 #[cfg(test)]
 mod tests;
+pub mod usage;
 
 pub use checks::{CHECKS, Settings};
 pub use evaluate::{Evaluated, EvaluatedRole};

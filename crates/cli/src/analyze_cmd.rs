@@ -14,6 +14,8 @@ pub struct AnalyzeArgs {
     /// The snapshot a scan wrote (`…/snapshots/dt=…/<scan-id>.jsonl`).
     #[arg(long)]
     snapshot: PathBuf,
+    #[command(flatten)]
+    usage: crate::usage_args::UsageArgs,
     /// Exit 1 when a live finding at or above this severity exists
     /// (critical, high, medium, low, info).
     #[arg(long)]
@@ -90,7 +92,8 @@ pub fn run(args: AnalyzeArgs) -> Result<ExitCode> {
         Some(args.shared_role_threshold),
         &args.scp,
     )?;
-    let snapshot = Snapshot::read(&args.snapshot).context("reading the snapshot")?;
+    let mut snapshot = Snapshot::read(&args.snapshot).context("reading the snapshot")?;
+    args.usage.attach(&mut snapshot)?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     if let Some(role) = &args.role {

@@ -88,6 +88,52 @@ pub struct DemoArgs {
     /// No progress bars.
     #[arg(long, short)]
     quiet: bool,
+    /// Write the simulated organization's CloudTrail (90 days, S3 data events) to this folder
+    /// and read it after the scan; `none` for no trail. Default: for the demo organization, a
+    /// temporary folder removed afterwards; for the benchmark scenarios, none.
+    #[arg(long, value_name = "DIR")]
+    trail: Option<String>,
+}
+
+/// The simulated trail's folder, removed on drop when it is a temporary one.
+struct Trail {
+    dir: std::path::PathBuf,
+    temporary: bool,
+}
+
+impl Drop for Trail {
+    fn drop(&mut self) {
+        if self.temporary {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+/// Write the simulated trail (`--trail`), if any.
+fn demo_trail(args: &DemoArgs, world: &World) -> Result<Option<Trail>> {
+    let (dir, temporary) = match args.trail.as_deref() {
+        Some("none") => return Ok(None),
+        Some(dir) => (std::path::PathBuf::from(dir), false),
+        None if args.scenario == "demo" && !args.serve => (
+            std::env::temp_dir().join(format!("rolescope-demo-trail-{}", std::process::id())),
+            true,
+        ),
+        None => return Ok(None),
+    };
+    let trail = Trail { dir, temporary };
+    let stats = rolescope_simulator::trail::write_trail(
+        world,
+        &trail.dir,
+        &rolescope_simulator::trail::TrailSpec::demo(),
+    )
+    .with_context(|| format!("writing the simulated trail to {}", trail.dir.display()))?;
+    eprintln!(
+        "rolescope demo: simulated CloudTrail, {} files, {} records, in {}",
+        stats.files,
+        stats.records,
+        trail.dir.display()
+    );
+    Ok(Some(trail))
 }
 
 /// `member:N` → the N-th member's id.
@@ -130,6 +176,7 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
         .filter(|(a, b): &(u64, u64)| a <= b)
         .context("--latency-ms: expected LOW,HIGH in milliseconds")?;
     let world = World::generate(&spec);
+    let trail = demo_trail(&args, &world)?;
     let refs =
         |list: &[String]| -> Result<_> { list.iter().map(|s| account_ref(&world, s)).collect() };
     let faults = Faults {
@@ -200,8 +247,15 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
             threshold: crate::analyze_cmd::fail_on(args.fail_on.as_deref())?,
             settings: rolescope_pipeline::Settings::default(),
             spool: args.spool.clone(),
+            usage: crate::usage_args::UsageArgs {
+                cloudtrail_logs: trail.as_ref().map(|t| t.dir.clone()),
+                usage_days: 90,
+                cloudtrail_data_events: rolescope_simulator::trail::TrailSpec::demo().data_events,
+            },
         },
-    )?;
+    );
+    drop(trail);
+    let outcome = outcome?;
     let wall = started.elapsed().as_secs_f64();
     let served: u64 = sim.stats().requests().values().sum();
     let logical: u64 = outcome.calls.values().sum();

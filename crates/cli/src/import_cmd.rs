@@ -9,6 +9,8 @@ use std::process::ExitCode;
 /// Arguments of `rolescope import`.
 #[derive(Debug, Args)]
 pub struct ImportArgs {
+    #[command(flatten)]
+    usage: crate::usage_args::UsageArgs,
     /// Output of `aws iam get-account-authorization-details` (all pages merged, as the CLI prints).
     #[arg(long)]
     authorization_details: PathBuf,
@@ -68,6 +70,7 @@ pub fn run(args: ImportArgs) -> Result<ExitCode> {
     if let (Some(id), Some(scan)) = (scan_id, snapshot.scan.as_mut()) {
         scan.scan_id = id;
     }
+    args.usage.attach(&mut snapshot)?;
     let dest = crate::output::destination(
         &args.out,
         args.profile.as_deref(),

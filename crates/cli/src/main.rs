@@ -16,6 +16,7 @@ mod scan_cmd;
 mod scp_cmd;
 mod shard_cmd;
 mod summary;
+mod usage_args;
 
 use clap::{CommandFactory, Parser, Subcommand};
 use std::process::ExitCode;

@@ -15,6 +15,8 @@ pub struct ScanArgs {
     /// Output: a local folder or s3://bucket/prefix (snapshot and datasets).
     #[arg(long)]
     out: String,
+    #[command(flatten)]
+    usage: crate::usage_args::UsageArgs,
     /// TOML file with any of these settings (keys are the flag names); flags win.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
@@ -173,6 +175,7 @@ impl ScanArgs {
 }
 
 pub fn run(args: ScanArgs) -> Result<ExitCode> {
+    args.usage.check()?;
     let mut config = args.config()?;
     // Resolve the output before scanning: a bad --out fails in seconds, not after the scan.
     let dest = crate::output::destination(
@@ -218,6 +221,7 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
             threshold: crate::analyze_cmd::fail_on(args.fail_on.as_deref())?,
             settings: crate::scp_cmd::settings(args.unused_days, None, &args.scp)?,
             spool: args.spool.clone(),
+            usage: args.usage.clone(),
         },
     )?;
     Ok(outcome.exit)
@@ -237,6 +241,8 @@ pub struct Pipeline {
     pub settings: rolescope_pipeline::Settings,
     /// Where the collection is kept when the destination refuses the snapshot.
     pub spool: PathBuf,
+    /// CloudTrail usage read after collection.
+    pub usage: crate::usage_args::UsageArgs,
 }
 
 /// What a scan produced, for callers that report more (demo, benchmarks).
@@ -444,10 +450,27 @@ pub fn pipeline(
             .context("a scan has its id before it starts")?,
     )?;
     let started = std::time::Instant::now();
-    let collected = {
+    let mut collected = {
         let _span = tracing::info_span!("stage", stage = "collect").entered();
         collect(runtime, config, p.quiet)?
     };
+    // The log folder was checked before collection; one that fails now (removed, unreadable)
+    // becomes a collection error, and the scan goes on without usage.
+    if let Err(e) = p.usage.attach(&mut collected.snapshot) {
+        eprintln!("rolescope: {e:#}");
+        collected
+            .snapshot
+            .collection_errors
+            .push(rolescope_model::CollectionError {
+                account_id: None,
+                region: None,
+                service: "cloudtrail".into(),
+                operation: "ListLogFiles".into(),
+                error_code: "Unreadable".into(),
+                message: format!("{e:#}"),
+                resource_arn: None,
+            });
+    }
     let collect_secs = started.elapsed().as_secs_f64();
     let mut memory = vec![StageMemory::now("collect")];
 

@@ -8,8 +8,8 @@
 //! * Member accounts are only read: no operation that writes is ever called (IAM last-accessed
 //!   jobs are read-side reports).
 
-pub mod cloudtrail;
 mod analyzer;
+pub mod cloudtrail;
 mod config;
 mod credentials;
 mod ctx;

@@ -16,6 +16,7 @@ pub mod tables;
 #[cfg(test)]
 mod tests;
 pub mod triage;
+mod usage_rows;
 pub mod writer;
 
 pub use destination::{Destination, S3Credentials, S3Options};
@@ -124,6 +125,8 @@ pub fn export(
                 write_rows(out, &date, id, scan.finding_changes())?,
                 write_rows(out, &date, id, scan.inventory_changes())?,
                 write_rows(out, &date, id, scan.collection_errors())?,
+                write_rows(out, &date, id, scan.role_activity())?,
+                write_rows(out, &date, id, scan.usage_coverage())?,
             ])
         })();
         (joined(permissions), joined(inventory), rest)

@@ -286,6 +286,39 @@ table! {
         evidence: String => String, false, "Evidence per guardrail (JSON)";
 }
 
+table! {
+    /// `role_activity`: what each role really did, and what its functions' configuration needs.
+    RoleActivityRow, "role_activity", "Per role session, action and resource: successful calls seen in CloudTrail inside the usage window (aggregated), and the calls each function's configuration needs (docs/usage.md).",
+        account_id: String => String, false, "Account of the role";
+        role_arn: String => String, false, "Role ARN (the session issuer)";
+        session_name: String => String, false, "Role session name; for a Lambda function, its name";
+        function_name: Option<String> => String, true, "The function of that name running as the role in the account and region, if there is one";
+        region: String => String, false, "Region of the calls";
+        action: String => String, false, "IAM action, e.g. s3:GetObject";
+        resource_arn: Option<String> => String, true, "Resource acted on; null when the call names none. A Secrets Manager secret named without its ARN ends in -??????";
+        first_seen: i64 => TimestampMs, false, "First call (UTC); the scan's start for configuration rows";
+        last_seen: i64 => TimestampMs, false, "Last call (UTC); the scan's start for configuration rows";
+        calls: i64 => Int64, false, "Successful calls; 0 for configuration rows";
+        source: String => String, false, "cloudtrail_logs, cloudtrail_athena or configuration";
+        because: Option<String> => String, true, "For configuration rows, what needs it: logs, event_source, dead_letter, destination, vpc, tracing, kms or file_system";
+}
+
+table! {
+    /// `usage_coverage`: how much of the usage window a source saw, per account.
+    UsageCoverageRow, "usage_coverage", "Per account and CloudTrail source: the usage window, the part of it the logs covered, and the data events the trail logs. An action the trail could not log, or any action of an account whose window is not covered, is unobservable, not unused.",
+        account_id: String => String, false, "Account";
+        source: String => String, false, "cloudtrail_logs or cloudtrail_athena";
+        window_start: i64 => TimestampMs, false, "Start of the usage window (UTC)";
+        window_end: i64 => TimestampMs, false, "End of the usage window: the scan's start (UTC)";
+        covered_from: Option<i64> => TimestampMs, true, "Start of the first day with logs inside the window; null: no logs";
+        covered_to: Option<i64> => TimestampMs, true, "End of the last day with logs inside the window";
+        covers_window: bool => Bool, false, "The logs cover the whole window (a day of slack at each end)";
+        regions: Vec<String> => StringList, false, "Regions with logs";
+        data_events: Vec<String> => StringList, false, "Services whose data events the trail logs (declared with --cloudtrail-data-events or seen in the logs)";
+        files: i64 => Int64, false, "Log files read with records of the account";
+        records: i64 => Int64, false, "Records of the account inside the window";
+}
+
 /// Every table definition, in documentation order.
 pub const TABLES: &[TableDef] = &[
     ScanRun::TABLE,
@@ -303,4 +336,6 @@ pub const TABLES: &[TableDef] = &[
     InventoryChangeRow::TABLE,
     CollectionErrorRow::TABLE,
     ScpRecommendationRow::TABLE,
+    RoleActivityRow::TABLE,
+    UsageCoverageRow::TABLE,
 ];

@@ -453,7 +453,14 @@ impl Snapshot {
             .sort_by(|a, b| (&a.role_arn, &a.service).cmp(&(&b.role_arn, &b.service)));
         fn activity_key(x: &Activity) -> (&str, &str, &str, &str, Option<&str>, ActivitySource) {
             let resource = x.resource_arn.as_deref();
-            (&x.role_arn, &x.region, &x.session_name, &x.action, resource, x.source)
+            (
+                &x.role_arn,
+                &x.region,
+                &x.session_name,
+                &x.action,
+                resource,
+                x.source,
+            )
         }
         self.activity
             .sort_by(|a, b| activity_key(a).cmp(&activity_key(b)));

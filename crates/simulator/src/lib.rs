@@ -15,6 +15,7 @@
 //! The simulator knows nothing of the AWS SDK: it reads and writes bytes.
 
 pub mod bound;
+pub mod trail;
 mod wire;
 pub mod world;
 

@@ -253,6 +253,13 @@ pub struct SimRole {
     pub template: usize,
 }
 
+impl SimRole {
+    /// The template the role was made from (`orders-fn`, `admin-fn`…).
+    pub fn template_name(&self) -> &'static str {
+        TEMPLATES[self.template].name
+    }
+}
+
 /// A generated function.
 #[derive(Debug, Clone)]
 pub struct SimFunction {

@@ -48,7 +48,11 @@ pub(crate) const NAME_EXCEPTIONS: &[(&str, &str, &str)] = &[
     // Amazon SQS and Amazon SNS: batch calls are authorised as their single forms.
     ("sqs", "SendMessageBatch", "SendMessage"),
     ("sqs", "DeleteMessageBatch", "DeleteMessage"),
-    ("sqs", "ChangeMessageVisibilityBatch", "ChangeMessageVisibility"),
+    (
+        "sqs",
+        "ChangeMessageVisibilityBatch",
+        "ChangeMessageVisibility",
+    ),
     ("sns", "PublishBatch", "Publish"),
     // Amazon DynamoDB: transactional reads are authorised per item as GetItem.
     ("dynamodb", "TransactGetItems", "GetItem"),
@@ -122,21 +126,37 @@ mod tests {
             ("s3.amazonaws.com", "ListObjectsV2", "s3:ListBucket"),
             ("s3.amazonaws.com", "HeadObject", "s3:GetObject"),
             ("s3.amazonaws.com", "GetObject", "s3:GetObject"),
-            ("lambda.amazonaws.com", "CreateFunction20150331", "lambda:CreateFunction"),
+            (
+                "lambda.amazonaws.com",
+                "CreateFunction20150331",
+                "lambda:CreateFunction",
+            ),
             (
                 "lambda.amazonaws.com",
                 "UpdateFunctionCode20150331v2",
                 "lambda:UpdateFunctionCode",
             ),
             ("lambda.amazonaws.com", "Invoke", "lambda:InvokeFunction"),
-            ("lambda.amazonaws.com", "ListFunctions20150331", "lambda:ListFunctions"),
-            ("monitoring.amazonaws.com", "PutMetricData", "cloudwatch:PutMetricData"),
+            (
+                "lambda.amazonaws.com",
+                "ListFunctions20150331",
+                "lambda:ListFunctions",
+            ),
+            (
+                "monitoring.amazonaws.com",
+                "PutMetricData",
+                "cloudwatch:PutMetricData",
+            ),
             ("sqs.amazonaws.com", "SendMessageBatch", "sqs:SendMessage"),
             ("kms.amazonaws.com", "Decrypt", "kms:Decrypt"),
             ("dynamodb.amazonaws.com", "Query", "dynamodb:Query"),
         ];
         for (source, name, want) in cases {
-            assert_eq!(action_of(source, name).as_deref(), Some(want), "{source} {name}");
+            assert_eq!(
+                action_of(source, name).as_deref(),
+                Some(want),
+                "{source} {name}"
+            );
         }
         // Not a service host: no action.
         assert_eq!(action_of("signin.aws.example", "ConsoleLogin"), None);

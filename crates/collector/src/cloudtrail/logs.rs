@@ -290,7 +290,8 @@ fn read_file(file: &LogFile, req: &UsageRequest, buf: &mut Vec<u8>, g: &mut Gath
     });
     g.stats.files += 1;
     if let Err(e) = read {
-        g.errors.push(file_error(file, "InvalidLogFile", e.to_string()));
+        g.errors
+            .push(file_error(file, "InvalidLogFile", e.to_string()));
         return;
     }
     if buf.len() as u64 > MAX_FILE_BYTES {
@@ -321,9 +322,8 @@ fn read_file(file: &LogFile, req: &UsageRequest, buf: &mut Vec<u8>, g: &mut Gath
         }
     }
     if let Some((index, why)) = bad {
-        let message = format!(
-            "{bad_count} record(s) unreadable, the first at record {index}: {why}"
-        );
+        let message =
+            format!("{bad_count} record(s) unreadable, the first at record {index}: {why}");
         g.errors.push(file_error(file, "InvalidRecord", message));
     }
 }
@@ -434,7 +434,13 @@ fn count(
         .and_then(|p| serde_json::from_str(p.get()).ok());
     scratch.resources.clear();
     let listed = r.resources.as_deref().unwrap_or(&[]);
-    resources_of(action, listed, params.as_ref(), place, &mut scratch.resources);
+    resources_of(
+        action,
+        listed,
+        params.as_ref(),
+        place,
+        &mut scratch.resources,
+    );
     let mut add = |action: &str, resource: Option<&str>| {
         let key = &mut scratch.key;
         key.clear();
@@ -569,9 +575,9 @@ fn merge(parts: Vec<Gathered>, req: &UsageRequest) -> Usage {
                 source: ActivitySource::CloudtrailLogs,
                 window_start: req.window_start,
                 window_end: req.window_end,
-                covered_from: s
-                    .first
-                    .map(|f| Timestamp::from_millis((f - f.rem_euclid(DAY)).max(req.window_start.millis))),
+                covered_from: s.first.map(|f| {
+                    Timestamp::from_millis((f - f.rem_euclid(DAY)).max(req.window_start.millis))
+                }),
                 covered_to: s.last.map(|l| {
                     Timestamp::from_millis((l - l.rem_euclid(DAY) + DAY).min(req.window_end.millis))
                 }),

@@ -96,3 +96,77 @@ pub fn read_logs(root: &Path, req: &UsageRequest) -> Result<Usage, UsageError> {
     })?;
     Ok(logs::read(&files, req))
 }
+
+/// Where the log files are and how to read them (`--cloudtrail-logs`, `--usage-days`,
+/// `--cloudtrail-data-events`).
+#[derive(Debug, Clone)]
+pub struct LogSource {
+    /// A folder as a trail delivers it (any part of it), or one file.
+    pub root: PathBuf,
+    /// The usage window, in days before the scan started.
+    pub days: u32,
+    /// Services whose data events the trail logs.
+    pub data_events: Vec<String>,
+}
+
+/// Read the log files for the snapshot's roles, accounts and regions over the window that ends
+/// when the scan started, and put what they show in the snapshot: its activity and coverage
+/// rows of this source replace any it had, and its errors join the collection errors.
+pub fn attach_logs(
+    snapshot: &mut rolescope_model::snapshot::Snapshot,
+    source: &LogSource,
+) -> Result<LogStats, UsageError> {
+    let end = snapshot
+        .scan
+        .as_ref()
+        .map_or_else(Timestamp::now, |s| s.started_at);
+    let start = Timestamp::from_millis(end.millis - i64::from(source.days) * 86_400_000);
+    let mut accounts: Vec<AccountId> = snapshot
+        .accounts
+        .iter()
+        .filter(|a| a.scanned)
+        .map(|a| a.account_id.clone())
+        .collect();
+    if accounts.is_empty() {
+        // An import without the organization: the accounts its roles are in.
+        accounts = snapshot
+            .roles
+            .iter()
+            .map(|r| r.account_id.clone())
+            .collect();
+        accounts.sort();
+        accounts.dedup();
+    }
+    let req = UsageRequest {
+        roles: snapshot
+            .roles
+            .iter()
+            .map(|r| r.arn.clone())
+            .chain(snapshot.functions.iter().map(|f| f.role_arn.to_string()))
+            .collect(),
+        accounts,
+        regions: snapshot
+            .scan
+            .as_ref()
+            .map(|s| s.regions.clone())
+            .unwrap_or_default(),
+        window_start: start,
+        window_end: end,
+        data_events: source.data_events.clone(),
+    };
+    let usage = read_logs(&source.root, &req)?;
+    let this = rolescope_model::ActivitySource::CloudtrailLogs;
+    snapshot.activity.retain(|a| a.source != this);
+    snapshot.usage_coverage.retain(|c| c.source != this);
+    snapshot
+        .collection_errors
+        .retain(|e| !(e.service == "cloudtrail" && LOG_OPERATIONS.contains(&e.operation.as_str())));
+    snapshot.activity.extend(usage.activity);
+    snapshot.usage_coverage.extend(usage.coverage);
+    snapshot.collection_errors.extend(usage.errors);
+    snapshot.canonical_order();
+    Ok(usage.stats)
+}
+
+/// The operations of the errors a log read records (a new read replaces them).
+const LOG_OPERATIONS: &[&str] = &["ReadLogFile", "MapEvent"];

@@ -138,7 +138,12 @@ pub(crate) fn resources_of(
             if let Some(n) = text("name") {
                 push(n);
             }
-            for n in p.get("names").and_then(Value::as_array).into_iter().flatten() {
+            for n in p
+                .get("names")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 if let Some(n) = n.as_str() {
                     push(n);
                 }
@@ -155,7 +160,9 @@ pub(crate) fn resources_of(
             if let Some(arn) = text("streamARN") {
                 out.push(arn.to_string());
             } else if let Some(s) = text("streamName") {
-                out.push(format!("arn:{partition}:kinesis:{region}:{account}:stream/{s}"));
+                out.push(format!(
+                    "arn:{partition}:kinesis:{region}:{account}:stream/{s}"
+                ));
             }
         }
         "states" => {
@@ -176,7 +183,9 @@ pub(crate) fn resources_of(
                     format!("arn:{partition}:events:{region}:{account}:event-bus/{b}")
                 }));
             } else if let Some(rule) = text("rule").or_else(|| text("name")) {
-                out.push(format!("arn:{partition}:events:{region}:{account}:rule/{rule}"));
+                out.push(format!(
+                    "arn:{partition}:events:{region}:{account}:rule/{rule}"
+                ));
             }
         }
         "logs" => {
@@ -244,7 +253,11 @@ mod tests {
                 r#"{"bucketName":"b","key":"in/a.csv"}"#,
                 &["arn:aws:s3:::b/in/a.csv"],
             ),
-            ("s3:ListBucket", r#"{"bucketName":"b","prefix":"in/"}"#, &["arn:aws:s3:::b"]),
+            (
+                "s3:ListBucket",
+                r#"{"bucketName":"b","prefix":"in/"}"#,
+                &["arn:aws:s3:::b"],
+            ),
             (
                 "dynamodb:PutItem",
                 r#"{"tableName":"orders"}"#,
@@ -291,7 +304,9 @@ mod tests {
             (
                 "logs:PutLogEvents",
                 r#"{"logGroupName":"/aws/lambda/f","logStreamName":"2026/12/01/[$LATEST]ab"}"#,
-                &["arn:aws:logs:eu-west-1:111122223333:log-group:/aws/lambda/f:log-stream:2026/12/01/[$LATEST]ab"],
+                &[
+                    "arn:aws:logs:eu-west-1:111122223333:log-group:/aws/lambda/f:log-stream:2026/12/01/[$LATEST]ab",
+                ],
             ),
             // Wrong shapes give nothing rather than a wrong ARN.
             ("s3:GetObject", r#"{"bucketName":"b"}"#, &[]),
@@ -330,6 +345,13 @@ mod tests {
         values_at(&p, "targets[].roleArn", &mut out);
         values_at(&p, "overrides.taskRoleArn", &mut out);
         values_at(&p, "role", &mut out);
-        assert_eq!(out, ["arn:aws:iam::1:role/a", "arn:aws:iam::1:role/b", "arn:aws:iam::1:role/t"]);
+        assert_eq!(
+            out,
+            [
+                "arn:aws:iam::1:role/a",
+                "arn:aws:iam::1:role/b",
+                "arn:aws:iam::1:role/t"
+            ]
+        );
     }
 }
