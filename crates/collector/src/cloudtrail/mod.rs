@@ -170,3 +170,6 @@ pub fn attach_logs(
 
 /// The operations of the errors a log read records (a new read replaces them).
 const LOG_OPERATIONS: &[&str] = &["ReadLogFile", "MapEvent"];
+
+#[cfg(test)]
+mod tests;
