@@ -22,3 +22,4 @@ mod simulator;
 mod standalone;
 mod support;
 mod tidy;
+mod usage;
