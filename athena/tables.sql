@@ -425,3 +425,62 @@ TBLPROPERTIES (
   'parquet.compression' = 'ZSTD'
 );
 
+-- Per role session, action and resource: successful calls seen in CloudTrail inside the usage window (aggregated), and the calls each function's configuration needs (docs/usage.md).
+CREATE EXTERNAL TABLE IF NOT EXISTS ${DATABASE}.role_activity (
+  `scan_id` string,
+  `account_id` string,
+  `role_arn` string,
+  `session_name` string,
+  `function_name` string,
+  `region` string,
+  `action` string,
+  `resource_arn` string,
+  `first_seen` timestamp,
+  `last_seen` timestamp,
+  `calls` bigint,
+  `source` string,
+  `because` string
+)
+PARTITIONED BY (`dt` string)
+STORED AS PARQUET
+LOCATION '${LOCATION}/role_activity/'
+TBLPROPERTIES (
+  'projection.enabled' = 'true',
+  'projection.dt.type' = 'date',
+  'projection.dt.format' = 'yyyy-MM-dd',
+  'projection.dt.range' = '2024-01-01,NOW',
+  'projection.dt.interval' = '1',
+  'projection.dt.interval.unit' = 'DAYS',
+  'storage.location.template' = '${LOCATION}/role_activity/dt=${dt}/',
+  'parquet.compression' = 'ZSTD'
+);
+
+-- Per account and CloudTrail source: the usage window, the part of it the logs covered, and the data events the trail logs. An action the trail could not log, or any action of an account whose window is not covered, is unobservable, not unused.
+CREATE EXTERNAL TABLE IF NOT EXISTS ${DATABASE}.usage_coverage (
+  `scan_id` string,
+  `account_id` string,
+  `source` string,
+  `window_start` timestamp,
+  `window_end` timestamp,
+  `covered_from` timestamp,
+  `covered_to` timestamp,
+  `covers_window` boolean,
+  `regions` array<string>,
+  `data_events` array<string>,
+  `files` bigint,
+  `records` bigint
+)
+PARTITIONED BY (`dt` string)
+STORED AS PARQUET
+LOCATION '${LOCATION}/usage_coverage/'
+TBLPROPERTIES (
+  'projection.enabled' = 'true',
+  'projection.dt.type' = 'date',
+  'projection.dt.format' = 'yyyy-MM-dd',
+  'projection.dt.range' = '2024-01-01,NOW',
+  'projection.dt.interval' = '1',
+  'projection.dt.interval.unit' = 'DAYS',
+  'storage.location.template' = '${LOCATION}/usage_coverage/dt=${dt}/',
+  'parquet.compression' = 'ZSTD'
+);
+

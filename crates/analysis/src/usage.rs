@@ -137,7 +137,7 @@ mod tests {
             "package_type":null,"last_modified":null,"layers":[],"env_var_names":[],
             "resource_policy":null,"urls":[]}"#;
         let mut f: Function = serde_json::from_str(json).unwrap();
-        f.config = config;
+        f.config = Box::new(config);
         f
     }
 

@@ -95,6 +95,25 @@ pub struct DemoArgs {
     trail: Option<String>,
 }
 
+/// The faults the flags ask for.
+fn faults(args: &DemoArgs, world: &World, latency_ms: (u64, u64)) -> Result<Faults> {
+    let refs =
+        |list: &[String]| -> Result<_> { list.iter().map(|s| account_ref(world, s)).collect() };
+    Ok(Faults {
+        time_scale: args.time_scale,
+        latency_ms,
+        deny_assume: refs(&args.deny_assume)?,
+        suspended: refs(&args.suspend)?,
+        disabled_regions: args.disable_region.iter().cloned().collect(),
+        error_rate: args.error_rate,
+        hang_rate: args.hang_rate,
+        rate_factor: args.rate_factor,
+        deny_operations: args.deny_operation.iter().cloned().collect(),
+        hang: Duration::from_secs(20),
+        ..Faults::default()
+    })
+}
+
 /// The simulated trail's folder, removed on drop when it is a temporary one.
 struct Trail {
     dir: std::path::PathBuf,
@@ -177,21 +196,7 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
         .context("--latency-ms: expected LOW,HIGH in milliseconds")?;
     let world = World::generate(&spec);
     let trail = demo_trail(&args, &world)?;
-    let refs =
-        |list: &[String]| -> Result<_> { list.iter().map(|s| account_ref(&world, s)).collect() };
-    let faults = Faults {
-        time_scale: args.time_scale,
-        latency_ms: (lo, hi),
-        deny_assume: refs(&args.deny_assume)?,
-        suspended: refs(&args.suspend)?,
-        disabled_regions: args.disable_region.iter().cloned().collect(),
-        error_rate: args.error_rate,
-        hang_rate: args.hang_rate,
-        rate_factor: args.rate_factor,
-        deny_operations: args.deny_operation.iter().cloned().collect(),
-        hang: Duration::from_secs(20),
-        ..Faults::default()
-    };
+    let faults = faults(&args, &world, (lo, hi))?;
     let dest = crate::output::destination(&args.out, None, None, None)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -327,7 +327,7 @@ fn function_of(
         qualifiers: vec![],
         resource_policy: None,
         urls: vec![],
-        config: config_of(f),
+        config: Box::new(config_of(f)),
         arn,
     }
 }

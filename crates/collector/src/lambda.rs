@@ -62,7 +62,7 @@ pub(crate) fn to_model(
         qualifiers: vec![],
         resource_policy: None,
         urls: Vec::new(),
-        config: config_of(f),
+        config: Box::new(config_of(f)),
     }
 }
 

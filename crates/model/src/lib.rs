@@ -288,7 +288,7 @@ pub struct Function {
     pub qualifiers: Vec<Qualifier>,
     /// What its configuration makes it need (event sources, dead-letter target, VPC…).
     #[serde(default, skip_serializing_if = "FunctionConfig::is_empty")]
-    pub config: FunctionConfig,
+    pub config: Box<FunctionConfig>,
 }
 
 /// The name a model enum has on the wire (`ACTIVE`, `SERVICE_CONTROL_POLICY`): the snapshot,

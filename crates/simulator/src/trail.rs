@@ -285,43 +285,12 @@ pub fn write_trail(world: &World, root: &Path, spec: &TrailSpec) -> std::io::Res
                     else {
                         continue;
                     };
-                    // A role calls nothing after it was last used.
-                    if role.last_used.is_none_or(|t| t.millis < start) {
-                        continue;
-                    }
-                    for (_, _, actions) in &role.usage {
-                        for action in actions {
-                            for n in 0..spec.calls {
-                                let Some(call) =
-                                    call_for(action, role, id, region, &date.replace('-', "/"), n)
-                                else {
-                                    continue;
-                                };
-                                if call.data
-                                    && !spec
-                                        .data_events
-                                        .iter()
-                                        .any(|s| call.source.starts_with(&format!("{s}.")))
-                                {
-                                    continue;
-                                }
-                                seq += 1;
-                                let at = start
-                                    + (mix(&[world.spec.seed, a as u64, day as u64, seq])
-                                        % (DAY as u64 - 1000))
-                                        as i64;
-                                records.push(record(
-                                    &Caller::Role(&f.role_arn, &role.name, &f.name),
-                                    id,
-                                    region,
-                                    at,
-                                    &call,
-                                    None,
-                                    seq,
-                                ));
-                            }
-                        }
-                    }
+                    let at = |seq: u64| {
+                        let h = mix(&[world.spec.seed, a as u64, u64::from(day), seq]);
+                        start + (h % (DAY as u64 - 1000)) as i64
+                    };
+                    let lane = (id, region.as_str(), date.replace('-', "/"));
+                    function_day(spec, f, role, &lane, start, &at, &mut seq, &mut records);
                     if spec.noise && seq % 3 == 1 {
                         seq += 1;
                         records.push(noise_denied(
@@ -383,6 +352,40 @@ pub fn write_trail(world: &World, root: &Path, spec: &TrailSpec) -> std::io::Res
         }
     }
     Ok(stats)
+}
+
+/// One function's calls on one day: what its role's last-accessed data says it uses, unless
+/// the role was last used before that day.
+#[allow(clippy::too_many_arguments)]
+fn function_day(
+    spec: &TrailSpec,
+    f: &crate::world::SimFunction,
+    role: &SimRole,
+    (id, region, day): &(&str, &str, String),
+    start: i64,
+    at: &dyn Fn(u64) -> i64,
+    seq: &mut u64,
+    records: &mut Vec<Value>,
+) {
+    if role.last_used.is_none_or(|t| t.millis < start) {
+        return;
+    }
+    for (_, _, actions) in &role.usage {
+        for action in actions {
+            for n in 0..spec.calls {
+                let Some(call) = call_for(action, role, id, region, day, n) else {
+                    continue;
+                };
+                let selected = |s: &String| call.source.starts_with(&format!("{s}."));
+                if call.data && !spec.data_events.iter().any(selected) {
+                    continue;
+                }
+                *seq += 1;
+                let caller = Caller::Role(&f.role_arn, &role.name, &f.name);
+                records.push(record(&caller, id, region, at(*seq), &call, None, *seq));
+            }
+        }
+    }
 }
 
 /// A denied call of a function's role (never use): a secret it may not read.
@@ -471,11 +474,14 @@ fn noise(
         None,
         next(),
     ));
-    if let Some(f) = functions.first() {
-        if let Some(role) = account
+    let first = functions.first().and_then(|f| {
+        let role = account
             .roles
             .iter()
-            .find(|x| f.role_arn.ends_with(&format!("/{}", x.name)))
+            .find(|x| f.role_arn.ends_with(&format!("/{}", x.name)))?;
+        Some((f, role))
+    });
+    if let Some((f, role)) = first {
         {
             // The same role name and path in another account: not ours.
             let foreign = format!("arn:aws:iam::999988887777:role{}{}", role.path, role.name);

@@ -225,6 +225,58 @@ struct Gathered {
     stats: LogStats,
 }
 
+impl Gathered {
+    /// Count one call of an aggregate (`parts`: role, region, session, action, resource).
+    fn add(&mut self, key: &mut String, parts: [&str; 5], at: i64) {
+        key.clear();
+        for part in parts {
+            key.push_str(part);
+            key.push('\t');
+        }
+        match self.aggregates.get_mut(key.as_str()) {
+            Some(a) => {
+                a.first = a.first.min(at);
+                a.last = a.last.max(at);
+                a.calls += 1;
+            }
+            None => {
+                let agg = Agg {
+                    first: at,
+                    last: at,
+                    calls: 1,
+                };
+                self.aggregates.insert(key.clone(), agg);
+            }
+        }
+    }
+
+    /// Note a record of `account` for its coverage: its time, region, and the service of a data
+    /// event. `in_file` holds the accounts the current file has shown so far.
+    fn note(
+        &mut self,
+        account: &str,
+        region: &str,
+        at: i64,
+        data_event: Option<&str>,
+        in_file: &mut BTreeSet<String>,
+    ) {
+        let seen = self.seen.entry(account.to_string()).or_default();
+        seen.records += 1;
+        if !in_file.contains(account) {
+            in_file.insert(account.to_string());
+            seen.files += 1;
+        }
+        seen.first = Some(seen.first.map_or(at, |f| f.min(at)));
+        seen.last = Some(seen.last.map_or(at, |l| l.max(at)));
+        if !region.is_empty() && !seen.regions.contains(region) {
+            seen.regions.insert(region.to_string());
+        }
+        if let Some(prefix) = data_event.filter(|p| !seen.data_events.contains(*p)) {
+            seen.data_events.insert(prefix.to_string());
+        }
+    }
+}
+
 /// Read every file (in parallel, each worker aggregating its own) and merge.
 pub(crate) fn read(files: &[LogFile], req: &UsageRequest) -> Usage {
     let next = AtomicUsize::new(0);
@@ -363,25 +415,16 @@ fn count(
         .as_deref()
         .or(r.recipient.as_deref())
         .unwrap_or("");
-    let seen = g.seen.entry(account.to_string()).or_default();
-    seen.records += 1;
-    if !scratch.accounts.contains(account) {
-        scratch.accounts.insert(account.to_string());
-        seen.files += 1;
-    }
-    seen.first = Some(seen.first.map_or(time.millis, |f| f.min(time.millis)));
-    seen.last = Some(seen.last.map_or(time.millis, |l| l.max(time.millis)));
-    if !region.is_empty() && !seen.regions.contains(region) {
-        seen.regions.insert(region.to_string());
-    }
     let action = action_of(source, name);
-    if r.category.as_deref() == Some("Data") {
-        if let Some(prefix) = action.as_deref().and_then(|a| a.split(':').next()) {
-            if !seen.data_events.contains(prefix) {
-                seen.data_events.insert(prefix.to_string());
-            }
-        }
-    }
+    let data = r.category.as_deref() == Some("Data");
+    let prefix = action.as_deref().and_then(|a| a.split(':').next());
+    g.note(
+        account,
+        region,
+        time.millis,
+        prefix.filter(|_| data),
+        &mut scratch.accounts,
+    );
     // Attribution: a session of a scanned role (the issuer's ARN, path included, exactly).
     let issuer = identity
         .session
@@ -441,28 +484,10 @@ fn count(
         place,
         &mut scratch.resources,
     );
+    let key = &mut scratch.key;
     let mut add = |action: &str, resource: Option<&str>| {
-        let key = &mut scratch.key;
-        key.clear();
-        for part in [role, region, session, action, resource.unwrap_or("")] {
-            key.push_str(part);
-            key.push('\t');
-        }
-        match g.aggregates.get_mut(key.as_str()) {
-            Some(a) => {
-                a.first = a.first.min(time.millis);
-                a.last = a.last.max(time.millis);
-                a.calls += 1;
-            }
-            None => {
-                let agg = Agg {
-                    first: time.millis,
-                    last: time.millis,
-                    calls: 1,
-                };
-                g.aggregates.insert(key.clone(), agg);
-            }
-        }
+        let parts = [role, region, session, action, resource.unwrap_or("")];
+        g.add(key, parts, time.millis);
     };
     if scratch.resources.is_empty() {
         add(action, None);

@@ -36,7 +36,21 @@ pub(crate) fn resources_of(
     out: &mut Vec<String>,
 ) {
     let (prefix, name) = action.split_once(':').unwrap_or((action, ""));
-    if !listed.is_empty() {
+    from_listed(prefix, name, listed, out);
+    if !out.is_empty() {
+        return;
+    }
+    let Some(p) = params.filter(|p| p.is_object()) else {
+        return;
+    };
+    if !from_params(prefix, name, p, at, out) {
+        from_more_params(prefix, name, p, at, out);
+    }
+}
+
+/// The record's own `resources`: those the action is authorised on.
+fn from_listed(prefix: &str, name: &str, listed: &[Listed<'_>], out: &mut Vec<String>) {
+    {
         for r in listed {
             let (Some(arn), kind) = (r.arn.as_deref(), r.kind.as_deref().unwrap_or("")) else {
                 continue;
@@ -53,30 +67,36 @@ pub(crate) fn resources_of(
             }
             out.push(arn.to_string());
         }
-        if !out.is_empty() {
-            return;
-        }
     }
-    let Some(p) = params.filter(|p| p.is_object()) else {
-        return;
-    };
-    let text = |key: &str| p.get(key).and_then(Value::as_str).filter(|s| !s.is_empty());
+}
+
+/// A non-empty text parameter.
+fn text<'v>(p: &'v Value, key: &str) -> Option<&'v str> {
+    p.get(key).and_then(Value::as_str).filter(|s| !s.is_empty())
+}
+
+/// A parameter that may be an ARN already, else the ARN `build` makes of it.
+fn arn_or(value: &str, build: &dyn Fn(&str) -> String) -> String {
+    if value.starts_with("arn:") {
+        value.to_string()
+    } else {
+        build(value)
+    }
+}
+
+/// Resources from the request parameters of S3, DynamoDB, SQS, SNS, KMS and Secrets Manager;
+/// false for another service.
+fn from_params(prefix: &str, name: &str, p: &Value, at: Place<'_>, out: &mut Vec<String>) -> bool {
+    let text = |key: &str| text(p, key);
     let Place {
         partition,
         region,
         account,
     } = at;
-    let arn_or = |value: &str, build: &dyn Fn(&str) -> String| {
-        if value.starts_with("arn:") {
-            value.to_string()
-        } else {
-            build(value)
-        }
-    };
     match prefix {
         "s3" => {
             let Some(bucket) = text("bucketName") else {
-                return;
+                return true;
             };
             match text("key") {
                 Some(key) if s3_object_action(name) => {
@@ -128,6 +148,21 @@ pub(crate) fn resources_of(
                 }));
             }
         }
+        _ => return false,
+    }
+    true
+}
+
+/// Resources from the request parameters of SSM, Lambda, Kinesis, Step Functions, EventBridge
+/// and CloudWatch Logs.
+fn from_more_params(prefix: &str, name: &str, p: &Value, at: Place<'_>, out: &mut Vec<String>) {
+    let text = |key: &str| text(p, key);
+    let Place {
+        partition,
+        region,
+        account,
+    } = at;
+    match prefix {
         "ssm" => {
             let mut push = |name: &str| {
                 out.push(arn_or(name, &|n| {
