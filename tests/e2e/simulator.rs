@@ -436,6 +436,16 @@ fn a_killed_scan_rerun_with_the_same_scan_id_gives_the_same_dataset() {
             );
             continue;
         }
+        // The usage window ends when the scan starts; the rows are the same.
+        if name.starts_with("usage_coverage/") {
+            let window = ["window_start", "window_end"];
+            assert_eq!(
+                rows_without(bytes, &window),
+                rows_without(&b[name], &window),
+                "{name} differs from the uninterrupted scan"
+            );
+            continue;
+        }
         assert!(
             bytes == &b[name],
             "{name} differs from the uninterrupted scan"

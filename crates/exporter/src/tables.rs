@@ -296,8 +296,8 @@ table! {
         region: String => String, false, "Region of the calls";
         action: String => String, false, "IAM action, e.g. s3:GetObject";
         resource_arn: Option<String> => String, true, "Resource acted on; null when the call names none. A Secrets Manager secret named without its ARN ends in -??????";
-        first_seen: i64 => TimestampMs, false, "First call (UTC); the scan's start for configuration rows";
-        last_seen: i64 => TimestampMs, false, "Last call (UTC); the scan's start for configuration rows";
+        first_seen: Option<i64> => TimestampMs, true, "First call (UTC); null for configuration rows";
+        last_seen: Option<i64> => TimestampMs, true, "Last call (UTC); null for configuration rows";
         calls: i64 => Int64, false, "Successful calls; 0 for configuration rows";
         source: String => String, false, "cloudtrail_logs, cloudtrail_athena or configuration";
         because: Option<String> => String, true, "For configuration rows, what needs it: logs, event_source, dead_letter, destination, vpc, tracing, kms or file_system";

@@ -32,14 +32,13 @@ impl Scan<'_> {
                 region: a.region.clone(),
                 action: a.action.clone(),
                 resource_arn: a.resource_arn.clone(),
-                first_seen: a.first_seen.millis,
-                last_seen: a.last_seen.millis,
+                first_seen: Some(a.first_seen.millis),
+                last_seen: Some(a.last_seen.millis),
                 calls: i64::try_from(a.calls).unwrap_or(i64::MAX),
                 source: a.source.as_str().to_string(),
                 because: None,
             }
         });
-        let at = self.info.started_at.millis;
         let needed = self.snapshot.functions.iter().flat_map(move |f| {
             configuration_needs(f)
                 .into_iter()
@@ -52,8 +51,8 @@ impl Scan<'_> {
                     region: f.region.to_string(),
                     action: n.action.to_string(),
                     resource_arn: n.resource,
-                    first_seen: at,
-                    last_seen: at,
+                    first_seen: None,
+                    last_seen: None,
                     calls: 0,
                     source: "configuration".into(),
                     because: Some(n.because.to_string()),
