@@ -117,7 +117,8 @@ fn normalise(s: &Snapshot, roles: &BTreeSet<String>) -> BTreeMap<String, Value> 
                                    })).collect::<Vec<_>>(),
                                    "architectures": f.architectures, "env": f.env_var_names,
                                    "layers": f.layers.iter().map(|l| by_name(l)).collect::<Vec<_>>(), "urls": urls,
-                                   "has_policy": f.resource_policy.is_some()}),
+                                   "has_policy": f.resource_policy.is_some(),
+                                   "event_sources": f.config.event_sources.iter().map(|e| by_name(e)).collect::<Vec<_>>()}),
             )
         })
         .collect();
@@ -231,6 +232,14 @@ fn one_spec_seeded_into_moto_and_served_by_the_simulator_gives_the_same_data() {
             .values()
             .any(|f| !f["qualifiers"].as_array().unwrap().is_empty()),
         "the spec has functions with versions and aliases"
+    );
+    assert!(
+        s["functions"]
+            .as_object()
+            .unwrap()
+            .values()
+            .any(|f| !f["event_sources"].as_array().unwrap().is_empty()),
+        "the spec has functions polling a queue"
     );
     for key in s.keys() {
         assert_eq!(

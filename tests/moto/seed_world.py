@@ -144,6 +144,12 @@ for name, account_id in accounts.items():
                 lam.update_function_configuration(FunctionName=f["name"], Role=role_arn(f["role"]))
                 for a in f["aliases"]:
                     lam.create_alias(FunctionName=f["name"], Name=a["name"], FunctionVersion=a["version"])
+            if f["event_source"]:
+                # The account's jobs queue in the region, polled through a mapping.
+                sqs = client("sqs", creds, region)
+                url = sqs.create_queue(QueueName="jobs")["QueueUrl"]
+                queue = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+                lam.create_event_source_mapping(EventSourceArn=queue, FunctionName=f["name"], BatchSize=10)
             if f["url"]:
                 lam.create_function_url_config(FunctionName=f["name"], AuthType=f["url"])
             if f["url"] == "NONE":

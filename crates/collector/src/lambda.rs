@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
+mod mappings;
 mod qualifiers;
 use qualifiers::{Version, aliases, attach_qualifiers, version_of};
 
@@ -126,6 +127,8 @@ pub(crate) async fn collect(
     on.lane.set_backlog(DISCOVERY);
     let (pages_tx, mut pages) = mpsc::channel(2);
     tokio::spawn(list_pages(on.clone(), pages_tx));
+    // The lane's event source mappings, listed alongside its functions.
+    let mappings = tokio::spawn(mappings::list(on.clone()));
     let mut lane = LaneWork::new(account, region);
     let mut listed = false;
     // Per-function calls: at most LANE_WORKERS work items of a lane at a time, each started
@@ -169,7 +172,20 @@ pub(crate) async fn collect(
             }
         }
     }
-    lane.into_functions()
+    let mut functions = lane.into_functions();
+    let listed = mappings.await.unwrap_or_else(|e| {
+        Err(Box::new(CollectionError {
+            account_id: Some(on.lane.account.clone()),
+            region: on.lane.region.clone(),
+            service: SERVICE.into(),
+            operation: "ListEventSourceMappings".into(),
+            error_code: "Internal".into(),
+            message: format!("the listing task failed: {e}"),
+            resource_arn: None,
+        }))
+    });
+    mappings::attach(listed, &mut functions, errors);
+    functions
 }
 
 /// A function ticket being waited for.

@@ -15,6 +15,7 @@ pub const MEMBER_ACTIONS: &[&str] = &[
     "lambda:GetPolicy",
     "lambda:GetResourcePolicy",
     "lambda:ListAliases",
+    "lambda:ListEventSourceMappings",
     "lambda:ListFunctionUrlConfigs",
     "lambda:ListFunctions",
 ];

@@ -47,11 +47,12 @@ mod lambda_edge {
     use aws_sdk_lambda::Client;
     use aws_sdk_lambda::operation::get_policy::GetPolicyOutput;
     use aws_sdk_lambda::operation::get_resource_policy::GetResourcePolicyOutput;
+    use aws_sdk_lambda::operation::list_event_source_mappings::ListEventSourceMappingsOutput;
     use aws_sdk_lambda::operation::list_function_url_configs::ListFunctionUrlConfigsOutput;
     use aws_sdk_lambda::operation::list_functions::ListFunctionsOutput;
     use aws_sdk_lambda::types::{
-        Architecture, EnvironmentResponse, FunctionConfiguration, FunctionUrlAuthType,
-        FunctionUrlConfig, Layer, Runtime,
+        Architecture, EnvironmentResponse, EventSourceMappingConfiguration, FunctionConfiguration,
+        FunctionUrlAuthType, FunctionUrlConfig, Layer, Runtime,
     };
 
     fn function(name: &str) -> FunctionConfiguration {
@@ -79,6 +80,22 @@ mod lambda_edge {
     }
 
     /// Every function without a URL (ListFunctionUrlConfigs answers an empty list).
+    /// ListEventSourceMappings: one mapping, for `function` (qualified by an alias, as a
+    /// mapping may be), from the `jobs` queue.
+    fn mapping(function: &str) -> aws_smithy_mocks::Rule {
+        let arn = format!("arn:aws:lambda:eu-west-1:012345678901:function:{function}:live");
+        mock!(Client::list_event_source_mappings).then_output(move || {
+            ListEventSourceMappingsOutput::builder()
+                .event_source_mappings(
+                    EventSourceMappingConfiguration::builder()
+                        .function_arn(&arn)
+                        .event_source_arn("arn:aws:sqs:eu-west-1:012345678901:jobs")
+                        .build(),
+                )
+                .build()
+        })
+    }
+
     fn no_urls() -> aws_smithy_mocks::Rule {
         mock!(Client::list_function_url_configs).then_output(|| {
             ListFunctionUrlConfigsOutput::builder()
@@ -153,11 +170,12 @@ mod lambda_edge {
                     .unwrap()
             });
         let no_urls = no_urls();
+        let mappings = mapping("alpha");
         let client = mock_client!(
             aws_sdk_lambda,
             RuleMode::MatchAny,
             &[
-                &page1, &page2, &policy, &no_policy, &throttled, &urls, &no_urls
+                &page1, &page2, &policy, &no_policy, &throttled, &urls, &no_urls, &mappings
             ]
         );
         let ctx = ctx();
@@ -194,6 +212,13 @@ mod lambda_edge {
         assert_eq!(alpha.urls.len(), 1);
         assert_eq!(alpha.urls[0].auth_type, "NONE");
         assert_eq!(alpha.architectures, ["arm64"]);
+        // The mapping of alias live lands on its function; the others poll nothing.
+        assert_eq!(
+            alpha.config.event_sources,
+            ["arn:aws:sqs:eu-west-1:012345678901:jobs"]
+        );
+        assert_eq!(mappings.num_calls(), 1);
+        assert!(functions[1].config.event_sources.is_empty());
         assert_eq!(
             alpha.layers,
             ["arn:aws:lambda:eu-west-1:999999999999:layer:x:3"]
@@ -261,7 +286,15 @@ mod lambda_edge {
         let client = mock_client!(
             aws_sdk_lambda,
             RuleMode::MatchAny,
-            &[&list, &legacy, &no_policy, &unsupported, &url, &no_url]
+            &[
+                &list,
+                &legacy,
+                &no_policy,
+                &unsupported,
+                &url,
+                &no_url,
+                &mapping("nobody")
+            ]
         );
         let mut errors = Vec::new();
         let functions =
@@ -355,6 +388,7 @@ mod lambda_edge {
             aws_sdk_lambda,
             RuleMode::MatchAny,
             &[
+                &mapping("nobody"),
                 &no_resource_policy_api(),
                 &page1,
                 &page2,
@@ -463,7 +497,9 @@ mod lambda_edge {
             .collect();
         let no_policy = no_policy();
         let no_urls = no_urls();
+        let no_mappings = mapping("nobody");
         let mut rules: Vec<&aws_smithy_mocks::Rule> = pages.iter().collect();
+        rules.push(&no_mappings);
         let legacy = no_resource_policy_api();
         rules.extend([&legacy, &no_policy, &no_urls]);
         let client = mock_client!(aws_sdk_lambda, RuleMode::MatchAny, &rules);
@@ -1052,6 +1088,13 @@ mod orchestration {
                 );
             }
             _ => {}
+        }
+        if req
+            .uri()
+            .path()
+            .starts_with("/2015-03-31/event-source-mappings")
+        {
+            return respond(200, "application/json", r#"{"EventSourceMappings":[]}"#);
         }
         if req.uri().path().starts_with("/2015-03-31/functions") {
             return respond(

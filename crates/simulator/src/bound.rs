@@ -2,8 +2,8 @@
 //! the shortest wall time AWS's per-lane rates allow, computed from the same spec.
 //!
 //! Per (account, region) lane with F functions of which V have a published version and an alias:
-//! ⌈(F+V)/50⌉ ListFunctions pages (versions are entries too), F ListFunctionUrlConfigs and V
-//! ListAliases share Lambda's 15 req/s control-plane bucket, F + 2V GetPolicy (the version's and
+//! ⌈(F+V)/50⌉ ListFunctions pages (versions are entries too), ⌈M/100⌉ ListEventSourceMappings
+//! pages (at least one) for its M mappings, F ListFunctionUrlConfigs and V ListAliases share Lambda's 15 req/s control-plane bucket, F + 2V GetPolicy (the version's and
 //! the alias's) have their own 15 req/s, and the pages are sequential (each waits one latency). Per account: GAAD pages and
 //! two last-accessed calls per role at the client's IAM rate. Everything else runs in parallel, so
 //! the bound is the slowest lane or account. Calls are those made through the collector's call path
@@ -116,6 +116,11 @@ pub fn bound(world: &World, p: &BoundParams) -> Bound {
             // A versioned function lists one entry more (its version 1), and costs a ListAliases
             // and a GetPolicy for the version and for alias prod.
             let versioned = (0..f).filter(|&i| world.versioned(ai, ri, i)).count() as u64;
+            let mappings = (0..f)
+                .filter(|&i| world.event_source(ai, ri, i).is_some())
+                .count();
+            let mapping_pages = mappings.div_ceil(100).max(1) as u64;
+            add("lambda:ListEventSourceMappings", mapping_pages);
             let f = f as u64;
             let pages = (f + versioned).div_ceil(50).max(1);
             add("lambda:ListFunctions", pages);
@@ -125,7 +130,8 @@ pub fn bound(world: &World, p: &BoundParams) -> Bound {
                 add("lambda:ListAliases", versioned);
             }
             // Token buckets start full: one second's worth of calls goes out at once.
-            let control = ((pages + f + versioned) as f64 - p.lambda_rate).max(0.0) / p.lambda_rate;
+            let control = ((pages + mapping_pages + f + versioned) as f64 - p.lambda_rate).max(0.0)
+                / p.lambda_rate;
             let policy = ((f + 2 * versioned) as f64 - p.lambda_rate).max(0.0) / p.lambda_rate;
             let chain = pages as f64 * p.latency;
             seconds = seconds.max(control.max(policy).max(chain));

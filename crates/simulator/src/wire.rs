@@ -38,6 +38,8 @@ pub fn operation(service: &str, req: &HttpRequest) -> String {
                 "GetFunctionUrlConfig".into()
             } else if p.ends_with("/functions") {
                 "ListFunctions".into()
+            } else if p.ends_with("/event-source-mappings") {
+                "ListEventSourceMappings".into()
             } else if p.ends_with("/aliases") {
                 "ListAliases".into()
             } else {

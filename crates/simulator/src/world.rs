@@ -589,6 +589,17 @@ impl World {
         (i == 0 && region == 0) || (h >> 44) % 16 == 7
     }
 
+    /// The queue function `i` polls through an event source mapping, if any: one function in
+    /// four polls its account's `jobs` queue in its region, whether or not its role may (a
+    /// mapping whose role cannot read the queue is a real misconfiguration).
+    pub fn event_source(&self, account: usize, region: usize, i: usize) -> Option<String> {
+        let h = mix(&[self.spec.seed, account as u64, region as u64, i as u64]);
+        ((h >> 50) % 4 == 1).then(|| {
+            let region = &self.spec.regions[region];
+            format!("arn:aws:sqs:{region}:{}:jobs", self.accounts[account].id)
+        })
+    }
+
     /// Function `i` of an account in a region.
     pub fn function(&self, account: usize, region: usize, i: usize) -> SimFunction {
         let a = &self.accounts[account];
@@ -724,6 +735,7 @@ impl World {
                                "runtime": f.runtime, "architecture": f.architecture,
                                "environment": f.environment.iter().cloned().collect::<std::collections::BTreeMap<_, _>>(),
                                "policy": f.policy_kind, "url": f.url_auth,
+                               "event_source": self.event_source(ai, ri, i).is_some(),
                                "versions": f.versions.iter().map(|(v, r)| json!({"version": v, "role": r.rsplit('/').next()})).collect::<Vec<_>>(),
                                "aliases": f.aliases.iter().map(|(n, v)| json!({"name": n, "version": v})).collect::<Vec<_>>(),
                                // The account's own id as a placeholder: other emulators number accounts their own way.

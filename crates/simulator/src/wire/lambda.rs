@@ -52,6 +52,7 @@ pub(super) fn lambda(
         // An account or region without functions.
         return match op {
             "ListFunctions" => json_ok(REST_JSON, json!({"Functions": []})),
+            "ListEventSourceMappings" => json_ok(REST_JSON, json!({"EventSourceMappings": []})),
             _ => rest_error(404, "ResourceNotFoundException", "Function not found"),
         };
     };
@@ -86,6 +87,7 @@ pub(super) fn lambda(
     let lookup = || function_index(&name_in_path(), region).filter(|&i| i < count);
     match op {
         "ListFunctions" => list_functions(w, ai, ri, count, req),
+        "ListEventSourceMappings" => list_mappings(w, ai, ri, count, req),
         "ListAliases" => match lookup().map(|i| w.function(ai, ri, i)) {
             Some(f) => {
                 let aliases: Vec<Value> = f
@@ -169,6 +171,46 @@ fn list_functions(
     json_ok(
         REST_JSON,
         json!({"Functions": functions, "NextMarker": next}),
+    )
+}
+
+/// One page of ListEventSourceMappings (at most 100); the marker is the next function's index.
+fn list_mappings(
+    w: &crate::world::World,
+    ai: usize,
+    ri: usize,
+    count: usize,
+    req: &HttpRequest,
+) -> HttpResponse {
+    let max: usize = req
+        .query
+        .get("MaxItems")
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(100)
+        .clamp(1, 100);
+    let mut i: usize = req
+        .query
+        .get("Marker")
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(0);
+    let mut mappings = Vec::new();
+    while i < count && mappings.len() < max {
+        if let Some(queue) = w.event_source(ai, ri, i) {
+            let f = w.function(ai, ri, i);
+            mappings.push(json!({
+                "UUID": format!("{:08x}-0000-4000-8000-{i:012}", ai),
+                "EventSourceArn": queue,
+                "FunctionArn": f.arn,
+                "BatchSize": 10,
+                "State": "Enabled",
+            }));
+        }
+        i += 1;
+    }
+    let next = (i < count).then(|| i.to_string());
+    json_ok(
+        REST_JSON,
+        json!({"EventSourceMappings": mappings, "NextMarker": next}),
     )
 }
 
