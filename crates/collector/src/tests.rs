@@ -51,8 +51,9 @@ mod lambda_edge {
     use aws_sdk_lambda::operation::list_function_url_configs::ListFunctionUrlConfigsOutput;
     use aws_sdk_lambda::operation::list_functions::ListFunctionsOutput;
     use aws_sdk_lambda::types::{
-        Architecture, EnvironmentResponse, EventSourceMappingConfiguration, FunctionConfiguration,
-        FunctionUrlAuthType, FunctionUrlConfig, Layer, Runtime,
+        Architecture, DeadLetterConfig, EnvironmentResponse, EventSourceMappingConfiguration,
+        FunctionConfiguration, FunctionUrlAuthType, FunctionUrlConfig, Layer, LoggingConfig,
+        Runtime, TracingConfigResponse, TracingMode,
     };
 
     fn function(name: &str) -> FunctionConfiguration {
@@ -62,6 +63,21 @@ mod lambda_edge {
                 "arn:aws:lambda:eu-west-1:012345678901:function:{name}"
             ))
             .role("arn:aws:iam::012345678901:role/app")
+            .dead_letter_config(
+                DeadLetterConfig::builder()
+                    .target_arn("arn:aws:sqs:eu-west-1:012345678901:dlq")
+                    .build(),
+            )
+            .tracing_config(
+                TracingConfigResponse::builder()
+                    .mode(TracingMode::Active)
+                    .build(),
+            )
+            .logging_config(
+                LoggingConfig::builder()
+                    .log_group(format!("/aws/lambda/{name}"))
+                    .build(),
+            )
             .runtime(Runtime::Python312)
             .architectures(Architecture::Arm64)
             .last_modified("2026-11-01T10:00:00.000+0000")
@@ -218,6 +234,13 @@ mod lambda_edge {
             ["arn:aws:sqs:eu-west-1:012345678901:jobs"]
         );
         assert_eq!(mappings.num_calls(), 1);
+        // The configuration ListFunctions carries: the default log group is not repeated.
+        assert_eq!(
+            alpha.config.dead_letter_arn.as_deref(),
+            Some("arn:aws:sqs:eu-west-1:012345678901:dlq")
+        );
+        assert_eq!(alpha.config.tracing_mode.as_deref(), Some("Active"));
+        assert_eq!(alpha.config.log_group, None);
         assert!(functions[1].config.event_sources.is_empty());
         assert_eq!(
             alpha.layers,

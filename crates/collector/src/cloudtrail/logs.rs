@@ -7,6 +7,7 @@ use super::{LogStats, Usage, UsageRequest};
 use rolescope_model::{
     AccountId, Activity, ActivitySource, CollectionError, Timestamp, UsageCoverage,
 };
+use rolescope_policy::catalog::Fnv;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::borrow::Cow;
@@ -182,6 +183,13 @@ struct Issuer<'a> {
     arn: Option<Cow<'a, str>>,
 }
 
+/// A file read in one typed pass.
+#[derive(Debug, Deserialize)]
+struct TypedBody<'a> {
+    #[serde(rename = "Records", borrow)]
+    records: Vec<Record<'a>>,
+}
+
 #[derive(Debug, Deserialize)]
 struct FileBody<'a> {
     #[serde(rename = "Records", borrow)]
@@ -218,7 +226,7 @@ struct Unmapped {
 /// What one worker gathered.
 #[derive(Debug, Default)]
 struct Gathered {
-    aggregates: HashMap<String, Agg>,
+    aggregates: HashMap<String, Agg, Fnv>,
     seen: HashMap<String, Seen>,
     unmapped: HashMap<(String, String, String), Unmapped>,
     errors: Vec<CollectionError>,
@@ -226,6 +234,19 @@ struct Gathered {
 }
 
 impl Gathered {
+    /// A successful call of a scanned role with no known IAM action: counted per account and
+    /// event, the first file and record kept to name it.
+    fn unmapped(&mut self, account: &str, source: &str, name: &str, file: &LogFile, index: usize) {
+        self.stats.unmapped += 1;
+        let key = (account.to_string(), source.to_string(), name.to_string());
+        let u = self.unmapped.entry(key).or_insert_with(|| Unmapped {
+            calls: 0,
+            file: file.path.display().to_string(),
+            index,
+        });
+        u.calls += 1;
+    }
+
     /// Count one call of an aggregate (`parts`: role, region, session, action, resource).
     fn add(&mut self, key: &mut String, parts: [&str; 5], at: i64) {
         key.clear();
@@ -352,6 +373,23 @@ fn read_file(file: &LogFile, req: &UsageRequest, buf: &mut Vec<u8>, g: &mut Gath
         return;
     }
     g.stats.bytes += buf.len() as u64;
+    let mut scratch = Scratch::default();
+    // Most files are well-formed: one typed pass over them. A file with a record of the wrong
+    // shape is read again a record at a time, so that its good records still count and the
+    // bad ones are named.
+    if let Ok(typed) = serde_json::from_slice::<TypedBody>(buf) {
+        let mut bad: Option<(usize, String)> = None;
+        let mut bad_count = 0u64;
+        for (index, r) in typed.records.iter().enumerate() {
+            g.stats.records += 1;
+            if let Err(why) = count(r, file, index, req, g, &mut scratch) {
+                bad_count += 1;
+                bad.get_or_insert((index, why));
+            }
+        }
+        report_bad(file, bad, bad_count, g);
+        return;
+    }
     let body: FileBody = match serde_json::from_slice(buf) {
         Ok(body) => body,
         Err(e) => {
@@ -362,7 +400,6 @@ fn read_file(file: &LogFile, req: &UsageRequest, buf: &mut Vec<u8>, g: &mut Gath
     };
     let mut bad: Option<(usize, String)> = None;
     let mut bad_count = 0u64;
-    let mut scratch = Scratch::default();
     for (index, raw) in body.records.iter().enumerate() {
         g.stats.records += 1;
         let outcome = serde_json::from_str::<Record>(raw.get())
@@ -373,16 +410,36 @@ fn read_file(file: &LogFile, req: &UsageRequest, buf: &mut Vec<u8>, g: &mut Gath
             bad.get_or_insert((index, why));
         }
     }
+    report_bad(file, bad, bad_count, g);
+}
+
+/// One error for a file's unreadable records: how many, and the first.
+fn report_bad(file: &LogFile, bad: Option<(usize, String)>, count: u64, g: &mut Gathered) {
     if let Some((index, why)) = bad {
-        let message =
-            format!("{bad_count} record(s) unreadable, the first at record {index}: {why}");
+        let message = format!("{count} record(s) unreadable, the first at record {index}: {why}");
         g.errors.push(file_error(file, "InvalidRecord", message));
+    }
+}
+
+impl Scratch {
+    /// Whether `action` is in the catalog, remembered per file.
+    fn known(&mut self, action: &str) -> bool {
+        if let Some(&known) = self.known.get(action) {
+            return known;
+        }
+        let known = rolescope_policy::catalog::catalog()
+            .action(action)
+            .is_some();
+        self.known.insert(action.to_string(), known);
+        known
     }
 }
 
 /// Buffers reused across records.
 #[derive(Debug, Default)]
 struct Scratch {
+    /// Actions looked up in the catalog.
+    known: HashMap<String, bool>,
     key: String,
     resources: Vec<String>,
     /// The accounts this file held records of.
@@ -442,18 +499,9 @@ fn count(
         g.stats.failed += 1;
         return Ok(());
     }
-    let known = action
-        .as_deref()
-        .filter(|a| rolescope_policy::catalog::catalog().action(a).is_some());
+    let known = action.as_deref().filter(|a| scratch.known(a));
     let Some(action) = known else {
-        g.stats.unmapped += 1;
-        let key = (account.to_string(), source.to_string(), name.to_string());
-        let u = g.unmapped.entry(key).or_insert_with(|| Unmapped {
-            calls: 0,
-            file: file.path.display().to_string(),
-            index,
-        });
-        u.calls += 1;
+        g.unmapped(account, source, name, file, index);
         return Ok(());
     };
     g.stats.counted += 1;
@@ -471,12 +519,18 @@ fn count(
             .filter(|a| a.len() == 12)
             .unwrap_or_else(|| role.split(':').nth(4).unwrap_or("")),
     };
+    // The request parameters are parsed only when something reads them: a call without
+    // `resources`, or one that passes a role.
+    let listed = r.resources.as_deref().unwrap_or(&[]);
+    let (prefix, bare) = action.split_once(':').unwrap_or(("", ""));
+    let passes = PASSED_ROLES
+        .iter()
+        .any(|(p, e, _)| *p == prefix && *e == bare);
     let params: Option<serde_json::Value> = r
         .params
-        .filter(|p| p.get() != "null")
+        .filter(|p| p.get() != "null" && (listed.is_empty() || passes))
         .and_then(|p| serde_json::from_str(p.get()).ok());
     scratch.resources.clear();
-    let listed = r.resources.as_deref().unwrap_or(&[]);
     resources_of(
         action,
         listed,
@@ -497,8 +551,7 @@ fn count(
         }
     }
     // iam:PassRole is never logged: the roles a call handed to a service were passed.
-    if let Some(params) = &params {
-        let (prefix, bare) = action.split_once(':').unwrap_or(("", ""));
+    if let Some(params) = params.as_ref().filter(|_| passes) {
         for (p, event, path) in PASSED_ROLES {
             if *p == prefix && *event == bare {
                 let mut passed = Vec::new();
