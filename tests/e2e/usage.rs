@@ -308,3 +308,118 @@ fn a_scan_of_moto_records_configuration_needs_and_the_trails_calls() {
     std::fs::remove_dir_all(&out).unwrap();
     std::fs::remove_dir_all(&trail).unwrap();
 }
+
+/// The Athena source's SQL, run by a real SQL engine over the demo organization's trail (DuckDB
+/// through sqlglot's Trino-to-DuckDB transpiler, the files exposed as AWS's CloudTrail table
+/// with its projected partitions), gives exactly the rows the file reader gives.
+#[test]
+fn athena_sql_run_in_duckdb_gives_the_file_readers_rows() {
+    use rolescope_collector::cloudtrail::athena::{
+        AggregateRow, CoverageRow, aggregate_sql, coverage_sql, usage_from_rows,
+    };
+    use rolescope_collector::cloudtrail::{UsageRequest, read_logs};
+    use rolescope_model::{AccountId, Timestamp};
+    use rolescope_simulator::trail::{TrailSpec, write_trail};
+    use rolescope_simulator::{Spec, World};
+
+    let world = World::generate(&Spec::demo());
+    let dir = out_dir("usage-athena");
+    write_trail(&world, &dir, &TrailSpec::demo()).unwrap();
+    let end = Timestamp::from_millis(world.spec.now.millis + 3_600_000);
+    let req = UsageRequest {
+        roles: world
+            .accounts
+            .iter()
+            .flat_map(|a| {
+                a.roles
+                    .iter()
+                    .map(move |r| format!("arn:aws:iam::{}:role{}{}", a.id, r.path, r.name))
+            })
+            .collect(),
+        accounts: world
+            .accounts
+            .iter()
+            .map(|a| a.id.clone())
+            .collect::<Vec<AccountId>>(),
+        regions: world.spec.regions.clone(),
+        window_start: Timestamp::from_millis(end.millis - 90 * 86_400_000),
+        window_end: end,
+        data_events: vec!["s3".into()],
+    };
+    let files = read_logs(&dir, &req).unwrap();
+    assert!(files.errors.is_empty(), "{:?}", files.errors);
+    assert!(files.activity.len() > 1_000, "{}", files.activity.len());
+
+    let (agg, cov) = (dir.join("aggregate.sql"), dir.join("coverage.sql"));
+    std::fs::write(&agg, aggregate_sql("cloudtrail_logs", &req)).unwrap();
+    std::fs::write(&cov, coverage_sql("cloudtrail_logs", &req)).unwrap();
+    let mut agg_arg = std::ffi::OsString::from("agg=");
+    agg_arg.push(&agg);
+    let mut cov_arg = std::ffi::OsString::from("cov=");
+    cov_arg.push(&cov);
+    let result = python_json(
+        "duckdb/cloudtrail.py",
+        &[dir.as_os_str(), &agg_arg, &cov_arg],
+    );
+    let rows = |name: &str| -> Vec<Vec<Option<String>>> {
+        result[name]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                r.as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_str().map(String::from))
+                    .collect()
+            })
+            .collect()
+    };
+    let aggregates: Vec<AggregateRow> = rows("agg")
+        .into_iter()
+        .map(|values| AggregateRow { values })
+        .collect();
+    let coverage: Vec<CoverageRow> = rows("cov")
+        .into_iter()
+        .map(|values| CoverageRow { values })
+        .collect();
+    let athena = usage_from_rows(&aggregates, &coverage, &req);
+    assert!(athena.errors.is_empty(), "{:?}", athena.errors);
+
+    let key = |a: &rolescope_model::Activity| {
+        (
+            a.role_arn.clone(),
+            a.region.clone(),
+            a.session_name.clone(),
+            a.action.clone(),
+            a.resource_arn.clone(),
+            a.first_seen,
+            a.last_seen,
+            a.calls,
+        )
+    };
+    let from_files: BTreeSet<_> = files.activity.iter().map(key).collect();
+    let from_sql: BTreeSet<_> = athena.activity.iter().map(key).collect();
+    let only_files: Vec<_> = from_files.difference(&from_sql).take(5).collect();
+    let only_sql: Vec<_> = from_sql.difference(&from_files).take(5).collect();
+    assert!(
+        only_files.is_empty() && only_sql.is_empty(),
+        "files only: {only_files:#?}\nSQL only: {only_sql:#?}"
+    );
+    assert_eq!(athena.stats.counted, files.stats.counted);
+    let cov_key = |c: &rolescope_model::UsageCoverage| {
+        (
+            c.account_id.clone(),
+            c.covered_from,
+            c.covered_to,
+            c.regions.clone(),
+            c.data_events.clone(),
+            c.records,
+        )
+    };
+    assert_eq!(
+        athena.coverage.iter().map(cov_key).collect::<Vec<_>>(),
+        files.coverage.iter().map(cov_key).collect::<Vec<_>>()
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

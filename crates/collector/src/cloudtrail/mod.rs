@@ -5,6 +5,7 @@
 //! record without the fields a call has, an event no IAM action is known for: each becomes a
 //! collection error naming the file (and record), and the rest is still read.
 
+pub mod athena;
 mod events;
 mod logs;
 mod resources;
