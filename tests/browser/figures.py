@@ -1,7 +1,7 @@
 """What the datasets of one scan say, read with DuckDB, for comparison with its HTML report.
 
 Usage: python figures.py OUT_DIR SCAN_ID ACCOUNT_ID -> one JSON object with the figures the
-report shows: live findings by severity, mitigated, the top role and its score, the public
+report shows: the usage coverage and calls counted, live findings by severity, mitigated, the top role and its score, the public
 function qualifiers, the organization score, the roles of ACCOUNT_ID (the filter check) and
 the finding changes by kind.
 """
@@ -31,6 +31,15 @@ live = dict(
     ).fetchall()
 )
 result = {
+    "usage_accounts": one(f"SELECT count(*) FROM {table('usage_coverage')} WHERE scan_id = ?", scan)[0],
+    "usage_accounts_covered": one(
+        f"SELECT count(*) FROM {table('usage_coverage')} WHERE scan_id = ? AND covers_window", scan
+    )[0],
+    "usage_calls": one(
+        f"SELECT coalesce(sum(calls), 0) FROM {table('role_activity')} "
+        "WHERE scan_id = ? AND source <> 'configuration'",
+        scan,
+    )[0],
     "live": {s: live.get(s, 0) for s in ["critical", "high", "medium", "low", "info"]},
     "mitigated": one(
         f"SELECT count(*) FROM {table('findings')} WHERE scan_id = ? AND mitigated_by IS NOT NULL",

@@ -112,6 +112,15 @@ fn the_demo_report_in_chromium_shows_what_the_datasets_hold_and_asks_for_nothing
         );
     }
     assert!(fig("live-critical") > 0);
+    // The usage section says what the usage tables hold: the demo reads its simulated trail.
+    for (figure, key) in [
+        ("usage-accounts", "usage_accounts"),
+        ("usage-accounts-covered", "usage_accounts_covered"),
+        ("usage-calls", "usage_calls"),
+    ] {
+        assert_eq!(fig(figure), data[key].as_i64().unwrap(), "{figure}");
+    }
+    assert!(fig("usage-calls") > 0 && fig("usage-accounts-covered") > 0);
     assert_eq!(fig("mitigated"), data["mitigated"].as_i64().unwrap());
     assert_eq!(fig("org-score"), data["org_score"].as_i64().unwrap());
     assert_eq!(fig("accounts-listed"), data["accounts"].as_i64().unwrap());
