@@ -5,8 +5,8 @@
 //! source, name, resources and the request parameters the resource rules read, so the mapping to
 //! actions and resources is the file reader's own (docs/usage.md).
 
-use super::events::{PASSED_ROLES, action_of};
-use super::resources::{Listed, Place, resources_of, values_at};
+use super::events::action_of;
+use super::resources::{Listed, Place, passed_roles, resources_of};
 use super::{LogStats, Usage, UsageRequest};
 use rolescope_model::{AccountId, Activity, ActivitySource, Timestamp, UsageCoverage};
 use serde_json::Value;
@@ -273,22 +273,16 @@ fn tally(
     for r in &resources {
         add(&action, r);
     }
-    let (prefix, bare) = action.split_once(':').unwrap_or(("", ""));
-    for (p, event, path) in PASSED_ROLES {
-        if *p == prefix && *event == bare {
-            let mut passed = Vec::new();
-            values_at(&params, path, &mut passed);
-            for role_arn in passed {
-                add("iam:PassRole", role_arn);
-            }
-        }
+    let mut passed = Vec::new();
+    passed_roles(&action, &params, &mut passed);
+    for role_arn in passed {
+        add("iam:PassRole", role_arn);
     }
     true
 }
 
 /// Per scanned account, the coverage the coverage query shows (no files: Athena reads them).
 fn coverage_of(rows: &[CoverageRow], req: &UsageRequest) -> Vec<UsageCoverage> {
-    const DAY: i64 = 86_400_000;
     let by_account: HashMap<&str, &CoverageRow> = rows
         .iter()
         .filter_map(|r| Some((r.values.first()?.as_deref()?, r)))
@@ -320,12 +314,8 @@ fn coverage_of(rows: &[CoverageRow], req: &UsageRequest) -> Vec<UsageCoverage> {
                 source: ActivitySource::CloudtrailAthena,
                 window_start: req.window_start,
                 window_end: req.window_end,
-                covered_from: first.map(|f| {
-                    Timestamp::from_millis((f - f.rem_euclid(DAY)).max(req.window_start.millis))
-                }),
-                covered_to: last.map(|l| {
-                    Timestamp::from_millis((l - l.rem_euclid(DAY) + DAY).min(req.window_end.millis))
-                }),
+                covered_from: super::covered_from(first, req),
+                covered_to: super::covered_to(last, req),
                 regions: split(3),
                 data_events,
                 files: 0,

@@ -1,8 +1,8 @@
 //! CloudTrail log files as a trail delivers them: listed by their layout, read in parallel,
 //! aggregated as they are read (memory grows with distinct aggregates, not with records).
 
-use super::events::{PASSED_ROLES, action_of};
-use super::resources::{Listed, Place, resources_of, values_at};
+use super::events::action_of;
+use super::resources::{Listed, Place, passed_roles, passes_role, resources_of};
 use super::{LogStats, Usage, UsageRequest};
 use rolescope_model::{
     AccountId, Activity, ActivitySource, CollectionError, Timestamp, UsageCoverage,
@@ -522,10 +522,7 @@ fn count(
     // The request parameters are parsed only when something reads them: a call without
     // `resources`, or one that passes a role.
     let listed = r.resources.as_deref().unwrap_or(&[]);
-    let (prefix, bare) = action.split_once(':').unwrap_or(("", ""));
-    let passes = PASSED_ROLES
-        .iter()
-        .any(|(p, e, _)| *p == prefix && *e == bare);
+    let passes = passes_role(action);
     let params: Option<serde_json::Value> = r
         .params
         .filter(|p| p.get() != "null" && (listed.is_empty() || passes))
@@ -552,14 +549,10 @@ fn count(
     }
     // iam:PassRole is never logged: the roles a call handed to a service were passed.
     if let Some(params) = params.as_ref().filter(|_| passes) {
-        for (p, event, path) in PASSED_ROLES {
-            if *p == prefix && *event == bare {
-                let mut passed = Vec::new();
-                values_at(params, path, &mut passed);
-                for role_arn in passed {
-                    add("iam:PassRole", Some(role_arn));
-                }
-            }
+        let mut passed = Vec::new();
+        passed_roles(action, params, &mut passed);
+        for role_arn in passed {
+            add("iam:PassRole", Some(role_arn));
         }
     }
     Ok(())
@@ -640,7 +633,6 @@ fn merge(parts: Vec<Gathered>, req: &UsageRequest) -> Usage {
             resource_arn: None,
         });
     }
-    const DAY: i64 = 86_400_000;
     let coverage = req
         .accounts
         .iter()
@@ -653,12 +645,8 @@ fn merge(parts: Vec<Gathered>, req: &UsageRequest) -> Usage {
                 source: ActivitySource::CloudtrailLogs,
                 window_start: req.window_start,
                 window_end: req.window_end,
-                covered_from: s.first.map(|f| {
-                    Timestamp::from_millis((f - f.rem_euclid(DAY)).max(req.window_start.millis))
-                }),
-                covered_to: s.last.map(|l| {
-                    Timestamp::from_millis((l - l.rem_euclid(DAY) + DAY).min(req.window_end.millis))
-                }),
+                covered_from: super::covered_from(s.first, req),
+                covered_to: super::covered_to(s.last, req),
                 regions: s.regions.into_iter().collect(),
                 data_events: data_events.into_iter().collect(),
                 files: s.files,

@@ -31,6 +31,18 @@ pub struct UsageRequest {
     pub data_events: Vec<String>,
 }
 
+const DAY: i64 = 86_400_000;
+
+/// The start of the day of a source's first record in the window (None: no records).
+fn covered_from(first: Option<i64>, req: &UsageRequest) -> Option<Timestamp> {
+    first.map(|f| Timestamp::from_millis((f - f.rem_euclid(DAY)).max(req.window_start.millis)))
+}
+
+/// The end of the day of its last record, at most the window's end.
+fn covered_to(last: Option<i64>, req: &UsageRequest) -> Option<Timestamp> {
+    last.map(|l| Timestamp::from_millis((l - l.rem_euclid(DAY) + DAY).min(req.window_end.millis)))
+}
+
 /// Counts of one read.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct LogStats {

@@ -3,6 +3,7 @@
 //! parameter the service's CloudTrail page shows and builds the ARN the Service Authorization
 //! Reference gives for the resource type.
 
+use super::events::PASSED_ROLES;
 use serde_json::Value;
 
 /// Where a call was made: what an ARN built from a name needs.
@@ -236,9 +237,28 @@ fn from_more_params(prefix: &str, name: &str, p: &Value, at: Place<'_>, out: &mu
     }
 }
 
+/// Whether a call of `action` hands a role to a service ([`PASSED_ROLES`]).
+pub(crate) fn passes_role(action: &str) -> bool {
+    let (prefix, name) = action.split_once(':').unwrap_or(("", ""));
+    PASSED_ROLES
+        .iter()
+        .any(|(p, e, _)| *p == prefix && *e == name)
+}
+
+/// The roles a call of `action` with these request parameters passed (`iam:PassRole` is never
+/// logged: the call that hands a role to a service shows it).
+pub(crate) fn passed_roles<'v>(action: &str, params: &'v Value, out: &mut Vec<&'v str>) {
+    let (prefix, name) = action.split_once(':').unwrap_or(("", ""));
+    for (p, event, path) in PASSED_ROLES {
+        if *p == prefix && *event == name {
+            values_at(params, path, out);
+        }
+    }
+}
+
 /// The value at a dotted path of the request parameters (`overrides.taskRoleArn`, or
 /// `targets[].roleArn` for every element of a list).
-pub(crate) fn values_at<'v>(params: &'v Value, path: &str, out: &mut Vec<&'v str>) {
+fn values_at<'v>(params: &'v Value, path: &str, out: &mut Vec<&'v str>) {
     let (head, rest) = match path.split_once('.') {
         Some((h, r)) => (h, Some(r)),
         None => (path, None),
