@@ -423,3 +423,62 @@ fn athena_sql_run_in_duckdb_gives_the_file_readers_rows() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The usage flags are checked before any work: a table name that is not `database.table`, an
+/// Athena output that is not S3, both sources at once, a log folder that does not exist, data
+/// events that are not services.
+#[test]
+fn bad_usage_flags_are_refused_with_one_clear_error() {
+    let snapshot = concat!(env!("CARGO_MANIFEST_DIR"), "/golden/demo.jsonl");
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["--cloudtrail-athena", "trail.logs; DROP TABLE x"],
+            "expected DATABASE.TABLE",
+        ),
+        (
+            &[
+                "--cloudtrail-athena",
+                "trail.logs",
+                "--athena-output",
+                "http://example.com/",
+            ],
+            "expected s3://bucket/prefix/",
+        ),
+        (
+            &[
+                "--cloudtrail-athena",
+                "trail.logs",
+                "--cloudtrail-logs",
+                "/tmp",
+            ],
+            "cannot be used with",
+        ),
+        (
+            &["--cloudtrail-logs", "/nonexistent/trail"],
+            "/nonexistent/trail",
+        ),
+        (
+            &[
+                "--cloudtrail-logs",
+                "/tmp",
+                "--cloudtrail-data-events",
+                "s3,nosuch",
+            ],
+            "\"nosuch\" is not a service prefix",
+        ),
+        (
+            &["--cloudtrail-data-events", "s3"],
+            "--cloudtrail-logs, which is missing",
+        ),
+    ];
+    for (flags, expected) in cases {
+        let mut args: Vec<&OsStr> =
+            vec!["analyze".as_ref(), "--snapshot".as_ref(), snapshot.as_ref()];
+        args.extend(flags.iter().map(OsStr::new));
+        let run = rolescope(&args);
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(2), "{flags:?}: {stderr}");
+        assert!(stderr.contains(expected), "{flags:?}: {stderr}");
+        assert!(run.stdout.is_empty(), "{flags:?}: nothing on stdout");
+    }
+}

@@ -93,7 +93,12 @@ pub fn run(args: AnalyzeArgs) -> Result<ExitCode> {
         &args.scp,
     )?;
     let mut snapshot = Snapshot::read(&args.snapshot).context("reading the snapshot")?;
-    args.usage.attach(&mut snapshot)?;
+    let aws = rolescope_collector::CollectorConfig {
+        profile: args.profile.clone(),
+        endpoint_url: args.endpoint_url.clone(),
+        ..Default::default()
+    };
+    args.usage.attach(&mut snapshot, &aws)?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     if let Some(role) = &args.role {

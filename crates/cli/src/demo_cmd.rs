@@ -255,6 +255,9 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
             usage: crate::usage_args::UsageArgs {
                 cloudtrail_logs: trail.as_ref().map(|t| t.dir.clone()),
                 usage_days: 90,
+                cloudtrail_athena: None,
+                athena_workgroup: "primary".into(),
+                athena_output: None,
                 cloudtrail_data_events: match &trail {
                     Some(_) => rolescope_simulator::trail::TrailSpec::demo().data_events,
                     None => Vec::new(),

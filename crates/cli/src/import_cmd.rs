@@ -70,7 +70,12 @@ pub fn run(args: ImportArgs) -> Result<ExitCode> {
     if let (Some(id), Some(scan)) = (scan_id, snapshot.scan.as_mut()) {
         scan.scan_id = id;
     }
-    args.usage.attach(&mut snapshot)?;
+    let aws = rolescope_collector::CollectorConfig {
+        profile: args.profile.clone(),
+        endpoint_url: args.endpoint_url.clone(),
+        ..Default::default()
+    };
+    args.usage.attach(&mut snapshot, &aws)?;
     let dest = crate::output::destination(
         &args.out,
         args.profile.as_deref(),

@@ -227,6 +227,30 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
     Ok(outcome.exit)
 }
 
+/// Read the usage the flags ask for into the collection. The log folder was checked before
+/// collection; one that fails now (removed, unreadable) becomes a collection error, and the scan
+/// goes on without usage.
+fn attach_usage(
+    usage: &crate::usage_args::UsageArgs,
+    snapshot: &mut rolescope_model::snapshot::Snapshot,
+    aws: &CollectorConfig,
+) {
+    if let Err(e) = usage.attach(snapshot, aws) {
+        eprintln!("rolescope: {e:#}");
+        snapshot
+            .collection_errors
+            .push(rolescope_model::CollectionError {
+                account_id: None,
+                region: None,
+                service: "cloudtrail".into(),
+                operation: "ListLogFiles".into(),
+                error_code: "Unreadable".into(),
+                message: format!("{e:#}"),
+                resource_arn: None,
+            });
+    }
+}
+
 /// What a scan pipeline needs besides the collector configuration.
 pub struct Pipeline {
     /// Where everything goes.
@@ -450,27 +474,12 @@ pub fn pipeline(
             .context("a scan has its id before it starts")?,
     )?;
     let started = std::time::Instant::now();
+    let aws = config.clone();
     let mut collected = {
         let _span = tracing::info_span!("stage", stage = "collect").entered();
         collect(runtime, config, p.quiet)?
     };
-    // The log folder was checked before collection; one that fails now (removed, unreadable)
-    // becomes a collection error, and the scan goes on without usage.
-    if let Err(e) = p.usage.attach(&mut collected.snapshot) {
-        eprintln!("rolescope: {e:#}");
-        collected
-            .snapshot
-            .collection_errors
-            .push(rolescope_model::CollectionError {
-                account_id: None,
-                region: None,
-                service: "cloudtrail".into(),
-                operation: "ListLogFiles".into(),
-                error_code: "Unreadable".into(),
-                message: format!("{e:#}"),
-                resource_arn: None,
-            });
-    }
+    attach_usage(&p.usage, &mut collected.snapshot, &aws);
     let collect_secs = started.elapsed().as_secs_f64();
     let mut memory = vec![StageMemory::now("collect")];
 

@@ -3,7 +3,8 @@
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use rolescope_collector::cloudtrail::{LogSource, attach_logs};
+use rolescope_collector::CollectorConfig;
+use rolescope_collector::cloudtrail::{AthenaSource, LogSource, attach_athena, attach_logs};
 use rolescope_model::snapshot::Snapshot;
 use std::path::PathBuf;
 
@@ -21,6 +22,21 @@ pub struct UsageArgs {
     /// none, as AWS's default). Their data calls are observable; others' are not.
     #[arg(long, value_delimiter = ',', value_name = "SERVICE")]
     pub cloudtrail_data_events: Vec<String>,
+    /// The organization trail's Athena table (`database.table`, as AWS documents it with
+    /// partition projection): one aggregate query and one coverage query run there instead of
+    /// reading log files (docs/usage.md).
+    #[arg(
+        long,
+        value_name = "DATABASE.TABLE",
+        conflicts_with = "cloudtrail_logs"
+    )]
+    pub cloudtrail_athena: Option<String>,
+    /// The Athena workgroup.
+    #[arg(long, default_value = "primary", requires = "cloudtrail_athena")]
+    pub athena_workgroup: String,
+    /// Where Athena writes query results (`s3://…`), when the workgroup does not set it.
+    #[arg(long, value_name = "S3_URI", requires = "cloudtrail_athena")]
+    pub athena_output: Option<String>,
 }
 
 impl UsageArgs {
@@ -36,6 +52,25 @@ impl UsageArgs {
             }
             std::fs::metadata(root)
                 .with_context(|| format!("--cloudtrail-logs {}", root.display()))?;
+        } else if let Some(table) = &self.cloudtrail_athena {
+            let valid = |s: &str| {
+                !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            };
+            if !table
+                .split_once('.')
+                .is_some_and(|(d, t)| valid(d) && valid(t))
+            {
+                bail!(
+                    "--cloudtrail-athena {table:?}: expected DATABASE.TABLE (letters, digits, _)"
+                );
+            }
+            if let Some(out) = self
+                .athena_output
+                .as_deref()
+                .filter(|o| !o.starts_with("s3://"))
+            {
+                bail!("--athena-output {out:?}: expected s3://bucket/prefix/");
+            }
         } else if !self.cloudtrail_data_events.is_empty() {
             bail!(
                 "--cloudtrail-data-events describes the trail of --cloudtrail-logs, which is missing"
@@ -59,9 +94,13 @@ impl UsageArgs {
         Ok(data_events)
     }
 
-    /// Read the log files into the snapshot, when asked; prints what was read on stderr.
-    pub fn attach(&self, snapshot: &mut Snapshot) -> Result<()> {
+    /// Read the log files (or run the Athena queries with `aws`'s credentials and endpoint)
+    /// into the snapshot, when asked; prints what was read on stderr.
+    pub fn attach(&self, snapshot: &mut Snapshot, aws: &CollectorConfig) -> Result<()> {
         self.check()?;
+        if let Some(table) = &self.cloudtrail_athena {
+            return self.attach_athena(snapshot, table, aws);
+        }
         let Some(root) = &self.cloudtrail_logs else {
             return Ok(());
         };
@@ -92,6 +131,36 @@ impl UsageArgs {
             covered,
             snapshot.usage_coverage.len(),
             self.usage_days
+        );
+        Ok(())
+    }
+
+    fn attach_athena(
+        &self,
+        snapshot: &mut Snapshot,
+        table: &str,
+        aws: &CollectorConfig,
+    ) -> Result<()> {
+        let source = AthenaSource {
+            table: table.to_string(),
+            workgroup: self.athena_workgroup.clone(),
+            output: self.athena_output.clone(),
+            days: self.usage_days,
+            data_events: self.data_events()?,
+        };
+        let started = std::time::Instant::now();
+        let outcome = {
+            let _span = tracing::info_span!("stage", stage = "usage").entered();
+            attach_athena(snapshot, &source, aws).context("querying CloudTrail in Athena")?
+        };
+        eprintln!(
+            "  Athena     {} queries ({}), {:.1} MB scanned in {:.1}s: {} calls of scanned roles counted, {} unmapped",
+            outcome.queries.len(),
+            outcome.queries.join(", "),
+            outcome.bytes_scanned as f64 / 1e6,
+            started.elapsed().as_secs_f64(),
+            outcome.stats.counted,
+            outcome.stats.unmapped
         );
         Ok(())
     }

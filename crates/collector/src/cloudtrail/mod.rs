@@ -6,10 +6,12 @@
 //! collection error naming the file (and record), and the rest is still read.
 
 pub mod athena;
+mod athena_sdk;
 mod events;
 mod logs;
 mod resources;
 
+pub use athena_sdk::{AthenaOutcome, AthenaSource, attach_athena};
 use rolescope_model::{AccountId, Activity, CollectionError, Timestamp, UsageCoverage};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -129,11 +131,34 @@ pub fn attach_logs(
     snapshot: &mut rolescope_model::snapshot::Snapshot,
     source: &LogSource,
 ) -> Result<LogStats, UsageError> {
+    let req = request_for(snapshot, source.days, &source.data_events);
+    let usage = read_logs(&source.root, &req)?;
+    let this = rolescope_model::ActivitySource::CloudtrailLogs;
+    snapshot.activity.retain(|a| a.source != this);
+    snapshot.usage_coverage.retain(|c| c.source != this);
+    snapshot
+        .collection_errors
+        .retain(|e| !(e.service == "cloudtrail" && LOG_OPERATIONS.contains(&e.operation.as_str())));
+    snapshot.activity.extend(usage.activity);
+    snapshot.usage_coverage.extend(usage.coverage);
+    snapshot.collection_errors.extend(usage.errors);
+    snapshot.canonical_order();
+    Ok(usage.stats)
+}
+
+/// What a read of the snapshot's usage asks for: its roles (and its functions' roles), its
+/// scanned accounts (or, for an import without them, its roles' accounts), its regions, and the
+/// window of `days` that ends when the scan started.
+pub(crate) fn request_for(
+    snapshot: &rolescope_model::snapshot::Snapshot,
+    days: u32,
+    data_events: &[String],
+) -> UsageRequest {
     let end = snapshot
         .scan
         .as_ref()
         .map_or_else(Timestamp::now, |s| s.started_at);
-    let start = Timestamp::from_millis(end.millis - i64::from(source.days) * 86_400_000);
+    let start = Timestamp::from_millis(end.millis - i64::from(days) * DAY);
     let mut accounts: Vec<AccountId> = snapshot
         .accounts
         .iter()
@@ -141,7 +166,6 @@ pub fn attach_logs(
         .map(|a| a.account_id.clone())
         .collect();
     if accounts.is_empty() {
-        // An import without the organization: the accounts its roles are in.
         accounts = snapshot
             .roles
             .iter()
@@ -150,7 +174,7 @@ pub fn attach_logs(
         accounts.sort();
         accounts.dedup();
     }
-    let req = UsageRequest {
+    UsageRequest {
         roles: snapshot
             .roles
             .iter()
@@ -165,20 +189,8 @@ pub fn attach_logs(
             .unwrap_or_default(),
         window_start: start,
         window_end: end,
-        data_events: source.data_events.clone(),
-    };
-    let usage = read_logs(&source.root, &req)?;
-    let this = rolescope_model::ActivitySource::CloudtrailLogs;
-    snapshot.activity.retain(|a| a.source != this);
-    snapshot.usage_coverage.retain(|c| c.source != this);
-    snapshot
-        .collection_errors
-        .retain(|e| !(e.service == "cloudtrail" && LOG_OPERATIONS.contains(&e.operation.as_str())));
-    snapshot.activity.extend(usage.activity);
-    snapshot.usage_coverage.extend(usage.coverage);
-    snapshot.collection_errors.extend(usage.errors);
-    snapshot.canonical_order();
-    Ok(usage.stats)
+        data_events: data_events.to_vec(),
+    }
 }
 
 /// The operations of the errors a log read records (a new read replaces them).
