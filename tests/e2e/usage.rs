@@ -233,7 +233,9 @@ fn a_scan_of_moto_records_configuration_needs_and_the_trails_calls() {
             OsStr::new(
                 "rows=SELECT source, coalesce(because, ''), action, coalesce(resource_arn, ''), calls FROM role_activity WHERE session_name = 'worker' ORDER BY ALL",
             ),
-            OsStr::new("coverage=SELECT covers_window, files, records FROM usage_coverage"),
+            OsStr::new(
+                "coverage=SELECT covers_window, files, records, data_events FROM usage_coverage",
+            ),
         ],
     );
     let rows: BTreeSet<(String, String, String, String)> = t["rows"]
@@ -304,6 +306,12 @@ fn a_scan_of_moto_records_configuration_needs_and_the_trails_calls() {
     assert_eq!(
         t["coverage"][0][0], true,
         "three days of logs cover a three-day window"
+    );
+    // No --cloudtrail-data-events: the trail's own selectors say what it logs.
+    assert_eq!(
+        t["coverage"][0][3], "['dynamodb', 's3']",
+        "{}",
+        t["coverage"]
     );
     std::fs::remove_dir_all(&out).unwrap();
     std::fs::remove_dir_all(&trail).unwrap();

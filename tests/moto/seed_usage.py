@@ -1,5 +1,5 @@
 """Seed a moto server with one account whose function needs what its configuration says (an
-event source mapping, a dead-letter queue, X-Ray tracing, a VPC, a KMS key), and write the
+event source mapping, a dead-letter queue, X-Ray tracing, a VPC, a KMS key) and a trail that logs S3 and DynamoDB data events, and write the
 CloudTrail folder of that account's last three days.
 
 Usage: python seed_usage.py ENDPOINT TRAIL_DIR -> {"account", "role", "function", "queue", "dlq", "key"}
@@ -57,6 +57,15 @@ function = lam.create_function(
 )["FunctionArn"]
 lam.create_event_source_mapping(EventSourceArn=queue, FunctionName="worker", BatchSize=10)
 account = client("sts").get_caller_identity()["Account"]
+# The account's trail logs S3 and DynamoDB data events (basic selectors).
+client("s3").create_bucket(Bucket="trail-logs")
+trail = client("cloudtrail")
+trail.create_trail(Name="main", S3BucketName="trail-logs", IsMultiRegionTrail=True)
+trail.put_event_selectors(TrailName="main", EventSelectors=[{
+    "ReadWriteType": "All", "IncludeManagementEvents": True,
+    "DataResources": [{"Type": "AWS::S3::Object", "Values": ["arn:aws:s3"]},
+                      {"Type": "AWS::DynamoDB::Table", "Values": ["arn:aws:dynamodb"]}],
+}])
 
 # The trail: the worker reads a secret by name and a parameter every day; one denied call.
 now = datetime.datetime.now(datetime.timezone.utc)

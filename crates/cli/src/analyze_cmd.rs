@@ -98,7 +98,7 @@ pub fn run(args: AnalyzeArgs) -> Result<ExitCode> {
         endpoint_url: args.endpoint_url.clone(),
         ..Default::default()
     };
-    args.usage.attach(&mut snapshot, &aws)?;
+    args.usage.attach(&mut snapshot, &aws, false)?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     if let Some(role) = &args.role {

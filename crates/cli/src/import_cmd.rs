@@ -75,7 +75,7 @@ pub fn run(args: ImportArgs) -> Result<ExitCode> {
         endpoint_url: args.endpoint_url.clone(),
         ..Default::default()
     };
-    args.usage.attach(&mut snapshot, &aws)?;
+    args.usage.attach(&mut snapshot, &aws, false)?;
     let dest = crate::output::destination(
         &args.out,
         args.profile.as_deref(),

@@ -235,7 +235,7 @@ fn attach_usage(
     snapshot: &mut rolescope_model::snapshot::Snapshot,
     aws: &CollectorConfig,
 ) {
-    if let Err(e) = usage.attach(snapshot, aws) {
+    if let Err(e) = usage.attach(snapshot, aws, true) {
         eprintln!("rolescope: {e:#}");
         snapshot
             .collection_errors

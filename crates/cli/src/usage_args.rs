@@ -95,9 +95,33 @@ impl UsageArgs {
     }
 
     /// Read the log files (or run the Athena queries with `aws`'s credentials and endpoint)
-    /// into the snapshot, when asked; prints what was read on stderr.
-    pub fn attach(&self, snapshot: &mut Snapshot, aws: &CollectorConfig) -> Result<()> {
+    /// into the snapshot, when asked; prints what was read on stderr. With `live` (a scan) and
+    /// no `--cloudtrail-data-events`, the trail's own event selectors say which data events it
+    /// logs; a failure to read them is a collection error, and no data event counts as logged.
+    pub fn attach(&self, snapshot: &mut Snapshot, aws: &CollectorConfig, live: bool) -> Result<()> {
         self.check()?;
+        let asked = self.cloudtrail_logs.is_some() || self.cloudtrail_athena.is_some();
+        let mut this = self.clone();
+        if live && asked && self.cloudtrail_data_events.is_empty() {
+            match rolescope_collector::cloudtrail::trail_data_events(aws) {
+                Ok(services) => {
+                    eprintln!(
+                        "  trail      data events of {}",
+                        if services.is_empty() {
+                            "no service".to_string()
+                        } else {
+                            services.join(", ")
+                        }
+                    );
+                    this.cloudtrail_data_events = services;
+                }
+                Err(e) => snapshot.collection_errors.push(*e),
+            }
+        }
+        this.attach_source(snapshot, aws)
+    }
+
+    fn attach_source(&self, snapshot: &mut Snapshot, aws: &CollectorConfig) -> Result<()> {
         if let Some(table) = &self.cloudtrail_athena {
             return self.attach_athena(snapshot, table, aws);
         }

@@ -10,9 +10,11 @@ mod athena_sdk;
 mod events;
 mod logs;
 mod resources;
+mod selectors;
 
 pub use athena_sdk::{AthenaOutcome, AthenaSource, attach_athena};
 use rolescope_model::{AccountId, Activity, CollectionError, Timestamp, UsageCoverage};
+pub use selectors::trail_data_events;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
