@@ -956,7 +956,7 @@ fn datasets_of_a_scan_read_back_with_duckdb_and_pyarrow() {
 }
 
 /// Run the tests' S3 helper against moto.
-fn s3_helper(moto: &Moto, args: &[&str]) -> String {
+pub fn s3_helper(moto: &Moto, args: &[&str]) -> String {
     let out = Command::new(require_tool("venv/bin/python"))
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("moto/s3.py"))
         .arg(&moto.url)

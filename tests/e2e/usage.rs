@@ -313,6 +313,44 @@ fn a_scan_of_moto_records_configuration_needs_and_the_trails_calls() {
         "{}",
         t["coverage"]
     );
+
+    // The same trail read from an S3 prefix gives the same rows.
+    crate::moto::s3_helper(&moto, &["create", "trail-copy"]);
+    crate::moto::s3_helper(
+        &moto,
+        &["upload", "trail-copy", "org", trail.to_str().unwrap()],
+    );
+    let snapshot = crate::moto::files(&out.join("snapshots"))
+        .into_iter()
+        .find(|p| p.extension().is_some_and(|e| e == "jsonl"))
+        .unwrap();
+    let again = out.with_extension("from-s3");
+    let run = rolescope(&[
+        "analyze".as_ref(),
+        "--snapshot".as_ref(),
+        snapshot.as_os_str(),
+        "--cloudtrail-logs".as_ref(),
+        "s3://trail-copy/org".as_ref(),
+        "--usage-days".as_ref(),
+        "3".as_ref(),
+        "--cloudtrail-data-events".as_ref(),
+        "s3,dynamodb".as_ref(),
+        "--endpoint-url".as_ref(),
+        moto.url.as_ref(),
+        "--out".as_ref(),
+        again.as_os_str(),
+    ]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let query = "rows=SELECT action, coalesce(resource_arn, ''), calls FROM role_activity WHERE source = 'cloudtrail_logs' ORDER BY ALL";
+    let local = python_json("duckdb/sql.py", &[out.as_os_str(), OsStr::new(query)]);
+    let remote = python_json("duckdb/sql.py", &[again.as_os_str(), OsStr::new(query)]);
+    assert_eq!(local["rows"], remote["rows"]);
+    assert!(!text_rows(&remote["rows"]).is_empty());
+    std::fs::remove_dir_all(&again).unwrap();
     std::fs::remove_dir_all(&out).unwrap();
     std::fs::remove_dir_all(&trail).unwrap();
 }
@@ -460,6 +498,10 @@ fn bad_usage_flags_are_refused_with_one_clear_error() {
                 "/tmp",
             ],
             "cannot be used with",
+        ),
+        (
+            &["--cloudtrail-logs", "s3:///no-bucket"],
+            "expected s3://bucket/prefix",
         ),
         (
             &["--cloudtrail-logs", "/nonexistent/trail"],

@@ -5,6 +5,7 @@ Usage: python s3.py ENDPOINT create BUCKET
        python s3.py ENDPOINT uploads BUCKET   (prints the keys of unfinished multipart uploads)
        python s3.py ENDPOINT put BUCKET KEY TEXT
        python s3.py ENDPOINT exists BUCKET KEY   (prints true or false)
+       python s3.py ENDPOINT upload BUCKET PREFIX DIR   (every file of DIR under PREFIX/)
 """
 
 import json
@@ -39,6 +40,13 @@ elif command == "uploads":
     print(json.dumps(sorted(u["Key"] for u in uploads)))
 elif command == "put":
     s3.put_object(Bucket=sys.argv[3], Key=sys.argv[4], Body=sys.argv[5].encode())
+    print("{}")
+elif command == "upload":
+    bucket, prefix, source = sys.argv[3], sys.argv[4], sys.argv[5]
+    for root, _, names in os.walk(source):
+        for name in names:
+            path = os.path.join(root, name)
+            s3.upload_file(path, bucket, prefix + "/" + os.path.relpath(path, source))
     print("{}")
 elif command == "exists":
     found = s3.list_objects_v2(Bucket=sys.argv[3], Prefix=sys.argv[4]).get("KeyCount", 0) > 0

@@ -73,3 +73,51 @@ impl S3Flags {
         )
     }
 }
+
+/// CloudTrail log files under an S3 prefix (`--cloudtrail-logs s3://…`), read through the
+/// exporter's storage door with the caller's credentials: a level listed at a time, so the
+/// reader's layout pruning decides what is listed.
+pub struct S3Logs {
+    dest: Destination,
+    url: String,
+}
+
+impl S3Logs {
+    /// Open the prefix; nothing is written to it (no preflight probe).
+    pub fn open(url: &str, aws: &rolescope_collector::CollectorConfig) -> Result<S3Logs> {
+        let dest = resolve(
+            url,
+            aws.profile.as_deref(),
+            aws.endpoint_url.as_deref(),
+            None,
+        )
+        .with_context(|| format!("--cloudtrail-logs {url}"))?;
+        Ok(S3Logs {
+            dest,
+            url: url.trim_end_matches('/').to_string(),
+        })
+    }
+}
+
+fn io_error(e: rolescope_exporter::destination::DestinationError) -> std::io::Error {
+    std::io::Error::other(e.to_string())
+}
+
+impl rolescope_collector::cloudtrail::LogStore for S3Logs {
+    fn level(&self, dir: &str) -> std::io::Result<rolescope_collector::cloudtrail::Level> {
+        let (dirs, files) = self.dest.list_level(dir).map_err(io_error)?;
+        Ok(rolescope_collector::cloudtrail::Level { dirs, files })
+    }
+
+    fn read(&self, path: &str, limit: u64) -> std::io::Result<Vec<u8>> {
+        match self.dest.read_small(path).map_err(io_error)? {
+            Some(bytes) if bytes.len() as u64 <= limit => Ok(bytes),
+            Some(_) => Err(std::io::Error::other(format!("larger than {limit} bytes"))),
+            None => Err(std::io::ErrorKind::NotFound.into()),
+        }
+    }
+
+    fn name(&self, path: &str) -> String {
+        format!("{}/{path}", self.url)
+    }
+}

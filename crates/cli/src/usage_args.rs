@@ -4,7 +4,9 @@
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use rolescope_collector::CollectorConfig;
-use rolescope_collector::cloudtrail::{AthenaSource, LogSource, attach_athena, attach_logs};
+use rolescope_collector::cloudtrail::{
+    AthenaSource, LogSource, attach_athena, attach_logs, attach_store,
+};
 use rolescope_model::snapshot::Snapshot;
 use std::path::PathBuf;
 
@@ -44,14 +46,20 @@ impl UsageArgs {
     pub fn check(&self) -> Result<()> {
         self.data_events()?;
         if let Some(root) = &self.cloudtrail_logs {
-            if root.to_str().is_some_and(|r| r.starts_with("s3:")) {
-                bail!(
-                    "--cloudtrail-logs {}: reading logs from S3 is not supported yet; copy the days you need with `aws s3 sync` and pass the folder",
-                    root.display()
-                );
+            match root.to_str().and_then(|r| r.strip_prefix("s3://")) {
+                Some(rest) if rest.split('/').next().is_none_or(str::is_empty) => {
+                    bail!(
+                        "--cloudtrail-logs {}: expected s3://bucket/prefix",
+                        root.display()
+                    )
+                }
+                // An S3 prefix is listed when it is read: a missing one lists nothing.
+                Some(_) => {}
+                None => {
+                    std::fs::metadata(root)
+                        .with_context(|| format!("--cloudtrail-logs {}", root.display()))?;
+                }
             }
-            std::fs::metadata(root)
-                .with_context(|| format!("--cloudtrail-logs {}", root.display()))?;
         } else if let Some(table) = &self.cloudtrail_athena {
             let valid = |s: &str| {
                 !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
@@ -129,16 +137,23 @@ impl UsageArgs {
             return Ok(());
         };
         let data_events = self.data_events()?;
-        let source = LogSource {
-            root: root.clone(),
-            days: self.usage_days,
-            data_events,
-        };
         let started = std::time::Instant::now();
-        let stats = {
-            let _span = tracing::info_span!("stage", stage = "usage").entered();
-            attach_logs(snapshot, &source).context("reading CloudTrail logs")?
-        };
+        let _span = tracing::info_span!("stage", stage = "usage").entered();
+        let stats = match root.to_str().filter(|r| r.starts_with("s3://")) {
+            Some(url) => {
+                let store = crate::output::S3Logs::open(url, aws)?;
+                attach_store(snapshot, &store, self.usage_days, &data_events)
+            }
+            None => {
+                let source = LogSource {
+                    root: root.clone(),
+                    days: self.usage_days,
+                    data_events,
+                };
+                attach_logs(snapshot, &source)
+            }
+        }
+        .context("reading CloudTrail logs")?;
         let covered = snapshot
             .usage_coverage
             .iter()

@@ -367,6 +367,38 @@ impl Destination {
         }
     }
 
+    /// One level under `dir` (relative, `""` for the top): the names of its sub-folders and of
+    /// its objects, each sorted (ListObjectsV2 with a delimiter on S3). An absent folder is empty.
+    pub fn list_level(&self, dir: &str) -> Result<(Vec<String>, Vec<String>), DestinationError> {
+        let (mut dirs, mut files) = (Vec::new(), Vec::new());
+        match self {
+            Destination::Local(root) => {
+                for entry in dir_entries(&root.join(dir))? {
+                    let name = entry.file_name().to_string_lossy().into_owned();
+                    if entry.path().is_dir() {
+                        dirs.push(name);
+                    } else {
+                        files.push(name);
+                    }
+                }
+            }
+            Destination::S3(s3) => {
+                let listed = s3.level(&s3.object(dir.trim_end_matches('/')))?;
+                let last = |p: &object_store::path::Path| {
+                    p.parts()
+                        .next_back()
+                        .map(|x| x.as_ref().to_string())
+                        .unwrap_or_default()
+                };
+                dirs.extend(listed.common_prefixes.iter().map(last));
+                files.extend(listed.objects.iter().map(|o| last(&o.location)));
+            }
+        }
+        dirs.sort();
+        files.sort();
+        Ok((dirs, files))
+    }
+
     /// The keys under `prefix` (relative to the destination, e.g. `scan_runs/`), sorted; an
     /// absent prefix lists nothing.
     pub fn list(&self, prefix: &str) -> Result<Vec<String>, DestinationError> {
@@ -375,16 +407,7 @@ impl Destination {
                 let mut keys = Vec::new();
                 let mut stack = vec![dir.join(prefix)];
                 while let Some(at) = stack.pop() {
-                    let entries = match std::fs::read_dir(&at) {
-                        Ok(entries) => entries,
-                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                        Err(error) => return Err(DestinationError::Io { path: at, error }),
-                    };
-                    for entry in entries {
-                        let entry = entry.map_err(|error| DestinationError::Io {
-                            path: at.clone(),
-                            error,
-                        })?;
+                    for entry in dir_entries(&at)? {
                         let path = entry.path();
                         if path.is_dir() {
                             stack.push(path);
@@ -401,13 +424,7 @@ impl Destination {
                 let mut stack = vec![s3.object(prefix.trim_end_matches('/'))];
                 let root = s3.object("");
                 while let Some(at) = stack.pop() {
-                    let listed = s3
-                        .runtime
-                        .block_on(s3.store.list_with_delimiter(Some(&at)))
-                        .map_err(|e| DestinationError::S3 {
-                            url: format!("s3://{}/{at}", s3.bucket),
-                            message: s3_message(&e),
-                        })?;
+                    let listed = s3.level(&at)?;
                     stack.extend(listed.common_prefixes);
                     for o in listed.objects {
                         let full = o.location.to_string();
@@ -457,6 +474,19 @@ impl std::fmt::Display for Destination {
 }
 
 impl S3Destination {
+    /// One level under `at`: ListObjectsV2 with a delimiter.
+    fn level(
+        &self,
+        at: &object_store::path::Path,
+    ) -> Result<object_store::ListResult, DestinationError> {
+        self.runtime
+            .block_on(self.store.list_with_delimiter(Some(at)))
+            .map_err(|e| DestinationError::S3 {
+                url: format!("s3://{}/{at}", self.bucket),
+                message: s3_message(&e),
+            })
+    }
+
     fn object(&self, key: &str) -> ObjectPath {
         if self.prefix.is_empty() {
             ObjectPath::from(key)
@@ -683,6 +713,19 @@ impl std::io::Write for PartWriter<'_> {
 
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
+    }
+}
+
+/// The entries of a local folder; an absent folder has none.
+fn dir_entries(at: &Path) -> Result<Vec<std::fs::DirEntry>, DestinationError> {
+    let io = |error| DestinationError::Io {
+        path: at.to_path_buf(),
+        error,
+    };
+    match std::fs::read_dir(at) {
+        Ok(entries) => entries.collect::<Result<_, _>>().map_err(io),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(error) => Err(io(error)),
     }
 }
 

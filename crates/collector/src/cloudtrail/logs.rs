@@ -3,6 +3,7 @@
 
 use super::events::action_of;
 use super::resources::{Listed, Place, passed_roles, passes_role, resources_of};
+use super::store::LogStore;
 use super::{LogStats, Usage, UsageRequest};
 use rolescope_model::{
     AccountId, Activity, ActivitySource, CollectionError, Timestamp, UsageCoverage,
@@ -13,7 +14,6 @@ use serde_json::value::RawValue;
 use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
 use std::io::Read;
-use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// The largest log file read, decompressed: CloudTrail delivers files of a few MB; anything far
@@ -23,7 +23,8 @@ const MAX_FILE_BYTES: u64 = 1 << 30;
 /// A log file and what its place in the layout says.
 #[derive(Debug, Clone)]
 pub(crate) struct LogFile {
-    pub(crate) path: PathBuf,
+    /// Relative to the store's top.
+    pub(crate) path: String,
     pub(crate) account: Option<String>,
     pub(crate) region: Option<String>,
 }
@@ -39,21 +40,20 @@ struct Layout {
     date: Vec<u32>,
 }
 
-/// The log files under `root` that can hold calls of the request's accounts, regions and days.
-pub(crate) fn list(root: &Path, req: &UsageRequest) -> std::io::Result<Vec<LogFile>> {
+/// The log files in `store` that can hold calls of the request's accounts, regions and days.
+pub(crate) fn list(store: &dyn LogStore, req: &UsageRequest) -> std::io::Result<Vec<LogFile>> {
     let start = ymd(req.window_start);
     let end = ymd(req.window_end);
     let mut files = Vec::new();
-    let meta = std::fs::metadata(root)?;
-    if meta.is_file() {
+    if store.is_file() {
         files.push(LogFile {
-            path: root.to_path_buf(),
+            path: String::new(),
             account: None,
             region: None,
         });
         return Ok(files);
     }
-    walk(root, Layout::default(), req, (start, end), &mut files)?;
+    walk(store, "", Layout::default(), req, (start, end), &mut files)?;
     files.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(files)
 }
@@ -65,29 +65,36 @@ fn ymd(t: Timestamp) -> [u32; 3] {
 }
 
 fn walk(
-    dir: &Path,
+    store: &dyn LogStore,
+    dir: &str,
     at: Layout,
     req: &UsageRequest,
     window: ([u32; 3], [u32; 3]),
     files: &mut Vec<LogFile>,
 ) -> std::io::Result<()> {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
-    entries.sort_by_key(|e| e.file_name());
-    for entry in entries {
-        let name = entry.file_name();
-        let Some(name) = name.to_str() else { continue };
-        let kind = entry.file_type()?;
-        if kind.is_dir() {
-            if let Some(next) = descend(&at, name, req, window) {
-                walk(&entry.path(), next, req, window, files)?;
-            }
-        } else if kind.is_file() && (name.ends_with(".json.gz") || name.ends_with(".json")) {
-            files.push(LogFile {
-                path: entry.path(),
-                account: at.account.clone(),
-                region: at.region.clone(),
-            });
+    let level = store.level(dir)?;
+    let join = |name: &str| {
+        if dir.is_empty() {
+            name.to_string()
+        } else {
+            format!("{dir}/{name}")
         }
+    };
+    for name in &level.dirs {
+        if let Some(next) = descend(&at, name, req, window) {
+            walk(store, &join(name), next, req, window, files)?;
+        }
+    }
+    for name in level
+        .files
+        .iter()
+        .filter(|n| n.ends_with(".json.gz") || n.ends_with(".json"))
+    {
+        files.push(LogFile {
+            path: join(name),
+            account: at.account.clone(),
+            region: at.region.clone(),
+        });
     }
     Ok(())
 }
@@ -241,7 +248,7 @@ impl Gathered {
         let key = (account.to_string(), source.to_string(), name.to_string());
         let u = self.unmapped.entry(key).or_insert_with(|| Unmapped {
             calls: 0,
-            file: file.path.display().to_string(),
+            file: file.path.clone(),
             index,
         });
         u.calls += 1;
@@ -299,7 +306,7 @@ impl Gathered {
 }
 
 /// Read every file (in parallel, each worker aggregating its own) and merge.
-pub(crate) fn read(files: &[LogFile], req: &UsageRequest) -> Usage {
+pub(crate) fn read(store: &dyn LogStore, files: &[LogFile], req: &UsageRequest) -> Usage {
     let next = AtomicUsize::new(0);
     let workers = std::thread::available_parallelism()
         .map_or(2, |n| n.get())
@@ -313,7 +320,7 @@ pub(crate) fn read(files: &[LogFile], req: &UsageRequest) -> Usage {
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         let Some(file) = files.get(i) else { break };
-                        read_file(file, req, &mut buf, &mut g);
+                        read_file(store, file, req, &mut buf, &mut g);
                     }
                     g
                 })
@@ -327,31 +334,39 @@ pub(crate) fn read(files: &[LogFile], req: &UsageRequest) -> Usage {
     merge(parts, req)
 }
 
-fn file_error(file: &LogFile, code: &str, message: String) -> CollectionError {
+fn file_error(
+    store: &dyn LogStore,
+    file: &LogFile,
+    code: &str,
+    message: String,
+) -> CollectionError {
     CollectionError {
         account_id: file.account.as_deref().and_then(|a| AccountId::new(a).ok()),
         region: file.region.clone(),
         service: "cloudtrail".into(),
         operation: "ReadLogFile".into(),
         error_code: code.into(),
-        message: format!("{}: {message}", file.path.display()),
+        message: format!("{}: {message}", store.name(&file.path)),
         resource_arn: None,
     }
 }
 
 /// Decompress (when gzip) and parse one file into `g`. A file that cannot be read is one error
 /// naming it; a record that cannot be read is counted, and one error per file names the first.
-fn read_file(file: &LogFile, req: &UsageRequest, buf: &mut Vec<u8>, g: &mut Gathered) {
+fn read_file(
+    store: &dyn LogStore,
+    file: &LogFile,
+    req: &UsageRequest,
+    buf: &mut Vec<u8>,
+    g: &mut Gathered,
+) {
     buf.clear();
-    let opened = std::fs::File::open(&file.path);
-    let read = opened.and_then(|f| {
-        let mut raw = Vec::new();
-        f.take(MAX_FILE_BYTES).read_to_end(&mut raw)?;
+    let read = store.read(&file.path, MAX_FILE_BYTES).and_then(|raw| {
         if raw.starts_with(&[0x1f, 0x8b]) {
             flate2::read::MultiGzDecoder::new(&raw[..])
                 .take(MAX_FILE_BYTES + 1)
                 .read_to_end(buf)?;
-        } else if file.path.extension().is_some_and(|e| e == "gz") {
+        } else if file.path.ends_with(".gz") {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::InvalidData,
                 "not a gzip file",
@@ -364,12 +379,13 @@ fn read_file(file: &LogFile, req: &UsageRequest, buf: &mut Vec<u8>, g: &mut Gath
     g.stats.files += 1;
     if let Err(e) = read {
         g.errors
-            .push(file_error(file, "InvalidLogFile", e.to_string()));
+            .push(file_error(store, file, "InvalidLogFile", e.to_string()));
         return;
     }
     if buf.len() as u64 > MAX_FILE_BYTES {
         let message = format!("larger than {MAX_FILE_BYTES} bytes decompressed");
-        g.errors.push(file_error(file, "InvalidLogFile", message));
+        g.errors
+            .push(file_error(store, file, "InvalidLogFile", message));
         return;
     }
     g.stats.bytes += buf.len() as u64;
@@ -387,14 +403,15 @@ fn read_file(file: &LogFile, req: &UsageRequest, buf: &mut Vec<u8>, g: &mut Gath
                 bad.get_or_insert((index, why));
             }
         }
-        report_bad(file, bad, bad_count, g);
+        report_bad(store, file, bad, bad_count, g);
         return;
     }
     let body: FileBody = match serde_json::from_slice(buf) {
         Ok(body) => body,
         Err(e) => {
             let message = format!("not a CloudTrail log file ({e})");
-            g.errors.push(file_error(file, "InvalidLogFile", message));
+            g.errors
+                .push(file_error(store, file, "InvalidLogFile", message));
             return;
         }
     };
@@ -410,14 +427,21 @@ fn read_file(file: &LogFile, req: &UsageRequest, buf: &mut Vec<u8>, g: &mut Gath
             bad.get_or_insert((index, why));
         }
     }
-    report_bad(file, bad, bad_count, g);
+    report_bad(store, file, bad, bad_count, g);
 }
 
 /// One error for a file's unreadable records: how many, and the first.
-fn report_bad(file: &LogFile, bad: Option<(usize, String)>, count: u64, g: &mut Gathered) {
+fn report_bad(
+    store: &dyn LogStore,
+    file: &LogFile,
+    bad: Option<(usize, String)>,
+    count: u64,
+    g: &mut Gathered,
+) {
     if let Some((index, why)) = bad {
         let message = format!("{count} record(s) unreadable, the first at record {index}: {why}");
-        g.errors.push(file_error(file, "InvalidRecord", message));
+        g.errors
+            .push(file_error(store, file, "InvalidRecord", message));
     }
 }
 

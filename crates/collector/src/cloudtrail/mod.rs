@@ -11,12 +11,14 @@ mod events;
 mod logs;
 mod resources;
 mod selectors;
+mod store;
 
 pub use athena_sdk::{AthenaOutcome, AthenaSource, attach_athena};
 use rolescope_model::{AccountId, Activity, CollectionError, Timestamp, UsageCoverage};
 pub use selectors::trail_data_events;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+pub use store::{Level, LocalStore, LogStore};
 
 /// What to read: whose calls, where and when.
 #[derive(Debug, Clone)]
@@ -107,11 +109,24 @@ pub struct UsageError {
 /// Read the CloudTrail log files under `root` (a folder as a trail delivers them, any part of
 /// it, or one file).
 pub fn read_logs(root: &Path, req: &UsageRequest) -> Result<Usage, UsageError> {
-    let files = logs::list(root, req).map_err(|error| UsageError {
+    let failed = |error| UsageError {
         path: root.to_path_buf(),
         error,
+    };
+    let store = LocalStore::new(root).map_err(failed)?;
+    read_store(&store, req).map_err(|e| UsageError {
+        path: root.to_path_buf(),
+        ..e
+    })
+}
+
+/// Read the log files of any store (an S3 prefix, through the binary).
+pub fn read_store(store: &dyn LogStore, req: &UsageRequest) -> Result<Usage, UsageError> {
+    let files = logs::list(store, req).map_err(|error| UsageError {
+        path: store.name("").into(),
+        error,
     })?;
-    Ok(logs::read(&files, req))
+    Ok(logs::read(store, &files, req))
 }
 
 /// Where the log files are and how to read them (`--cloudtrail-logs`, `--usage-days`,
@@ -133,8 +148,22 @@ pub fn attach_logs(
     snapshot: &mut rolescope_model::snapshot::Snapshot,
     source: &LogSource,
 ) -> Result<LogStats, UsageError> {
-    let req = request_for(snapshot, source.days, &source.data_events);
-    let usage = read_logs(&source.root, &req)?;
+    let store = LocalStore::new(&source.root).map_err(|error| UsageError {
+        path: source.root.clone(),
+        error,
+    })?;
+    attach_store(snapshot, &store, source.days, &source.data_events)
+}
+
+/// [`attach_logs`] over any store.
+pub fn attach_store(
+    snapshot: &mut rolescope_model::snapshot::Snapshot,
+    store: &dyn LogStore,
+    days: u32,
+    data_events: &[String],
+) -> Result<LogStats, UsageError> {
+    let req = request_for(snapshot, days, data_events);
+    let usage = read_store(store, &req)?;
     let this = rolescope_model::ActivitySource::CloudtrailLogs;
     snapshot.activity.retain(|a| a.source != this);
     snapshot.usage_coverage.retain(|c| c.source != this);
