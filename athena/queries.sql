@@ -82,3 +82,23 @@ JOIN ${DATABASE}.scan_runs s ON s.scan_id = f.scan_id AND s.dt = f.dt
 WHERE f.mitigated_by IS NULL
 GROUP BY s.started_at, s.scan_id, f.severity
 ORDER BY s.started_at, s.scan_id, f.severity;
+
+-- name: observed_use_per_role
+-- What each role of the latest scan really did, from CloudTrail: per action, how many
+-- resources and calls, and the last call. Configuration needs are left out (docs/usage.md).
+SELECT a.role_arn, a.action, count(DISTINCT a.resource_arn) AS resources, sum(a.calls) AS calls,
+       max(a.last_seen) AS last_seen
+FROM ${DATABASE}.role_activity a
+JOIN ${DATABASE}.latest_scan l ON l.scan_id = a.scan_id AND l.dt = a.dt
+WHERE a.source <> 'configuration'
+GROUP BY a.role_arn, a.action
+ORDER BY a.role_arn, a.action;
+
+-- name: unobservable_accounts
+-- Accounts of the latest scan whose CloudTrail does not cover the usage window: there, an
+-- action no call shows is unobservable, not unused.
+SELECT c.account_id, c.source, c.covered_from, c.covered_to, c.records
+FROM ${DATABASE}.usage_coverage c
+JOIN ${DATABASE}.latest_scan l ON l.scan_id = c.scan_id AND l.dt = c.dt
+WHERE NOT c.covers_window
+ORDER BY c.account_id, c.source;

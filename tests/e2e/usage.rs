@@ -314,6 +314,21 @@ fn a_scan_of_moto_records_configuration_needs_and_the_trails_calls() {
         t["coverage"]
     );
 
+    // The example queries read the usage tables.
+    let athena = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../athena/queries.sql");
+    let q = python_json("duckdb/queries.py", &[out.as_os_str(), athena.as_os_str()]);
+    let used: Vec<Vec<String>> = text_rows(&q["observed_use_per_role"]);
+    assert!(
+        used.iter()
+            .any(|r| r[1] == "secretsmanager:GetSecretValue" && r[0] == s("role")),
+        "{used:?}"
+    );
+    assert_eq!(
+        q["unobservable_accounts"],
+        serde_json::json!([]),
+        "the window is covered"
+    );
+
     // The same trail read from an S3 prefix gives the same rows.
     crate::moto::s3_helper(&moto, &["create", "trail-copy"]);
     crate::moto::s3_helper(
