@@ -14,6 +14,26 @@ pub(crate) struct Place<'a> {
     pub(crate) account: &'a str,
 }
 
+impl Place<'_> {
+    /// `value` when it is an ARN already, else the ARN of the `service` resource it names in
+    /// this region and account (`resource` makes the ARN's last part from the name).
+    fn named(&self, service: &str, value: &str, resource: impl Fn(&str) -> String) -> String {
+        if value.starts_with("arn:") {
+            value.to_string()
+        } else {
+            let Place {
+                partition,
+                region,
+                account,
+            } = self;
+            format!(
+                "arn:{partition}:{service}:{region}:{account}:{}",
+                resource(value)
+            )
+        }
+    }
+}
+
 /// One entry of a record's `resources` element.
 #[derive(Debug, serde::Deserialize)]
 pub(crate) struct Listed<'a> {
@@ -76,23 +96,12 @@ fn text<'v>(p: &'v Value, key: &str) -> Option<&'v str> {
     p.get(key).and_then(Value::as_str).filter(|s| !s.is_empty())
 }
 
-/// A parameter that may be an ARN already, else the ARN `build` makes of it.
-fn arn_or(value: &str, build: &dyn Fn(&str) -> String) -> String {
-    if value.starts_with("arn:") {
-        value.to_string()
-    } else {
-        build(value)
-    }
-}
-
 /// Resources from the request parameters of S3, DynamoDB, SQS, SNS, KMS and Secrets Manager;
 /// false for another service.
 fn from_params(prefix: &str, name: &str, p: &Value, at: Place<'_>, out: &mut Vec<String>) -> bool {
     let text = |key: &str| text(p, key);
     let Place {
-        partition,
-        region,
-        account,
+        partition, region, ..
     } = at;
     match prefix {
         "s3" => {
@@ -109,9 +118,7 @@ fn from_params(prefix: &str, name: &str, p: &Value, at: Place<'_>, out: &mut Vec
         }
         "dynamodb" => {
             if let Some(table) = text("tableName") {
-                out.push(arn_or(table, &|t| {
-                    format!("arn:{partition}:dynamodb:{region}:{account}:table/{t}")
-                }));
+                out.push(at.named("dynamodb", table, |t| format!("table/{t}")));
             }
         }
         "sqs" => {
@@ -130,13 +137,12 @@ fn from_params(prefix: &str, name: &str, p: &Value, at: Place<'_>, out: &mut Vec
         }
         "kms" => {
             if let Some(key) = text("keyId") {
-                out.push(arn_or(key, &|k| {
-                    let k = if k.starts_with("alias/") {
+                out.push(at.named("kms", key, |k| {
+                    if k.starts_with("alias/") {
                         k.to_string()
                     } else {
                         format!("key/{k}")
-                    };
-                    format!("arn:{partition}:kms:{region}:{account}:{k}")
+                    }
                 }));
             }
         }
@@ -144,9 +150,7 @@ fn from_params(prefix: &str, name: &str, p: &Value, at: Place<'_>, out: &mut Vec
             // A name stands for the secret's ARN, which ends in a dash and six random
             // characters.
             if let Some(secret) = text("secretId") {
-                out.push(arn_or(secret, &|s| {
-                    format!("arn:{partition}:secretsmanager:{region}:{account}:secret:{s}-??????")
-                }));
+                out.push(at.named("secretsmanager", secret, |s| format!("secret:{s}-??????")));
             }
         }
         _ => return false,
@@ -166,10 +170,8 @@ fn from_more_params(prefix: &str, name: &str, p: &Value, at: Place<'_>, out: &mu
     match prefix {
         "ssm" => {
             let mut push = |name: &str| {
-                out.push(arn_or(name, &|n| {
-                    let n = n.trim_start_matches('/');
-                    format!("arn:{partition}:ssm:{region}:{account}:parameter/{n}")
-                }))
+                let parameter = |n: &str| format!("parameter/{}", n.trim_start_matches('/'));
+                out.push(at.named("ssm", name, parameter))
             };
             if let Some(n) = text("name") {
                 push(n);
@@ -187,9 +189,7 @@ fn from_more_params(prefix: &str, name: &str, p: &Value, at: Place<'_>, out: &mu
         }
         "lambda" => {
             if let Some(f) = text("functionName") {
-                out.push(arn_or(f, &|f| {
-                    format!("arn:{partition}:lambda:{region}:{account}:function:{f}")
-                }));
+                out.push(at.named("lambda", f, |f| format!("function:{f}")));
             }
         }
         "kinesis" => {
@@ -215,8 +215,8 @@ fn from_more_params(prefix: &str, name: &str, p: &Value, at: Place<'_>, out: &mu
                 .and_then(Value::as_str)
                 .or_else(|| text("eventBusName"));
             if name == "PutEvents" {
-                out.push(arn_or(bus.unwrap_or("default"), &|b| {
-                    format!("arn:{partition}:events:{region}:{account}:event-bus/{b}")
+                out.push(at.named("events", bus.unwrap_or("default"), |b| {
+                    format!("event-bus/{b}")
                 }));
             } else if let Some(rule) = text("rule").or_else(|| text("name")) {
                 out.push(format!(

@@ -125,6 +125,15 @@ pub(super) fn lambda(
     }
 }
 
+/// The page size a listing asks for (`MaxItems`), within 1 and the operation's largest.
+fn max_items(req: &HttpRequest, largest: usize) -> usize {
+    req.query
+        .get("MaxItems")
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(largest)
+        .clamp(1, largest)
+}
+
 /// One page of ListFunctions, with the published versions after each function's `$LATEST`
 /// entry when FunctionVersion=ALL.
 fn list_functions(
@@ -134,12 +143,7 @@ fn list_functions(
     count: usize,
     req: &HttpRequest,
 ) -> HttpResponse {
-    let max: usize = req
-        .query
-        .get("MaxItems")
-        .and_then(|m| m.parse().ok())
-        .unwrap_or(50)
-        .clamp(1, 50);
+    let max = max_items(req, 50);
     // The marker is `function.entry`: with FunctionVersion=ALL a function's published
     // versions follow its $LATEST entry, and a page may end between them.
     let (mut i, mut entry) = req
@@ -182,12 +186,7 @@ fn list_mappings(
     count: usize,
     req: &HttpRequest,
 ) -> HttpResponse {
-    let max: usize = req
-        .query
-        .get("MaxItems")
-        .and_then(|m| m.parse().ok())
-        .unwrap_or(100)
-        .clamp(1, 100);
+    let max = max_items(req, 100);
     let mut i: usize = req
         .query
         .get("Marker")
