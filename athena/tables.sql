@@ -186,6 +186,13 @@ CREATE EXTERNAL TABLE IF NOT EXISTS ${DATABASE}.roles (
   `score_explanation` string,
   `unused_services` array<string>,
   `suggested_policy` string,
+  `suggestion_status` string,
+  `suggestion_basis` string,
+  `suggestion_reason` string,
+  `supported_actions` bigint,
+  `removed_actions` bigint,
+  `unobservable_actions` array<string>,
+  `remediation_folder` string,
   `unread` array<string>
 )
 PARTITIONED BY (`dt` string)

@@ -14,7 +14,9 @@ use crate::inputs::{self, Index, RolePolicies, Source};
 use rayon::prelude::*;
 use rolescope_model::snapshot::Snapshot;
 use rolescope_model::tree::OrgTree;
-use rolescope_model::{CollectionError, Function, LastAccessed, Role, Timestamp};
+use rolescope_model::{
+    Activity, CollectionError, Function, LastAccessed, Role, Timestamp, UsageCoverage,
+};
 use rolescope_policy::document::{PrincipalKind, PrincipalSpec};
 use rolescope_policy::summary::{PrincipalPolicies, Summary, effective_permissions};
 use rolescope_policy::{Catalog, Effect, Policy};
@@ -41,6 +43,9 @@ pub struct EvaluatedRole<'a> {
     /// Its last-accessed rows (empty when none were collected), sorted by service (rows of one
     /// service in the order collected): [`first_for_service`] finds a service's row.
     pub last_accessed: Vec<&'a LastAccessed>,
+    /// Its CloudTrail activity rows (empty when no trail was read), sorted by action, then
+    /// resource.
+    pub activity: Vec<&'a Activity>,
     /// Trusted by Lambda or used by a function.
     pub is_lambda: bool,
     /// Services it can effectively use (allowed, with or without conditions); shared like the
@@ -107,6 +112,7 @@ pub struct Evaluated<'a> {
     /// Every role, by ARN (whatever the order of the snapshot's records).
     pub roles: Vec<EvaluatedRole<'a>>,
     by_arn: HashMap<&'a str, usize>,
+    coverage: HashMap<&'a str, Vec<&'a UsageCoverage>>,
     functions_by_role: HashMap<&'a str, Vec<&'a Function>>,
 }
 
@@ -247,6 +253,27 @@ impl<'a> Evaluated<'a> {
             group.sort_by(|a, b| a.arn.cmp(&b.arn));
         }
         let la_by_role = by_role(&snapshot.last_accessed, |l| &l.role_arn, |l| &l.service);
+        let mut activity_by_role: HashMap<&str, Vec<&Activity>> = HashMap::new();
+        for a in &snapshot.activity {
+            activity_by_role
+                .entry(a.role_arn.as_str())
+                .or_default()
+                .push(a);
+        }
+        for group in activity_by_role.values_mut() {
+            group.sort_by(|a, b| {
+                (&a.action, &a.resource_arn, &a.session_name, &a.region).cmp(&(
+                    &b.action,
+                    &b.resource_arn,
+                    &b.session_name,
+                    &b.region,
+                ))
+            });
+        }
+        let mut coverage: HashMap<&str, Vec<&UsageCoverage>> = HashMap::new();
+        for c in &snapshot.usage_coverage {
+            coverage.entry(c.account_id.as_str()).or_default().push(c);
+        }
         let errors_about: BTreeMap<&str, Vec<&CollectionError>> = snapshot
             .collection_errors
             .iter()
@@ -295,6 +322,10 @@ impl<'a> Evaluated<'a> {
                         .collect::<Vec<_>>()
                 });
                 let unread = unread_parts(&policies, errors_about.get(role.arn.as_str()));
+                let activity = activity_by_role
+                    .get(role.arn.as_str())
+                    .cloned()
+                    .unwrap_or_default();
                 EvaluatedRole {
                     role,
                     unread,
@@ -303,6 +334,7 @@ impl<'a> Evaluated<'a> {
                     summary: Arc::clone(summary),
                     functions,
                     last_accessed,
+                    activity,
                     granted_services: Arc::clone(granted_services),
                     used_services,
                     unused_services,
@@ -324,6 +356,7 @@ impl<'a> Evaluated<'a> {
             unused_days,
             roles,
             by_arn,
+            coverage,
             functions_by_role,
         }
     }
@@ -331,6 +364,11 @@ impl<'a> Evaluated<'a> {
     /// A role by ARN.
     pub fn role(&self, arn: &str) -> Option<&EvaluatedRole<'a>> {
         self.by_arn.get(arn).map(|i| &self.roles[*i])
+    }
+
+    /// The usage coverage rows of an account (empty when no trail was read for it).
+    pub fn coverage_of(&self, account: &str) -> &[&'a UsageCoverage] {
+        self.coverage.get(account).map(Vec::as_slice).unwrap_or(&[])
     }
 
     /// Functions running as a role (by ARN, whether or not the role was collected).

@@ -11,6 +11,7 @@ pub mod evaluate;
 pub mod findings;
 pub mod history;
 pub mod inputs;
+pub mod least;
 pub mod permissions;
 pub mod privesc;
 pub mod score;
@@ -61,9 +62,11 @@ pub struct RoleAnalysis {
     pub unused_services: Option<Vec<String>>,
     /// Risk score with its explanation.
     pub score: score::Score,
-    /// Least-privilege replacement identity policy (JSON), for Lambda roles with last-accessed
-    /// data whose grants exceed what they used.
+    /// Least-privilege replacement identity policy (JSON): [`RoleAnalysis::suggestion`]'s
+    /// policy.
     pub suggested_policy: Option<String>,
+    /// The least-privilege suggestion, or why there is none, with its evidence.
+    pub suggestion: least::Suggestion,
     /// Parts that could not be read (`policies`, `last_accessed`); the score covers the rest.
     pub unread: Vec<String>,
 }
@@ -206,18 +209,11 @@ fn role_analysis(
     let role = r.role;
     let summary = &*r.summary;
     let facts = checks::RoleFacts::of(r, ev.now);
-    let findings = checks::role_findings(cat, &facts, settings);
+    let mut findings = checks::role_findings(cat, &facts, settings);
     let count = |s: GrantStatus| summary.grants.iter().filter(|g| g.status == s).count();
-    let suggested_policy = (r.is_lambda && !r.last_accessed.is_empty())
-        .then(|| {
-            let horizon = settings.unused_days * 86_400_000;
-            let used = suggest::used_actions(cat, &r.last_accessed, ev.now, horizon);
-            let value = suggest::suggest(cat, &ev.documents(r), &used)?;
-            let parsed = Policy::parse(&value.to_string()).ok()?;
-            // Never suggest more than the role has; a failure here is a bug, not data.
-            suggest::is_subset(cat, &r.identity(), &parsed).then(|| value.to_string())
-        })
-        .flatten();
+    let suggestion = least::suggest_role(ev, r);
+    findings.extend(checks::wider_than_used(role, &suggestion));
+    let suggested_policy = suggestion.policy.clone();
     let role_findings: Vec<&Finding> = findings.iter().collect();
     let score = score::role_score(
         &role_findings,
@@ -249,6 +245,7 @@ fn role_analysis(
                 .map(|u| u.iter().map(|s| s.to_string()).collect()),
             score,
             suggested_policy,
+            suggestion,
             unread: r.unread.iter().map(|s| s.to_string()).collect(),
         },
         findings,

@@ -80,7 +80,7 @@ fn used_of_service(
 
 /// Compact action patterns for a set: `service:*` where the set holds the whole service, the
 /// action names otherwise (by service in catalog order, as the set numbers them).
-fn patterns(cat: &Catalog, set: &ActionSet) -> Vec<String> {
+pub fn patterns(cat: &Catalog, set: &ActionSet) -> Vec<String> {
     let mut out = Vec::new();
     let ids: Vec<ActionId> = set.iter().collect();
     for run in

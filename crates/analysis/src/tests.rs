@@ -8,17 +8,17 @@ use rolescope_model::{
 };
 use rolescope_policy::catalog;
 
-const ACCT: &str = "111122223333";
+pub(crate) const ACCT: &str = "111122223333";
 const LAMBDA_TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
-const NOW: i64 = 1_800_000_000_000;
+pub(crate) const NOW: i64 = 1_800_000_000_000;
 /// The two statements a public function URL needs since November 2026.
 pub(crate) const URL_PAIR: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"lambda:InvokeFunctionUrl","Resource":"*","Condition":{"StringEquals":{"lambda:FunctionUrlAuthType":"NONE"}}},{"Effect":"Allow","Principal":"*","Action":"lambda:InvokeFunction","Resource":"*","Condition":{"Bool":{"lambda:InvokedViaFunctionUrl":"true"}}}]}"#;
 
-fn acct() -> AccountId {
+pub(crate) fn acct() -> AccountId {
     AccountId::new(ACCT).unwrap()
 }
 
-fn role(name: &str, inline: &[&str], attached: &[&str], boundary: Option<&str>) -> Role {
+pub(crate) fn role(name: &str, inline: &[&str], attached: &[&str], boundary: Option<&str>) -> Role {
     Role {
         account_id: acct(),
         name: name.into(),
@@ -42,7 +42,7 @@ fn role(name: &str, inline: &[&str], attached: &[&str], boundary: Option<&str>) 
     }
 }
 
-fn function(name: &str, role: &str) -> Function {
+pub(crate) fn function(name: &str, role: &str) -> Function {
     Function {
         config: Default::default(),
         unread: Vec::new(),
@@ -64,7 +64,7 @@ fn function(name: &str, role: &str) -> Function {
     }
 }
 
-fn snapshot(
+pub(crate) fn snapshot(
     roles: Vec<Role>,
     functions: Vec<Function>,
     scps: &[&str],

@@ -9,6 +9,7 @@ pub mod cfn;
 pub mod ddl;
 pub mod destination;
 pub mod history;
+pub mod remediation;
 mod rows;
 pub mod scp;
 pub mod table;

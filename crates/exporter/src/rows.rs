@@ -298,6 +298,21 @@ impl<'a> Scan<'a> {
                     .and_then(|a| a.unused_services.clone())
                     .unwrap_or_default(),
                 suggested_policy: a.and_then(|a| a.suggested_policy.clone()),
+                suggestion_status: a
+                    .map_or("not_lambda", |a| a.suggestion.status.as_str())
+                    .to_string(),
+                suggestion_basis: a
+                    .and_then(|a| a.suggestion.basis)
+                    .map(|b| b.as_str().to_string()),
+                suggestion_reason: a.and_then(|a| a.suggestion.reason.clone()),
+                supported_actions: a.map_or(0, |a| a.suggestion.evidence.supported_actions as i64),
+                removed_actions: a.map_or(0, |a| a.suggestion.evidence.removed_actions() as i64),
+                unobservable_actions: a
+                    .map(|a| a.suggestion.evidence.unobservable.clone())
+                    .unwrap_or_default(),
+                remediation_folder: a
+                    .filter(|a| a.suggestion.status == rolescope_analysis::least::Status::Suggested)
+                    .map(|_| crate::remediation::folder(r)),
                 unread: a.map(|a| a.unread.clone()).unwrap_or_default(),
             }
         })

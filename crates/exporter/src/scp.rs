@@ -98,7 +98,7 @@ pub fn summary_markdown(plan: &ScpPlan, settings: &ScpSettings, scan_id: &str) -
 
 /// An untrusted name (an OU's, from a member account) as Markdown text: no control or bidi
 /// character, at most 200 characters, no HTML and no Markdown syntax of its own.
-fn md_text(name: &str) -> String {
+pub(crate) fn md_text(name: &str) -> String {
     let mut out = String::new();
     for c in rolescope_model::shown(name, 200).chars() {
         match c {
@@ -286,13 +286,13 @@ fn recommendation(md: &mut String, r: &Recommendation) {
 }
 
 /// Quote for a POSIX shell.
-fn sh(s: &str) -> String {
+pub(crate) fn sh(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
 }
 
 /// Text for a `#` comment line: a line break or other control character in a value would end
 /// the comment and start a command, so each becomes a space.
-fn comment(s: &str) -> String {
+pub(crate) fn comment(s: &str) -> String {
     s.chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect()

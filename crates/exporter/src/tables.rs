@@ -174,7 +174,14 @@ table! {
         risk_level: String => String, false, "critical, high, medium, low or none";
         score_explanation: String => String, false, "The score's factors and weights (JSON)";
         unused_services: Vec<String> => StringList, false, "Granted services not used within the window (empty without last-accessed data)";
-        suggested_policy: Option<String> => String, true, "Least-privilege replacement policy (JSON)";
+        suggested_policy: Option<String> => String, true, "Least-privilege replacement policy (JSON, one document; the remediation files may split it). docs/least-privilege.md";
+        suggestion_status: String => String, false, "suggested, no_change, not_lambda, no_usage_evidence, unreadable_policy, over_size_limits or proof_failed";
+        suggestion_basis: Option<String> => String, true, "cloudtrail (resource-scoped, from the trail and the configuration) or last_accessed (actions only); null without a suggestion";
+        suggestion_reason: Option<String> => String, true, "Why there is no suggestion, or what limits it";
+        supported_actions: i64 => Int64, false, "Of allowed_actions, those the evidence supports (observed, needed by the configuration, or used per last-accessed data)";
+        removed_actions: i64 => Int64, false, "Actions the suggestion removes";
+        unobservable_actions: Vec<String> => StringList, false, "Actions kept as today because no trail could show them (data events not logged, calls never logged)";
+        remediation_folder: Option<String> => String, true, "Folder of the remediation files (remediation/<account>/<role-name>/) under the output";
         unread: Vec<String> => StringList, false, "Parts that could not be read (policies, last_accessed); collection_errors names why. The score covers what was read";
 }
 

@@ -441,8 +441,16 @@ fn outputs(scan: &Scan<'_>, scp: ScpRun<'_>) -> Result<Outputs, PipelineError> {
     let (datasets, triage, scp) = std::thread::scope(|s| {
         let datasets = s.spawn(|| {
             measure("datasets", Vec::len, || {
-                rolescope_exporter::export(ev, analysis, history, dest)
-                    .map_err(stage_err("datasets"))
+                let mut files = rolescope_exporter::export(ev, analysis, history, dest)
+                    .map_err(stage_err("datasets"))?;
+                let scan_id = ev.snapshot.scan.as_ref().map_or("", |s| s.scan_id.as_str());
+                files.extend(
+                    rolescope_exporter::remediation::export_remediation(
+                        ev, analysis, scan_id, dest,
+                    )
+                    .map_err(stage_err("remediation files"))?,
+                );
+                Ok::<_, PipelineError>(files)
             })
         });
         let triage = s.spawn(|| {

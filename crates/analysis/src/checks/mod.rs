@@ -219,6 +219,13 @@ checks! {
         "Remove the unused services from the role's policies (see the least-privilege suggestion).",
         [LAST_ACCESSED], reads [I::IdentityPolicies, I::LastAccessed];
 
+    Unused003 = "RS-UNUSED-003",
+        C::UnusedAccess,
+        S::Medium,
+        "Grants far wider than observed use",
+        "Apply the least-privilege suggestion: remediation/<account>/<role-name>/ holds its policies, an apply.sh and a CloudFormation snippet (docs/least-privilege.md).",
+        [LAST_ACCESSED], reads [I::IdentityPolicies, I::LastAccessed];
+
     Valid001 = "RS-VALID-001",
         C::PolicyValidation,
         S::Medium,
@@ -267,6 +274,46 @@ checks! {
         "Active IAM Access Analyzer finding",
         "Review the finding in IAM Access Analyzer and archive or fix it.",
         [ANALYZER], reads [I::AccessAnalyzer];
+}
+
+/// Below this share of its grant supported by evidence, a role's grant is far wider than its use
+/// (RS-UNUSED-003), when the suggestion also removes at least [`WIDER_MIN_REMOVED`] actions.
+pub const WIDER_SHARE: f64 = 0.5;
+/// See [`WIDER_SHARE`].
+pub const WIDER_MIN_REMOVED: usize = 10;
+
+/// RS-UNUSED-003: a role the trail covered whose resource-scoped suggestion removes most of
+/// what it is granted.
+pub fn wider_than_used(role: &Role, s: &crate::least::Suggestion) -> Option<crate::Finding> {
+    let e = &s.evidence;
+    let far = s.status == crate::least::Status::Suggested
+        && s.basis == Some(crate::least::Basis::Cloudtrail)
+        && e.share() < WIDER_SHARE
+        && e.removed_actions() >= WIDER_MIN_REMOVED;
+    far.then(|| {
+        crate::Finding::new(
+            check(CheckId::Unused003),
+            &role.account_id,
+            None,
+            &role.arn,
+            "",
+            format!(
+                "{}: the trail supports {} of {} granted actions ({:.0}%); the suggestion removes {}",
+                role.name,
+                e.supported_actions,
+                e.allowed_actions,
+                e.share() * 100.0,
+                e.removed_actions()
+            ),
+            serde_json::json!({
+                "supported_actions": e.supported_actions,
+                "allowed_actions": e.allowed_actions,
+                "removed_services": e.removed.iter().map(|(s, n, _)| serde_json::json!({"service": s, "actions": n})).collect::<Vec<_>>(),
+                "unobservable_actions": e.unobservable.len(),
+            }),
+            None,
+        )
+    })
 }
 
 /// The row of a check.
