@@ -9,7 +9,7 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 
 /// Run cases through the oracle; returns one output value per case, in order.
-fn oracle(cases: &[Value]) -> Vec<Value> {
+pub fn oracle(cases: &[Value]) -> Vec<Value> {
     let script = require_tool("oracle/simulate.cjs");
     let mut child = Command::new("node")
         .arg(&script)

@@ -12,6 +12,7 @@ mod fidelity;
 mod golden;
 mod iam_oracle;
 mod interrupted;
+mod least;
 mod moto;
 mod partitions;
 mod permissions;

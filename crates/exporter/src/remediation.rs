@@ -349,7 +349,7 @@ fn apply_script(role: &Role, s: &Suggestion, scan_id: &str, policy_names: &[Stri
     let _ = writeln!(w, "DRY=0\nif [ \"${{1:-}}\" = --dry-run ]; then DRY=1; fi");
     let _ = writeln!(
         w,
-        "run() {{ if [ \"$DRY\" = 1 ]; then echo \"would run: $*\"; else \"$@\"; fi; }}"
+        "run() {{ if [ \"$DRY\" = 1 ]; then echo \"would run: $*\"; else \"$@\" >/dev/null; fi; }}"
     );
     let _ = writeln!(
         w,
@@ -369,9 +369,9 @@ fn apply_script(role: &Role, s: &Suggestion, scan_id: &str, policy_names: &[Stri
         if aws iam get-policy --policy-arn \"$arn\" >/dev/null 2>&1; then\n    \
         for v in $(aws iam list-policy-versions --policy-arn \"$arn\" --query 'Versions[?!IsDefaultVersion].VersionId' --output text); do\n      \
         run aws iam delete-policy-version --policy-arn \"$arn\" --version-id \"$v\"\n    done\n    \
-        run aws iam create-policy-version --policy-arn \"$arn\" --policy-document \"file://$2\" --set-as-default >/dev/null\n    \
+        run aws iam create-policy-version --policy-arn \"$arn\" --policy-document \"file://$2\" --set-as-default\n    \
         echo \"updated $1\"\n  else\n    \
-        run aws iam create-policy --policy-name \"$1\" --path /rolescope/ --policy-document \"file://$2\" >/dev/null\n    \
+        run aws iam create-policy --policy-name \"$1\" --path /rolescope/ --policy-document \"file://$2\"\n    \
         echo \"created $1\"\n  fi\n  \
         if attached \"$arn\"; then echo \"$1 already attached\"; else run aws iam attach-role-policy --role-name \"$ROLE\" --policy-arn \"$arn\"; echo \"attached $1\"; fi\n}}"
     );

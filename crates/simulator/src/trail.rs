@@ -131,7 +131,7 @@ fn call_for(
             source: "lambda.amazonaws.com",
             name: "CreateFunction20150331",
             params: json!({
-                "functionName": format!("build-{day}-{n}"),
+                "functionName": format!("build-{}-{n}", day.replace('/', "")),
                 "runtime": "python3.12",
                 "role": format!("arn:aws:iam::{account}:role/service-role/orders-fn"),
                 "handler": "app.handler",
