@@ -232,6 +232,38 @@ fn distinct_summaries<'a>(
     (slot, shared)
 }
 
+/// Activity rows by role (each sorted by action, resource, session and region) and usage
+/// coverage rows by account.
+type UsageByRole<'a> = (
+    HashMap<&'a str, Vec<&'a Activity>>,
+    HashMap<&'a str, Vec<&'a UsageCoverage>>,
+);
+
+fn usage_by_role(snapshot: &Snapshot) -> UsageByRole<'_> {
+    let mut activity_by_role: HashMap<&str, Vec<&Activity>> = HashMap::new();
+    for a in &snapshot.activity {
+        activity_by_role
+            .entry(a.role_arn.as_str())
+            .or_default()
+            .push(a);
+    }
+    for group in activity_by_role.values_mut() {
+        group.sort_by(|a, b| {
+            (&a.action, &a.resource_arn, &a.session_name, &a.region).cmp(&(
+                &b.action,
+                &b.resource_arn,
+                &b.session_name,
+                &b.region,
+            ))
+        });
+    }
+    let mut coverage: HashMap<&str, Vec<&UsageCoverage>> = HashMap::new();
+    for c in &snapshot.usage_coverage {
+        coverage.entry(c.account_id.as_str()).or_default().push(c);
+    }
+    (activity_by_role, coverage)
+}
+
 impl<'a> Evaluated<'a> {
     /// Evaluate every role of a snapshot, in parallel, each distinct policy set once.
     pub fn new(cat: &'a Catalog, snapshot: &'a Snapshot, unused_days: i64) -> Self {
@@ -253,27 +285,7 @@ impl<'a> Evaluated<'a> {
             group.sort_by(|a, b| a.arn.cmp(&b.arn));
         }
         let la_by_role = by_role(&snapshot.last_accessed, |l| &l.role_arn, |l| &l.service);
-        let mut activity_by_role: HashMap<&str, Vec<&Activity>> = HashMap::new();
-        for a in &snapshot.activity {
-            activity_by_role
-                .entry(a.role_arn.as_str())
-                .or_default()
-                .push(a);
-        }
-        for group in activity_by_role.values_mut() {
-            group.sort_by(|a, b| {
-                (&a.action, &a.resource_arn, &a.session_name, &a.region).cmp(&(
-                    &b.action,
-                    &b.resource_arn,
-                    &b.session_name,
-                    &b.region,
-                ))
-            });
-        }
-        let mut coverage: HashMap<&str, Vec<&UsageCoverage>> = HashMap::new();
-        for c in &snapshot.usage_coverage {
-            coverage.entry(c.account_id.as_str()).or_default().push(c);
-        }
+        let (activity_by_role, coverage) = usage_by_role(snapshot);
         let errors_about: BTreeMap<&str, Vec<&CollectionError>> = snapshot
             .collection_errors
             .iter()

@@ -227,6 +227,12 @@ fn role_readme(role: &Role, a: &RoleAnalysis, scan_id: &str, policy_names: &[Str
                 .map(|(i, p)| format!("`{}` (before/inline-{}.json)", md_text(&p.name), i + 1))
         )
     );
+    evidence_sections(&mut md, e);
+    rolescope_model::neutralised(md)
+}
+
+/// The README's evidence: what is removed, what is kept and why, what was observed.
+fn evidence_sections(md: &mut String, e: &rolescope_analysis::least::Evidence) {
     let _ = writeln!(md, "## Removed\n");
     if e.removed.is_empty() {
         let _ = writeln!(md, "No action: only resources are narrowed.\n");
@@ -304,7 +310,6 @@ fn role_readme(role: &Role, a: &RoleAnalysis, scan_id: &str, policy_names: &[Str
             e.observed.len() - README_CALLS
         );
     }
-    rolescope_model::neutralised(md)
 }
 
 fn list_or_none(items: impl Iterator<Item = String>) -> String {
