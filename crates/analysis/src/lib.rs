@@ -227,6 +227,16 @@ fn role_analysis(
                 .map(|u| u.len() as f64 / r.granted_services.len().max(1) as f64),
         },
     );
+    let mut score = score;
+    if suggestion.basis.is_some() {
+        // How much of the grant the evidence supports: named, not weighted (the gap is
+        // weighed by least_privilege_gap and RS-UNUSED-003).
+        let e = &suggestion.evidence;
+        score.contributions.push(score::Contribution {
+            factor: format!("evidence:{}/{}", e.supported_actions, e.allowed_actions),
+            weight: 0.0,
+        });
+    }
     (
         RoleAnalysis {
             role_arn: role.arn.clone(),

@@ -66,7 +66,15 @@ fn factor(name: &str) -> String {
             "reach" => "reach: share of all actions it can effectively use".into(),
             "sharing" => "functions sharing the role".into(),
             "least_privilege_gap" => "granted services left unused".into(),
-            other => other.into(),
+            other => match other
+                .strip_prefix("evidence:")
+                .and_then(|n| n.split_once('/'))
+            {
+                Some((supported, allowed)) => format!(
+                    "evidence supports {supported} of {allowed} allowed actions (named, not weighted)"
+                ),
+                None => other.into(),
+            },
         },
     }
 }
@@ -204,7 +212,7 @@ pub fn roles(v: &View<'_>, location: &str) -> Markup {
     html! {
         section id="roles" {
             h2 { "Riskiest roles" }
-            @for card in &v.cards { (role_card(card, v)) }
+            @for card in &v.cards { (role_card(card, v, location)) }
             h3 { "All roles by score" }
             (filter("t-roles", "Filter roles: name, account, reason…", v.roles.len()))
             table class="data" id="t-roles" {
@@ -232,7 +240,7 @@ pub fn roles(v: &View<'_>, location: &str) -> Markup {
 }
 
 /// One role in full.
-fn role_card(c: &RoleCard<'_>, v: &View<'_>) -> Markup {
+fn role_card(c: &RoleCard<'_>, v: &View<'_>, location: &str) -> Markup {
     let r = c.role;
     html! {
         details class="role" open[v.cards.first().is_some_and(|f| std::ptr::eq(f, c))] data-card=(r.role_arn) {
@@ -278,12 +286,63 @@ fn role_card(c: &RoleCard<'_>, v: &View<'_>) -> Markup {
             @if let Some(unused) = &r.unused_services { @if !unused.is_empty() {
                 p class="small" { "Granted, unused in the window: " (unused.join(", ")) }
             } }
+            (suggestion(c, location))
+        }
+    }
+}
+
+/// Most removed services a card names (the largest first).
+const REMOVED_SHOWN: usize = 12;
+
+/// The card's least-privilege part: what it rests on, what it removes by service, the files,
+/// the diff against today's policies with a copy button; or why there is none.
+fn suggestion(c: &RoleCard<'_>, location: &str) -> Markup {
+    use rolescope_analysis::least::Status;
+    let s = &c.role.suggestion;
+    let e = &s.evidence;
+    let mut removed: Vec<&(String, usize, bool)> = e.removed.iter().collect();
+    removed.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let folder = format!(
+        "{}/remediation/{}/{}/",
+        location.trim_end_matches('/'),
+        c.role.account_id,
+        c.name
+    );
+    html! {
+        h4 { "Least-privilege suggestion" }
+        @if s.status != Status::Suggested {
+            p class="note" data-suggestion=(s.status.as_str()) { "No suggestion (" (s.status.as_str()) "): "
+                (rolescope_model::shown(s.reason.as_deref().unwrap_or(""), SHOWN_CHARS)) "." }
+        } @else {
+            p data-suggestion="suggested" {
+                @if s.basis == Some(rolescope_analysis::least::Basis::Cloudtrail) { "From the role's CloudTrail calls and its functions' configuration: " }
+                @else { "From IAM last-accessed data only (resources as today): " }
+                "the evidence supports " (e.supported_actions) " of " (e.allowed_actions) " allowed actions; "
+                strong { (e.removed_actions()) " removed" } "."
+                @if !e.unobservable.is_empty() { " " (e.unobservable.len()) " actions no trail could show are kept as today." }
+            }
+            @if !removed.is_empty() {
+                p class="small" { "Removed: "
+                    @for (i, (service, n, _)) in removed.iter().take(REMOVED_SHOWN).enumerate() {
+                        @if i > 0 { ", " } code { (service) } " " (n) }
+                    @if removed.len() > REMOVED_SHOWN { ", and " (removed.len() - REMOVED_SHOWN) " more services" }
+                }
+            }
+            p class="small" { "Files: " span class="arn" { (rolescope_model::shown(&folder, SHOWN_CHARS)) }
+                " (policies, README.md, apply.sh, cloudformation.json) "
+                @if let Some(policy) = &s.policy { button class="copy" type="button" data-copy=(pretty(policy)) { "copy the policy" } } }
             @if let Some(diff) = &c.diff {
-                h4 { "Least-privilege suggestion, against what it is granted today" }
                 pre class="diff" { @for line in diff { (diff_line(line)) } }
             }
         }
     }
+}
+
+/// A policy document indented for reading and pasting.
+fn pretty(policy: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(policy)
+        .map(|v| format!("{v:#}"))
+        .unwrap_or_else(|_| policy.to_string())
 }
 
 /// One line of the suggestion's diff.

@@ -193,6 +193,39 @@ fn the_top_role_card_explains_its_score_and_its_suggestion() {
     let card = card.split("</details>").next().unwrap();
     assert!(card.contains("<pre class=\"diff\">"));
     assert!(card.contains("<span class=\"del\">"));
+    // It says what the suggestion rests on, how much it removes, where its files are, and
+    // carries the policy for the copy button.
+    let e = &with_suggestion.suggestion.evidence;
+    assert!(card.contains("data-suggestion=\"suggested\""));
+    assert!(
+        card.contains(&format!("<strong>{} removed</strong>", e.removed_actions())),
+        "{card}"
+    );
+    assert!(card.contains(&format!("/remediation/{}/", with_suggestion.account_id)));
+    assert!(
+        card.contains("data-copy=\"{\n  &quot;Statement&quot;")
+            || card.contains("data-copy=\"{\n  &quot;Version&quot;"),
+        "{card}"
+    );
+    // A card of a role without a suggestion says why.
+    let without = analysis
+        .roles_by_risk()
+        .into_iter()
+        .take(Limits::default().roles_in_full)
+        .find(|r| r.suggested_policy.is_none())
+        .expect("a top role without a suggestion");
+    let card = html
+        .split(&format!("data-card=\"{}\"", without.role_arn))
+        .nth(1)
+        .unwrap();
+    let card = card.split("</details>").next().unwrap();
+    assert!(
+        card.contains(&format!(
+            "No suggestion ({})",
+            without.suggestion.status.as_str()
+        )),
+        "{card}"
+    );
 }
 
 #[test]
