@@ -111,10 +111,11 @@ fn judge(roles: &[Vec<String>], docs: &[Vec<String>], uses: &[Vec<String>]) -> V
                 }
             };
             pair("used", &resource);
-            if resource != "*" && !keep.contains(&u[1].to_ascii_lowercase()) {
-                if let Some(other) = elsewhere(&resource) {
-                    pair("other", &other);
-                }
+            if resource != "*"
+                && !keep.contains(&u[1].to_ascii_lowercase())
+                && let Some(other) = elsewhere(&resource)
+            {
+                pair("other", &other);
             }
         }
     }
@@ -341,7 +342,7 @@ fn remediation_files_apply_to_moto_and_a_rescan_finds_the_role_narrowed() {
             &arn,
             "secretsmanager:GetSecretValue",
             &failed,
-            &[suggestion.clone()],
+            std::slice::from_ref(&suggestion),
         ),
         case(
             1,
