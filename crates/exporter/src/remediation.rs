@@ -27,6 +27,15 @@ fn iam_name(name: &str, max: usize) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b))
 }
 
+/// A Lambda function name, fit to name a file: letters, digits, `-` and `_`, at most 64.
+fn function_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 /// A policy ARN safe to quote in a script and a JMESPath filter.
 fn policy_arn(arn: &str) -> bool {
     arn.starts_with("arn:")
@@ -121,6 +130,17 @@ pub fn export_remediation(
             &format!("{dir}apply.sh"),
             apply_script(role, s, scan_id, &policy_names).into_bytes(),
         )?);
+        for f in s.functions.iter().filter(|f| function_name(&f.function)) {
+            if let Some(policy) = &f.policy {
+                let pretty = serde_json::from_str::<Value>(policy)
+                    .map(|v| format!("{v:#}\n"))
+                    .unwrap_or_else(|_| policy.clone());
+                written.push(out.put(
+                    &format!("{dir}functions/{}.json", f.function),
+                    pretty.into_bytes(),
+                )?);
+            }
+        }
         if !s.documents.is_empty() {
             written.push(out.put(
                 &format!("{dir}cloudformation.json"),
@@ -227,6 +247,37 @@ fn role_readme(role: &Role, a: &RoleAnalysis, scan_id: &str, policy_names: &[Str
                 .map(|(i, p)| format!("`{}` (before/inline-{}.json)", md_text(&p.name), i + 1))
         )
     );
+    if !s.functions.is_empty() {
+        let _ = writeln!(
+            md,
+            "## Per function\n\nSeveral functions run as this role. Each one's calls and configuration alone give the policy in `functions/<name>.json`: apply them to give each function a role of its own.\n"
+        );
+        for f in &s.functions {
+            match (&f.policy, function_name(&f.function)) {
+                (Some(_), true) => {
+                    let _ = writeln!(
+                        md,
+                        "- `{}`: `functions/{}.json`",
+                        md_text(&f.function),
+                        f.function
+                    );
+                }
+                _ => {
+                    let _ = writeln!(
+                        md,
+                        "- `{}`: none ({}{})",
+                        md_text(&f.function),
+                        f.status.as_str(),
+                        f.reason
+                            .as_deref()
+                            .map(|r| format!(": {}", md_text(r)))
+                            .unwrap_or_default()
+                    );
+                }
+            }
+        }
+        md.push('\n');
+    }
     evidence_sections(&mut md, e);
     rolescope_model::neutralised(md)
 }
@@ -493,6 +544,7 @@ mod tests {
             policy: Some(doc.into()),
             documents: vec![doc.into()],
             evidence: Evidence::default(),
+            functions: Vec::new(),
         }
     }
 

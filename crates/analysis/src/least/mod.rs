@@ -118,6 +118,21 @@ impl Evidence {
     }
 }
 
+/// The suggestion for one function of a role several functions share: the role's own built from
+/// that function's calls (its session name) and configuration only. A team that gives each
+/// function its own role applies these.
+#[derive(Debug, Clone, Serialize)]
+pub struct FunctionSuggestion {
+    /// The function's name.
+    pub function: String,
+    /// Suggested, or why not.
+    pub status: Status,
+    /// Why there is none.
+    pub reason: Option<String>,
+    /// The policy (JSON).
+    pub policy: Option<String>,
+}
+
 /// A role's least-privilege suggestion, or why there is none.
 #[derive(Debug, Clone, Serialize)]
 pub struct Suggestion {
@@ -133,6 +148,8 @@ pub struct Suggestion {
     pub documents: Vec<String>,
     /// What it was built from.
     pub evidence: Evidence,
+    /// For a role several functions share (by name), each function's own.
+    pub functions: Vec<FunctionSuggestion>,
 }
 
 impl Suggestion {
@@ -145,6 +162,7 @@ impl Suggestion {
             policy: None,
             documents: Vec::new(),
             evidence: Evidence::default(),
+            functions: Vec::new(),
         }
     }
 }
@@ -207,7 +225,26 @@ pub fn suggest_role(ev: &Evaluated<'_>, r: &EvaluatedRole<'_>) -> Suggestion {
         );
     }
     match coverage(ev, r) {
-        Ok(data_events) => cloudtrail_suggestion(ev, r, &data_events),
+        Ok(data_events) => {
+            let mut s = cloudtrail_suggestion(ev, r, &data_events, None);
+            let names: std::collections::BTreeSet<&str> =
+                r.functions.iter().map(|f| f.name.as_str()).collect();
+            if s.status == Status::Suggested && names.len() > 1 {
+                s.functions = names
+                    .into_iter()
+                    .map(|name| {
+                        let f = cloudtrail_suggestion(ev, r, &data_events, Some(name));
+                        FunctionSuggestion {
+                            function: name.to_string(),
+                            status: f.status,
+                            reason: f.reason,
+                            policy: f.policy,
+                        }
+                    })
+                    .collect();
+            }
+            s
+        }
         Err(why) if r.last_accessed.is_empty() => Suggestion::none(
             Status::NoUsageEvidence,
             format!("{why}, and no last-accessed data was read"),

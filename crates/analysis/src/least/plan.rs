@@ -74,13 +74,15 @@ struct Use {
     calls: u64,
 }
 
-/// The role's uses: its observed calls and its functions' configuration needs.
-fn uses(cat: &Catalog, r: &EvaluatedRole<'_>) -> Vec<Use> {
+/// The role's uses: its observed calls and its functions' configuration needs; with `only`,
+/// those of the function of that name (its session name) alone.
+fn uses(cat: &Catalog, r: &EvaluatedRole<'_>, only: Option<&str>) -> Vec<Use> {
     let mut out = Vec::new();
+    let wanted = |name: &str| only.is_none_or(|o| o == name);
     for a in r
         .activity
         .iter()
-        .filter(|a| a.source != ActivitySource::Configuration)
+        .filter(|a| a.source != ActivitySource::Configuration && wanted(&a.session_name))
     {
         if let Some(action) = cat.action_id(&a.action) {
             out.push(Use {
@@ -93,7 +95,7 @@ fn uses(cat: &Catalog, r: &EvaluatedRole<'_>) -> Vec<Use> {
             });
         }
     }
-    for f in &r.functions {
+    for f in r.functions.iter().filter(|f| wanted(&f.name)) {
         for need in configuration_needs(f) {
             if let Some(action) = cat.action_id(need.action) {
                 out.push(Use {
@@ -352,11 +354,13 @@ fn removed_by_service(cat: &Catalog, removed: &ActionSet) -> Vec<(String, usize,
         .collect()
 }
 
-/// The resource-scoped suggestion of a role whose account the trail covered.
+/// The resource-scoped suggestion of a role whose account the trail covered; with `only`, for
+/// the function of that name alone (a role several functions share).
 pub fn cloudtrail_suggestion(
     ev: &Evaluated<'_>,
     r: &EvaluatedRole<'_>,
     data_events: &[String],
+    only: Option<&str>,
 ) -> Suggestion {
     let cat = ev.cat;
     let documents = ev.documents(r);
@@ -370,7 +374,7 @@ pub fn cloudtrail_suggestion(
     for g in r.summary.allowed() {
         allowed.insert(g.action);
     }
-    let sorted = sort_uses(cat, r, &current, uses(cat, r));
+    let sorted = sort_uses(cat, r, &current, uses(cat, r, only));
     // What last-accessed data shows used (or cannot tell): the only evidence about calls no
     // trail shows.
     let horizon = ev.unused_days * 86_400_000;
@@ -531,6 +535,7 @@ fn finish(
         policy: Some(doc.to_string()),
         documents: documents.iter().map(Value::to_string).collect(),
         evidence,
+        functions: Vec::new(),
     }
 }
 
@@ -584,6 +589,7 @@ pub fn last_accessed_suggestion(
             policy: Some(value.to_string()),
             documents: docs.iter().map(Value::to_string).collect(),
             evidence,
+            functions: Vec::new(),
         },
         None => Suggestion::none(
             Status::OverSizeLimits,

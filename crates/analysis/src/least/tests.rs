@@ -256,6 +256,76 @@ fn a_covered_role_gets_resource_scoped_statements_and_keeps_what_no_trail_shows(
 }
 
 #[test]
+fn functions_sharing_a_role_each_get_their_own_share() {
+    let mut s = organization();
+    s.functions.push(function("g", "app"));
+    let mut g = activity("s3:GetObject", Some("arn:aws:s3:::other/data/1.json"), 4);
+    g.session_name = "g".into();
+    s.activity.push(g);
+    let a = analyze(catalog(), &s, &Settings::default());
+    let sug = &a.roles[0].suggestion;
+    assert_eq!(sug.status, Status::Suggested, "{:?}", sug.reason);
+    let doc: Value = serde_json::from_str(sug.policy.as_deref().unwrap()).unwrap();
+    let role_wide: Vec<Value> = statement_with(&doc, "s3:GetObject")
+        .iter()
+        .map(|s| s["Resource"].clone())
+        .collect();
+    assert_eq!(
+        role_wide,
+        [serde_json::json!([
+            "arn:aws:s3:::bucket/in/2026/*",
+            "arn:aws:s3:::other/data/*"
+        ])]
+    );
+    let names: Vec<&str> = sug.functions.iter().map(|f| f.function.as_str()).collect();
+    assert_eq!(names, ["f", "g"]);
+    let own = |name: &str| -> Policy {
+        let f = sug.functions.iter().find(|f| f.function == name).unwrap();
+        assert_eq!(f.status, Status::Suggested, "{name}: {:?}", f.reason);
+        Policy::parse(f.policy.as_deref().unwrap()).unwrap()
+    };
+    let (f, g) = (own("f"), own("g"));
+    assert_eq!(
+        decide(&f, "s3:GetObject", "arn:aws:s3:::bucket/in/2026/9.json"),
+        Decision::Allowed
+    );
+    assert_eq!(
+        decide(&f, "s3:GetObject", "arn:aws:s3:::other/data/9.json"),
+        Decision::ImplicitlyDenied
+    );
+    assert_eq!(
+        decide(&g, "s3:GetObject", "arn:aws:s3:::other/data/9.json"),
+        Decision::Allowed
+    );
+    assert_eq!(
+        decide(&g, "s3:GetObject", "arn:aws:s3:::bucket/in/2026/9.json"),
+        Decision::ImplicitlyDenied
+    );
+    assert_eq!(
+        decide(&g, "iam:PassRole", "arn:aws:iam::111122223333:role/worker"),
+        Decision::ImplicitlyDenied,
+        "f passed it, not g"
+    );
+    // g's own log group, not f's.
+    assert_eq!(
+        decide(
+            &g,
+            "logs:PutLogEvents",
+            "arn:aws:logs:eu-west-1:111122223333:log-group:/aws/lambda/g:log-stream:x"
+        ),
+        Decision::Allowed
+    );
+    assert_eq!(
+        decide(
+            &g,
+            "logs:PutLogEvents",
+            "arn:aws:logs:eu-west-1:111122223333:log-group:/aws/lambda/f:log-stream:x"
+        ),
+        Decision::ImplicitlyDenied
+    );
+}
+
+#[test]
 fn a_role_without_evidence_says_why() {
     // No trail, no last-accessed data: no suggestion, and why.
     let mut s = organization();
