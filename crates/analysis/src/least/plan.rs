@@ -2,7 +2,7 @@
 //! are kept as today, Deny statements are kept, and the result is proved and sized.
 
 use super::generalise::{Rule, generalise};
-use super::observe::{Observability, observability};
+use super::observe::Observability;
 use super::proof::{Call, allows_used, never_wider};
 use super::size::{ATTACHED, MANAGED_CHARS, split};
 use super::{Basis, Evidence, ObservedUse, Status, Suggestion};
@@ -379,14 +379,14 @@ pub fn cloudtrail_suggestion(
     // trail shows.
     let horizon = ev.unused_days * 86_400_000;
     let la_used = suggest::used_actions(cat, &r.last_accessed, ev.now, horizon);
+    let observable = super::observe::table(cat);
     let mut unobservable = ActionSet::empty(cat.len());
     let mut removed = ActionSet::empty(cat.len());
     for id in allowed.iter() {
         if sorted.observed_trail.contains(id) || sorted.unrecorded.contains(id) {
             continue;
         }
-        let action = &cat.actions[id as usize];
-        let hidden = match observability(cat, action) {
+        let hidden = match observable[id as usize] {
             Observability::Management => false,
             Observability::Data(service) => !data_events.iter().any(|d| d == service),
             // Calls no trail shows that the configuration explains are scoped to it.
