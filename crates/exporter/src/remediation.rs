@@ -88,7 +88,7 @@ pub fn export_remediation(
     scan_id: &str,
     out: &Destination,
 ) -> Result<Vec<String>, ExportError> {
-    let mut written = Vec::new();
+    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
     let mut index = Vec::new();
     for a in analysis.roles.iter().filter(|a| a.is_lambda_role) {
         let Some(r) = ev.role(&a.role_arn) else {
@@ -114,46 +114,84 @@ pub fn export_remediation(
             let pretty = serde_json::from_str::<Value>(doc)
                 .map(|v| format!("{v:#}\n"))
                 .unwrap_or_else(|_| doc.clone());
-            written.push(out.put(&format!("{dir}policy-{}.json", i + 1), pretty.into_bytes())?);
+            files.push((format!("{dir}policy-{}.json", i + 1), pretty.into_bytes()));
         }
         for (i, p) in role.inline_policies.iter().enumerate() {
-            written.push(out.put(
-                &format!("{dir}before/inline-{}.json", i + 1),
+            files.push((
+                format!("{dir}before/inline-{}.json", i + 1),
                 p.document.clone().into_bytes(),
-            )?);
+            ));
         }
-        written.push(out.put(
-            &format!("{dir}README.md"),
+        files.push((
+            format!("{dir}README.md"),
             role_readme(role, a, scan_id, &policy_names).into_bytes(),
-        )?);
-        written.push(out.put(
-            &format!("{dir}apply.sh"),
+        ));
+        files.push((
+            format!("{dir}apply.sh"),
             apply_script(role, s, scan_id, &policy_names).into_bytes(),
-        )?);
+        ));
         for f in s.functions.iter().filter(|f| function_name(&f.function)) {
             if let Some(policy) = &f.policy {
                 let pretty = serde_json::from_str::<Value>(policy)
                     .map(|v| format!("{v:#}\n"))
                     .unwrap_or_else(|_| policy.clone());
-                written.push(out.put(
-                    &format!("{dir}functions/{}.json", f.function),
+                files.push((
+                    format!("{dir}functions/{}.json", f.function),
                     pretty.into_bytes(),
-                )?);
+                ));
             }
         }
         if !s.documents.is_empty() {
-            written.push(out.put(
-                &format!("{dir}cloudformation.json"),
+            files.push((
+                format!("{dir}cloudformation.json"),
                 template(role, s, &policy_names).into_bytes(),
-            )?);
+            ));
         }
         index.push((role, "suggested".into(), dir));
     }
-    written.push(out.put(
-        "remediation/README.md",
+    files.push((
+        "remediation/README.md".into(),
         index_markdown(&index, scan_id).into_bytes(),
-    )?);
-    Ok(written)
+    ));
+    put_all(out, files)
+}
+
+/// A file to write: its key and bytes.
+type File = (String, Vec<u8>);
+
+/// Write every file, several at once: each small write waits on the disk or on S3, not on the
+/// CPU. Returns where each went, in order; the first failure is the error.
+fn put_all(out: &Destination, files: Vec<(String, Vec<u8>)>) -> Result<Vec<String>, ExportError> {
+    const WRITERS: usize = 16;
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let slots: Vec<std::sync::Mutex<Option<File>>> = files
+        .into_iter()
+        .map(|f| std::sync::Mutex::new(Some(f)))
+        .collect();
+    let results: Vec<std::sync::Mutex<Option<Result<String, ExportError>>>> = (0..slots.len())
+        .map(|_| std::sync::Mutex::new(None))
+        .collect();
+    std::thread::scope(|s| {
+        for _ in 0..WRITERS.min(slots.len()) {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(slot) = slots.get(i) else { break };
+                    let Some((key, bytes)) = slot.lock().ok().and_then(|mut f| f.take()) else {
+                        continue;
+                    };
+                    let done = out.put(&key, bytes).map_err(ExportError::from);
+                    if let Ok(mut r) = results[i].lock() {
+                        *r = Some(done);
+                    }
+                }
+            });
+        }
+    });
+    results
+        .into_iter()
+        .filter_map(|r| r.into_inner().ok().flatten())
+        .collect()
 }
 
 /// The index: every Lambda role, its status, and its folder or the reason it has none.

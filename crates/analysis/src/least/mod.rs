@@ -118,6 +118,10 @@ impl Evidence {
     }
 }
 
+/// Most functions (by name) a shared role is split among: past that, splitting the role one
+/// function at a time is a redesign, not a remediation, and no per-function policy is made.
+pub const PER_FUNCTION_MAX: usize = 10;
+
 /// The suggestion for one function of a role several functions share: the role's own built from
 /// that function's calls (its session name) and configuration only. A team that gives each
 /// function its own role applies these.
@@ -229,7 +233,7 @@ pub fn suggest_role(ev: &Evaluated<'_>, r: &EvaluatedRole<'_>) -> Suggestion {
             let mut s = cloudtrail_suggestion(ev, r, &data_events, None);
             let names: std::collections::BTreeSet<&str> =
                 r.functions.iter().map(|f| f.name.as_str()).collect();
-            if s.status == Status::Suggested && names.len() > 1 {
+            if s.status == Status::Suggested && names.len() > 1 && names.len() <= PER_FUNCTION_MAX {
                 s.functions = names
                     .into_iter()
                     .map(|name| {

@@ -342,14 +342,17 @@ fn kept_statements(
 
 /// Removed actions by service.
 fn removed_by_service(cat: &Catalog, removed: &ActionSet) -> Vec<(String, usize, bool)> {
-    let mut by: BTreeMap<u32, usize> = BTreeMap::new();
-    for id in removed.iter() {
-        *by.entry(cat.actions[id as usize].service).or_default() += 1;
-    }
-    by.into_iter()
-        .map(|(s, n)| {
-            let service = &cat.services[s as usize];
-            (service.prefix.clone(), n, n == service.actions.len())
+    // A bit test per action of each service: an administrator's 22,000 removed actions are
+    // counted without a map.
+    cat.services
+        .iter()
+        .filter_map(|service| {
+            let n = service
+                .actions
+                .clone()
+                .filter(|id| removed.contains(*id))
+                .count();
+            (n > 0).then(|| (service.prefix.clone(), n, n == service.actions.len()))
         })
         .collect()
 }
