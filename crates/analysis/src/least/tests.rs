@@ -326,6 +326,28 @@ fn functions_sharing_a_role_each_get_their_own_share() {
 }
 
 #[test]
+fn a_role_many_functions_share_is_not_split_one_by_one() {
+    let mut s = organization();
+    for i in 0..super::PER_FUNCTION_MAX {
+        s.functions.push(function(&format!("g{i}"), "app"));
+    }
+    let a = analyze(catalog(), &s, &Settings::default());
+    let sug = &a.roles[0].suggestion;
+    assert_eq!(sug.status, Status::Suggested);
+    assert!(
+        sug.functions.is_empty(),
+        "{} functions",
+        super::PER_FUNCTION_MAX + 1
+    );
+    s.functions.pop();
+    let a = analyze(catalog(), &s, &Settings::default());
+    assert_eq!(
+        a.roles[0].suggestion.functions.len(),
+        super::PER_FUNCTION_MAX
+    );
+}
+
+#[test]
 fn a_role_without_evidence_says_why() {
     // No trail, no last-accessed data: no suggestion, and why.
     let mut s = organization();
