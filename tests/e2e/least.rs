@@ -66,6 +66,15 @@ fn kept(suggestion: &Value) -> BTreeSet<String> {
     out
 }
 
+/// The service a suggestion lets `iam:PassRole` pass roles to (the request context of a pass).
+fn passed_to(suggestion: &Value) -> Option<String> {
+    suggestion["Statement"].as_array()?.iter().find_map(|s| {
+        s["Condition"]["StringEquals"]["iam:PassedToService"][0]
+            .as_str()
+            .map(str::to_string)
+    })
+}
+
 /// What the oracle says of each role's uses under today's policies and under the suggestion.
 #[derive(Debug, Default)]
 struct Verdicts {
@@ -92,6 +101,7 @@ fn judge(roles: &[Vec<String>], docs: &[Vec<String>], uses: &[Vec<String>]) -> V
     for r in roles {
         let suggestion: Value = serde_json::from_str(&r[1]).unwrap();
         let keep = kept(&suggestion);
+        let passed_to = passed_to(&suggestion);
         let today = current.get(r[0].as_str()).cloned().unwrap_or_default();
         for u in uses.iter().filter(|u| u[0] == r[0]) {
             let Some(action) = cat.action(&u[1]) else {
@@ -106,7 +116,13 @@ fn judge(roles: &[Vec<String>], docs: &[Vec<String>], uses: &[Vec<String>]) -> V
                 for (side, identity) in
                     [("today", &today), ("suggestion", &vec![suggestion.clone()])]
                 {
-                    cases.push(case(cases.len(), &r[0], &u[1], res, identity));
+                    let mut c = case(cases.len(), &r[0], &u[1], res, identity);
+                    if let Some(service) = &passed_to
+                        && u[1].eq_ignore_ascii_case("iam:PassRole")
+                    {
+                        c["context"] = json!({"iam:PassedToService": service});
+                    }
+                    cases.push(c);
                     labels.push((kind.to_string(), side, format!("{} {} {res}", r[0], u[1])));
                 }
             };

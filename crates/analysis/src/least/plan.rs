@@ -175,6 +175,41 @@ struct Sorted {
     evidence: Evidence,
 }
 
+/// The observed calls that hand a role to a service (docs/usage.md's table, from which
+/// `iam:PassRole` is inferred), and the service principal each passes it to.
+const PASSING_CALLS: &[(&str, &str)] = &[
+    ("lambda:CreateFunction", "lambda.amazonaws.com"),
+    ("lambda:UpdateFunctionConfiguration", "lambda.amazonaws.com"),
+    ("states:CreateStateMachine", "states.amazonaws.com"),
+    ("states:UpdateStateMachine", "states.amazonaws.com"),
+    ("cloudformation:CreateStack", "cloudformation.amazonaws.com"),
+    ("cloudformation:UpdateStack", "cloudformation.amazonaws.com"),
+    ("ecs:RegisterTaskDefinition", "ecs-tasks.amazonaws.com"),
+    ("ecs:RunTask", "ecs-tasks.amazonaws.com"),
+    ("events:PutTargets", "events.amazonaws.com"),
+    ("glue:CreateJob", "glue.amazonaws.com"),
+    ("codebuild:CreateProject", "codebuild.amazonaws.com"),
+];
+
+/// The services the observed uses pass roles to (`iam:PassedToService` values), when the uses
+/// include an inferred `iam:PassRole` and at least one passing call.
+fn passed_to(cat: &Catalog, uses: &[Use]) -> Option<Vec<&'static str>> {
+    let observed = || uses.iter().filter(|u| u.kind == Kind::Observed);
+    let name = |u: &Use| cat.actions[u.action as usize].full_name.as_str();
+    if !observed().any(|u| name(u).eq_ignore_ascii_case("iam:PassRole")) {
+        return None;
+    }
+    let services: BTreeSet<&'static str> = observed()
+        .filter_map(|u| {
+            PASSING_CALLS
+                .iter()
+                .find(|(call, _)| call.eq_ignore_ascii_case(name(u)))
+                .map(|(_, service)| *service)
+        })
+        .collect();
+    (!services.is_empty()).then(|| services.into_iter().collect())
+}
+
 /// Sort each use: granted on a known resource (a statement), granted with no resource named
 /// (kept as today), not granted (configuration) or granted elsewhere (observed).
 fn sort_uses(
@@ -194,6 +229,7 @@ fn sort_uses(
         evidence: Evidence::default(),
     };
     let mut observed: BTreeMap<(String, Option<String>), u64> = BTreeMap::new();
+    let passed_to = passed_to(cat, &uses);
     for u in uses {
         let action = &cat.actions[u.action as usize];
         let name = action.full_name.clone();
@@ -249,12 +285,22 @@ fn sort_uses(
             s.observed_trail.insert(u.action);
         }
         s.calls.push(Call {
-            action: name,
+            action: name.clone(),
             resource: resource.clone(),
             region: u.region,
         });
+        // An inferred iam:PassRole, granted without conditions today: only to the services the
+        // role's observed passing calls hand roles to.
+        let condition = match &passed_to {
+            Some(services)
+                if name.eq_ignore_ascii_case("iam:PassRole") && granting.condition.is_empty() =>
+            {
+                json!({"StringEquals": {"iam:PassedToService": services}}).to_string()
+            }
+            _ => granting.condition.clone(),
+        };
         s.groups
-            .entry((u.kind, granting.condition.clone()))
+            .entry((u.kind, condition))
             .or_default()
             .entry(u.action)
             .or_default()

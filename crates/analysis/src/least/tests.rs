@@ -148,6 +148,11 @@ fn a_covered_role_gets_resource_scoped_statements_and_keeps_what_no_trail_shows(
         resources("iam:PassRole"),
         [serde_json::json!(["arn:aws:iam::111122223333:role/worker"])]
     );
+    // Only to the service its passing call (lambda:CreateFunction) hands roles to.
+    assert_eq!(
+        statement_with(&doc, "iam:PassRole")[0]["Condition"],
+        serde_json::json!({"StringEquals": {"iam:PassedToService": ["lambda.amazonaws.com"]}})
+    );
     let kms = statement_with(&doc, "kms:Decrypt");
     assert_eq!(kms[0]["Resource"], serde_json::json!([KEY]));
     assert_eq!(
