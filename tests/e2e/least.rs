@@ -4,7 +4,7 @@
 
 use crate::iam_oracle::oracle;
 use crate::moto::{Moto, out_dir, rolescope, scan};
-use crate::support::{cfn_lint, python_json, require_tool, text_rows};
+use crate::support::{cfn_lint, python_json, text_rows};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsStr;
@@ -240,24 +240,7 @@ fn every_demo_suggestion_allows_the_used_calls_and_denies_other_resources_by_iam
 
 /// Run a remediation script with the AWS CLI against moto.
 fn apply(script: &Path, moto: &Moto, args: &[&str]) -> String {
-    let bin = require_tool("venv/bin");
-    let path = format!(
-        "{}:{}",
-        bin.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    let run = Command::new("sh")
-        .arg(script)
-        .args(args)
-        .env("PATH", &path)
-        .env("AWS_ENDPOINT_URL", &moto.url)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_DEFAULT_REGION", "us-east-1")
-        .env("AWS_CONFIG_FILE", "/dev/null")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-        .output()
-        .unwrap();
+    let run = crate::moto::aws_cli_script(moto, script, args);
     let said = String::from_utf8_lossy(&run.stdout).into_owned();
     assert!(
         run.status.success(),

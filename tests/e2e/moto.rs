@@ -127,6 +127,29 @@ pub fn rolescope_bin() -> PathBuf {
     .clone()
 }
 
+/// Run a generated shell script with the AWS CLI (from `.tools/venv`) pointed at moto, with
+/// moto's test credentials and no AWS configuration of the developer's.
+pub fn aws_cli_script(moto: &Moto, script: &Path, args: &[&str]) -> Output {
+    let bin = crate::support::require_tool("venv/bin");
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    Command::new("sh")
+        .arg(script)
+        .args(args)
+        .env("PATH", &path)
+        .env("AWS_ENDPOINT_URL", &moto.url)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .output()
+        .unwrap()
+}
+
 /// An empty file for AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE, so a developer's own AWS
 /// configuration never leaks into a test.
 fn empty_aws_file() -> PathBuf {
@@ -1213,24 +1236,8 @@ fn scp_recommendations_of_the_seeded_organization_are_accepted_by_organizations(
         .filter_map(|l| l.split('\'').nth(3))
         .collect();
     assert!(targets.len() >= 2, "several targets: {targets:?}");
-    let bin = std::path::Path::new(&std::env::var("ROLESCOPE_TOOLS").unwrap()).join("venv/bin");
-    let path = format!(
-        "{}:{}",
-        bin.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
     for round in ["first", "second"] {
-        let run = Command::new("sh")
-            .arg(&all)
-            .env("PATH", &path)
-            .env("AWS_ENDPOINT_URL", &moto.url)
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_DEFAULT_REGION", "us-east-1")
-            .env("AWS_CONFIG_FILE", "/dev/null")
-            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-            .output()
-            .unwrap();
+        let run = aws_cli_script(&moto, &all, &[]);
         let said = String::from_utf8_lossy(&run.stdout);
         assert!(
             run.status.success(),
