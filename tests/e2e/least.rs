@@ -277,27 +277,7 @@ fn remediation_files_apply_to_moto_and_a_rescan_finds_the_role_narrowed() {
         "{}",
         String::from_utf8_lossy(&run.stderr)
     );
-    let query = |dir: &Path| {
-        python_json(
-            "duckdb/sql.py",
-            &[
-                dir.as_os_str(),
-                OsStr::new(
-                    "role=SELECT suggestion_status, coalesce(suggestion_basis, ''), coalesce(suggestion_reason, ''), allowed_actions, supported_actions, coalesce(suggested_policy, '') FROM roles WHERE role_name = 'worker'",
-                ),
-                OsStr::new(
-                    "docs=SELECT role_arn, document FROM role_policies WHERE role_arn LIKE '%/worker' AND kind <> 'boundary' ORDER BY ALL",
-                ),
-                OsStr::new(
-                    "kinds=SELECT kind, name FROM role_policies WHERE role_arn LIKE '%/worker' ORDER BY ALL",
-                ),
-                OsStr::new(
-                    "uses=SELECT DISTINCT role_arn, action, coalesce(resource_arn, '') FROM role_activity WHERE role_arn LIKE '%/worker' ORDER BY ALL",
-                ),
-            ],
-        )
-    };
-    let before = query(&out);
+    let before = worker_tables(&out);
     let role = text_rows(&before["role"]).remove(0);
     assert_eq!(
         (role[0].as_str(), role[1].as_str()),
@@ -388,7 +368,7 @@ fn remediation_files_apply_to_moto_and_a_rescan_finds_the_role_narrowed() {
         "{}",
         String::from_utf8_lossy(&run.stderr)
     );
-    let after = query(&again);
+    let after = worker_tables(&again);
     assert_eq!(
         text_rows(&after["kinds"]),
         [vec![
@@ -431,15 +411,29 @@ fn query_after(moto: &Moto, out: &Path, args: &[&str]) -> Value {
         "{}",
         String::from_utf8_lossy(&run.stderr)
     );
-    let t = python_json(
+    let t = worker_tables(&dir);
+    std::fs::remove_dir_all(&dir).unwrap();
+    t
+}
+
+/// The worker role's row, policies and uses in an output folder.
+fn worker_tables(dir: &Path) -> Value {
+    python_json(
         "duckdb/sql.py",
         &[
             dir.as_os_str(),
             OsStr::new(
+                "role=SELECT suggestion_status, coalesce(suggestion_basis, ''), coalesce(suggestion_reason, ''), allowed_actions, supported_actions, coalesce(suggested_policy, '') FROM roles WHERE role_name = 'worker'",
+            ),
+            OsStr::new(
+                "docs=SELECT role_arn, document FROM role_policies WHERE role_arn LIKE '%/worker' AND kind <> 'boundary' ORDER BY ALL",
+            ),
+            OsStr::new(
                 "kinds=SELECT kind, name FROM role_policies WHERE role_arn LIKE '%/worker' ORDER BY ALL",
             ),
+            OsStr::new(
+                "uses=SELECT DISTINCT role_arn, action, coalesce(resource_arn, '') FROM role_activity WHERE role_arn LIKE '%/worker' ORDER BY ALL",
+            ),
         ],
-    );
-    std::fs::remove_dir_all(&dir).unwrap();
-    t
+    )
 }

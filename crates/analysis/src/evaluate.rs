@@ -172,14 +172,14 @@ pub fn first_for_service<'a>(rows: &[&'a LastAccessed], service: &str) -> Option
 fn by_role<T>(
     rows: &[T],
     role: impl Fn(&T) -> &str,
-    key: impl Fn(&T) -> &str,
+    order: impl Fn(&T, &T) -> std::cmp::Ordering,
 ) -> HashMap<&str, Vec<&T>> {
     let mut map: HashMap<&str, Vec<&T>> = HashMap::new();
     for row in rows {
         map.entry(role(row)).or_default().push(row);
     }
     for group in map.values_mut() {
-        group.sort_by(|a, b| key(a).cmp(key(b)));
+        group.sort_by(|a, b| order(a, b));
     }
     map
 }
@@ -232,36 +232,17 @@ fn distinct_summaries<'a>(
     (slot, shared)
 }
 
-/// Activity rows by role (each sorted by action, resource, session and region) and usage
-/// coverage rows by account.
-type UsageByRole<'a> = (
-    HashMap<&'a str, Vec<&'a Activity>>,
-    HashMap<&'a str, Vec<&'a UsageCoverage>>,
-);
-
-fn usage_by_role(snapshot: &Snapshot) -> UsageByRole<'_> {
-    let mut activity_by_role: HashMap<&str, Vec<&Activity>> = HashMap::new();
-    for a in &snapshot.activity {
-        activity_by_role
-            .entry(a.role_arn.as_str())
-            .or_default()
-            .push(a);
-    }
-    for group in activity_by_role.values_mut() {
-        group.sort_by(|a, b| {
-            (&a.action, &a.resource_arn, &a.session_name, &a.region).cmp(&(
-                &b.action,
-                &b.resource_arn,
-                &b.session_name,
-                &b.region,
-            ))
-        });
-    }
-    let mut coverage: HashMap<&str, Vec<&UsageCoverage>> = HashMap::new();
-    for c in &snapshot.usage_coverage {
-        coverage.entry(c.account_id.as_str()).or_default().push(c);
-    }
-    (activity_by_role, coverage)
+/// The collection errors of a snapshot by the resource they are about.
+fn errors_by_resource(snapshot: &Snapshot) -> BTreeMap<&str, Vec<&CollectionError>> {
+    snapshot
+        .collection_errors
+        .iter()
+        .fold(BTreeMap::new(), |mut m, e| {
+            if let Some(arn) = e.resource_arn.as_deref() {
+                m.entry(arn).or_default().push(e);
+            }
+            m
+        })
 }
 
 impl<'a> Evaluated<'a> {
@@ -284,17 +265,29 @@ impl<'a> Evaluated<'a> {
         for group in functions_by_role.values_mut() {
             group.sort_by(|a, b| a.arn.cmp(&b.arn));
         }
-        let la_by_role = by_role(&snapshot.last_accessed, |l| &l.role_arn, |l| &l.service);
-        let (activity_by_role, coverage) = usage_by_role(snapshot);
-        let errors_about: BTreeMap<&str, Vec<&CollectionError>> = snapshot
-            .collection_errors
-            .iter()
-            .fold(BTreeMap::new(), |mut m, e| {
-                if let Some(arn) = e.resource_arn.as_deref() {
-                    m.entry(arn).or_default().push(e);
-                }
-                m
-            });
+        let la_by_role = by_role(
+            &snapshot.last_accessed,
+            |l| &l.role_arn,
+            |a, b| a.service.cmp(&b.service),
+        );
+        let activity_by_role = by_role(
+            &snapshot.activity,
+            |a| &a.role_arn,
+            |a, b| {
+                (&a.action, &a.resource_arn, &a.session_name, &a.region).cmp(&(
+                    &b.action,
+                    &b.resource_arn,
+                    &b.session_name,
+                    &b.region,
+                ))
+            },
+        );
+        let coverage = by_role(
+            &snapshot.usage_coverage,
+            |c| c.account_id.as_str(),
+            |a, b| a.source.cmp(&b.source),
+        );
+        let errors_about = errors_by_resource(snapshot);
         let policies: Vec<RolePolicies> = snapshot
             .roles
             .par_iter()

@@ -111,10 +111,7 @@ pub fn export_remediation(
         let dir = folder(role);
         let policy_names = names(role, s.documents.len());
         for (i, doc) in s.documents.iter().enumerate() {
-            let pretty = serde_json::from_str::<Value>(doc)
-                .map(|v| format!("{v:#}\n"))
-                .unwrap_or_else(|_| doc.clone());
-            files.push((format!("{dir}policy-{}.json", i + 1), pretty.into_bytes()));
+            files.push((format!("{dir}policy-{}.json", i + 1), pretty(doc)));
         }
         for (i, p) in role.inline_policies.iter().enumerate() {
             files.push((
@@ -132,12 +129,9 @@ pub fn export_remediation(
         ));
         for f in s.functions.iter().filter(|f| function_name(&f.function)) {
             if let Some(policy) = &f.policy {
-                let pretty = serde_json::from_str::<Value>(policy)
-                    .map(|v| format!("{v:#}\n"))
-                    .unwrap_or_else(|_| policy.clone());
                 files.push((
                     format!("{dir}functions/{}.json", f.function),
-                    pretty.into_bytes(),
+                    pretty(policy),
                 ));
             }
         }
@@ -156,42 +150,42 @@ pub fn export_remediation(
     put_all(out, files)
 }
 
-/// A file to write: its key and bytes.
-type File = (String, Vec<u8>);
+/// A policy document indented for reading (as written when it is not JSON).
+fn pretty(doc: &str) -> Vec<u8> {
+    serde_json::from_str::<Value>(doc)
+        .map(|v| format!("{v:#}\n"))
+        .unwrap_or_else(|_| doc.to_string())
+        .into_bytes()
+}
 
-/// Write every file, several at once: each small write waits on the disk or on S3, not on the
-/// CPU. Returns where each went, in order; the first failure is the error.
-fn put_all(out: &Destination, files: Vec<(String, Vec<u8>)>) -> Result<Vec<String>, ExportError> {
+/// Write every file, 16 at a time: each small write waits on the disk or on S3, not on the CPU.
+/// Returns where each went, in order; the first failure is the error.
+fn put_all(
+    out: &Destination,
+    mut files: Vec<(String, Vec<u8>)>,
+) -> Result<Vec<String>, ExportError> {
     const WRITERS: usize = 16;
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let slots: Vec<std::sync::Mutex<Option<File>>> = files
-        .into_iter()
-        .map(|f| std::sync::Mutex::new(Some(f)))
-        .collect();
-    let results: Vec<std::sync::Mutex<Option<Result<String, ExportError>>>> = (0..slots.len())
-        .map(|_| std::sync::Mutex::new(None))
-        .collect();
+    let per = files.len().div_ceil(WRITERS).max(1);
     std::thread::scope(|s| {
-        for _ in 0..WRITERS.min(slots.len()) {
-            s.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let Some(slot) = slots.get(i) else { break };
-                    let Some((key, bytes)) = slot.lock().ok().and_then(|mut f| f.take()) else {
-                        continue;
-                    };
-                    let done = out.put(&key, bytes).map_err(ExportError::from);
-                    if let Ok(mut r) = results[i].lock() {
-                        *r = Some(done);
-                    }
-                }
-            });
-        }
-    });
-    results
-        .into_iter()
-        .filter_map(|r| r.into_inner().ok().flatten())
-        .collect()
+        let writers: Vec<_> = files
+            .chunks_mut(per)
+            .map(|chunk| {
+                s.spawn(move || {
+                    chunk
+                        .iter_mut()
+                        .map(|(key, bytes)| {
+                            out.put(key, std::mem::take(bytes))
+                                .map_err(ExportError::from)
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        writers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    })
 }
 
 /// The index: every Lambda role, its status, and its folder or the reason it has none.

@@ -258,12 +258,15 @@ fn sort_uses(
         let label = format!("{name} on {resource}");
         let granting = allowed
             .then(|| {
-                let mut grants = current.iter().filter(|c| {
-                    c.stmt.effect == Effect::Allow
-                        && c.actions.contains(u.action)
-                        && resource_matches(c.stmt, &resource, &ctx, c.variables)
-                });
-                let all: Vec<&Current<'_>> = grants.by_ref().collect();
+                let all: Vec<&Current<'_>> = current
+                    .iter()
+                    .filter(|c| {
+                        c.stmt.effect == Effect::Allow
+                            && c.actions.contains(u.action)
+                            && resource_matches(c.stmt, &resource, &ctx, c.variables)
+                    })
+                    .collect();
+                // An unconditional grant first: the use then needs no condition.
                 all.iter()
                     .find(|c| c.condition.is_empty())
                     .or(all.first())
@@ -386,6 +389,15 @@ fn kept_statements(
     out
 }
 
+/// The actions the role can effectively use today.
+fn allowed_actions(cat: &Catalog, r: &EvaluatedRole<'_>) -> ActionSet {
+    let mut allowed = ActionSet::empty(cat.len());
+    for g in r.summary.allowed() {
+        allowed.insert(g.action);
+    }
+    allowed
+}
+
 /// Removed actions by service.
 fn removed_by_service(cat: &Catalog, removed: &ActionSet) -> Vec<(String, usize, bool)> {
     // A bit test per action of each service: an administrator's 22,000 removed actions are
@@ -419,10 +431,7 @@ pub fn cloudtrail_suggestion(
             "a policy document could not be re-read",
         );
     };
-    let mut allowed = ActionSet::empty(cat.len());
-    for g in r.summary.allowed() {
-        allowed.insert(g.action);
-    }
+    let allowed = allowed_actions(cat, r);
     let sorted = sort_uses(cat, r, &current, uses(cat, r, only));
     // What last-accessed data shows used (or cannot tell): the only evidence about calls no
     // trail shows.
@@ -615,10 +624,7 @@ pub fn last_accessed_suggestion(
             "the last-accessed suggestion is wider than today",
         );
     }
-    let mut allowed = ActionSet::empty(cat.len());
-    for g in r.summary.allowed() {
-        allowed.insert(g.action);
-    }
+    let allowed = allowed_actions(cat, r);
     let mut removed = allowed.clone();
     removed.intersect_with(&used.complement(cat.len()));
     let mut kept = allowed.clone();
